@@ -1,0 +1,34 @@
+#pragma once
+/* Everything ranks must agree on: failure agreement, block ownership of frames
+ * (columns), and the checked conversion of 64-bit counts to MPI ints.
+ * The rule: a collective step either succeeds on all ranks or fails on all of
+ * them with the same code, and exactly one rank (the one whose failure was
+ * chosen) keeps the message to print. */
+#include <mpi.h>
+#include "sn_base.h"
+
+/* Collective. Agree on the outcome of a step: rc is this rank's local code
+ * (SN_OK or a failure recorded in e). Returns the largest code over ranks; on
+ * failure, the lowest rank holding that code keeps its message in e, every
+ * other rank gets e->code set and e->msg emptied (it prints nothing). Never
+ * hangs if every rank calls it; an MPI failure here aborts the job. */
+int sn_agree(MPI_Comm comm, int rc, sn_err *e);
+
+/* Collective. Sum n doubles in place over comm and agree on rc in the same
+ * single allreduce (one extra slot). Returns the agreed code as sn_agree. */
+int sn_allreduce_sum_agree(MPI_Comm comm, double *buf, size_t n, int rc, sn_err *e);
+
+/* Local. Contiguous block ownership of n items over size ranks: the first
+ * n % size ranks get one more. Ranks beyond n own nothing (n_local = 0). */
+void sn_block_range(int64_t n, int size, int rank, int64_t *start, int64_t *n_local);
+
+/* Local. Owner rank of global item i under sn_block_range. */
+int sn_block_owner(int64_t n, int size, int64_t i);
+
+/* Local. Convert a 64-bit count to an MPI int count, failing (SN_ERR_INPUT)
+ * with "what: count N exceeds the MPI limit" when it does not fit. */
+int sn_mpi_count(int64_t n, const char *what, int *out, sn_err *e);
+
+/* Print e (if this rank holds the message) as the one line
+ * "specnmf: error: MSG" on stderr. Local. */
+void sn_err_print(const sn_err *e);

@@ -1,0 +1,36 @@
+#pragma once
+/* The run context: one per command invocation, no globals. Holds the
+ * communicator, this rank's place in it, verbosity, the phase timers, the
+ * error record and the key/value facts that go into the JSON report. */
+#include <mpi.h>
+#include "sn_base.h"
+#include "sn_timer.h"
+
+typedef struct sn_run {
+  MPI_Comm comm;
+  int rank, size;
+  int quiet;            /* --quiet: no progress lines */
+  const char *cmd;      /* command name ("stft", "nmf", ...) */
+  const char *report;   /* --report FILE.json or NULL */
+  sn_timer timer;
+  sn_err err;
+  char facts[16384];    /* JSON members added with sn_run_fact_* */
+  char options[8192];   /* JSON members of the parsed options */
+  double bytes_reduced; /* bytes sent through allreduces (per rank) */
+} sn_run;
+
+/* Local. Progress goes to stderr from rank 0 unless --quiet. */
+#define SN_PROGRESS(run, ...) sn_log((run)->rank == 0 && !(run)->quiet, __VA_ARGS__)
+
+/* Local. Record a fact for the report (sizes, iterations, verdicts); the same
+ * call on every rank, rank 0's value is written. */
+void sn_run_fact_int(sn_run *run, const char *key, int64_t v);
+void sn_run_fact_double(sn_run *run, const char *key, double v);
+void sn_run_fact_str(sn_run *run, const char *key, const char *v);
+
+/* Collective. Reduce the phase timers over ranks (min, max, mean, imbalance =
+ * max/mean) and, if run->report is set, write the JSON report (atomically:
+ * temporary name, then rename) with command, version, ranks, threads, BLAS,
+ * Slurm job id, options, facts, phases and the exit code `rc`. Also prints the
+ * phase table to stderr from rank 0 when verbose. Returns the agreed code. */
+int sn_run_report(sn_run *run, int rc);

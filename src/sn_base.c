@@ -1,0 +1,86 @@
+/* specnmf base: error records, allocation, fault injection, logging. */
+#define _POSIX_C_SOURCE 200809L
+#include "sn_base.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int sn_err_set(sn_err *e, int code, const char *file, int line, const char *fmt, ...) {
+  if (!e || e->code != SN_OK) return code;
+  e->code = code;
+  e->file = file;
+  e->line = line;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+const char *sn_code_text(int code) {
+  switch (code) {
+#define SN_CASE_(name, value, text) \
+  case name:                        \
+    return text;
+    SN_ERRORS(SN_CASE_)
+#undef SN_CASE_
+  }
+  return "unknown error";
+}
+
+void *sn_calloc(size_t n, const char *what, sn_err *e) {
+  size_t sz = (n + 63) / 64 * 64;
+  if (sz == 0) sz = 64;
+  void *p = NULL;
+  if (sz < n || posix_memalign(&p, 64, sz) != 0 || !p) {
+    SN_FAIL(e, SN_ERR_NOMEM, "%s: cannot allocate %zu bytes", what ? what : "memory", n);
+    return NULL;
+  }
+  memset(p, 0, sz);
+  return p;
+}
+
+void sn_free(void *p) { free(p); }
+
+int sn_mul_size(size_t a, size_t b, size_t *out) {
+  if (a != 0 && b > SIZE_MAX / a) return -1;
+  *out = a * b;
+  return 0;
+}
+
+int sn_fault(const char *phase, int rank, sn_err *e) {
+#ifdef SN_FAULTS
+  const char *spec = getenv("SPECNMF_FAULT");
+  if (!spec || !*spec) return SN_OK;
+  const char *colon = strrchr(spec, ':');
+  size_t plen = colon ? (size_t)(colon - spec) : strlen(spec);
+  int r = colon ? atoi(colon + 1) : -1;
+  if (strlen(phase) == plen && strncmp(spec, phase, plen) == 0 && (r == -1 || r == rank))
+    return SN_FAIL(e, SN_ERR_FAULT, "%s: injected fault on rank %d", phase, rank);
+#else
+  (void)phase;
+  (void)rank;
+  (void)e;
+#endif
+  return SN_OK;
+}
+
+void sn_log(int enabled, const char *fmt, ...) {
+  if (!enabled) return;
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("specnmf: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  fflush(stderr);
+}
+
+double sn_wtime(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

@@ -1,0 +1,72 @@
+#pragma once
+/* specnmf base: error records, aligned allocation, fault injection, 64-bit sizes.
+ * Every function in specnmf returns an int code (SN_OK = 0) and, on failure,
+ * fills an sn_err with "PATH: reason" plus file:line. The first failure wins:
+ * later calls to sn_err_set on an already failed record do not overwrite it.
+ * Not collective: agreement across ranks lives in parallel/sn_comm.h. */
+#include <stddef.h>
+#include <stdint.h>
+
+/* X-macro list of error codes: name, process exit status, short text. */
+#define SN_ERRORS(X)                                    \
+  X(SN_OK, 0, "ok")                                     \
+  X(SN_ERR_USAGE, 2, "bad usage")                       \
+  X(SN_ERR_INPUT, 3, "bad input")                       \
+  X(SN_ERR_IO, 4, "input/output error")                 \
+  X(SN_ERR_NOMEM, 5, "out of memory")                   \
+  X(SN_ERR_NUMERIC, 6, "numerical failure")             \
+  X(SN_ERR_MPI, 7, "MPI failure")                       \
+  X(SN_ERR_INTERNAL, 8, "internal error")               \
+  X(SN_ERR_FAULT, 9, "injected fault")                  \
+  X(SN_ERR_INTERRUPTED, 10, "interrupted by a signal")
+
+enum sn_code {
+#define SN_ENUM_(name, value, text) name = value,
+  SN_ERRORS(SN_ENUM_)
+#undef SN_ENUM_
+};
+
+typedef struct sn_err {
+  int code;          /* SN_OK or one of enum sn_code */
+  const char *file;  /* source file where it was raised */
+  int line;
+  char msg[1024];    /* "PATH: what is wrong" */
+} sn_err;
+
+/* Record a failure (printf-style message, conventionally "PATH: reason").
+ * Returns code, so `return SN_FAIL(e, SN_ERR_INPUT, "%s: ...", path);` works.
+ * If e already holds a failure it is kept. e may be NULL. Local. */
+int sn_err_set(sn_err *e, int code, const char *file, int line,
+               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+#define SN_FAIL(e, code, ...) sn_err_set((e), (code), __FILE__, __LINE__, __VA_ARGS__)
+
+/* Short text of a code ("bad input"). Local. */
+const char *sn_code_text(int code);
+
+/* Call an expression returning an int code; on failure jump to `cleanup`
+ * with rc set. Requires `int rc` in scope. */
+#define SN_CHECK(expr)        \
+  do {                        \
+    rc = (expr);              \
+    if (rc != SN_OK) goto cleanup; \
+  } while (0)
+
+/* 64-byte aligned, zero-initialised allocation of n bytes (n may be 0).
+ * On failure sets e (SN_ERR_NOMEM, naming `what`) and returns NULL. Local. */
+void *sn_calloc(size_t n, const char *what, sn_err *e);
+void sn_free(void *p);
+
+/* Overflow-checked size arithmetic: returns 0 and sets *out, or -1 on overflow. */
+int sn_mul_size(size_t a, size_t b, size_t *out);
+
+/* Fault injection for tests (compiled in when SN_FAULTS is defined, else a no-op
+ * returning SN_OK). The environment variable SPECNMF_FAULT="phase:rank" makes
+ * sn_fault("phase", rank, e) fail with SN_ERR_FAULT on that rank. rank -1 in
+ * the variable means every rank. Local (the caller agrees afterwards). */
+int sn_fault(const char *phase, int rank, sn_err *e);
+
+/* Progress/log line to stderr, printed only when `enabled` (rank 0 and not --quiet). */
+void sn_log(int enabled, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Wall-clock seconds (monotonic). */
+double sn_wtime(void);

@@ -1,0 +1,22 @@
+/* Phase timers (see sn_timer.h). */
+#include "sn_timer.h"
+
+const char *sn_phase_name(int phase) {
+  static const char *names[] = {
+#define SN_PH_NAME_(name, text) text,
+      SN_PHASES(SN_PH_NAME_)
+#undef SN_PH_NAME_
+  };
+  return (phase >= 0 && phase < SN_NPHASES) ? names[phase] : "?";
+}
+
+void sn_timer_begin(sn_timer *t, int phase) {
+  if (t) t->t0[phase] = sn_wtime();
+}
+
+void sn_timer_end(sn_timer *t, int phase) {
+  if (!t || t->t0[phase] == 0.0) return;
+  t->acc[phase] += sn_wtime() - t->t0[phase];
+  t->t0[phase] = 0.0;
+  t->calls[phase]++;
+}
