@@ -1,0 +1,473 @@
+/* Serial NMF numerics on a local column block (see sn_nmf.h). */
+#include "sn_nmf.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include SN_BLAS_HEADER
+
+struct sn_nmf_ws {
+  sn_nmf_cfg c;
+  sn_nmf_layout L;
+  double gamma;
+  const float *W;  /* set by sn_nmf_set_w */
+  float *WH;       /* F x tile */
+  float *A;        /* F x tile */
+  float *B;        /* F x tile */
+  float *nh, *dh;  /* R x tile */
+  float *fr;       /* F x R */
+  double *WtW;     /* R x R */
+  double *wsum;    /* R, zeros replaced by 1 (KL H denominator) */
+  double *row;     /* R (+R) scratch */
+};
+
+void sn_nmf_layout_of(const sn_nmf_cfg *c, int nflags, sn_nmf_layout *L) {
+  int64_t F = c->F, R = c->R;
+  L->num = 0;
+  L->den = F * R;
+  if (c->beta == 2.0)
+    L->den_len = R * R;
+  else if (c->beta == 1.0)
+    L->den_len = R;
+  else
+    L->den_len = F * R;
+  L->loss = L->den + L->den_len;
+  L->viol = L->loss + 1;
+  L->flags = L->viol + 1;
+  L->nflags = nflags;
+  L->len = L->flags + nflags;
+}
+
+double sn_nmf_gamma(double beta) {
+  if (beta < 1.0) return 1.0 / (2.0 - beta);
+  if (beta > 2.0) return 1.0 / (beta - 1.0);
+  return 1.0;
+}
+
+int sn_nmf_ws_create(const sn_nmf_cfg *c, sn_nmf_ws **out, sn_err *e) {
+  *out = NULL;
+  if (c->F <= 0 || c->R <= 0 || c->tile <= 0 || c->n_fixed < 0 || c->n_fixed > c->R)
+    return SN_FAIL(e, SN_ERR_INPUT, "nmf: bad sizes F=%lld R=%lld tile=%lld",
+                   (long long)c->F, (long long)c->R, (long long)c->tile);
+  if (c->solver == SN_NMF_CD && c->beta != 2.0)
+    return SN_FAIL(e, SN_ERR_USAGE, "--solver cd: coordinate descent handles only the Frobenius loss (beta = 2), not beta = %g; use --solver mu", c->beta);
+  sn_nmf_ws *w = sn_calloc(sizeof *w, "nmf workspace", e);
+  if (!w) return SN_ERR_NOMEM;
+  w->c = *c;
+  sn_nmf_layout_of(c, 0, &w->L);
+  w->gamma = sn_nmf_gamma(c->beta);
+  size_t Ft = (size_t)c->F * (size_t)c->tile, Rt = (size_t)c->R * (size_t)c->tile;
+  size_t FR = (size_t)c->F * (size_t)c->R, RR = (size_t)c->R * (size_t)c->R;
+  w->WH = sn_calloc(Ft * sizeof(float), "nmf tile", e);
+  w->A = sn_calloc(Ft * sizeof(float), "nmf tile", e);
+  w->B = sn_calloc(Ft * sizeof(float), "nmf tile", e);
+  w->nh = sn_calloc(Rt * sizeof(float), "nmf tile", e);
+  w->dh = sn_calloc(Rt * sizeof(float), "nmf tile", e);
+  w->fr = sn_calloc(FR * sizeof(float), "nmf F x R", e);
+  w->WtW = sn_calloc(RR * sizeof(double), "nmf R x R", e);
+  w->wsum = sn_calloc((size_t)c->R * sizeof(double), "nmf R", e);
+  w->row = sn_calloc(2 * (size_t)c->R * sizeof(double), "nmf R", e);
+  if (!w->WH || !w->A || !w->B || !w->nh || !w->dh || !w->fr || !w->WtW || !w->wsum || !w->row) {
+    sn_nmf_ws_destroy(&w);
+    return SN_ERR_NOMEM;
+  }
+  *out = w;
+  return SN_OK;
+}
+
+void sn_nmf_ws_destroy(sn_nmf_ws **ws) {
+  if (!ws || !*ws) return;
+  sn_nmf_ws *w = *ws;
+  sn_free(w->WH);
+  sn_free(w->A);
+  sn_free(w->B);
+  sn_free(w->nh);
+  sn_free(w->dh);
+  sn_free(w->fr);
+  sn_free(w->WtW);
+  sn_free(w->wsum);
+  sn_free(w->row);
+  sn_free(w);
+  *ws = NULL;
+}
+
+void sn_nmf_set_w(sn_nmf_ws *w, const float *W) {
+  int64_t F = w->c.F, R = w->c.R;
+  w->W = W;
+  for (int64_t a = 0; a < R; a++) {
+    const float *wa = W + a * F;
+    double s = 0;
+    for (int64_t i = 0; i < F; i++) s += wa[i];
+    w->wsum[a] = (s == 0.0) ? 1.0 : s;
+    for (int64_t b = a; b < R; b++) {
+      const float *wb = W + b * F;
+      double d = 0;
+      for (int64_t i = 0; i < F; i++) d += (double)wa[i] * wb[i];
+      w->WtW[a + b * R] = d;
+      w->WtW[b + a * R] = d;
+    }
+  }
+}
+
+/* WH (F x t) = W H_t */
+static void wh_tile(sn_nmf_ws *w, const float *Ht, int64_t t) {
+  int F = (int)w->c.F, R = (int)w->c.R;
+  cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, F, (int)t, R, 1.0f, w->W, F, Ht, R,
+              0.0f, w->WH, F);
+}
+
+/* A = V * WHs^(beta-2) (the MU numerator factor), B = WHd^(beta-1) (beta != 1),
+ * with sklearn's epsilon rules. Adds the loss parts when loss != NULL. */
+static void ratio_tile(sn_nmf_ws *w, const float *Vt, int64_t t, double *loss) {
+  const double beta = w->c.beta;
+  const float eps = (float)SN_NMF_EPS;
+  const size_t n = (size_t)w->c.F * (size_t)t;
+  const float *WH = w->WH;
+  float *A = w->A, *B = w->B;
+  const float bm2 = (float)(beta - 2.0), bm1 = (float)(beta - 1.0);
+  if (beta == 1.0) {
+    for (size_t k = 0; k < n; k++) {
+      float wh = WH[k];
+      float whs = wh == 0.0f ? eps : wh;
+      A[k] = Vt[k] / whs;
+    }
+  } else if (beta == 0.0) {
+    for (size_t k = 0; k < n; k++) {
+      float wh = WH[k];
+      float whs = wh == 0.0f ? eps : wh;
+      float inv = 1.0f / whs;
+      A[k] = inv * inv * Vt[k];
+      B[k] = inv; /* whd = whs for beta < 1; whd^(-1) */
+    }
+  } else {
+    for (size_t k = 0; k < n; k++) {
+      float wh = WH[k];
+      float whs = (beta < 2.0 && wh == 0.0f) ? eps : wh;
+      float whd = (beta < 1.0 && wh == 0.0f) ? eps : wh;
+      A[k] = powf(whs, bm2) * Vt[k];
+      B[k] = powf(whd, bm1);
+    }
+  }
+  if (!loss) return;
+  double s1 = 0, s2 = 0, s3 = 0;
+  if (beta == 1.0) {
+    for (size_t k = 0; k < n; k++) {
+      double wh = WH[k], v = Vt[k];
+      s2 += wh;
+      if (Vt[k] > eps) {
+        double whs = wh == 0.0 ? (double)eps : wh;
+        s1 += v * log(v / whs) - v;
+      }
+    }
+    *loss += s1 + s2;
+  } else if (beta == 0.0) {
+    for (size_t k = 0; k < n; k++) {
+      if (Vt[k] > eps) {
+        double wh = WH[k];
+        double whs = wh == 0.0 ? (double)eps : wh;
+        double d = Vt[k] / whs;
+        s1 += d - log(d);
+      }
+    }
+    *loss += s1 - (double)n;
+  } else {
+    for (size_t k = 0; k < n; k++) {
+      double wh = WH[k];
+      s3 += pow(wh, beta);
+      if (Vt[k] > eps) {
+        double v = Vt[k];
+        double whs = wh == 0.0 ? (double)eps : wh;
+        s1 += pow(v, beta);
+        s2 += v * pow(whs, beta - 1.0);
+      }
+    }
+    *loss += (s1 - beta * s2 + (beta - 1.0) * s3) / (beta * (beta - 1.0));
+  }
+}
+
+/* dst (F x R doubles) += fr */
+static void add_fr(sn_nmf_ws *w, double *dst) {
+  size_t n = (size_t)w->c.F * (size_t)w->c.R;
+  const float *s = w->fr;
+  for (size_t k = 0; k < n; k++) dst[k] += s[k];
+}
+
+static void update_h_tile(sn_nmf_ws *w, const float *Vt, float *Ht, int64_t t, double *acc) {
+  const sn_nmf_cfg *c = &w->c;
+  const int F = (int)c->F, R = (int)c->R;
+  const double eps = SN_NMF_EPS;
+  if (c->beta == 2.0) {
+    /* nh = W^T V_t */
+    cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, R, (int)t, F, 1.0f, w->W, F, Vt, F,
+                0.0f, w->nh, R);
+    const double *G = w->WtW;
+    if (c->solver == SN_NMF_CD) {
+      double viol = 0;
+      double *h = w->row;
+      for (int64_t j = 0; j < t; j++) {
+        float *hj = Ht + j * R;
+        const float *xj = w->nh + j * R;
+        for (int r = 0; r < R; r++) h[r] = hj[r];
+        for (int s = 0; s < R; s++) {
+          double grad = -((double)xj[s] - c->l1_H);
+          for (int r = 0; r < R; r++) grad += G[s + r * R] * h[r];
+          grad += c->l2_H * h[s];
+          double pg = (h[s] == 0.0) ? fmin(0.0, grad) : grad;
+          viol += fabs(pg);
+          double hess = G[s + s * R] + c->l2_H;
+          if (hess != 0.0) h[s] = fmax(h[s] - grad / hess, 0.0);
+        }
+        for (int r = 0; r < R; r++) hj[r] = (float)h[r];
+      }
+      acc[w->L.viol] += viol;
+    } else {
+      for (int64_t j = 0; j < t; j++) {
+        float *hj = Ht + j * R;
+        const float *nj = w->nh + j * R;
+        double *den = w->row;
+        for (int r = 0; r < R; r++) {
+          double d = 0;
+          for (int s = 0; s < R; s++) d += G[r + s * R] * hj[s];
+          if (c->l1_H > 0) d += c->l1_H;
+          if (c->l2_H > 0) d += c->l2_H * hj[r];
+          den[r] = d == 0.0 ? eps : d;
+        }
+        for (int r = 0; r < R; r++) hj[r] = (float)(hj[r] * (nj[r] / den[r]));
+      }
+    }
+    return;
+  }
+  /* beta != 2: WH with the current W and old H */
+  wh_tile(w, Ht, t);
+  ratio_tile(w, Vt, t, NULL);
+  cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, R, (int)t, F, 1.0f, w->W, F, w->A, F,
+              0.0f, w->nh, R);
+  if (c->beta != 1.0)
+    cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, R, (int)t, F, 1.0f, w->W, F, w->B, F,
+                0.0f, w->dh, R);
+  const double g = w->gamma;
+  const int clip = c->beta <= 1.0;
+  for (int64_t j = 0; j < t; j++) {
+    float *hj = Ht + j * R;
+    const float *nj = w->nh + j * R, *dj = w->dh + j * R;
+    for (int r = 0; r < R; r++) {
+      double d = (c->beta == 1.0) ? w->wsum[r] : (double)dj[r];
+      if (c->l1_H > 0) d += c->l1_H;
+      if (c->l2_H > 0) d += c->l2_H * hj[r];
+      if (d == 0.0) d = eps;
+      double delta = nj[r] / d;
+      if (g != 1.0) delta = pow(delta, g);
+      float h = (float)(hj[r] * delta);
+      if (clip && h < DBL_EPSILON) h = 0.0f;
+      hj[r] = h;
+    }
+  }
+}
+
+static void acc_tile(sn_nmf_ws *w, const float *Vt, const float *Ht, int64_t t, int want_acc,
+                     int want_loss, double *acc) {
+  const sn_nmf_cfg *c = &w->c;
+  const int F = (int)c->F, R = (int)c->R;
+  if (c->beta == 2.0) {
+    if (want_acc) {
+      cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, F, R, (int)t, 1.0f, Vt, F, Ht, R,
+                  0.0f, w->fr, F);
+      add_fr(w, acc + w->L.num);
+      double *hh = acc + w->L.den;
+      for (int64_t j = 0; j < t; j++) {
+        const float *hj = Ht + j * R;
+        for (int b = 0; b < R; b++) {
+          double hb = hj[b];
+          for (int a = 0; a < R; a++) hh[a + b * R] += (double)hj[a] * hb;
+        }
+      }
+    }
+    if (want_loss) {
+      wh_tile(w, Ht, t);
+      size_t n = (size_t)F * (size_t)t;
+      double s = 0;
+      for (size_t k = 0; k < n; k++) {
+        double d = (double)Vt[k] - (double)w->WH[k];
+        s += d * d;
+      }
+      acc[w->L.loss] += 0.5 * s;
+    }
+    return;
+  }
+  wh_tile(w, Ht, t);
+  ratio_tile(w, Vt, t, want_loss ? acc + w->L.loss : NULL);
+  if (!want_acc) return;
+  cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, F, R, (int)t, 1.0f, w->A, F, Ht, R, 0.0f,
+              w->fr, F);
+  add_fr(w, acc + w->L.num);
+  if (c->beta == 1.0) {
+    double *hs = acc + w->L.den;
+    for (int64_t j = 0; j < t; j++)
+      for (int r = 0; r < R; r++) hs[r] += Ht[j * R + r];
+  } else {
+    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, F, R, (int)t, 1.0f, w->B, F, Ht, R,
+                0.0f, w->fr, F);
+    add_fr(w, acc + w->L.den);
+  }
+}
+
+void sn_nmf_pass(sn_nmf_ws *w, const float *V, int64_t n, float *H, int update_h, int want_acc,
+                 int want_loss, double *acc) {
+  const int64_t F = w->c.F, R = w->c.R, T = w->c.tile;
+  for (int64_t j0 = 0; j0 < n; j0 += T) {
+    int64_t t = n - j0 < T ? n - j0 : T;
+    const float *Vt = V + j0 * F;
+    float *Ht = H + j0 * R;
+    if (update_h) update_h_tile(w, Vt, Ht, t, acc);
+    if (want_acc || want_loss) acc_tile(w, Vt, Ht, t, want_acc, want_loss, acc);
+  }
+}
+
+double sn_nmf_update_w(sn_nmf_ws *w, const double *acc, float *W) {
+  const sn_nmf_cfg *c = &w->c;
+  const int64_t F = c->F, R = c->R, r0 = c->n_fixed;
+  const double *num = acc + w->L.num, *den = acc + w->L.den;
+  const double eps = SN_NMF_EPS, g = w->gamma;
+  double *row = w->row, *dd = w->row + R;
+  double viol = 0;
+  for (int64_t i = 0; i < F; i++) {
+    for (int64_t r = 0; r < R; r++) row[r] = W[i + r * F];
+    if (c->solver == SN_NMF_CD) {
+      const double *G = den; /* H H^T, R x R */
+      for (int64_t s = r0; s < R; s++) {
+        double grad = -(num[i + s * F] - c->l1_W);
+        for (int64_t r = 0; r < R; r++) grad += G[s + r * R] * row[r];
+        grad += c->l2_W * row[s];
+        double pg = (row[s] == 0.0) ? fmin(0.0, grad) : grad;
+        viol += fabs(pg);
+        double hess = G[s + s * R] + c->l2_W;
+        if (hess != 0.0) row[s] = fmax(row[s] - grad / hess, 0.0);
+      }
+    } else {
+      for (int64_t r = r0; r < R; r++) {
+        double d;
+        if (c->beta == 2.0) {
+          d = 0;
+          for (int64_t s = 0; s < R; s++) d += row[s] * den[s + r * R];
+        } else if (c->beta == 1.0) {
+          d = den[r];
+        } else {
+          d = den[i + r * F];
+        }
+        if (c->l1_W > 0) d += c->l1_W;
+        if (c->l2_W > 0) d += c->l2_W * row[r];
+        dd[r] = d == 0.0 ? eps : d;
+      }
+      for (int64_t r = r0; r < R; r++) {
+        double delta = num[i + r * F] / dd[r];
+        if (g != 1.0) delta = pow(delta, g);
+        row[r] *= delta;
+      }
+    }
+    for (int64_t r = r0; r < R; r++) {
+      float v = (float)row[r];
+      if (c->solver == SN_NMF_MU && c->beta < 1.0 && v < DBL_EPSILON) v = 0.0f;
+      W[i + r * F] = v;
+    }
+  }
+  return viol;
+}
+
+/* ---- plain reference (oracle), doubles, whole matrices ----------------------- */
+
+static double ref_wh(const double *W, const double *H, int64_t F, int64_t R, int64_t i,
+                     int64_t j) {
+  double s = 0;
+  for (int64_t r = 0; r < R; r++) s += W[i + r * F] * H[r + j * R];
+  return s;
+}
+
+double sn_nmf_ref_loss(const sn_nmf_cfg *c, const float *V, int64_t n, const double *W,
+                       const double *H) {
+  const int64_t F = c->F, R = c->R;
+  const double beta = c->beta, eps = SN_NMF_EPS;
+  double s1 = 0, s2 = 0, s3 = 0;
+  for (int64_t j = 0; j < n; j++)
+    for (int64_t i = 0; i < F; i++) {
+      double wh = ref_wh(W, H, F, R, i, j), v = V[i + j * F];
+      if (beta == 2.0) {
+        s1 += (v - wh) * (v - wh);
+        continue;
+      }
+      double whs = wh == 0.0 ? eps : wh;
+      if (beta == 1.0) {
+        s2 += wh;
+        if (v > eps) s1 += v * log(v / whs) - v;
+      } else if (beta == 0.0) {
+        if (v > eps) s1 += v / whs - log(v / whs);
+        s2 -= 1.0;
+      } else {
+        s3 += pow(wh, beta);
+        if (v > eps) {
+          s1 += pow(v, beta);
+          s2 += v * pow(whs, beta - 1.0);
+        }
+      }
+    }
+  if (beta == 2.0) return 0.5 * s1;
+  if (beta == 1.0 || beta == 0.0) return s1 + s2;
+  return (s1 - beta * s2 + (beta - 1.0) * s3) / (beta * (beta - 1.0));
+}
+
+/* One MU factor update of X (rows x R, as W) given the other factor, written
+ * for W; H is handled by the transposed call below. */
+void sn_nmf_ref_mu_iter(const sn_nmf_cfg *c, const float *V, int64_t n, double *W, double *H) {
+  const int64_t F = c->F, R = c->R;
+  const double beta = c->beta, eps = SN_NMF_EPS, g = sn_nmf_gamma(beta);
+  double num, den;
+  double *nW = sn_calloc((size_t)(F * R) * sizeof(double), NULL, NULL);
+  double *nH = sn_calloc((size_t)(R * (n > 0 ? n : 1)) * sizeof(double), NULL, NULL);
+  if (!nW || !nH) {
+    sn_free(nW);
+    sn_free(nH);
+    return;
+  }
+  /* W update */
+  for (int64_t i = 0; i < F; i++)
+    for (int64_t r = 0; r < R; r++) {
+      num = den = 0;
+      for (int64_t j = 0; j < n; j++) {
+        double wh = ref_wh(W, H, F, R, i, j), v = V[i + j * F], h = H[r + j * R];
+        double whs = (beta < 2.0 && wh == 0.0) ? eps : wh;
+        double whd = (beta < 1.0 && wh == 0.0) ? eps : wh;
+        num += v * pow(whs, beta - 2.0) * h;
+        den += (beta == 1.0 ? 1.0 : pow(whd, beta - 1.0)) * h;
+      }
+      if (c->l1_W > 0) den += c->l1_W;
+      if (c->l2_W > 0) den += c->l2_W * W[i + r * F];
+      if (den == 0) den = eps;
+      double d = pow(num / den, g);
+      nW[i + r * F] = r < c->n_fixed ? W[i + r * F] : W[i + r * F] * d;
+      if (r >= c->n_fixed && beta < 1.0 && nW[i + r * F] < DBL_EPSILON) nW[i + r * F] = 0;
+    }
+  memcpy(W, nW, (size_t)(F * R) * sizeof(double));
+  /* H update */
+  for (int64_t j = 0; j < n; j++)
+    for (int64_t r = 0; r < R; r++) {
+      num = den = 0;
+      double wsum = 0;
+      for (int64_t i = 0; i < F; i++) wsum += W[i + r * F];
+      for (int64_t i = 0; i < F; i++) {
+        double wh = ref_wh(W, H, F, R, i, j), v = V[i + j * F], w = W[i + r * F];
+        double whs = (beta < 2.0 && wh == 0.0) ? eps : wh;
+        double whd = (beta < 1.0 && wh == 0.0) ? eps : wh;
+        num += w * v * pow(whs, beta - 2.0);
+        den += w * (beta == 1.0 ? 1.0 : pow(whd, beta - 1.0));
+      }
+      if (beta == 1.0 && wsum == 0.0) den = 1.0;
+      if (c->l1_H > 0) den += c->l1_H;
+      if (c->l2_H > 0) den += c->l2_H * H[r + j * R];
+      if (den == 0) den = eps;
+      nH[r + j * R] = H[r + j * R] * pow(num / den, g);
+      if (beta <= 1.0 && nH[r + j * R] < DBL_EPSILON) nH[r + j * R] = 0;
+    }
+  memcpy(H, nH, (size_t)(R * n) * sizeof(double));
+  sn_free(nW);
+  sn_free(nH);
+}
