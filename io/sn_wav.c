@@ -1,0 +1,240 @@
+/* Parallel float32 WAV / RF64 writer with MPI-IO. See sn_wav.h. */
+#include "sn_wav.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sn_comm.h"
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "sn_wav writes float32 samples in host order: a little-endian host is required"
+#endif
+
+#define SN_WAV_CHUNK ((int64_t)1 << 28) /* samples per collective write (1 GiB) */
+
+struct sn_wav {
+  MPI_Comm comm;
+  int rank, size;
+  char *path, *tmp;
+  MPI_File fh;
+  int open;   /* fh valid */
+  int failed; /* an agreed failure happened: never commit */
+  int64_t n_total;
+};
+
+static void put16(unsigned char *p, uint32_t v) {
+  p[0] = (unsigned char)v;
+  p[1] = (unsigned char)(v >> 8);
+}
+static void put32(unsigned char *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static void put64(unsigned char *p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+int sn_wav_header(unsigned char *h, uint32_t rate, int64_t n_total, int force_rf64) {
+  memset(h, 0, SN_WAV_HEADER_BYTES);
+  uint64_t data = (uint64_t)n_total * 4u;
+  uint64_t riff = SN_WAV_HEADER_BYTES - 8 + data;
+  int rf64 = force_rf64 || riff > 0xFFFFFFFFu;
+  memcpy(h, rf64 ? "RF64" : "RIFF", 4);
+  put32(h + 4, rf64 ? 0xFFFFFFFFu : (uint32_t)riff);
+  memcpy(h + 8, "WAVE", 4);
+  /* 12: ds64 (RF64) or a JUNK chunk of the same size that reserves its room */
+  memcpy(h + 12, rf64 ? "ds64" : "JUNK", 4);
+  put32(h + 16, 28);
+  if (rf64) {
+    put64(h + 20, riff);
+    put64(h + 28, data);
+    put64(h + 36, (uint64_t)n_total);
+    put32(h + 44, 0); /* table length */
+  }
+  /* 48: fmt, WAVE_FORMAT_IEEE_FLOAT, 18 bytes (cbSize = 0) */
+  memcpy(h + 48, "fmt ", 4);
+  put32(h + 52, 18);
+  put16(h + 56, 3);        /* WAVE_FORMAT_IEEE_FLOAT */
+  put16(h + 58, 1);        /* channels */
+  put32(h + 60, rate);     /* sample rate */
+  put32(h + 64, rate * 4u); /* byte rate (rate < 2^30 checked by the caller) */
+  put16(h + 68, 4);        /* block align */
+  put16(h + 70, 32);       /* bits per sample */
+  put16(h + 72, 0);        /* cbSize */
+  /* 74: fact with the sample count (-1 in RF64 when it does not fit: see ds64) */
+  memcpy(h + 74, "fact", 4);
+  put32(h + 78, 4);
+  put32(h + 82, (uint64_t)n_total >= 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)n_total);
+  /* 86: data */
+  memcpy(h + 86, "data", 4);
+  put32(h + 90, rf64 ? 0xFFFFFFFFu : (uint32_t)data);
+  return SN_OK;
+}
+
+static int mpi_fail(sn_err *e, int code, const char *path, const char *what, int mrc) {
+  char msg[MPI_MAX_ERROR_STRING + 1] = "";
+  int len = 0;
+  MPI_Error_string(mrc, msg, &len);
+  msg[len < 0 ? 0 : (len > MPI_MAX_ERROR_STRING ? MPI_MAX_ERROR_STRING : len)] = '\0';
+  return SN_FAIL(e, code, "%s: %s: %s", path, what, msg);
+}
+
+static void wav_free(sn_wav *w) {
+  if (!w) return;
+  free(w->path);
+  free(w->tmp);
+  free(w);
+}
+
+int sn_wav_create(MPI_Comm comm, const char *path, double sample_rate, int64_t n_total, int force,
+                  sn_wav **wp, sn_err *e) {
+  return sn_wav_create_ex(comm, path, sample_rate, n_total, force, 0, wp, e);
+}
+
+int sn_wav_create_ex(MPI_Comm comm, const char *path, double sample_rate, int64_t n_total, int force,
+                     int force_rf64, sn_wav **wp, sn_err *e) {
+  int rc = SN_OK;
+  if (wp) *wp = NULL;
+  sn_wav *w = calloc(1, sizeof *w);
+  char tmp[PATH_MAX + 32] = "";
+  if (!w || !path || !wp) {
+    rc = SN_FAIL(e, !w ? SN_ERR_NOMEM : SN_ERR_INTERNAL, "%s: cannot create the WAV writer",
+                 path ? path : "(null)");
+  } else {
+    w->comm = comm;
+    MPI_Comm_rank(comm, &w->rank);
+    MPI_Comm_size(comm, &w->size);
+    w->n_total = n_total;
+    w->path = strdup(path);
+    if (!w->path) rc = SN_FAIL(e, SN_ERR_NOMEM, "%s: out of memory", path);
+  }
+  uint32_t rate = 0;
+  if (!rc) {
+    double r = floor(sample_rate + 0.5);
+    if (!(isfinite(sample_rate) && r >= 1 && r < (double)(1u << 30)))
+      rc = SN_FAIL(e, SN_ERR_INPUT, "%s: bad sample rate %g for WAV output", path, sample_rate);
+    else if (n_total < 0 || n_total > (INT64_MAX - SN_WAV_HEADER_BYTES) / 4)
+      rc = SN_FAIL(e, SN_ERR_INPUT, "%s: bad sample count %lld for WAV output", path, (long long)n_total);
+    rate = (uint32_t)r;
+  }
+  /* rank 0 makes the temporary file with its header and full length */
+  if (!rc && w->rank == 0) {
+    struct stat st;
+    if (!force && stat(path, &st) == 0) {
+      rc = SN_FAIL(e, SN_ERR_IO, "%s: exists (use --force to overwrite)", path);
+    } else if (strlen(path) > PATH_MAX) {
+      rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot create: path too long", path);
+    } else {
+      snprintf(tmp, sizeof tmp, "%s.part%ld", path, (long)getpid());
+      int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+      if (fd < 0) {
+        rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+      } else {
+        unsigned char hdr[SN_WAV_HEADER_BYTES];
+        sn_wav_header(hdr, rate, n_total, force_rf64);
+        off_t total = (off_t)SN_WAV_HEADER_BYTES + (off_t)n_total * 4;
+        if (write(fd, hdr, sizeof hdr) != (ssize_t)sizeof hdr || ftruncate(fd, total) != 0)
+          rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot write the header: %s", path, strerror(errno));
+        if (close(fd) != 0 && !rc) rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+        if (rc) unlink(tmp);
+      }
+    }
+  }
+  rc = sn_agree(comm, rc, e);
+  if (rc) {
+    wav_free(w);
+    return rc;
+  }
+  MPI_Bcast(tmp, (int)sizeof tmp, MPI_CHAR, 0, comm);
+  w->tmp = strdup(tmp);
+  if (!w->tmp) rc = SN_FAIL(e, SN_ERR_NOMEM, "%s: out of memory", path);
+  rc = sn_agree(comm, rc, e);
+  if (!rc) {
+    int mrc = MPI_File_open(comm, tmp, MPI_MODE_WRONLY, MPI_INFO_NULL, &w->fh);
+    if (mrc != MPI_SUCCESS) rc = mpi_fail(e, SN_ERR_IO, path, "cannot open for parallel writing", mrc);
+    else w->open = 1;
+    rc = sn_agree(comm, rc, e);
+  }
+  if (rc) {
+    /* MPI_File_open is collective: it fails on all ranks together in practice;
+     * a rank that did open it closes it (collective only if all opened). */
+    int all_open = 0;
+    MPI_Allreduce(&w->open, &all_open, 1, MPI_INT, MPI_MIN, comm);
+    if (all_open) MPI_File_close(&w->fh);
+    if (w->rank == 0) unlink(tmp);
+    wav_free(w);
+    return rc;
+  }
+  *wp = w;
+  return SN_OK;
+}
+
+int sn_wav_write(sn_wav *w, int64_t start, int64_t n, const float *x, sn_err *e) {
+  if (!w) return SN_FAIL(e, SN_ERR_INTERNAL, "sn_wav_write: NULL handle");
+  int rc = SN_OK;
+  if (n < 0 || start < 0 || start > w->n_total || n > w->n_total - start)
+    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: write span [%lld, +%lld) outside [0, %lld)", w->path, (long long)start,
+                 (long long)n, (long long)w->n_total);
+  else if (n > 0 && !x)
+    rc = SN_FAIL(e, SN_ERR_INTERNAL, "%s: NULL samples", w->path);
+  int64_t chunks = rc ? 0 : (n + SN_WAV_CHUNK - 1) / SN_WAV_CHUNK, max_chunks = 0;
+  rc = sn_agree(w->comm, rc, e);
+  if (rc) {
+    w->failed = 1;
+    return rc;
+  }
+  MPI_Allreduce(&chunks, &max_chunks, 1, MPI_INT64_T, MPI_MAX, w->comm);
+  for (int64_t c = 0; c < max_chunks; c++) {
+    int64_t off = c * SN_WAV_CHUNK;
+    int64_t len = off < n ? (n - off < SN_WAV_CHUNK ? n - off : SN_WAV_CHUNK) : 0;
+    if (rc) len = 0; /* keep taking part in the collective calls after a local failure */
+    MPI_Offset pos = (MPI_Offset)SN_WAV_HEADER_BYTES + (MPI_Offset)(start + (len ? off : 0)) * 4;
+    MPI_Status st;
+    int mrc = MPI_File_write_at_all(w->fh, pos, len ? x + off : NULL, (int)len, MPI_FLOAT, &st);
+    if (mrc != MPI_SUCCESS && !rc) {
+      rc = mpi_fail(e, SN_ERR_IO, w->path, "write failed", mrc);
+    } else if (!rc && len > 0) {
+      int cnt = 0;
+      MPI_Get_count(&st, MPI_FLOAT, &cnt);
+      if (cnt != (int)len)
+        rc = SN_FAIL(e, SN_ERR_IO, "%s: short write (%d of %lld samples at %lld)", w->path, cnt,
+                     (long long)len, (long long)(start + off));
+    }
+  }
+  rc = sn_agree(w->comm, rc, e);
+  if (rc) w->failed = 1;
+  return rc;
+}
+
+int sn_wav_close(sn_wav **wp, int commit, sn_err *e) {
+  if (!wp || !*wp) return SN_OK;
+  sn_wav *w = *wp;
+  *wp = NULL;
+  int rc = SN_OK;
+  if (w->open) {
+    int mrc = MPI_File_close(&w->fh);
+    if (mrc != MPI_SUCCESS) rc = mpi_fail(e, SN_ERR_IO, w->path, "close failed", mrc);
+    w->open = 0;
+  }
+  rc = sn_agree(w->comm, rc, e);
+  int rc2 = SN_OK;
+  if (w->rank == 0) {
+    if (commit && !rc && !w->failed) {
+      if (rename(w->tmp, w->path) != 0) {
+        rc2 = SN_FAIL(e, SN_ERR_IO, "%s: cannot rename the finished file into place: %s", w->path, strerror(errno));
+        unlink(w->tmp);
+      }
+    } else {
+      unlink(w->tmp);
+    }
+  }
+  rc2 = sn_agree(w->comm, rc2, e);
+  wav_free(w);
+  return rc ? rc : rc2;
+}

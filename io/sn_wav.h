@@ -1,0 +1,43 @@
+#pragma once
+/* Parallel WAV writer: every rank writes its own span of one mono float32
+ * signal with MPI-IO, so no rank ever holds the whole signal. The file is
+ * WAVE_FORMAT_IEEE_FLOAT with a fact chunk, and RF64 (ds64) when it would pass
+ * 4 GiB; the header has one fixed size (a JUNK chunk reserves the ds64 room),
+ * so the data always starts at byte SN_WAV_HEADER_BYTES. Little-endian hosts. */
+#include <mpi.h>
+#include <stdint.h>
+#include "sn_base.h"
+
+#define SN_WAV_HEADER_BYTES 94 /* RIFF 12 + JUNK/ds64 36 + fmt 26 + fact 12 + data 8 */
+
+typedef struct sn_wav sn_wav;
+
+/* Collective. Create path for n_total (>= 0) mono float32 samples at
+ * sample_rate (Hz, rounded to an integer in (0, 2^32)). The file lives under a
+ * temporary name beside path ("PATH.partNNN") until sn_wav_close(commit=1).
+ * Fails on all ranks with SN_ERR_IO "PATH: exists (use --force to overwrite)"
+ * if path exists and !force, or "PATH: cannot create: REASON"; SN_ERR_INPUT
+ * for a bad rate or size. *w is NULL on error. */
+int sn_wav_create(MPI_Comm comm, const char *path, double sample_rate, int64_t n_total, int force,
+                  sn_wav **w, sn_err *e);
+
+/* Collective. As sn_wav_create; force_rf64 != 0 writes the RF64 form whatever
+ * the size (for tests of readers). */
+int sn_wav_create_ex(MPI_Comm comm, const char *path, double sample_rate, int64_t n_total, int force,
+                     int force_rf64, sn_wav **w, sn_err *e);
+
+/* Collective (MPI_File_write_at_all). Write this rank's samples
+ * [start, start + n) of the signal from x[0..n) (n may be 0; spans of ranks
+ * must not overlap). Counts beyond 2^28 samples go in several collective
+ * calls, the same number on every rank. SN_ERR_INPUT if the span lies outside
+ * [0, n_total); SN_ERR_IO if the write fails. Returns the agreed code. */
+int sn_wav_write(sn_wav *w, int64_t start, int64_t n, const float *x, sn_err *e);
+
+/* Collective. Close; commit != 0 renames the temporary file to path, else (or
+ * when an earlier step failed on any rank) the temporary file is removed.
+ * *w becomes NULL. Safe on *w == NULL on all ranks. Returns the agreed code. */
+int sn_wav_close(sn_wav **w, int commit, sn_err *e);
+
+/* Local. Fill hdr[SN_WAV_HEADER_BYTES] with the header for n_total samples
+ * (RF64 when needed or when force_rf64). Returns SN_OK. */
+int sn_wav_header(unsigned char *hdr, uint32_t sample_rate, int64_t n_total, int force_rf64);
