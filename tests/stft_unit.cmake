@@ -1,0 +1,4 @@
+# STFT / ISTFT kernels (src/sn_stft): C unit test against closed forms and a
+# direct DFT, and a numpy/scipy check of librosa 0.11's conventions.
+sn_add_unit_test(test_stft unit/test_stft.c)
+sn_add_script_test(stft_librosa py/check_stft_librosa.py $<TARGET_FILE:test_stft>)
