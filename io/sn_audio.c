@@ -473,8 +473,12 @@ static int span_resampled(sn_audio *a, sink *k, sn_err *e) {
   int rc = SN_OK;
   const int64_t bi = a->blk_in, bo = a->blk_out, mb = a->margin_blocks;
   int64_t k0 = k->s0 / bo, k1 = (k->s1 + bo - 1) / bo;
-  int64_t in0 = (k0 - mb) * bi, in1 = (k1 + mb) * bi;
-  int64_t g = (k0 - mb) * bo; /* global output index of the next resampler output */
+  /* A span near the start begins at input 0 exactly as a whole-file run does
+   * (soxr's first outputs carry a start-up transient that zero padding would
+   * not reproduce); elsewhere it begins mb blocks before the first block. */
+  int64_t kin = k0 - mb < 0 ? 0 : k0 - mb;
+  int64_t in0 = kin * bi, in1 = (k1 + mb) * bi;
+  int64_t g = kin * bo; /* global output index of the next resampler output */
   soxr_error_t serr = NULL;
   soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
   soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
