@@ -4,15 +4,19 @@
 
 #include <fftw3.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 #if defined(__AVX__) || defined(__SSE2__)
 #include <immintrin.h>
 #endif
 
 #define SN_PI 3.14159265358979323846
+/* Outputs at least this large are written with non-temporal stores (auto mode). */
+#define SN_STFT_STREAM_BYTES (64.0 * 1024 * 1024)
 
 struct sn_stft_plan {
   int n_fft, win_length, hop, batch, F;
+  int stream;              /* non-temporal mag stores: -1 auto, 0 never, 1 always */
   int lo, hi;              /* window support [lo, hi) inside the n_fft frame */
   sn_window_kind kind;
   size_t idist;            /* floats per real frame slot (n_fft rounded up to 64 bytes) */
@@ -134,6 +138,7 @@ int sn_stft_plan_create(int n_fft, int win_length, int hop, sn_window_kind win, 
   p->win_length = win_length;
   p->hop = hop;
   p->kind = win;
+  p->stream = -1;
   p->F = n_fft / 2 + 1;
   p->lo = (n_fft - win_length) / 2;
   p->hi = p->lo + win_length;
@@ -211,27 +216,58 @@ static void frame_window(const sn_stft_plan *p, const float *restrict xs, float 
   for (int i = hi; i < n; i++) fr[i] = 0.0f;
 }
 
-static void spec_mag2(const float *restrict c, float *restrict m, int F);
-
-/* |X|: squared magnitude (vectorised by the compiler), then an explicit SIMD
- * square root (GCC does not vectorise sqrtf while errno semantics are on). */
-static void spec_mag1(const float *restrict c, float *restrict m, int F) {
-  spec_mag2(c, m, F);
-  int f = 0;
-#if defined(__AVX__)
-  for (; f + 8 <= F; f += 8) _mm256_storeu_ps(m + f, _mm256_sqrt_ps(_mm256_loadu_ps(m + f)));
-#elif defined(__SSE2__)
-  for (; f + 4 <= F; f += 4) _mm_storeu_ps(m + f, _mm_sqrt_ps(_mm_loadu_ps(m + f)));
-#endif
-  for (; f < F; f++) m[f] = sqrtf(m[f]);
-}
-
+#if !defined(__AVX2__)
+/* |X|^2 (vectorised by the compiler). */
 static void spec_mag2(const float *restrict c, float *restrict m, int F) {
   for (int f = 0; f < F; f++) {
     float re = c[2 * f], im = c[2 * f + 1];
     m[f] = re * re + im * im;
   }
 }
+#endif
+
+/* |X|^power of one frame from interleaved (re, im) c into m. With AVX2: 8 bins
+ * at a time (squares, pairwise add, lane fix-up, sqrt), and with `stream`
+ * non-temporal stores of the aligned body (large outputs that will not stay in
+ * cache anyway; saves the read-for-ownership of the destination). Otherwise
+ * the compiler-vectorised |X|^2 and an explicit SIMD sqrt (GCC does not
+ * vectorise sqrtf while errno semantics are on). */
+static void spec_mag(const float *restrict c, float *restrict m, int F, int power, int stream) {
+  int f = 0;
+#if defined(__AVX2__)
+  if (stream)
+    for (; f < F && ((uintptr_t)(m + f) & 31); f++) {
+      float p2 = c[2 * f] * c[2 * f] + c[2 * f + 1] * c[2 * f + 1];
+      m[f] = power == 1 ? sqrtf(p2) : p2;
+    }
+  for (; f + 8 <= F; f += 8) {
+    __m256 a = _mm256_loadu_ps(c + 2 * f), b = _mm256_loadu_ps(c + 2 * f + 8);
+    __m256 h = _mm256_hadd_ps(_mm256_mul_ps(a, a), _mm256_mul_ps(b, b)); /* p0 p1 p4 p5 | p2 p3 p6 p7 */
+    h = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(h), 0xD8));
+    if (power == 1) h = _mm256_sqrt_ps(h);
+    if (stream)
+      _mm256_stream_ps(m + f, h);
+    else
+      _mm256_storeu_ps(m + f, h);
+  }
+  for (; f < F; f++) {
+    float p2 = c[2 * f] * c[2 * f] + c[2 * f + 1] * c[2 * f + 1];
+    m[f] = power == 1 ? sqrtf(p2) : p2;
+  }
+#else
+  (void)stream;
+  spec_mag2(c, m, F);
+  if (power == 2) return;
+#if defined(__AVX__)
+  for (; f + 8 <= F; f += 8) _mm256_storeu_ps(m + f, _mm256_sqrt_ps(_mm256_loadu_ps(m + f)));
+#elif defined(__SSE2__)
+  for (; f + 4 <= F; f += 4) _mm_storeu_ps(m + f, _mm_sqrt_ps(_mm_loadu_ps(m + f)));
+#endif
+  for (; f < F; f++) m[f] = sqrtf(m[f]);
+#endif
+}
+
+void sn_stft_set_stream(sn_stft_plan *p, int mode) { p->stream = mode < 0 ? -1 : mode > 0; }
 
 int sn_stft_exec(sn_stft_plan *p, const float *x, int64_t n_frames, int power, float *mag,
                  int64_t ldm, float *cplx, int64_t ldc, sn_err *e) {
@@ -246,6 +282,8 @@ int sn_stft_exec(sn_stft_plan *p, const float *x, int64_t n_frames, int power, f
     return SN_FAIL(e, SN_ERR_USAGE, "stft: complex leading dimension %lld < %d bins",
                    (long long)ldc, F);
   const size_t idist = p->idist, odist = p->odist;
+  const int stream = mag && (p->stream > 0 || (p->stream < 0 && (double)n_frames * ldm * sizeof(float) >=
+                                                                    SN_STFT_STREAM_BYTES));
   for (int64_t t0 = 0; t0 < n_frames; t0 += B) {
     int nb = n_frames - t0 < B ? (int)(n_frames - t0) : B;
     for (int k = 0; k < nb; k++)
@@ -260,14 +298,14 @@ int sn_stft_exec(sn_stft_plan *p, const float *x, int64_t n_frames, int power, f
       const float *c = (const float *)(p->cbuf + k * odist);
       if (mag) {
         float *m = mag + (t0 + k) * ldm;
-        if (power == 1)
-          spec_mag1(c, m, F);
-        else
-          spec_mag2(c, m, F);
+        spec_mag(c, m, F, power, stream);
       }
       if (cplx) memcpy(cplx + 2 * (t0 + k) * ldc, c, (size_t)F * 2 * sizeof(float));
     }
   }
+#if defined(__AVX2__)
+  if (stream) _mm_sfence(); /* order the non-temporal stores before anything later */
+#endif
   return SN_OK;
 }
 

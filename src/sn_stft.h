@@ -70,6 +70,11 @@ const float *sn_stft_window(const sn_stft_plan *p);
 int sn_stft_exec(sn_stft_plan *p, const float *x, int64_t n_frames, int power, float *mag,
                  int64_t ldm, float *cplx, int64_t ldc, sn_err *e);
 
+/* Magnitude stores of sn_stft_exec: mode -1 (default) uses non-temporal
+ * (cache-bypassing) stores when one call writes >= 64 MiB of magnitudes, which
+ * would not stay in cache anyway; 0 never; 1 always (tests). Only with AVX2. Local. */
+void sn_stft_set_stream(sn_stft_plan *p, int mode);
+
 /* Inverse STFT, local part (no window normalisation). Local.
  * For frames t = 0..n_frames-1 of the complex STFT cplx (interleaved, leading
  * dimension ldc >= F complex elements):

@@ -127,6 +127,7 @@ struct cfg {
 };
 static const struct cfg cfgs[] = {
     {255, 255, 100, 3}, {256, 200, 77, 0}, {64, 33, 64, 1}, {2048, 2048, 512, 4}, {16, 16, 5, 2}, {1, 1, 1, 2},
+    {30, 30, 7, 3}, {6, 5, 2, 4},
 };
 
 static void test_forward(void) {
@@ -146,30 +147,33 @@ static void test_forward(void) {
       for (int64_t i = 0; i < nx; i++) x[i] = urand() + (float)(0.7 * cos(0.3 * i));
       float *m1 = malloc(sizeof(float) * ldm * T), *m2 = malloc(sizeof(float) * ldm * T);
       float *cx = malloc(sizeof(float) * 2 * ldc * T);
-      for (int64_t i = 0; i < ldm * T; i++) m1[i] = m2[i] = -7.0f;
-      for (int64_t i = 0; i < 2 * ldc * T; i++) cx[i] = -7.0f;
-      CHECK(sn_stft_exec(p, x, T, 1, m1, ldm, cx, ldc, &e) == SN_OK, "exec p1: %s", e.msg);
-      CHECK(sn_stft_exec(p, x, T, 2, m2, ldm, NULL, 0, &e) == SN_OK, "exec p2: %s", e.msg);
       double *ref = malloc(sizeof(double) * 2 * F);
-      double worst = 0, worst2 = 0, worstc = 0;
-      int pad_ok = 1;
-      for (int64_t t = 0; t < T; t++) {
-        sn_stft_frame_ref(sn_stft_window(p), g.n_fft, x + t * g.hop, ref);
-        double peak = 0;
-        for (int f = 0; f < F; f++) peak = fmax(peak, hypot(ref[2 * f], ref[2 * f + 1]));
-        for (int f = 0; f < F; f++) {
-          double a = hypot(ref[2 * f], ref[2 * f + 1]);
-          worst = fmax(worst, fabs(m1[t * ldm + f] - a) / peak);
-          worst2 = fmax(worst2, fabs(m2[t * ldm + f] - a * a) / (peak * peak));
-          worstc = fmax(worstc, hypot(cx[2 * (t * ldc + f)] - ref[2 * f], cx[2 * (t * ldc + f) + 1] - ref[2 * f + 1]) / peak);
-        }
-        for (int64_t f = F; f < ldm; f++) pad_ok &= m1[t * ldm + f] == -7.0f && m2[t * ldm + f] == -7.0f;
-        for (int64_t f = 2 * F; f < 2 * ldc; f++) pad_ok &= cx[2 * t * ldc + f] == -7.0f;
+      for (int mode = -1; mode <= 1; mode++) { /* magnitude stores: auto, plain, non-temporal */
+        sn_stft_set_stream(p, mode);
+        for (int64_t i = 0; i < ldm * T; i++) m1[i] = m2[i] = -7.0f;
+        for (int64_t i = 0; i < 2 * ldc * T; i++) cx[i] = -7.0f;
+        CHECK(sn_stft_exec(p, x, T, 1, m1, ldm, cx, ldc, &e) == SN_OK, "exec p1: %s", e.msg);
+        CHECK(sn_stft_exec(p, x, T, 2, m2, ldm, NULL, 0, &e) == SN_OK, "exec p2: %s", e.msg);
+        double worst = 0, worst2 = 0, worstc = 0;
+        int pad_ok = 1;
+        for (int64_t t = 0; t < T; t++) {
+          sn_stft_frame_ref(sn_stft_window(p), g.n_fft, x + t * g.hop, ref);
+          double peak = 0;
+          for (int f = 0; f < F; f++) peak = fmax(peak, hypot(ref[2 * f], ref[2 * f + 1]));
+          for (int f = 0; f < F; f++) {
+            double a = hypot(ref[2 * f], ref[2 * f + 1]);
+            worst = fmax(worst, fabs(m1[t * ldm + f] - a) / peak);
+            worst2 = fmax(worst2, fabs(m2[t * ldm + f] - a * a) / (peak * peak));
+            worstc = fmax(worstc, hypot(cx[2 * (t * ldc + f)] - ref[2 * f], cx[2 * (t * ldc + f) + 1] - ref[2 * f + 1]) / peak);
+          }
+          for (int64_t f = F; f < ldm; f++) pad_ok &= m1[t * ldm + f] == -7.0f && m2[t * ldm + f] == -7.0f;
+          for (int64_t f = 2 * F; f < 2 * ldc; f++) pad_ok &= cx[2 * t * ldc + f] == -7.0f;
       }
-      CHECK(worst <= 1e-5 && worst2 <= 1e-5 && worstc <= 1e-5,
-            "stft %s n_fft=%d wl=%d hop=%d batch=%d: rel err |X| %.3g, |X|^2 %.3g, X %.3g", sn_window_name(kinds[k]),
-            g.n_fft, g.wl, g.hop, sn_stft_batch(p), worst, worst2, worstc);
-      CHECK(pad_ok, "stft wrote into the leading-dimension padding");
+        CHECK(worst <= 1e-5 && worst2 <= 1e-5 && worstc <= 1e-5,
+              "stft %s n_fft=%d wl=%d hop=%d batch=%d stream=%d: rel err |X| %.3g, |X|^2 %.3g, X %.3g",
+              sn_window_name(kinds[k]), g.n_fft, g.wl, g.hop, sn_stft_batch(p), mode, worst, worst2, worstc);
+        CHECK(pad_ok, "stft wrote into the leading-dimension padding");
+      }
       free(ref);
       free(x);
       free(m1);
