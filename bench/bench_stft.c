@@ -100,6 +100,40 @@ int main(int argc, char **argv) {
     ts2[r] = sn_wtime() - t0;
   }
   double ms = median(ts, runs), mp = median(tp, runs), ms2 = median(ts2, runs);
+
+  /* ISTFT side: complex STFT, overlap-add ISTFT, window sum-square, and the
+   * peer: a plain loop of batched c2r calls into one reused buffer. */
+  sn_free(mag);
+  mag = NULL;
+  float *cx = sn_calloc((size_t)F * T * 2 * sizeof(float), "cplx", &e);
+  float *y = sn_calloc((size_t)nx * sizeof(float), "y", &e);
+  float *wss = sn_calloc((size_t)nx * sizeof(float), "wss", &e);
+  fftwf_complex *cin = fftwf_alloc_complex((size_t)F * batch);
+  float *rout = fftwf_alloc_real((size_t)n_fft * batch);
+  fftwf_plan qb = fftwf_plan_many_dft_c2r(1, &n_fft, batch, cin, NULL, 1, F, rout, NULL, 1, n_fft, flags);
+  if (!cx || !y || !wss || !qb) return 1;
+  double *tc = malloc(sizeof(double) * runs), *ti = malloc(sizeof(double) * runs),
+         *tw = malloc(sizeof(double) * runs), *tq = malloc(sizeof(double) * runs);
+  for (int r = 0; r < runs; r++) {
+    t0 = sn_wtime();
+    if (sn_stft_exec(p, x, T, 1, NULL, 0, cx, F, &e)) return 1;
+    tc[r] = sn_wtime() - t0;
+    memset(y, 0, (size_t)nx * sizeof(float));
+    t0 = sn_wtime();
+    if (sn_istft_exec(p, cx, F, T, y, &e)) return 1;
+    ti[r] = sn_wtime() - t0;
+    t0 = sn_wtime();
+    sn_window_sumsquare(p, T, 0, nx, wss);
+    tw[r] = sn_wtime() - t0;
+    t0 = sn_wtime();
+    for (int64_t f0 = 0; f0 + batch <= T; f0 += batch) {
+      memcpy(cin, cx + 2 * f0 * F, sizeof(fftwf_complex) * F * batch); /* c2r destroys its input */
+      fftwf_execute(qb);
+      sink += rout[0];
+    }
+    tq[r] = sn_wtime() - t0;
+  }
+  double mc = median(tc, runs), mi = median(ti, runs), mw = median(tw, runs), mq = median(tq, runs);
   printf("frames=%lld n_fft=%d hop=%d batch=%d flags=%s runs=%d\n", (long long)T, n_fft, hop, batch,
          measure ? "MEASURE" : "ESTIMATE", runs);
   printf("plan_s=%.4f peer_plan_s=%.4f\n", t_plan, t_plan_peer);
@@ -108,7 +142,22 @@ int main(int argc, char **argv) {
   printf("fftw_batched_loop_s=%.4f\n", mp);
   printf("ratio_power1_vs_fftw=%.3f\n", ms / mp);
   printf("ratio_power2_vs_fftw=%.3f\n", ms2 / mp);
+  printf("sn_stft_exec_complex_s=%.4f\n", mc);
+  printf("sn_istft_exec_s=%.4f\n", mi);
+  printf("fftw_batched_c2r_loop_s=%.4f\n", mq);
+  printf("ratio_istft_vs_fftw=%.3f\n", mi / mq);
+  printf("sn_window_sumsquare_s=%.4f\n", mw);
   if (sink == 12345.678) printf("\n");
+  fftwf_destroy_plan(qb);
+  fftwf_free(cin);
+  fftwf_free(rout);
+  sn_free(cx);
+  sn_free(y);
+  sn_free(wss);
+  free(tc);
+  free(ti);
+  free(tw);
+  free(tq);
   fftwf_destroy_plan(pb);
   fftwf_destroy_plan(p1);
   fftwf_free(out);

@@ -24,6 +24,7 @@ struct sn_stft_plan {
   float *w;                /* n_fft window */
   float *winv;             /* w / n_fft (the irfft scale folded into the synthesis window) */
   double *wsq;             /* w^2 in double, for the window sum-square */
+  float *wss_period;       /* hop values: sum_j w[r + j*hop]^2, the interior window sum-square */
   float *rbuf;             /* batch * idist real frames */
   fftwf_complex *cbuf;     /* batch * odist spectra */
   fftwf_plan fwd_b, fwd_1; /* r2c: full batch, one frame (new-array execute on any slot) */
@@ -110,6 +111,7 @@ static void plan_free(sn_stft_plan *p) {
   sn_free(p->w);
   sn_free(p->winv);
   sn_free(p->wsq);
+  sn_free(p->wss_period);
   sn_free(p->rbuf);
   sn_free(p->cbuf);
   sn_free(p);
@@ -161,9 +163,10 @@ int sn_stft_plan_create(int n_fft, int win_length, int hop, sn_window_kind win, 
   p->w = sn_calloc((size_t)n_fft * sizeof(float), "stft window", e);
   p->winv = sn_calloc((size_t)n_fft * sizeof(float), "stft window", e);
   p->wsq = sn_calloc((size_t)n_fft * sizeof(double), "stft window", e);
+  p->wss_period = sn_calloc((size_t)hop * sizeof(float), "stft window", e);
   p->rbuf = sn_calloc(nr, "stft frame buffer", e);
   p->cbuf = sn_calloc(nc, "stft spectrum buffer", e);
-  if (!p->w || !p->winv || !p->wsq || !p->rbuf || !p->cbuf) {
+  if (!p->w || !p->winv || !p->wsq || !p->wss_period || !p->rbuf || !p->cbuf) {
     rc = SN_ERR_NOMEM;
     goto cleanup;
   }
@@ -171,6 +174,12 @@ int sn_stft_plan_create(int n_fft, int win_length, int hop, sn_window_kind win, 
   for (int i = 0; i < n_fft; i++) {
     p->winv[i] = (float)((double)p->w[i] / n_fft);
     p->wsq[i] = (double)p->w[i] * (double)p->w[i];
+  }
+  for (int r = 0; r < hop; r++) { /* same summation order as the edge loop (t ascending) */
+    double acc = 0.0;
+    for (int64_t i = r + (int64_t)(n_fft - 1 - r) / hop * hop; r < n_fft && i >= r; i -= hop)
+      acc += p->wsq[i];
+    p->wss_period[r] = (float)acc;
   }
 
   int n = n_fft;
@@ -346,17 +355,37 @@ void sn_window_sumsquare(const sn_stft_plan *p, int64_t n_frames, int64_t s0, in
                          float *out) {
   const int64_t n = p->n_fft, hop = p->hop;
   const int64_t total = n_frames > 0 ? (n_frames - 1) * hop + n : 0;
-  for (int64_t k = 0; k < len; k++) {
+  int64_t k = 0;
+  while (k < len) {
     int64_t s = s0 + k;
-    double acc = 0.0;
-    if (s >= 0 && s < total) {
-      int64_t t_hi = s / hop;
-      if (t_hi > n_frames - 1) t_hi = n_frames - 1;
-      int64_t d = s - n + 1; /* first frame with t*hop >= d */
-      int64_t t_lo = d <= 0 ? 0 : (d + hop - 1) / hop;
-      for (int64_t t = t_lo; t <= t_hi; t++) acc += p->wsq[s - t * hop];
+    if (s < 0 || s >= total) {
+      out[k++] = 0.0f;
+      continue;
     }
-    out[k] = (float)acc;
+    /* frames t with 0 <= s - t*hop < n, before clipping to [0, n_frames) */
+    int64_t d = s - n + 1;
+    int64_t t_lo = d <= 0 ? -((-d) / hop) : (d + hop - 1) / hop; /* ceil(d / hop) */
+    int64_t t_hi = s / hop;
+    if (t_lo >= 0 && t_hi <= n_frames - 1) {
+      /* interior: every frame covering s exists, the sum is periodic in s with
+       * period hop; copy the run of samples until the coverage changes. */
+      int64_t end = n_frames * hop; /* first s with floor(s/hop) > n_frames - 1 */
+      if (end > s0 + len) end = s0 + len;
+      int64_t r = s % hop;
+      while (s < end) {
+        int64_t m = hop - r < end - s ? hop - r : end - s;
+        memcpy(out + k, p->wss_period + r, (size_t)m * sizeof(float));
+        k += m;
+        s += m;
+        r = 0;
+      }
+      continue;
+    }
+    if (t_lo < 0) t_lo = 0;
+    if (t_hi > n_frames - 1) t_hi = n_frames - 1;
+    double acc = 0.0;
+    for (int64_t t = t_lo; t <= t_hi; t++) acc += p->wsq[s - t * hop];
+    out[k++] = (float)acc;
   }
 }
 

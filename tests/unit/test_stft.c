@@ -195,6 +195,46 @@ static void wss_ref(const float *w, int n_fft, int hop, int64_t T, double *out) 
   }
 }
 
+/* sn_window_sumsquare against librosa's fill loop, over the whole padded signal
+ * plus margins, and on every sub-range start modulo a few lengths. */
+static void test_sumsquare(void) {
+  const struct cfg c[] = {{16, 16, 4, 0}, {16, 11, 5, 0}, {15, 15, 15, 0}, {8, 8, 13, 0}, {2048, 2048, 512, 0}, {7, 3, 1, 0}};
+  const int64_t frames[] = {0, 1, 2, 3, 10, 41};
+  for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+    for (int k = 0; k < 4; k++) {
+      sn_err e = {0};
+      sn_stft_plan *p = NULL;
+      if (sn_stft_plan_create(c[i].n_fft, c[i].wl, c[i].hop, kinds[k], 2, FFTW_ESTIMATE, &p, &e) != SN_OK) {
+        CHECK(0, "plan: %s", e.msg);
+        continue;
+      }
+      for (size_t j = 0; j < sizeof frames / sizeof frames[0]; j++) {
+        const int64_t T = frames[j], ny = T > 0 ? (T - 1) * c[i].hop + c[i].n_fft : 0, M = 2 * c[i].n_fft + 3;
+        double *ref = calloc(ny + 1, sizeof(double));
+        float *got = malloc(sizeof(float) * (ny + 2 * M)), part[29];
+        if (T > 0) wss_ref(sn_stft_window(p), c[i].n_fft, c[i].hop, T, ref);
+        sn_window_sumsquare(p, T, -M, ny + 2 * M, got);
+        double err = 0;
+        for (int64_t s = -M; s < ny + M; s++) {
+          double r = (s >= 0 && s < ny) ? ref[s] : 0.0;
+          err = fmax(err, fabs(got[s + M] - r) / fmax(1.0, r));
+        }
+        CHECK(err <= 1e-6, "window_sumsquare %s n_fft=%d wl=%d hop=%d frames=%lld: err %g", sn_window_name(kinds[k]),
+              c[i].n_fft, c[i].wl, c[i].hop, (long long)T, err);
+        int same = 1;
+        for (int64_t s0 = -M; s0 + 29 <= ny + M; s0 += 7) {
+          sn_window_sumsquare(p, T, s0, 29, part);
+          for (int q = 0; q < 29; q++) same &= part[q] == got[s0 + M + q];
+        }
+        CHECK(same, "window_sumsquare sub-ranges differ from the whole (%s, frames %lld)", sn_window_name(kinds[k]),
+              (long long)T);
+        free(ref);
+        free(got);
+      }
+      sn_stft_plan_destroy(&p);
+    }
+}
+
 static void test_roundtrip(void) {
   const struct cfg rt[] = {{256, 256, 64, 0}, {255, 255, 100, 3}, {256, 200, 77, 5}, {2048, 2048, 512, 0}, {16, 16, 5, 2}};
   for (size_t c = 0; c < sizeof rt / sizeof rt[0]; c++) {
@@ -396,6 +436,7 @@ int main(int argc, char **argv) {
   test_windows();
   test_frame_counts();
   test_forward();
+  test_sumsquare();
   test_roundtrip();
   test_inverse_direct();
   test_bad_params();
