@@ -147,7 +147,8 @@ static void test_forward(void) {
       for (int64_t i = 0; i < nx; i++) x[i] = urand() + (float)(0.7 * cos(0.3 * i));
       float *m1 = malloc(sizeof(float) * ldm * T), *m2 = malloc(sizeof(float) * ldm * T);
       float *cx = malloc(sizeof(float) * 2 * ldc * T);
-      double *ref = malloc(sizeof(double) * 2 * F);
+      double *refs = malloc(sizeof(double) * 2 * F * T); /* the direct DFT of every frame */
+      for (int64_t t = 0; t < T; t++) sn_stft_frame_ref(sn_stft_window(p), g.n_fft, x + t * g.hop, refs + 2 * F * t);
       for (int mode = -1; mode <= 1; mode++) { /* magnitude stores: auto, plain, non-temporal */
         sn_stft_set_stream(p, mode);
         for (int64_t i = 0; i < ldm * T; i++) m1[i] = m2[i] = -7.0f;
@@ -157,7 +158,7 @@ static void test_forward(void) {
         double worst = 0, worst2 = 0, worstc = 0;
         int pad_ok = 1;
         for (int64_t t = 0; t < T; t++) {
-          sn_stft_frame_ref(sn_stft_window(p), g.n_fft, x + t * g.hop, ref);
+          const double *ref = refs + 2 * F * t;
           double peak = 0;
           for (int f = 0; f < F; f++) peak = fmax(peak, hypot(ref[2 * f], ref[2 * f + 1]));
           for (int f = 0; f < F; f++) {
@@ -174,7 +175,7 @@ static void test_forward(void) {
               sn_window_name(kinds[k]), g.n_fft, g.wl, g.hop, sn_stft_batch(p), mode, worst, worst2, worstc);
         CHECK(pad_ok, "stft wrote into the leading-dimension padding");
       }
-      free(ref);
+      free(refs);
       free(x);
       free(m1);
       free(m2);
