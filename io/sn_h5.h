@@ -68,6 +68,11 @@ int sn_h5_read_vec(sn_h5 *f, const char *dset, double *x, int64_t cap, int64_t *
  * (used for HDF5 audio input `/audio`). SN_ERR_INPUT if out of range. */
 int sn_h5_read_1d(sn_h5 *f, const char *dset, int64_t start, int64_t n, float *x, sn_err *e);
 
+/* Collective. Create a 1-D float32 dataset of n_total values (creating parent
+ * groups) and write this rank's values [start, start+n) (n may be 0). */
+int sn_h5_write_1d(sn_h5 *f, const char *dset, int64_t n_total, int64_t start, int64_t n,
+                   const float *x, sn_err *e);
+
 /* Collective. Attributes on an existing object (dataset or group, "/" for the
  * file). Setting replaces an existing attribute. Getting: *found = 0 (and SN_OK)
  * when the attribute does not exist. Strings are variable-length UTF-8. */

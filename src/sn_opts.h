@@ -32,3 +32,7 @@ void sn_opts_usage(FILE *out, const char *cmd, const char *synopsis, const char 
 /* Append the parsed options as JSON members ("name": value, ...) to buf (for
  * the run report). */
 void sn_opts_json(const sn_opt *const *tables, char *buf, size_t cap);
+
+/* Append s as a JSON string literal (quoted, escaped) to buf at *len, never
+ * past cap. */
+void sn_json_str(char *buf, size_t cap, size_t *len, const char *s);

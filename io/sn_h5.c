@@ -1,0 +1,679 @@
+/* Parallel HDF5 column-block I/O (see sn_h5.h). The only file that includes hdf5.h. */
+#include "sn_h5.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sn_comm.h"
+
+struct sn_h5 {
+  hid_t file;
+  MPI_Comm comm;
+  int rank, size;
+  int created;           /* opened for writing under tmp */
+  char path[PATH_MAX];   /* final name */
+  char tmp[PATH_MAX];    /* temporary name while writing */
+};
+
+/* Bytes per column tile staged for the transposition between column-major
+ * memory and row-major file layout. */
+#define SN_H5_TILE_BYTES (16u << 20)
+/* Target size of one dataset chunk. */
+#define SN_H5_CHUNK_BYTES (4u << 20)
+
+static void sn_h5_quiet(void) {
+  static int done = 0;
+  if (!done) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    done = 1;
+  }
+}
+
+const char *sn_h5_path(const sn_h5 *f) { return f ? f->path : "(null)"; }
+
+int sn_h5_is_hdf5(const char *path) {
+  static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return 0;
+  unsigned char b[8];
+  int ok = fread(b, 1, 8, fp) == 8 && memcmp(b, sig, 8) == 0;
+  fclose(fp);
+  return ok;
+}
+
+int sn_h5_split_spec(const char *spec, const char *dflt, char *file, size_t file_cap, char *dset,
+                     size_t dset_cap, sn_err *e) {
+  const char *sep = strstr(spec, ":/");
+  size_t flen = sep ? (size_t)(sep - spec) : strlen(spec);
+  const char *d = sep ? sep + 1 : dflt;
+  if (flen + 1 > file_cap || strlen(d) + 1 > dset_cap)
+    return SN_FAIL(e, SN_ERR_USAGE, "%s: path too long", spec);
+  memcpy(file, spec, flen);
+  file[flen] = '\0';
+  strcpy(dset, d);
+  return SN_OK;
+}
+
+static hid_t sn_h5_fapl(MPI_Comm comm) {
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
+  H5Pset_all_coll_metadata_ops(fapl, 1);
+  H5Pset_coll_metadata_write(fapl, 1);
+  return fapl;
+}
+
+static int sn_h5_new(MPI_Comm comm, const char *path, sn_h5 **f, sn_err *e) {
+  sn_h5 *h = calloc(1, sizeof *h);
+  if (!h) return SN_FAIL(e, SN_ERR_NOMEM, "%s: out of memory", path);
+  h->file = H5I_INVALID_HID;
+  h->comm = comm;
+  MPI_Comm_rank(comm, &h->rank);
+  MPI_Comm_size(comm, &h->size);
+  if (strlen(path) + 32 > sizeof h->path) {
+    free(h);
+    return SN_FAIL(e, SN_ERR_USAGE, "%s: path too long", path);
+  }
+  strcpy(h->path, path);
+  *f = h;
+  return SN_OK;
+}
+
+int sn_h5_create(MPI_Comm comm, const char *path, int force, sn_h5 **f, sn_err *e) {
+  sn_h5_quiet();
+  *f = NULL;
+  sn_h5 *h = NULL;
+  int rc = sn_h5_new(comm, path, &h, e);
+  rc = sn_agree(comm, rc, e);
+  if (rc) {
+    free(h);
+    return rc;
+  }
+  /* Rank 0 checks the name and makes the temporary name everybody uses. */
+  if (h->rank == 0) {
+    snprintf(h->tmp, sizeof h->tmp, "%s.tmp-%ld", path, (long)getpid());
+    if (!force && access(path, F_OK) == 0) {
+      rc = SN_FAIL(e, SN_ERR_IO, "%s: exists (use --force to overwrite)", path);
+    } else {
+      FILE *probe = fopen(h->tmp, "wb");
+      if (!probe)
+        rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+      else {
+        fclose(probe);
+        remove(h->tmp);
+      }
+    }
+  }
+  MPI_Bcast(h->tmp, (int)sizeof h->tmp, MPI_CHAR, 0, comm);
+  rc = sn_agree(comm, rc, e);
+  if (rc) {
+    free(h);
+    return rc;
+  }
+  hid_t fapl = sn_h5_fapl(comm);
+  h->file = H5Fcreate(h->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  H5Pclose(fapl);
+  if (h->file < 0) rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot create the HDF5 file", path);
+  rc = sn_agree(comm, rc, e);
+  if (rc) {
+    if (h->file >= 0) H5Fclose(h->file);
+    if (h->rank == 0) remove(h->tmp);
+    free(h);
+    return rc;
+  }
+  h->created = 1;
+  *f = h;
+  return SN_OK;
+}
+
+int sn_h5_open(MPI_Comm comm, const char *path, sn_h5 **f, sn_err *e) {
+  sn_h5_quiet();
+  *f = NULL;
+  sn_h5 *h = NULL;
+  int rc = sn_h5_new(comm, path, &h, e);
+  if (rc == SN_OK) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+      rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    else {
+      fclose(fp);
+      if (!sn_h5_is_hdf5(path)) rc = SN_FAIL(e, SN_ERR_INPUT, "%s: not an HDF5 file", path);
+    }
+  }
+  rc = sn_agree(comm, rc, e);
+  if (rc) {
+    free(h);
+    return rc;
+  }
+  hid_t fapl = sn_h5_fapl(comm);
+  h->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  H5Pclose(fapl);
+  if (h->file < 0) rc = SN_FAIL(e, SN_ERR_INPUT, "%s: cannot open as HDF5", path);
+  rc = sn_agree(comm, rc, e);
+  if (rc) {
+    if (h->file >= 0) H5Fclose(h->file);
+    free(h);
+    return rc;
+  }
+  *f = h;
+  return SN_OK;
+}
+
+int sn_h5_close(sn_h5 **fp, int commit, sn_err *e) {
+  sn_h5 *f = fp ? *fp : NULL;
+  if (!f) return SN_OK;
+  *fp = NULL;
+  int rc = SN_OK;
+  if (f->file >= 0 && H5Fclose(f->file) < 0) rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot close the HDF5 file", f->path);
+  rc = sn_agree(f->comm, rc, e);
+  if (f->created && f->rank == 0) {
+    if (commit && rc == SN_OK) {
+      if (rename(f->tmp, f->path) != 0) {
+        rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot rename from %s: %s", f->path, f->tmp, strerror(errno));
+        remove(f->tmp);
+      }
+    } else {
+      remove(f->tmp);
+    }
+  }
+  if (f->created) rc = sn_agree(f->comm, rc, e);
+  free(f);
+  return rc;
+}
+
+/* Does every component of an absolute object path exist? Local (metadata read). */
+static int sn_h5_path_ok(hid_t file, const char *obj) {
+  if (strcmp(obj, "/") == 0) return 1;
+  char buf[1024];
+  if (strlen(obj) >= sizeof buf) return 0;
+  strcpy(buf, obj);
+  for (char *p = buf + 1;; p++) {
+    if (*p == '/' || *p == '\0') {
+      char c = *p;
+      *p = '\0';
+      if (H5Lexists(file, buf, H5P_DEFAULT) <= 0) return 0;
+      if (c == '\0') break;
+      *p = c;
+    }
+  }
+  return H5Oexists_by_name(file, obj, H5P_DEFAULT) > 0;
+}
+
+int sn_h5_exists(sn_h5 *f, const char *obj) { return sn_h5_path_ok(f->file, obj); }
+
+/* Open a dataset and check it is numeric (want_complex 0), a complex pair
+ * compound (1) or either (-1); returns the dataset id or a negative value with e set. */
+static hid_t sn_h5_dopen(sn_h5 *f, const char *dset, int want_complex, int *ndims, hsize_t dims[2],
+                         sn_err *e) {
+  if (!sn_h5_path_ok(f->file, dset)) {
+    SN_FAIL(e, SN_ERR_INPUT, "%s: no dataset %s", f->path, dset);
+    return -1;
+  }
+  hid_t d = H5Dopen2(f->file, dset, H5P_DEFAULT);
+  if (d < 0) {
+    SN_FAIL(e, SN_ERR_INPUT, "%s: %s is not a dataset", f->path, dset);
+    return -1;
+  }
+  hid_t t = H5Dget_type(d);
+  H5T_class_t cls = H5Tget_class(t);
+  int is_cplx = cls == H5T_COMPOUND && H5Tget_nmembers(t) == 2;
+  int is_num = cls == H5T_FLOAT || cls == H5T_INTEGER;
+  int ok = want_complex < 0 ? (is_cplx || is_num) : want_complex ? is_cplx : is_num;
+  H5Tclose(t);
+  if (!ok) {
+    H5Dclose(d);
+    SN_FAIL(e, SN_ERR_INPUT, "%s: %s is not a %s dataset", f->path, dset,
+            want_complex ? "complex ({r, i} compound)" : "numeric");
+    return -1;
+  }
+  hid_t s = H5Dget_space(d);
+  int nd = H5Sget_simple_extent_ndims(s);
+  hsize_t dd[H5S_MAX_RANK];
+  if (nd < 0 || H5Sget_simple_extent_dims(s, dd, NULL) < 0) nd = -1;
+  H5Sclose(s);
+  if (nd < 0) {
+    H5Dclose(d);
+    SN_FAIL(e, SN_ERR_INPUT, "%s: %s has an unreadable shape", f->path, dset);
+    return -1;
+  }
+  *ndims = nd;
+  dims[0] = nd > 0 ? dd[0] : 1;
+  dims[1] = nd > 1 ? dd[1] : 1;
+  return d;
+}
+
+int sn_h5_shape(sn_h5 *f, const char *dset, int *ndims, int64_t dims[2], sn_err *e) {
+  hsize_t dd[2] = {0, 0};
+  int nd = 0;
+  int rc = SN_OK;
+  hid_t d = sn_h5_dopen(f, dset, -1, &nd, dd, e);
+  if (d < 0)
+    rc = SN_ERR_INPUT;
+  else {
+    H5Dclose(d);
+    *ndims = nd;
+    dims[0] = (int64_t)dd[0];
+    dims[1] = (int64_t)dd[1];
+    if (dd[0] > (hsize_t)INT64_MAX || dd[1] > (hsize_t)INT64_MAX)
+      rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s is too large", f->path, dset);
+  }
+  return sn_agree(f->comm, rc, e);
+}
+
+/* Copy between column-major memory (rows x ncols, ld) and a row-major tile
+ * (rows x ncols) of elements of `es` bytes (4: float, 8: complex pair).
+ * to_rowmajor selects the direction. Blocked for cache. */
+static void sn_h5_transpose(int to_rowmajor, size_t es, int64_t rows, int64_t ncols, void *cm,
+                            int64_t ld, void *rm) {
+  const int64_t B = 32;
+  for (int64_t j0 = 0; j0 < ncols; j0 += B) {
+    int64_t j1 = j0 + B < ncols ? j0 + B : ncols;
+    for (int64_t i0 = 0; i0 < rows; i0 += B) {
+      int64_t i1 = i0 + B < rows ? i0 + B : rows;
+      if (es == 4) {
+        float *c = cm, *r = rm;
+        for (int64_t j = j0; j < j1; j++)
+          for (int64_t i = i0; i < i1; i++) {
+            if (to_rowmajor)
+              r[i * ncols + j] = c[j * ld + i];
+            else
+              c[j * ld + i] = r[i * ncols + j];
+          }
+      } else {
+        uint64_t *c = cm, *r = rm;
+        for (int64_t j = j0; j < j1; j++)
+          for (int64_t i = i0; i < i1; i++) {
+            if (to_rowmajor)
+              r[i * ncols + j] = c[j * ld + i];
+            else
+              c[j * ld + i] = r[i * ncols + j];
+          }
+      }
+    }
+  }
+}
+
+static hid_t sn_h5_complex_type(void) {
+  hid_t t = H5Tcreate(H5T_COMPOUND, 2 * sizeof(float));
+  H5Tinsert(t, "r", 0, H5T_NATIVE_FLOAT);
+  H5Tinsert(t, "i", sizeof(float), H5T_NATIVE_FLOAT);
+  return t;
+}
+
+/* Collective transfer of a column block, tile by tile. All ranks call H5Dwrite/
+ * H5Dread the same number of times (the largest tile count), ranks with fewer
+ * tiles with an empty selection. */
+static int sn_h5_xfer_cols(sn_h5 *f, hid_t d, hid_t mtype, size_t es, int write, int64_t rows,
+                           int64_t col0, int64_t ncols, void *a, int64_t ld, const char *dset,
+                           sn_err *e) {
+  int rc = SN_OK;
+  int64_t tw = (int64_t)(SN_H5_TILE_BYTES / (es * (size_t)(rows > 0 ? rows : 1)));
+  if (tw < 1) tw = 1;
+  int64_t my_tiles = ncols > 0 ? (ncols + tw - 1) / tw : 0, max_tiles = 0;
+  MPI_Allreduce(&my_tiles, &max_tiles, 1, MPI_INT64_T, MPI_MAX, f->comm);
+  size_t buf_elems = (size_t)rows * (size_t)(ncols < tw ? ncols : tw);
+  void *buf = sn_calloc(buf_elems * es, "HDF5 staging tile", e);
+  if (!buf && buf_elems) rc = SN_ERR_NOMEM;
+  rc = sn_agree(f->comm, rc, e);
+  if (rc) {
+    sn_free(buf);
+    return rc;
+  }
+  hid_t fspace = H5Dget_space(d);
+  hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+  H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+  int local = SN_OK;
+  for (int64_t t = 0; t < max_tiles; t++) {
+    int64_t c0 = t * tw, nc = 0;
+    if (t < my_tiles) nc = (ncols - c0) < tw ? (ncols - c0) : tw;
+    hsize_t start[2] = {0, (hsize_t)(col0 + c0)}, count[2] = {(hsize_t)rows, (hsize_t)nc};
+    hsize_t mdims[1] = {(hsize_t)rows * (hsize_t)nc};
+    hid_t mspace = H5Screate_simple(1, mdims[0] ? mdims : (hsize_t[]){1}, NULL);
+    if (nc > 0 && rows > 0 && local == SN_OK) {
+      H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+    } else {
+      H5Sselect_none(fspace);
+      H5Sselect_none(mspace);
+    }
+    char *ablk = (char *)a + (size_t)c0 * (size_t)ld * es;
+    if (write && nc > 0 && local == SN_OK) sn_h5_transpose(1, es, rows, nc, ablk, ld, buf);
+    herr_t st = write ? H5Dwrite(d, mtype, mspace, fspace, dxpl, buf)
+                      : H5Dread(d, mtype, mspace, fspace, dxpl, buf);
+    H5Sclose(mspace);
+    if (st < 0 && local == SN_OK)
+      local = SN_FAIL(e, SN_ERR_IO, "%s: cannot %s %s", f->path, write ? "write" : "read", dset);
+    if (!write && nc > 0 && local == SN_OK) sn_h5_transpose(0, es, rows, nc, ablk, ld, buf);
+  }
+  H5Pclose(dxpl);
+  H5Sclose(fspace);
+  sn_free(buf);
+  return sn_agree(f->comm, local, e);
+}
+
+static int sn_h5_check_block(sn_h5 *f, const char *dset, int64_t rows, int64_t cols, int64_t col0,
+                             int64_t ncols, int64_t ld, sn_err *e) {
+  if (rows < 0 || cols < 0 || col0 < 0 || ncols < 0 || col0 + ncols > cols || (ncols > 0 && ld < rows))
+    return SN_FAIL(e, SN_ERR_INTERNAL, "%s: %s: bad block [%lld, +%lld) of (%lld, %lld)", f->path, dset,
+                   (long long)col0, (long long)ncols, (long long)rows, (long long)cols);
+  return SN_OK;
+}
+
+/* Create a 2-D dataset (collective), chunked by column tiles. */
+static hid_t sn_h5_dcreate(sn_h5 *f, const char *dset, hid_t ftype, size_t es, int64_t rows, int64_t cols,
+                           sn_err *e) {
+  hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
+  hid_t space = H5Screate_simple(2, dims, NULL);
+  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  if (rows > 0 && cols > 0) {
+    hsize_t crows = (hsize_t)rows;
+    if (crows * es > SN_H5_CHUNK_BYTES) crows = SN_H5_CHUNK_BYTES / es;
+    hsize_t ccols = SN_H5_CHUNK_BYTES / (es * crows);
+    if (ccols < 1) ccols = 1;
+    if (ccols > (hsize_t)cols) ccols = (hsize_t)cols;
+    hsize_t chunk[2] = {crows, ccols};
+    H5Pset_chunk(dcpl, 2, chunk);
+  }
+  hid_t d = H5Dcreate2(f->file, dset, ftype, space, lcpl, dcpl, H5P_DEFAULT);
+  H5Pclose(dcpl);
+  H5Pclose(lcpl);
+  H5Sclose(space);
+  if (d < 0) SN_FAIL(e, SN_ERR_IO, "%s: cannot create dataset %s", f->path, dset);
+  return d;
+}
+
+static int sn_h5_write_any(sn_h5 *f, const char *dset, int cplx, int64_t rows, int64_t cols, int64_t col0,
+                           int64_t ncols, const float *a, int64_t ld, sn_err *e) {
+  int rc = sn_agree(f->comm, sn_h5_check_block(f, dset, rows, cols, col0, ncols, ld, e), e);
+  if (rc) return rc;
+  size_t es = cplx ? 8 : 4;
+  hid_t mtype = cplx ? sn_h5_complex_type() : H5Tcopy(H5T_NATIVE_FLOAT);
+  hid_t ftype = cplx ? sn_h5_complex_type() : H5Tcopy(H5T_IEEE_F32LE);
+  hid_t d = sn_h5_dcreate(f, dset, ftype, es, rows, cols, e);
+  rc = sn_agree(f->comm, d < 0 ? SN_ERR_IO : SN_OK, e);
+  if (rc == SN_OK) rc = sn_h5_xfer_cols(f, d, mtype, es, 1, rows, col0, ncols, (void *)a, ld, dset, e);
+  if (d >= 0) H5Dclose(d);
+  H5Tclose(mtype);
+  H5Tclose(ftype);
+  return rc;
+}
+
+int sn_h5_write_cols(sn_h5 *f, const char *dset, int64_t rows, int64_t cols, int64_t col0, int64_t ncols,
+                     const float *a, int64_t ld, sn_err *e) {
+  return sn_h5_write_any(f, dset, 0, rows, cols, col0, ncols, a, ld, e);
+}
+
+int sn_h5_write_cols_complex(sn_h5 *f, const char *dset, int64_t rows, int64_t cols, int64_t col0,
+                             int64_t ncols, const float *a, int64_t ld, sn_err *e) {
+  return sn_h5_write_any(f, dset, 1, rows, cols, col0, ncols, a, ld, e);
+}
+
+static int sn_h5_read_any(sn_h5 *f, const char *dset, int cplx, int64_t rows, int64_t col0, int64_t ncols,
+                          float *a, int64_t ld, sn_err *e) {
+  int nd = 0;
+  hsize_t dims[2] = {0, 0};
+  int rc = SN_OK;
+  hid_t d = sn_h5_dopen(f, dset, cplx, &nd, dims, e);
+  if (d < 0)
+    rc = SN_ERR_INPUT;
+  else if (nd != 2)
+    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %d dimensions, expected 2", f->path, dset, nd);
+  else if ((int64_t)dims[0] != rows)
+    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %llu rows, expected %lld", f->path, dset,
+                 (unsigned long long)dims[0], (long long)rows);
+  else
+    rc = sn_h5_check_block(f, dset, rows, (int64_t)dims[1], col0, ncols, ld, e);
+  rc = sn_agree(f->comm, rc, e);
+  if (rc == SN_OK) {
+    hid_t mtype = cplx ? sn_h5_complex_type() : H5Tcopy(H5T_NATIVE_FLOAT);
+    rc = sn_h5_xfer_cols(f, d, mtype, cplx ? 8 : 4, 0, rows, col0, ncols, a, ld, dset, e);
+    H5Tclose(mtype);
+  }
+  if (d >= 0) H5Dclose(d);
+  return rc;
+}
+
+int sn_h5_read_cols(sn_h5 *f, const char *dset, int64_t rows, int64_t col0, int64_t ncols, float *a,
+                    int64_t ld, sn_err *e) {
+  return sn_h5_read_any(f, dset, 0, rows, col0, ncols, a, ld, e);
+}
+
+int sn_h5_read_cols_complex(sn_h5 *f, const char *dset, int64_t rows, int64_t col0, int64_t ncols, float *a,
+                            int64_t ld, sn_err *e) {
+  return sn_h5_read_any(f, dset, 1, rows, col0, ncols, a, ld, e);
+}
+
+int sn_h5_write_vec(sn_h5 *f, const char *dset, int64_t n, const double *x, sn_err *e) {
+  hsize_t dims[1] = {(hsize_t)n};
+  hid_t space = H5Screate_simple(1, dims, NULL);
+  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  hid_t d = H5Dcreate2(f->file, dset, H5T_IEEE_F64LE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  H5Pclose(lcpl);
+  int rc = sn_agree(f->comm, d < 0 ? SN_FAIL(e, SN_ERR_IO, "%s: cannot create dataset %s", f->path, dset) : SN_OK, e);
+  if (rc == SN_OK) {
+    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+    H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+    hid_t mspace = H5Screate_simple(1, n > 0 ? dims : (hsize_t[]){1}, NULL);
+    if (f->rank != 0 || n == 0) {
+      H5Sselect_none(mspace);
+      H5Sselect_none(space);
+    }
+    herr_t st = H5Dwrite(d, H5T_NATIVE_DOUBLE, mspace, space, dxpl, x);
+    H5Sclose(mspace);
+    H5Pclose(dxpl);
+    rc = sn_agree(f->comm, st < 0 ? SN_FAIL(e, SN_ERR_IO, "%s: cannot write %s", f->path, dset) : SN_OK, e);
+  }
+  if (d >= 0) H5Dclose(d);
+  H5Sclose(space);
+  return rc;
+}
+
+int sn_h5_read_vec(sn_h5 *f, const char *dset, double *x, int64_t cap, int64_t *n, sn_err *e) {
+  int nd = 0;
+  hsize_t dims[2];
+  int rc = SN_OK;
+  hid_t d = sn_h5_dopen(f, dset, 0, &nd, dims, e);
+  if (d < 0)
+    rc = SN_ERR_INPUT;
+  else if (nd != 1)
+    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %d dimensions, expected 1", f->path, dset, nd);
+  else if ((int64_t)dims[0] > cap)
+    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %llu values, at most %lld expected", f->path, dset,
+                 (unsigned long long)dims[0], (long long)cap);
+  else if (dims[0] > 0 && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) < 0)
+    rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot read %s", f->path, dset);
+  if (rc == SN_OK) *n = (int64_t)dims[0];
+  if (d >= 0) H5Dclose(d);
+  return sn_agree(f->comm, rc, e);
+}
+
+int sn_h5_read_1d(sn_h5 *f, const char *dset, int64_t start, int64_t n, float *x, sn_err *e) {
+  int nd = 0;
+  hsize_t dims[2];
+  int rc = SN_OK;
+  hid_t d = sn_h5_dopen(f, dset, 0, &nd, dims, e);
+  if (d < 0)
+    rc = SN_ERR_INPUT;
+  else if (nd != 1)
+    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %d dimensions, expected 1", f->path, dset, nd);
+  else if (start < 0 || n < 0 || (hsize_t)(start + n) > dims[0])
+    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s: samples [%lld, %lld) out of range", f->path, dset,
+                 (long long)start, (long long)(start + n));
+  else if (n > 0) {
+    hid_t fs = H5Dget_space(d);
+    hsize_t st[1] = {(hsize_t)start}, ct[1] = {(hsize_t)n};
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, NULL, ct, NULL);
+    hid_t ms = H5Screate_simple(1, ct, NULL);
+    if (H5Dread(d, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, x) < 0)
+      rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot read %s", f->path, dset);
+    H5Sclose(ms);
+    H5Sclose(fs);
+  }
+  if (d >= 0) H5Dclose(d);
+  return sn_agree(f->comm, rc, e);
+}
+
+int sn_h5_write_1d(sn_h5 *f, const char *dset, int64_t n_total, int64_t start, int64_t n, const float *x,
+                   sn_err *e) {
+  int rc = SN_OK;
+  if (n_total < 0 || start < 0 || n < 0 || start + n > n_total)
+    rc = SN_FAIL(e, SN_ERR_INTERNAL, "%s: %s: bad span [%lld, +%lld) of %lld", f->path, dset, (long long)start,
+                 (long long)n, (long long)n_total);
+  rc = sn_agree(f->comm, rc, e);
+  if (rc) return rc;
+  hsize_t dims[1] = {(hsize_t)n_total};
+  hid_t space = H5Screate_simple(1, dims, NULL);
+  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  if (n_total > 0) {
+    hsize_t chunk[1] = {n_total < (1 << 20) ? (hsize_t)n_total : (hsize_t)(1 << 20)};
+    H5Pset_chunk(dcpl, 1, chunk);
+  }
+  hid_t d = H5Dcreate2(f->file, dset, H5T_IEEE_F32LE, space, lcpl, dcpl, H5P_DEFAULT);
+  H5Pclose(dcpl);
+  H5Pclose(lcpl);
+  rc = sn_agree(f->comm, d < 0 ? SN_FAIL(e, SN_ERR_IO, "%s: cannot create dataset %s", f->path, dset) : SN_OK, e);
+  if (rc == SN_OK) {
+    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+    H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+    hsize_t st[1] = {(hsize_t)start}, ct[1] = {(hsize_t)n};
+    hid_t mspace = H5Screate_simple(1, n > 0 ? ct : (hsize_t[]){1}, NULL);
+    if (n > 0) {
+      H5Sselect_hyperslab(space, H5S_SELECT_SET, st, NULL, ct, NULL);
+    } else {
+      H5Sselect_none(space);
+      H5Sselect_none(mspace);
+    }
+    herr_t w = H5Dwrite(d, H5T_NATIVE_FLOAT, mspace, space, dxpl, x);
+    H5Sclose(mspace);
+    H5Pclose(dxpl);
+    rc = sn_agree(f->comm, w < 0 ? SN_FAIL(e, SN_ERR_IO, "%s: cannot write %s", f->path, dset) : SN_OK, e);
+  }
+  if (d >= 0) H5Dclose(d);
+  H5Sclose(space);
+  return rc;
+}
+
+/* ---- attributes ---------------------------------------------------------- */
+
+static int sn_h5_attr_write(sn_h5 *f, const char *obj, const char *name, hid_t ftype, hid_t mtype,
+                            const void *v, sn_err *e) {
+  int rc = SN_OK;
+  if (!sn_h5_path_ok(f->file, obj)) rc = SN_FAIL(e, SN_ERR_INTERNAL, "%s: no object %s", f->path, obj);
+  rc = sn_agree(f->comm, rc, e);
+  if (rc) return rc;
+  if (H5Aexists_by_name(f->file, obj, name, H5P_DEFAULT) > 0) H5Adelete_by_name(f->file, obj, name, H5P_DEFAULT);
+  hid_t space = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate_by_name(f->file, obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (a < 0 || H5Awrite(a, mtype, v) < 0)
+    rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot write attribute %s of %s", f->path, name, obj);
+  if (a >= 0) H5Aclose(a);
+  H5Sclose(space);
+  return sn_agree(f->comm, rc, e);
+}
+
+int sn_h5_attr_set_double(sn_h5 *f, const char *obj, const char *name, double v, sn_err *e) {
+  return sn_h5_attr_write(f, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v, e);
+}
+
+int sn_h5_attr_set_int(sn_h5 *f, const char *obj, const char *name, int64_t v, sn_err *e) {
+  return sn_h5_attr_write(f, obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v, e);
+}
+
+int sn_h5_attr_set_str(sn_h5 *f, const char *obj, const char *name, const char *v, sn_err *e) {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, H5T_VARIABLE);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  const char *p = v ? v : "";
+  int rc = sn_h5_attr_write(f, obj, name, t, t, &p, e);
+  H5Tclose(t);
+  return rc;
+}
+
+/* Open an attribute for reading: returns id, or -1 with *found = 0 when absent. */
+static hid_t sn_h5_attr_open(sn_h5 *f, const char *obj, const char *name, int *found) {
+  *found = 0;
+  if (!sn_h5_path_ok(f->file, obj)) return -1;
+  if (H5Aexists_by_name(f->file, obj, name, H5P_DEFAULT) <= 0) return -1;
+  hid_t a = H5Aopen_by_name(f->file, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+  if (a >= 0) {
+    hid_t s = H5Aget_space(a);
+    if (H5Sget_simple_extent_npoints(s) != 1) {
+      H5Sclose(s);
+      H5Aclose(a);
+      return -1;
+    }
+    H5Sclose(s);
+    *found = 1;
+  }
+  return a;
+}
+
+static int sn_h5_attr_get_num(sn_h5 *f, const char *obj, const char *name, hid_t mtype, void *v,
+                              int *found, sn_err *e) {
+  int rc = SN_OK;
+  hid_t a = sn_h5_attr_open(f, obj, name, found);
+  if (a >= 0) {
+    hid_t t = H5Aget_type(a);
+    H5T_class_t c = H5Tget_class(t);
+    H5Tclose(t);
+    if (c != H5T_FLOAT && c != H5T_INTEGER)
+      rc = SN_FAIL(e, SN_ERR_INPUT, "%s: attribute %s of %s is not a number", f->path, name, obj);
+    else if (H5Aread(a, mtype, v) < 0)
+      rc = SN_FAIL(e, SN_ERR_INPUT, "%s: cannot read attribute %s of %s", f->path, name, obj);
+    H5Aclose(a);
+  }
+  return sn_agree(f->comm, rc, e);
+}
+
+int sn_h5_attr_get_double(sn_h5 *f, const char *obj, const char *name, double *v, int *found, sn_err *e) {
+  return sn_h5_attr_get_num(f, obj, name, H5T_NATIVE_DOUBLE, v, found, e);
+}
+
+int sn_h5_attr_get_int(sn_h5 *f, const char *obj, const char *name, int64_t *v, int *found, sn_err *e) {
+  return sn_h5_attr_get_num(f, obj, name, H5T_NATIVE_INT64, v, found, e);
+}
+
+int sn_h5_attr_get_str(sn_h5 *f, const char *obj, const char *name, char *buf, size_t cap, int *found,
+                       sn_err *e) {
+  int rc = SN_OK;
+  if (cap) buf[0] = '\0';
+  hid_t a = sn_h5_attr_open(f, obj, name, found);
+  if (a >= 0) {
+    hid_t t = H5Aget_type(a);
+    if (H5Tget_class(t) != H5T_STRING) {
+      rc = SN_FAIL(e, SN_ERR_INPUT, "%s: attribute %s of %s is not a string", f->path, name, obj);
+    } else if (H5Tis_variable_str(t) > 0) {
+      hid_t mt = H5Tcopy(t); /* same character set as the file's */
+      char *p = NULL;
+      if (H5Aread(a, mt, &p) < 0 || !p)
+        rc = SN_FAIL(e, SN_ERR_INPUT, "%s: cannot read attribute %s of %s", f->path, name, obj);
+      else {
+        snprintf(buf, cap, "%s", p);
+        H5free_memory(p);
+      }
+      H5Tclose(mt);
+    } else {
+      size_t sz = H5Tget_size(t);
+      char *tmp = calloc(sz + 1, 1);
+      hid_t mt = H5Tcopy(H5T_C_S1);
+      H5Tset_size(mt, sz + 1);
+      if (!tmp || H5Aread(a, mt, tmp) < 0)
+        rc = SN_FAIL(e, SN_ERR_INPUT, "%s: cannot read attribute %s of %s", f->path, name, obj);
+      else
+        snprintf(buf, cap, "%s", tmp);
+      free(tmp);
+      H5Tclose(mt);
+    }
+    H5Tclose(t);
+    H5Aclose(a);
+  }
+  return sn_agree(f->comm, rc, e);
+}

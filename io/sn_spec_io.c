@@ -1,0 +1,69 @@
+/* Spectrogram parameters as HDF5 attributes (see sn_spec_io.h). */
+#include "sn_spec_io.h"
+
+#include <math.h>
+#include <string.h>
+
+int sn_spec_params_write(sn_h5 *f, const char *obj, const sn_spec_params *p, sn_err *e) {
+  int rc = SN_OK;
+  SN_CHECK(sn_h5_attr_set_double(f, obj, "sample_rate", p->sample_rate, e));
+  SN_CHECK(sn_h5_attr_set_int(f, obj, "n_fft", p->n_fft, e));
+  SN_CHECK(sn_h5_attr_set_int(f, obj, "hop_length", p->hop, e));
+  SN_CHECK(sn_h5_attr_set_int(f, obj, "win_length", p->win_length, e));
+  SN_CHECK(sn_h5_attr_set_str(f, obj, "window", p->window, e));
+  SN_CHECK(sn_h5_attr_set_int(f, obj, "center", p->center, e));
+  SN_CHECK(sn_h5_attr_set_int(f, obj, "power", p->power, e));
+  SN_CHECK(sn_h5_attr_set_int(f, obj, "n_samples", p->n_samples, e));
+  SN_CHECK(sn_h5_attr_set_str(f, obj, "input", p->input, e));
+cleanup:
+  return rc;
+}
+
+int sn_spec_params_read(sn_h5 *f, const char *obj, sn_spec_params *p, sn_err *e) {
+  int rc = SN_OK, found = 0;
+  int64_t v = 0;
+  memset(p, 0, sizeof *p);
+  const char *missing = NULL;
+  SN_CHECK(sn_h5_attr_get_double(f, obj, "sample_rate", &p->sample_rate, &found, e));
+  if (!found) missing = "sample_rate";
+  SN_CHECK(sn_h5_attr_get_int(f, obj, "n_fft", &v, &found, e));
+  if (!found && !missing) missing = "n_fft";
+  p->n_fft = (int)v;
+  SN_CHECK(sn_h5_attr_get_int(f, obj, "hop_length", &v, &found, e));
+  if (!found && !missing) missing = "hop_length";
+  p->hop = (int)v;
+  SN_CHECK(sn_h5_attr_get_str(f, obj, "window", p->window, sizeof p->window, &found, e));
+  if (!found && !missing) missing = "window";
+  if (missing) {
+    /* Same outcome on every rank: the attributes are the same everywhere. */
+    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has no attribute %s (not a specnmf spectrogram?)", sn_h5_path(f), obj,
+                 missing);
+    goto cleanup;
+  }
+  v = p->n_fft;
+  SN_CHECK(sn_h5_attr_get_int(f, obj, "win_length", &v, &found, e));
+  p->win_length = found ? (int)v : p->n_fft;
+  SN_CHECK(sn_h5_attr_get_int(f, obj, "center", &v, &found, e));
+  p->center = found ? (int)v : 1;
+  SN_CHECK(sn_h5_attr_get_int(f, obj, "power", &v, &found, e));
+  p->power = found ? (int)v : 1;
+  SN_CHECK(sn_h5_attr_get_int(f, obj, "n_samples", &v, &found, e));
+  p->n_samples = found ? v : 0;
+  SN_CHECK(sn_h5_attr_get_str(f, obj, "input", p->input, sizeof p->input, &found, e));
+  if (!(p->sample_rate > 0 && isfinite(p->sample_rate)) || p->n_fft <= 0 || p->hop <= 0 || p->win_length <= 0 ||
+      p->win_length > p->n_fft || p->n_samples < 0)
+    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has invalid spectrogram attributes", sn_h5_path(f), obj);
+cleanup:
+  return rc;
+}
+
+int sn_spec_params_check(const sn_spec_params *a, const sn_spec_params *b, const char *what, sn_err *e) {
+  if (a->sample_rate != b->sample_rate || a->n_fft != b->n_fft || a->hop != b->hop ||
+      a->win_length != b->win_length || strcmp(a->window, b->window) != 0)
+    return SN_FAIL(e, SN_ERR_INPUT,
+                   "%s: made with sample_rate %g, n_fft %d, hop %d, win_length %d, window %s; "
+                   "the spectrogram has %g, %d, %d, %d, %s",
+                   what, b->sample_rate, b->n_fft, b->hop, b->win_length, b->window, a->sample_rate, a->n_fft,
+                   a->hop, a->win_length, a->window);
+  return SN_OK;
+}

@@ -1,0 +1,29 @@
+#pragma once
+/* The parameters that define a spectrogram (sample rate, n_fft, hop, window,
+ * centring, power, length of the signal) and their HDF5 attributes. Every
+ * dataset derived from a spectrogram (V, W, H, masks) carries them, so that a
+ * dictionary or a starting point made with other parameters can be refused. */
+#include "sn_h5.h"
+
+typedef struct sn_spec_params {
+  double sample_rate;   /* Hz */
+  int n_fft, hop, win_length;
+  char window[32];      /* "hann", "hamming", "blackman", "rectangular" */
+  int center;           /* 1: frames centred (n_fft/2 zero padding each side) */
+  int power;            /* 1: magnitude, 2: power */
+  int64_t n_samples;    /* length of the signal at sample_rate */
+  char input[1024];     /* where it came from */
+} sn_spec_params;
+
+/* Collective. Write the parameters as attributes sample_rate, n_fft,
+ * hop_length, win_length, window, center, power, n_samples, input on obj. */
+int sn_spec_params_write(sn_h5 *f, const char *obj, const sn_spec_params *p, sn_err *e);
+
+/* Collective. Read them back; SN_ERR_INPUT ("PATH: OBJ has no attribute X")
+ * when one of sample_rate, n_fft, hop_length, window is missing; the others
+ * default (win_length = n_fft, center = 1, power = 1, n_samples = 0). */
+int sn_spec_params_read(sn_h5 *f, const char *obj, sn_spec_params *p, sn_err *e);
+
+/* Local. SN_ERR_INPUT naming `what` unless a and b agree in sample_rate,
+ * n_fft, hop, win_length and window. */
+int sn_spec_params_check(const sn_spec_params *a, const sn_spec_params *b, const char *what, sn_err *e);

@@ -1,0 +1,341 @@
+/* The distributed spectrogram and its inverse (see sn_pstft.h). */
+#include "sn_pstft.h"
+
+#include <float.h>
+#include <fftw3-mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sn_audio.h"
+#include "sn_comm.h"
+#include "sn_stft.h"
+
+/* Samples staged per read: bounds the audio buffer whatever the file length. */
+#define SN_PSTFT_CHUNK_SAMPLES (1 << 21)
+
+/* Validate the analysis options and fill the parameters they define. Local. */
+static int sn_stft_cfg_check(const sn_stft_cfg *c, sn_spec_params *p, sn_window_kind *wk, sn_err *e) {
+  if (c->n_fft <= 0) return SN_FAIL(e, SN_ERR_USAGE, "--n-fft: must be positive (got %d)", c->n_fft);
+  int wl = c->win_length == -1 ? c->n_fft : c->win_length;
+  if (wl < 1 || wl > c->n_fft)
+    return SN_FAIL(e, SN_ERR_USAGE, "--win-length: must be in [1, n_fft=%d] (got %d)", c->n_fft, wl);
+  int hop = c->hop == -1 ? (wl / 4 > 0 ? wl / 4 : 1) : c->hop;
+  if (hop < 1 || hop > c->n_fft)
+    return SN_FAIL(e, SN_ERR_USAGE, "--hop: must be in [1, n_fft=%d] (got %d)", c->n_fft, hop);
+  if (c->power != 1 && c->power != 2)
+    return SN_FAIL(e, SN_ERR_USAGE, "--power: must be 1 or 2 (got %d)", c->power);
+  if (c->sr < 0) return SN_FAIL(e, SN_ERR_USAGE, "--sr: must be positive (got %g)", c->sr);
+  int rc = sn_window_parse(c->window, wk, e);
+  if (rc) return rc;
+  p->n_fft = c->n_fft;
+  p->win_length = wl;
+  p->hop = hop;
+  snprintf(p->window, sizeof p->window, "%s", sn_window_name(*wk));
+  p->center = !c->no_center;
+  p->power = c->power;
+  return SN_OK;
+}
+
+/* Collective. Plan on rank 0 with FFTW_MEASURE (importing wisdom), share the
+ * wisdom so every rank gets the same plan cheaply, keep it in the file. */
+static int sn_pstft_plan(sn_run *run, const sn_spec_params *p, const char *wisdom, sn_stft_plan **plan) {
+  static int mpi_inited = 0;
+  if (!mpi_inited) {
+    fftwf_mpi_init();
+    mpi_inited = 1;
+  }
+  sn_window_kind wk;
+  int rc = sn_window_parse(p->window, &wk, &run->err);
+  sn_timer_begin(&run->timer, SN_PH_PLAN);
+  if (rc == SN_OK) rc = sn_fault("plan", run->rank, &run->err);
+  if (run->rank == 0 && rc == SN_OK) {
+    if (wisdom && access(wisdom, R_OK) == 0 && !fftwf_import_wisdom_from_filename(wisdom))
+      rc = SN_FAIL(&run->err, SN_ERR_INPUT, "%s: not an FFTW wisdom file", wisdom);
+    if (rc == SN_OK)
+      rc = sn_stft_plan_create(p->n_fft, p->win_length, p->hop, wk, 0, FFTW_MEASURE, plan, &run->err);
+  }
+  rc = sn_agree(run->comm, rc, &run->err);
+  if (rc == SN_OK) {
+    fftwf_mpi_broadcast_wisdom(run->comm);
+    if (run->rank != 0)
+      rc = sn_stft_plan_create(p->n_fft, p->win_length, p->hop, wk, 0, FFTW_MEASURE, plan, &run->err);
+    rc = sn_agree(run->comm, rc, &run->err);
+  }
+  if (rc == SN_OK && wisdom) {
+    fftwf_mpi_gather_wisdom(run->comm);
+    int wrc = SN_OK;
+    if (run->rank == 0) {
+      char tmp[4096];
+      snprintf(tmp, sizeof tmp, "%s.tmp-%ld", wisdom, (long)getpid());
+      if (!fftwf_export_wisdom_to_filename(tmp) || rename(tmp, wisdom) != 0) {
+        remove(tmp);
+        wrc = SN_FAIL(&run->err, SN_ERR_IO, "%s: cannot write FFTW wisdom", wisdom);
+      }
+    }
+    rc = sn_agree(run->comm, wrc, &run->err);
+  }
+  sn_timer_end(&run->timer, SN_PH_PLAN);
+  if (rc) sn_stft_plan_destroy(plan);
+  return rc;
+}
+
+int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int want_complex, sn_spec *s) {
+  memset(s, 0, sizeof *s);
+  sn_err *e = &run->err;
+  sn_window_kind wk;
+  sn_audio *a = NULL;
+  sn_stft_plan *plan = NULL;
+  float *buf = NULL;
+  sn_audio_info info;
+  memset(&info, 0, sizeof info);
+
+  int rc = sn_stft_cfg_check(cfg, &s->par, &wk, e);
+  rc = sn_agree(run->comm, rc, e);
+  if (rc) return rc;
+
+  sn_timer_begin(&run->timer, SN_PH_READ);
+  sn_audio_opts ao = {cfg->channel, cfg->sr, cfg->normalize};
+  rc = sn_audio_open(input, &ao, &a, &info, e);
+  sn_timer_end(&run->timer, SN_PH_READ);
+  rc = sn_agree(run->comm, rc, e);
+  if (rc) goto cleanup;
+  if (cfg->normalize) {
+    double peak = 0;
+    sn_timer_begin(&run->timer, SN_PH_READ);
+    rc = sn_audio_normalize(run->comm, a, &peak, e);
+    sn_timer_end(&run->timer, SN_PH_READ);
+    if (rc) goto cleanup;
+  }
+
+  sn_spec_params *p = &s->par;
+  p->sample_rate = info.sample_rate;
+  p->n_samples = info.n_samples;
+  snprintf(p->input, sizeof p->input, "%s", input);
+  s->F = p->n_fft / 2 + 1;
+  s->N = sn_stft_n_frames(info.n_samples, p->n_fft, p->hop, p->center);
+  if (s->N <= 0) {
+    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %lld samples are too few for n_fft %d%s", input, (long long)info.n_samples,
+                 p->n_fft, p->center ? "" : " without centring");
+  }
+  rc = sn_agree(run->comm, rc, e);
+  if (rc) goto cleanup;
+  sn_block_range(s->N, run->size, run->rank, &s->start, &s->n_local);
+
+  rc = sn_pstft_plan(run, p, cfg->wisdom, &plan);
+  if (rc) goto cleanup;
+
+  /* Buffers: the block, and one staged span of audio. */
+  size_t nel = (size_t)s->F * (size_t)s->n_local;
+  int64_t chunk = SN_PSTFT_CHUNK_SAMPLES / p->hop;
+  if (chunk < 1) chunk = 1;
+  if (chunk > s->n_local) chunk = s->n_local > 0 ? s->n_local : 1;
+  int64_t span_cap = (chunk - 1) * (int64_t)p->hop + p->n_fft;
+  s->mag = sn_calloc(nel * sizeof(float), "spectrogram block", e);
+  if (want_complex && s->mag) s->cplx = sn_calloc(nel * 2 * sizeof(float), "complex spectrogram block", e);
+  buf = sn_calloc((size_t)span_cap * sizeof(float), "audio span", e);
+  rc = (!s->mag || (want_complex && !s->cplx) || !buf) ? SN_ERR_NOMEM : SN_OK;
+  if (rc == SN_OK) rc = sn_fault("read", run->rank, e);
+
+  int64_t pad = p->center ? p->n_fft / 2 : 0;
+  for (int64_t t0 = 0; rc == SN_OK && t0 < s->n_local; t0 += chunk) {
+    int64_t nf = s->n_local - t0 < chunk ? s->n_local - t0 : chunk;
+    int64_t first = (s->start + t0) * p->hop - pad;
+    sn_timer_begin(&run->timer, SN_PH_READ);
+    rc = sn_audio_read(a, first, (nf - 1) * p->hop + p->n_fft, buf, e);
+    sn_timer_end(&run->timer, SN_PH_READ);
+    if (rc) break;
+    sn_timer_begin(&run->timer, SN_PH_STFT);
+    rc = sn_stft_exec(plan, buf, nf, p->power, s->mag + (size_t)t0 * s->F, s->F,
+                      s->cplx ? s->cplx + (size_t)t0 * 2 * s->F : NULL, s->F, e);
+    sn_timer_end(&run->timer, SN_PH_STFT);
+  }
+  if (rc == SN_OK) rc = sn_fault("stft", run->rank, e);
+  rc = sn_agree(run->comm, rc, e);
+  if (rc == SN_OK) {
+    sn_run_fact_int(run, "n_samples", p->n_samples);
+    sn_run_fact_double(run, "sample_rate", p->sample_rate);
+    sn_run_fact_int(run, "n_bins", s->F);
+    sn_run_fact_int(run, "n_frames", s->N);
+    sn_run_fact_str(run, "input_format", info.format);
+  }
+
+cleanup:
+  sn_free(buf);
+  sn_stft_plan_destroy(&plan);
+  sn_audio_close(&a);
+  if (rc) sn_spec_free(s);
+  return rc;
+}
+
+void sn_spec_free(sn_spec *s) {
+  sn_free(s->mag);
+  sn_free(s->cplx);
+  s->mag = s->cplx = NULL;
+}
+
+int sn_spec_write(sn_run *run, sn_h5 *f, const sn_spec *s) {
+  sn_err *e = &run->err;
+  int rc = SN_OK;
+  sn_timer_begin(&run->timer, SN_PH_WRITE);
+  rc = sn_fault("write", run->rank, e);
+  rc = sn_agree(run->comm, rc, e);
+  if (rc == SN_OK && s->mag) {
+    rc = sn_h5_write_cols(f, "/stft/magnitude", s->F, s->N, s->start, s->n_local, s->mag, s->F, e);
+    if (rc == SN_OK) rc = sn_spec_params_write(f, "/stft/magnitude", &s->par, e);
+  }
+  if (rc == SN_OK && s->cplx) {
+    rc = sn_h5_write_cols_complex(f, "/stft/complex", s->F, s->N, s->start, s->n_local, s->cplx, s->F, e);
+    if (rc == SN_OK) rc = sn_spec_params_write(f, "/stft/complex", &s->par, e);
+  }
+  sn_timer_end(&run->timer, SN_PH_WRITE);
+  return rc;
+}
+
+int sn_spec_read(sn_run *run, const char *spec, int want_complex, sn_spec *s) {
+  memset(s, 0, sizeof *s);
+  sn_err *e = &run->err;
+  char file[4096], dset[1024];
+  sn_h5 *f = NULL;
+  int rc = sn_h5_split_spec(spec, want_complex ? "/stft/complex" : "/stft/magnitude", file, sizeof file, dset,
+                            sizeof dset, e);
+  rc = sn_agree(run->comm, rc, e);
+  if (rc) return rc;
+  sn_timer_begin(&run->timer, SN_PH_READ);
+  SN_CHECK(sn_h5_open(run->comm, file, &f, e));
+  int nd = 0;
+  int64_t dims[2];
+  SN_CHECK(sn_h5_shape(f, dset, &nd, dims, e));
+  if (nd != 2) rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %d dimensions, expected 2 (bins, frames)", file, dset, nd);
+  SN_CHECK(sn_agree(run->comm, rc, e));
+  SN_CHECK(sn_spec_params_read(f, dset, &s->par, e));
+  if (dims[0] != s->par.n_fft / 2 + 1)
+    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %lld rows, but n_fft %d gives %d bins", file, dset,
+                 (long long)dims[0], s->par.n_fft, s->par.n_fft / 2 + 1);
+  else if (dims[1] < 1)
+    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has no frames", file, dset);
+  SN_CHECK(sn_agree(run->comm, rc, e));
+  s->F = (int)dims[0];
+  s->N = dims[1];
+  sn_block_range(s->N, run->size, run->rank, &s->start, &s->n_local);
+  size_t nel = (size_t)s->F * (size_t)s->n_local * (want_complex ? 2 : 1);
+  float *blk = sn_calloc(nel * sizeof(float), "spectrogram block", e);
+  SN_CHECK(sn_agree(run->comm, blk ? SN_OK : SN_ERR_NOMEM, e));
+  if (want_complex) {
+    s->cplx = blk;
+    SN_CHECK(sn_h5_read_cols_complex(f, dset, s->F, s->start, s->n_local, s->cplx, s->F, e));
+  } else {
+    s->mag = blk;
+    SN_CHECK(sn_h5_read_cols(f, dset, s->F, s->start, s->n_local, s->mag, s->F, e));
+  }
+cleanup:
+  sn_timer_end(&run->timer, SN_PH_READ);
+  int crc = sn_h5_close(&f, 0, e);
+  if (rc == SN_OK) rc = crc;
+  if (rc) sn_spec_free(s);
+  return rc;
+}
+
+/* Frame-aligned ownership of output samples: rank r owns [own(r), own(r+1)). */
+static int64_t sn_istft_own(const sn_spec *s, int size, int r, int64_t off, int64_t length) {
+  if (r <= 0) return 0;
+  if (r >= size) return length;
+  int64_t st, nl;
+  sn_block_range(s->N, size, r, &st, &nl);
+  int64_t v = st * s->par.hop - off;
+  return v < 0 ? 0 : v > length ? length : v;
+}
+
+int sn_pistft(sn_run *run, const sn_spec *s, int64_t length, int64_t *y0, int64_t *ny, float **y) {
+  sn_err *e = &run->err;
+  const sn_spec_params *p = &s->par;
+  sn_stft_plan *plan = NULL;
+  float *buf = NULL, *rbuf = NULL, *own = NULL, *wss = NULL;
+  int *sc = NULL, *sd = NULL, *rcn = NULL, *rd = NULL;
+  *y = NULL;
+  int rc = (length < 0) ? SN_FAIL(e, SN_ERR_USAGE, "--length: must not be negative") : SN_OK;
+  rc = sn_agree(run->comm, rc, e);
+  if (rc) return rc;
+  rc = sn_pstft_plan(run, p, NULL, &plan);
+  if (rc) return rc;
+
+  int64_t off = p->center ? p->n_fft / 2 : 0;
+  int64_t a0 = sn_istft_own(s, run->size, run->rank, off, length);
+  int64_t a1 = sn_istft_own(s, run->size, run->rank + 1, off, length);
+  int64_t lenb = s->n_local > 0 ? (s->n_local - 1) * p->hop + p->n_fft : 0;
+  int64_t b0 = s->start * p->hop - off;
+  size_t P = (size_t)run->size;
+  buf = sn_calloc((size_t)lenb * sizeof(float), "ISTFT frame buffer", e);
+  own = sn_calloc((size_t)(a1 - a0) * sizeof(float), "ISTFT output", e);
+  wss = sn_calloc((size_t)(a1 - a0) * sizeof(float), "ISTFT window sum", e);
+  sc = calloc(P, sizeof *sc), sd = calloc(P, sizeof *sd), rcn = calloc(P, sizeof *rcn), rd = calloc(P, sizeof *rd);
+  rc = (!buf || !own || !wss || !sc || !sd || !rcn || !rd) ? SN_FAIL(e, SN_ERR_NOMEM, "ISTFT: out of memory") : SN_OK;
+  if (rc == SN_OK) {
+    sn_timer_begin(&run->timer, SN_PH_ISTFT);
+    rc = sn_istft_exec(plan, s->cplx, s->F, s->n_local, buf, e);
+    sn_timer_end(&run->timer, SN_PH_ISTFT);
+  }
+  /* Counts: what my frames add to each other rank's samples, and what theirs
+   * add to mine (everyone can compute everyone's ranges). Self is local. */
+  int64_t rtotal = 0;
+  for (int q = 0; rc == SN_OK && q < run->size; q++) {
+    int64_t q0 = sn_istft_own(s, run->size, q, off, length), q1 = sn_istft_own(s, run->size, q + 1, off, length);
+    int64_t lo = b0 > q0 ? b0 : q0, hi = b0 + lenb < q1 ? b0 + lenb : q1;
+    int64_t n = (q != run->rank && hi > lo) ? hi - lo : 0;
+    if ((rc = sn_mpi_count(n, "ISTFT halo", &sc[q], e))) break;
+    sd[q] = (int)(n ? lo - b0 : 0);
+    int64_t qs, qn;
+    sn_block_range(s->N, run->size, q, &qs, &qn);
+    int64_t c0 = qs * p->hop - off, cl = qn > 0 ? (qn - 1) * p->hop + p->n_fft : 0;
+    lo = c0 > a0 ? c0 : a0;
+    hi = c0 + cl < a1 ? c0 + cl : a1;
+    n = (q != run->rank && hi > lo) ? hi - lo : 0;
+    if ((rc = sn_mpi_count(n, "ISTFT halo", &rcn[q], e))) break;
+    if ((rc = sn_mpi_count(rtotal, "ISTFT halo", &rd[q], e))) break;
+    rtotal += n;
+  }
+  if (rc == SN_OK) {
+    rbuf = sn_calloc((size_t)rtotal * sizeof(float), "ISTFT halo", e);
+    if (!rbuf) rc = SN_ERR_NOMEM;
+  }
+  rc = sn_agree(run->comm, rc, e);
+  if (rc) goto cleanup;
+  sn_timer_begin(&run->timer, SN_PH_HALO);
+  int mrc = MPI_Alltoallv(buf, sc, sd, MPI_FLOAT, rbuf, rcn, rd, MPI_FLOAT, run->comm);
+  sn_timer_end(&run->timer, SN_PH_HALO);
+  rc = sn_agree(run->comm, mrc == MPI_SUCCESS ? SN_OK : SN_FAIL(e, SN_ERR_MPI, "ISTFT: halo exchange failed"), e);
+  if (rc) goto cleanup;
+  run->bytes_reduced += (double)rtotal * sizeof(float);
+
+  sn_timer_begin(&run->timer, SN_PH_ISTFT);
+  { /* my own frames' part of my samples */
+    int64_t lo = b0 > a0 ? b0 : a0, hi = b0 + lenb < a1 ? b0 + lenb : a1;
+    for (int64_t i = lo; i < hi; i++) own[i - a0] += buf[i - b0];
+  }
+  for (int q = 0; q < run->size; q++) {
+    if (!rcn[q]) continue;
+    int64_t qs, qn;
+    sn_block_range(s->N, run->size, q, &qs, &qn);
+    int64_t lo = qs * p->hop - off;
+    if (lo < a0) lo = a0;
+    for (int64_t i = 0; i < rcn[q]; i++) own[lo - a0 + i] += rbuf[rd[q] + i];
+  }
+  if (a1 > a0) sn_window_sumsquare(plan, s->N, a0 + off, a1 - a0, wss);
+  for (int64_t i = 0; i < a1 - a0; i++)
+    if (wss[i] > FLT_MIN) own[i] /= wss[i];
+  sn_timer_end(&run->timer, SN_PH_ISTFT);
+  *y0 = a0;
+  *ny = a1 - a0;
+  *y = own;
+  own = NULL;
+
+cleanup:
+  sn_stft_plan_destroy(&plan);
+  sn_free(buf);
+  sn_free(rbuf);
+  sn_free(own);
+  sn_free(wss);
+  free(sc), free(sd), free(rcn), free(rd);
+  return rc;
+}

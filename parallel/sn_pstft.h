@@ -1,0 +1,70 @@
+#pragma once
+/* The distributed spectrogram: frames are split over ranks in contiguous blocks
+ * (sn_block_range); each rank reads only the samples its frames need (with the
+ * n_fft/2 halo) and transforms them with the serial kernels of src/sn_stft.h.
+ * The inverse overlap-adds across rank boundaries by exchanging frame tails.
+ * FFTW plans are measured on rank 0 and shared as wisdom. */
+#include "sn_opts.h"
+#include "sn_run.h"
+#include "sn_spec_io.h"
+#include "sn_h5.h"
+
+/* Options of the analysis, parsed by every command that computes a spectrogram. */
+typedef struct sn_stft_cfg {
+  int n_fft;            /* 2048 */
+  int hop;              /* -1: win_length/4 */
+  int win_length;       /* -1: n_fft */
+  const char *window;   /* "hann" */
+  int no_center;        /* 1: frames start at sample 0 */
+  int power;            /* 1 (magnitude) or 2 (power) */
+  double sr;            /* 0: the file's rate; else resample (soxr) */
+  int channel;          /* -1: average the channels */
+  int normalize;        /* divide by the peak */
+  const char *wisdom;   /* FFTW wisdom file to import and update */
+} sn_stft_cfg;
+
+#define SN_STFT_CFG_DEFAULT {2048, -1, -1, "hann", 0, 1, 0.0, -1, 0, NULL}
+
+#define SN_STFT_OPTS(c)                                                                              \
+  {"--n-fft", 0, SN_OPT_INT, &(c)->n_fft, "N", "FFT size (2048)"},                                   \
+  {"--hop", 0, SN_OPT_INT, &(c)->hop, "N", "hop length in samples (win_length/4)"},                  \
+  {"--win-length", 0, SN_OPT_INT, &(c)->win_length, "N", "window length (n_fft)"},                   \
+  {"--window", 0, SN_OPT_STRING, &(c)->window, "NAME", "hann|hamming|blackman|rectangular (hann)"}, \
+  {"--no-center", 0, SN_OPT_FLAG, &(c)->no_center, NULL, "do not centre frames (no n_fft/2 padding)"}, \
+  {"--power", 0, SN_OPT_INT, &(c)->power, "1|2", "magnitude (1) or power (2) spectrogram (1)"},     \
+  {"--sr", 0, SN_OPT_DOUBLE, &(c)->sr, "HZ", "resample to this rate with soxr (the file's rate)"},   \
+  {"--channel", 0, SN_OPT_INT, &(c)->channel, "K", "use channel K (0-based) instead of the mean"},   \
+  {"--normalize", 0, SN_OPT_FLAG, &(c)->normalize, NULL, "divide the signal by its peak"},          \
+  {"--wisdom", 0, SN_OPT_STRING, &(c)->wisdom, "FILE", "FFTW wisdom to import and keep between jobs"}
+
+/* A rank's block of a spectrogram: frames [start, start + n_local) of N. */
+typedef struct sn_spec {
+  sn_spec_params par;
+  int F;                /* n_fft/2 + 1 */
+  int64_t N, start, n_local;
+  float *mag;           /* F x n_local, column-major (ld F): |X|^power */
+  float *cplx;          /* NULL or F x n_local interleaved (re, im) */
+} sn_spec;
+
+/* Collective. Compute this rank's block of the spectrogram of `input` (audio
+ * file or HDF5 /audio). want_complex also keeps the complex STFT. */
+int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int want_complex, sn_spec *s);
+
+/* Collective. Write /stft/magnitude (F, N) float32 (and /stft/complex when
+ * s->cplx) with the parameters as attributes. */
+int sn_spec_write(sn_run *run, sn_h5 *f, const sn_spec *s);
+
+/* Collective. Read this rank's block of a stored spectrogram: spec is
+ * "FILE.h5[:/path]" (default /stft/magnitude); want_complex reads
+ * /stft/complex beside it instead of the magnitude. */
+int sn_spec_read(sn_run *run, const char *spec, int want_complex, sn_spec *s);
+
+/* Local. Free the buffers; safe on a zeroed struct. */
+void sn_spec_free(sn_spec *s);
+
+/* Collective. Inverse STFT of the complex blocks s->cplx: the signal of
+ * `length` samples (librosa.istft(..., length=length)); this rank gets its
+ * owned samples [*y0, *y0 + *ny) in *y (allocated, sn_free it). Ownership is
+ * aligned with the frame blocks; frame tails cross rank boundaries by one
+ * MPI_Alltoallv. */
+int sn_pistft(sn_run *run, const sn_spec *s, int64_t length, int64_t *y0, int64_t *ny, float **y);
