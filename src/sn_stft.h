@@ -34,7 +34,8 @@ int64_t sn_stft_n_frames(int64_t n_samples, int n_fft, int hop, int center);
 typedef struct sn_stft_plan sn_stft_plan;
 
 /* Plan batched r2c and c2r FFTs of n_fft points for up to `batch` frames at a
- * time (batch <= 0 picks a default of about 256 KiB of buffers, at least 4 frames),
+ * time (batch <= 0 picks a default: frames filling about 256 KiB of buffers, clamped to
+ * [4, 64]; 15 for n_fft 2048),
  * with FFTW flags (FFTW_MEASURE or FFTW_ESTIMATE; wisdom is the caller's business).
  * Local (FFTW's planner is not thread-safe). On success *p holds the plan.
  * Returns SN_ERR_USAGE for n_fft <= 0, hop <= 0, win_length not in [1, n_fft]
