@@ -32,6 +32,7 @@ static int sn_settle(MPI_Comm comm, int code, int who, int rc, sn_err *e) {
 int sn_agree(MPI_Comm comm, int rc, sn_err *e) {
   int rank;
   MPI_Comm_rank(comm, &rank);
+  if (rc == SN_OK) rc = sn_fault_here(rank, e);
   if (rc != SN_OK && e && e->code == SN_OK) SN_FAIL(e, rc, "internal: failure without a message");
   /* MAXLOC picks the largest code and, among equal codes, the lowest rank. */
   struct { int code, rank; } in = {rc, rank}, out;
@@ -40,6 +41,11 @@ int sn_agree(MPI_Comm comm, int rc, sn_err *e) {
 }
 
 int sn_allreduce_sum_agree(MPI_Comm comm, double *buf, size_t n, int rc, sn_err *e) {
+  if (rc == SN_OK) {
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    rc = sn_fault_here(rank, e);
+  }
   /* One extra slot carries "this rank failed" (1.0) so the usual case costs a
    * single allreduce; only when some rank failed does a second, tiny agreement
    * pick the code and the reporting rank. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int sn_err_set(sn_err *e, int code, const char *file, int line, const char *fmt, ...) {
   if (!e || e->code != SN_OK) return code;
@@ -54,18 +55,43 @@ int sn_mul_size(size_t a, size_t b, size_t *out) {
 int sn_fault(const char *phase, int rank, sn_err *e) {
 #ifdef SN_FAULTS
   const char *spec = getenv("SPECNMF_FAULT");
-  if (!spec || !*spec) return SN_OK;
-  const char *colon = strrchr(spec, ':');
+  if (!spec || !*spec || !phase) return SN_OK;
+  const char *colon = strchr(spec, ':');
   size_t plen = colon ? (size_t)(colon - spec) : strlen(spec);
   int r = colon ? atoi(colon + 1) : -1;
-  if (strlen(phase) == plen && strncmp(spec, phase, plen) == 0 && (r == -1 || r == rank))
+  const char *mode = colon ? strchr(colon + 1, ':') : NULL;
+  if (strlen(phase) == plen && strncmp(spec, phase, plen) == 0 && (r == -1 || r == rank)) {
+    if (mode && strcmp(mode + 1, "crash") == 0) {
+      fprintf(stderr, "specnmf: injected crash in %s on rank %d\n", phase, rank);
+      _exit(1);
+    }
     return SN_FAIL(e, SN_ERR_FAULT, "%s: injected fault on rank %d", phase, rank);
+  }
 #else
   (void)phase;
   (void)rank;
   (void)e;
 #endif
   return SN_OK;
+}
+
+/* The phases this rank is in (innermost last); only used for fault injection. */
+static const char *sn_fault_stack[16];
+static int sn_fault_depth = 0;
+
+void sn_fault_push(const char *phase) {
+  if (sn_fault_depth < 16) sn_fault_stack[sn_fault_depth] = phase;
+  sn_fault_depth++;
+}
+
+void sn_fault_pop(const char *phase) {
+  (void)phase;
+  if (sn_fault_depth > 0) sn_fault_depth--;
+}
+
+int sn_fault_here(int rank, sn_err *e) {
+  if (sn_fault_depth <= 0 || sn_fault_depth > 16) return SN_OK;
+  return sn_fault(sn_fault_stack[sn_fault_depth - 1], rank, e);
 }
 
 void sn_log(int enabled, const char *fmt, ...) {

@@ -65,6 +65,15 @@ int sn_mul_size(size_t a, size_t b, size_t *out);
  * the variable means every rank. Local (the caller agrees afterwards). */
 int sn_fault(const char *phase, int rank, sn_err *e);
 
+/* Fault injection at agreement points: sn_timer_begin/end keep a stack of the
+ * phases this rank is in, and every agreement (parallel/sn_comm.c) calls
+ * sn_fault_here(rank, e), which fails as sn_fault does when SPECNMF_FAULT names
+ * the innermost open phase. "phase:rank:crash" makes that rank _exit(1) on the
+ * spot instead (a rank dying mid-run: mpirun must end the others). */
+void sn_fault_push(const char *phase);
+void sn_fault_pop(const char *phase);
+int sn_fault_here(int rank, sn_err *e);
+
 /* Progress/log line to stderr, printed only when `enabled` (rank 0 and not --quiet). */
 void sn_log(int enabled, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -11,11 +11,14 @@ const char *sn_phase_name(int phase) {
 }
 
 void sn_timer_begin(sn_timer *t, int phase) {
-  if (t) t->t0[phase] = sn_wtime();
+  if (!t) return;
+  if (t->t0[phase] == 0.0) sn_fault_push(sn_phase_name(phase));
+  t->t0[phase] = sn_wtime();
 }
 
 void sn_timer_end(sn_timer *t, int phase) {
   if (!t || t->t0[phase] == 0.0) return;
+  sn_fault_pop(sn_phase_name(phase));
   t->acc[phase] += sn_wtime() - t->t0[phase];
   t->t0[phase] = 0.0;
   t->calls[phase]++;
