@@ -9,3 +9,7 @@ foreach(np 1 2 3)
   # ~25 launches of mpirun: allow for a loaded machine
   set_tests_properties(test_audio_io.np${np} PROPERTIES TIMEOUT 300)
 endforeach()
+
+# The bundled example recording and its stem recipe (needs fluidsynth,
+# fluid-soundfont-gm, hydrogen-drumkits)
+sn_add_script_test(test_audio_example py/test_audio_example.py)
