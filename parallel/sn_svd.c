@@ -100,8 +100,10 @@ int sn_svd_top(sn_run *run, const sn_pnmf_opts *o, const float *V, double *U, do
     lwork = -1;
     liwork = -1;
     pdsyevd_("V", "L", &F, A, &ione, &ione, desc, w, Z, &ione, &ione, desc, &wq, &lwork, &iwq, &liwork, &info, 1, 1);
-    lwork = (int)wq + 1;
-    liwork = iwq > 1 ? iwq : 1;
+    /* the reference pdsyevd underestimates the workspace PDORMTR needs on some
+     * grids: give it generous room */
+    lwork = 2 * (int)wq + (mloc + nloc + 2 * nb) * nb + 2 * nb * nb + 4 * F + 10000;
+    liwork = 2 * (iwq > 1 ? iwq : 1) + 7 * F + 100;
     work = malloc((size_t)lwork * sizeof(double));
     iwork = malloc((size_t)liwork * sizeof(int));
     if (!work || !iwork) {
