@@ -401,7 +401,14 @@ int sn_cmd_mel_invert(sn_run *run, int argc, char **argv) {
   if (nd != 2 || dims[0] < 1 || dims[1] < 1)
     rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s is not a 2-D (n_mels, frames) array", file, dset);
   SN_CHECK(sn_agree(run->comm, rc, e));
-  SN_CHECK(sn_spec_params_read(in, dset, &par, e));
+  {
+    /* Every rank fails alike here; record it everywhere and let sn_agree keep
+     * one message. */
+    sn_err pe = {0};
+    int prc = sn_spec_params_read(in, dset, &par, &pe);
+    if (prc) SN_FAIL(e, prc, "%s", pe.msg);
+    SN_CHECK(sn_agree(run->comm, prc, e));
+  }
   {
     int found = 0;
     int64_t v = 0;
