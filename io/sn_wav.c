@@ -27,6 +27,7 @@ struct sn_wav {
   int open;   /* fh valid */
   int failed; /* an agreed failure happened: never commit */
   int64_t n_total;
+  int64_t chunk; /* samples per collective write */
 };
 
 static void put16(unsigned char *p, uint32_t v) {
@@ -111,6 +112,7 @@ int sn_wav_create_ex(MPI_Comm comm, const char *path, double sample_rate, int64_
     MPI_Comm_rank(comm, &w->rank);
     MPI_Comm_size(comm, &w->size);
     w->n_total = n_total;
+    w->chunk = SN_WAV_CHUNK;
     w->path = strdup(path);
     if (!w->path) rc = SN_FAIL(e, SN_ERR_NOMEM, "%s: out of memory", path);
   }
@@ -175,6 +177,10 @@ int sn_wav_create_ex(MPI_Comm comm, const char *path, double sample_rate, int64_
   return SN_OK;
 }
 
+void sn_wav_set_chunk(sn_wav *w, int64_t samples) {
+  if (w) w->chunk = samples < 1 ? 1 : (samples > SN_WAV_CHUNK ? SN_WAV_CHUNK : samples);
+}
+
 int sn_wav_write(sn_wav *w, int64_t start, int64_t n, const float *x, sn_err *e) {
   if (!w) return SN_FAIL(e, SN_ERR_INTERNAL, "sn_wav_write: NULL handle");
   int rc = SN_OK;
@@ -183,7 +189,8 @@ int sn_wav_write(sn_wav *w, int64_t start, int64_t n, const float *x, sn_err *e)
                  (long long)n, (long long)w->n_total);
   else if (n > 0 && !x)
     rc = SN_FAIL(e, SN_ERR_INTERNAL, "%s: NULL samples", w->path);
-  int64_t chunks = rc ? 0 : (n + SN_WAV_CHUNK - 1) / SN_WAV_CHUNK, max_chunks = 0;
+  const int64_t C = w->chunk;
+  int64_t chunks = rc ? 0 : (n + C - 1) / C, max_chunks = 0;
   rc = sn_agree(w->comm, rc, e);
   if (rc) {
     w->failed = 1;
@@ -191,8 +198,8 @@ int sn_wav_write(sn_wav *w, int64_t start, int64_t n, const float *x, sn_err *e)
   }
   MPI_Allreduce(&chunks, &max_chunks, 1, MPI_INT64_T, MPI_MAX, w->comm);
   for (int64_t c = 0; c < max_chunks; c++) {
-    int64_t off = c * SN_WAV_CHUNK;
-    int64_t len = off < n ? (n - off < SN_WAV_CHUNK ? n - off : SN_WAV_CHUNK) : 0;
+    int64_t off = c * C;
+    int64_t len = off < n ? (n - off < C ? n - off : C) : 0;
     if (rc) len = 0; /* keep taking part in the collective calls after a local failure */
     MPI_Offset pos = (MPI_Offset)SN_WAV_HEADER_BYTES + (MPI_Offset)(start + (len ? off : 0)) * 4;
     MPI_Status st;

@@ -33,6 +33,11 @@ int sn_wav_create_ex(MPI_Comm comm, const char *path, double sample_rate, int64_
  * [0, n_total); SN_ERR_IO if the write fails. Returns the agreed code. */
 int sn_wav_write(sn_wav *w, int64_t start, int64_t n, const float *x, sn_err *e);
 
+/* Local. Largest number of samples one rank passes to one collective write
+ * (default 2^28); every rank must set the same value. For tests of the
+ * chunked path with small files. */
+void sn_wav_set_chunk(sn_wav *w, int64_t samples);
+
 /* Collective. Close; commit != 0 renames the temporary file to path, else (or
  * when an earlier step failed on any rank) the temporary file is removed.
  * *w becomes NULL. Safe on *w == NULL on all ranks. Returns the agreed code. */

@@ -124,7 +124,8 @@ for s0, cnt in [(-50, 120), (len(mean) - 30, 100), (len(mean) + 5, 10)]:
 
 # ---- the parallel WAV writer -------------------------------------------------
 for N, extra in [(0, []), (1, []), (2, []), (100003, []), (100003, ["--pieces", 3]),
-                 (54321, ["--rf64"]), (7, ["--rf64", "--pieces", 2])]:
+                 (54321, ["--rf64"]), (7, ["--rf64", "--pieces", 2]), (10007, ["--chunk", 1000]),
+                 (10007, ["--chunk", 333, "--pieces", 2])]:
     out = t("w_%d_%s.wav" % (N, "_".join(str(a) for a in extra).replace("-", "")))
     p = run("wav", N, 22050, out, *extra)
     ok = p.returncode == 0 and os.path.exists(out)

@@ -5,9 +5,9 @@
  *       normalized) signal, and all write it in parallel to OUT.wav
  *   span IN START N OUT.f32 [--channel C] [--rate R]
  *       rank 0 reads one span (may pass the ends) to raw float32
- *   wav N RATE OUT.wav [--rf64] [--force] [--pieces K] [--bad-span] [--abort]
+ *   wav N RATE OUT.wav [--rf64] [--force] [--pieces K] [--chunk C] [--bad-span] [--abort]
  *       every rank writes its share of x[i] = ((i*7919) % 65536 - 32768) / 32768
- *       in K collective calls; --bad-span makes the last rank write outside
+ *       in K collective calls (each split in calls of at most C samples); --bad-span makes the last rank write outside
  *       the file (must fail on all ranks); --abort closes without commit
  * Exit status 0 on success, 1 on a reported error (message on stderr). */
 #include <stdio.h>
@@ -117,6 +117,7 @@ int main(int argc, char **argv) {
     sn_wav *w = NULL;
     rc = sn_wav_create_ex(MPI_COMM_WORLD, out, rate, N, flag(argc, argv, "--force"), flag(argc, argv, "--rf64"), &w, &e);
     if (rc) return finish(rc, &e);
+    if (opt(argc, argv, "--chunk")) sn_wav_set_chunk(w, atoll(opt(argc, argv, "--chunk")));
     int64_t start = 0, n = 0;
     sn_block_range(N, size, rank, &start, &n);
     float *x = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
