@@ -3,3 +3,4 @@
 sn_add_unit_test(test_nnls unit/test_nnls.c)
 sn_add_mpi_test(nnls.cmd py/test_nnls_cmd.py)
 sn_add_mpi_test(nnls.errors py/test_nnls_errors.py)
+sn_add_mpi_test(nnls.mel py/test_mel_cmd.py)
