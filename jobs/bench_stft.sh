@@ -25,5 +25,5 @@ echo "host=$(hostname) cpu=\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2
 out=$("$bin" "$seconds" "$sr" "$n_fft" "$hop" "$batch" "$measure" "$runs" "$tmp/x.f32")
 echo "$out"
 get() { echo "$out" | sed -n "s/^.*\b$1=\([0-9.]*\).*$/\1/p" | head -1; }
-"$py" "$here/bench/bench_stft_scipy.py" "$tmp/x.f32" "$sr" "$n_fft" "$hop" "$runs" \
+"$py" "$here/jobs/bench/bench_stft_scipy.py" "$tmp/x.f32" "$sr" "$n_fft" "$hop" "$runs" \
   "$(get sn_stft_exec_power1_s)" "$(get fftw_batched_loop_s)"

@@ -3,5 +3,5 @@
 sn_add_unit_test(test_stft unit/test_stft.c)
 sn_add_script_test(stft_librosa py/check_stft_librosa.py $<TARGET_FILE:test_stft>)
 # Benchmark (not a test): jobs/bench_stft.sh runs it next to scipy.signal.stft.
-add_executable(bench_stft ${CMAKE_SOURCE_DIR}/bench/bench_stft.c)
+add_executable(bench_stft ${CMAKE_SOURCE_DIR}/jobs/bench/bench_stft.c)
 target_link_libraries(bench_stft PRIVATE specnmf_core)
