@@ -8,6 +8,7 @@
 #include "sn_cli.h"
 #include "sn_cmd_nmf.h"
 #include "sn_cmd_nnls.h"
+#include "sn_cmd_separate.h"
 #include "sn_comm.h"
 #include "sn_run.h"
 
@@ -24,6 +25,8 @@ static const sn_command sn_commands[] = {
     {"nnls", sn_cmd_nnls, "exact nonnegative least squares X >= 0 for a basis and distributed data"},
     {"mel", sn_cmd_mel, "mel spectrogram (librosa melspectrogram) of a recording or spectrogram"},
     {"mel-invert", sn_cmd_mel_invert, "linear magnitude from a mel spectrogram (exact NNLS)"},
+    {"separate", sn_cmd_separate, "spectrogram, NMF and one sound per component (WAVs, result.h5, overview.png)"},
+    {"griffinlim", sn_cmd_griffinlim, "audio from a magnitude spectrogram (distributed fast Griffin-Lim)"},
     {NULL, NULL, NULL},
 };
 

@@ -1,0 +1,864 @@
+/* specnmf separate and specnmf griffinlim (see sn_cmd_separate.h). */
+#include "sn_cmd_separate.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sn_audio.h"
+#include "sn_cli.h"
+#include "sn_comm.h"
+#include "sn_h5.h"
+#include "sn_mask.h"
+#include "sn_pgl.h"
+#include "sn_plot.h"
+#include "sn_png.h"
+#include "sn_pnmf.h"
+#include "sn_pstft.h"
+#include "sn_svd.h"
+#include "sn_wav.h"
+
+/* ---------------------------------------------------------------- groups -- */
+
+/* Sources: members of source s are idx[first[s] .. first[s+1]). */
+typedef struct sn_groups {
+  int n_src, n_idx;
+  int *first; /* n_src + 1 */
+  int *idx;
+} sn_groups;
+
+static void sn_groups_free(sn_groups *g) {
+  free(g->first);
+  free(g->idx);
+  memset(g, 0, sizeof *g);
+}
+
+/* Local. Parse "0+1,2,3+4" (syntax only; indices are checked against R later). */
+static int sn_groups_parse(const char *s, sn_groups *g, sn_err *e) {
+  memset(g, 0, sizeof *g);
+  size_t len = strlen(s);
+  g->first = calloc(len + 2, sizeof(int));
+  g->idx = calloc(len + 1, sizeof(int));
+  if (!g->first || !g->idx) return SN_FAIL(e, SN_ERR_NOMEM, "separate --group: out of memory");
+  const char *p = s;
+  g->first[0] = 0;
+  for (;;) {
+    /* one source: INT(+INT)* */
+    for (;;) {
+      if (*p < '0' || *p > '9')
+        return SN_FAIL(e, SN_ERR_USAGE,
+                       "separate --group: '%s' is not a list like 0+1,2,3+4 (component numbers joined by + "
+                       "make one source; sources are separated by commas)", s);
+      char *end = NULL;
+      errno = 0;
+      long v = strtol(p, &end, 10);
+      if (errno || v > INT_MAX / 2)
+        return SN_FAIL(e, SN_ERR_USAGE, "separate --group: component number too large in '%s'", s);
+      g->idx[g->n_idx++] = (int)v;
+      p = end;
+      if (*p == '+') {
+        p++;
+        continue;
+      }
+      break;
+    }
+    g->first[++g->n_src] = g->n_idx;
+    if (*p == ',') {
+      p++;
+      continue;
+    }
+    if (*p == '\0') break;
+    return SN_FAIL(e, SN_ERR_USAGE,
+                   "separate --group: '%s' is not a list like 0+1,2,3+4 (unexpected '%c')", s, *p);
+  }
+  return SN_OK;
+}
+
+/* Local. Every component number must exist and appear once. */
+static int sn_groups_check(const sn_groups *g, int64_t R, sn_err *e) {
+  for (int i = 0; i < g->n_idx; i++) {
+    if (g->idx[i] >= R)
+      return SN_FAIL(e, SN_ERR_USAGE,
+                     "separate --group: component %d does not exist (there are %lld components, 0..%lld)",
+                     g->idx[i], (long long)R, (long long)(R - 1));
+    for (int j = 0; j < i; j++)
+      if (g->idx[j] == g->idx[i])
+        return SN_FAIL(e, SN_ERR_USAGE, "separate --group: component %d is named twice", g->idx[i]);
+  }
+  return SN_OK;
+}
+
+/* Local. One source per component. */
+static int sn_groups_identity(sn_groups *g, int64_t R, sn_err *e) {
+  memset(g, 0, sizeof *g);
+  g->first = calloc((size_t)R + 1, sizeof(int));
+  g->idx = calloc((size_t)R, sizeof(int));
+  if (!g->first || !g->idx) return SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory");
+  for (int k = 0; k < R; k++) {
+    g->idx[k] = k;
+    g->first[k + 1] = k + 1;
+  }
+  g->n_src = g->n_idx = (int)R;
+  return SN_OK;
+}
+
+/* ---------------------------------------------------------- output folder -- */
+
+#define SN_MAX_CREATED 64
+typedef struct sn_outdir {
+  char path[4096];
+  int n_dirs;                      /* folders this run created (rank 0) */
+  char dirs[SN_MAX_CREATED][4096];
+  int n_files;                     /* files this run committed (rank 0) */
+  char files[SN_MAX_CREATED][4200];
+} sn_outdir;
+
+static int sn_is_dir(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Local (rank 0). Can `dir` be created? Walk up to the nearest existing
+ * ancestor: it (and dir, if it exists) must be a folder. Creates nothing. */
+static int sn_outdir_precheck(const char *dir, sn_err *e) {
+  char buf[4096];
+  if (!dir[0]) return SN_FAIL(e, SN_ERR_USAGE, "separate: -o OUTDIR is empty");
+  if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+    return SN_FAIL(e, SN_ERR_USAGE, "%s: path too long", dir);
+  struct stat st;
+  if (stat(buf, &st) == 0)
+    return S_ISDIR(st.st_mode) ? SN_OK
+                               : SN_FAIL(e, SN_ERR_IO, "%s: cannot create the output folder: it exists and is not a folder", dir);
+  for (;;) {
+    char *slash = strrchr(buf, '/');
+    while (slash && slash > buf && slash[1] == '\0') { /* trailing slashes */
+      *slash = '\0';
+      slash = strrchr(buf, '/');
+    }
+    if (!slash) return SN_OK; /* relative, ancestor is "." */
+    if (slash == buf) return SN_OK;
+    *slash = '\0';
+    if (stat(buf, &st) == 0) {
+      if (S_ISDIR(st.st_mode)) return access(buf, W_OK | X_OK) == 0
+                                          ? SN_OK
+                                          : SN_FAIL(e, SN_ERR_IO, "%s: cannot create the output folder: %s is not writable", dir, buf);
+      return SN_FAIL(e, SN_ERR_IO, "%s: cannot create the output folder: %s is not a folder", dir, buf);
+    }
+  }
+}
+
+/* Local (rank 0). mkdir -p, remembering the folders it made. */
+static int sn_outdir_make(sn_outdir *o, sn_err *e) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", o->path);
+  size_t n = strlen(buf);
+  while (n > 1 && buf[n - 1] == '/') buf[--n] = '\0';
+  for (size_t i = 1; i <= n; i++) {
+    if (buf[i] != '/' && buf[i] != '\0') continue;
+    char c = buf[i];
+    buf[i] = '\0';
+    if (!sn_is_dir(buf)) {
+      if (mkdir(buf, 0777) != 0 && !(errno == EEXIST && sn_is_dir(buf)))
+        return SN_FAIL(e, SN_ERR_IO, "%s: cannot create the output folder: %s", o->path, strerror(errno));
+      if (o->n_dirs < SN_MAX_CREATED) snprintf(o->dirs[o->n_dirs++], sizeof o->dirs[0], "%s", buf);
+    }
+    buf[i] = c;
+  }
+  return SN_OK;
+}
+
+static void sn_outdir_file(sn_outdir *o, const char *path) {
+  if (o->n_files < SN_MAX_CREATED) snprintf(o->files[o->n_files++], sizeof o->files[0], "%s", path);
+}
+
+/* Local (rank 0). After a failure: remove what this run committed and the
+ * folders it created (if they are empty then). */
+static void sn_outdir_undo(sn_outdir *o) {
+  for (int i = 0; i < o->n_files; i++) unlink(o->files[i]);
+  for (int i = o->n_dirs - 1; i >= 0; i--) rmdir(o->dirs[i]);
+  o->n_files = o->n_dirs = 0;
+}
+
+/* Collective. Create the folder on rank 0 (before anything is written). */
+static int sn_outdir_create(sn_run *run, sn_outdir *o) {
+  int rc = run->rank == 0 ? sn_outdir_make(o, &run->err) : SN_OK;
+  return sn_agree(run->comm, rc, &run->err);
+}
+
+/* ------------------------------------------------------------- helpers -- */
+
+static volatile sig_atomic_t sn_sep_stop = 0;
+static void sn_sep_on_signal(int sig) {
+  (void)sig;
+  sn_sep_stop = 1;
+}
+
+static int sn_parse_beta(const char *s, double *beta, sn_err *e) {
+  if (!strcmp(s, "fro") || !strcmp(s, "frobenius")) *beta = 2.0;
+  else if (!strcmp(s, "kl") || !strcmp(s, "kullback-leibler")) *beta = 1.0;
+  else if (!strcmp(s, "is") || !strcmp(s, "itakura-saito")) *beta = 0.0;
+  else {
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || !isfinite(v))
+      return SN_FAIL(e, SN_ERR_USAGE, "separate --beta: '%s' is not fro, kl, is or a number", s);
+    *beta = v;
+  }
+  return SN_OK;
+}
+
+/* Local: V must be finite and nonnegative (and without zeros for beta <= 0). */
+static int sn_check_v(const float *V, int64_t F, int64_t n, double beta, const char *in, sn_err *e) {
+  for (int64_t i = 0; i < F * n; i++) {
+    if (!isfinite(V[i]) || V[i] < 0)
+      return SN_FAIL(e, SN_ERR_INPUT, "%s: the spectrogram has a negative or non-finite value", in);
+    if (V[i] == 0 && beta <= 0)
+      return SN_FAIL(e, SN_ERR_INPUT,
+                     "%s: the spectrogram contains zeros, and beta = %g <= 0 may diverge on zeros (as sklearn refuses); use beta > 0",
+                     in, beta);
+  }
+  return SN_OK;
+}
+
+/* Collective. Reduce a pooled array to rank 0 (MAX or SUM). */
+static int sn_reduce_pool(sn_run *run, float *a, int64_t n, int mode) {
+  int cnt = 0;
+  int rc = sn_mpi_count(n, "plot pooling", &cnt, &run->err);
+  rc = sn_agree(run->comm, rc, &run->err);
+  if (rc) return rc;
+  int mrc = MPI_Reduce(run->rank == 0 ? MPI_IN_PLACE : a, a, cnt, MPI_FLOAT, mode == SN_POOL_MAX ? MPI_MAX : MPI_SUM,
+                       0, run->comm);
+  return sn_agree(run->comm, mrc == MPI_SUCCESS ? SN_OK : SN_FAIL(&run->err, SN_ERR_MPI, "plot: reduction failed"),
+                  &run->err);
+}
+
+static void sn_pool_finish_mean(float *a, int64_t rows, int64_t N, int P) {
+  for (int j = 0; j < P; j++) {
+    int64_t c = sn_plot_pool_count(N, P, j);
+    for (int64_t r = 0; r < rows; r++) a[r + j * rows] = c > 0 ? a[r + j * rows] / (float)c : 0.0f;
+  }
+}
+
+/* Collective. Write one source's owned samples to a WAV (and to result.h5 if h5). */
+static int sn_write_source(sn_run *run, sn_outdir *od, const char *name, double sr, int64_t length, int force,
+                           sn_pola *p, sn_h5 *h5) {
+  sn_err *e = &run->err;
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s.wav", od->path, name);
+  int64_t y0, ny;
+  sn_pola_owned(p, &y0, &ny);
+  const float *y = sn_pola_owned_ptr(p);
+  sn_wav *w = NULL;
+  sn_timer_begin(&run->timer, SN_PH_WRITE);
+  int rc = sn_wav_create(run->comm, path, sr, length, force, &w, e);
+  if (rc == SN_OK) rc = sn_wav_write(w, y0, ny, y, e);
+  int crc = sn_wav_close(&w, rc == SN_OK, e);
+  if (rc == SN_OK) rc = crc;
+  if (rc == SN_OK && run->rank == 0) sn_outdir_file(od, path);
+  if (rc == SN_OK && h5) {
+    char ds[256];
+    snprintf(ds, sizeof ds, "/separate/audio/%s", name);
+    rc = sn_h5_write_1d(h5, ds, length, y0, ny, y, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_double(h5, ds, "sample_rate", sr, e);
+  }
+  sn_timer_end(&run->timer, SN_PH_WRITE);
+  return rc;
+}
+
+/* -------------------------------------------------------------- separate -- */
+
+int sn_cmd_separate(sn_run *run, int argc, char **argv) {
+  sn_err *e = &run->err;
+  sn_common com = {0};
+  sn_stft_cfg scfg = SN_STFT_CFG_DEFAULT;
+  int64_t k = 0, seed = 0, max_iter = 200, ckpt_every = 0, tile = 256;
+  double tol = 1e-4, alpha_W = 0.0, l1_ratio = 0.0, mask_power = 1.0, momentum = 0.99;
+  const char *beta_s = "fro", *solver_s = "mu", *init_s = "nndsvda", *alpha_H_s = "same", *ckpt_s = NULL;
+  const char *recon_s = "mask", *group_s = NULL, *gl_init_s = "random", *pool_s = "max";
+  int sort = 0, resume = 0, store_audio = 0, gl_iter = 32, no_plot = 0;
+  const sn_opt t_main[] = {
+      SN_COMMON_OPTS(&com),
+      {"--components", 'k', SN_OPT_INT64, &k, "R", "number of components R (required, 1 <= R <= min(F, N))"},
+      {"--reconstruct", 0, SN_OPT_STRING, &recon_s, "HOW",
+       "mask (soft mask on the mixture STFT; parts add up to the mixture) | phase (W_k H_k with the mixture's phase) | griffinlim (default mask)"},
+      {"--mask-power", 0, SN_OPT_DOUBLE, &mask_power, "P", "soft mask (W_k H_k)^P / sum_j (W_j H_j)^P (default 1)"},
+      {"--group", 0, SN_OPT_STRING, &group_s, "LIST", "sum components into sources: 0+1,2,3+4 (writes source-NN.wav)"},
+      {"--store-audio", 0, SN_OPT_FLAG, &store_audio, NULL, "also store each part's audio in result.h5 (/separate/audio)"},
+      {"--gl-iter", 0, SN_OPT_INT, &gl_iter, "N", "Griffin-Lim iterations (default 32)"},
+      {"--momentum", 0, SN_OPT_DOUBLE, &momentum, "X", "Griffin-Lim momentum (default 0.99)"},
+      {"--gl-init", 0, SN_OPT_STRING, &gl_init_s, "random|zero", "Griffin-Lim start phases (default random)"},
+      {"--pool", 0, SN_OPT_STRING, &pool_s, "max|mean", "pooling of long spectrograms for overview.png (default max)"},
+      {"--no-plot", 0, SN_OPT_FLAG, &no_plot, NULL, "do not draw overview.png"},
+      {NULL, 0, 0, NULL, NULL, NULL}};
+  const sn_opt t_nmf[] = {
+      {"--beta", 0, SN_OPT_STRING, &beta_s, "LOSS", "fro|kl|is|NUMBER: beta-divergence (default fro)"},
+      {"--solver", 0, SN_OPT_STRING, &solver_s, "mu|cd", "multiplicative updates or coordinate descent (default mu)"},
+      {"--init", 0, SN_OPT_STRING, &init_s, "HOW", "random|nndsvd|nndsvda|nndsvdar (default nndsvda)"},
+      {"--seed", 0, SN_OPT_INT64, &seed, "N", "seed of random starts (NMF and Griffin-Lim; default 0)"},
+      {"--tol", 0, SN_OPT_DOUBLE, &tol, "X", "stopping tolerance, sklearn's rule (default 1e-4)"},
+      {"--max-iter", 0, SN_OPT_INT64, &max_iter, "N", "maximum NMF iterations (default 200)"},
+      {"--alpha-W", 0, SN_OPT_DOUBLE, &alpha_W, "X", "regularization of W, scaled as sklearn (default 0)"},
+      {"--alpha-H", 0, SN_OPT_STRING, &alpha_H_s, "X", "regularization of H, or 'same' (default same)"},
+      {"--l1-ratio", 0, SN_OPT_DOUBLE, &l1_ratio, "X", "L1 share of the regularization (default 0)"},
+      {"--sort", 0, SN_OPT_FLAG, &sort, NULL, "order components by peak frequency"},
+      {"--checkpoint", 0, SN_OPT_STRING, &ckpt_s, "FILE.h5", "NMF checkpoint (default OUTDIR/nmf.ckpt.h5)"},
+      {"--checkpoint-every", 0, SN_OPT_INT64, &ckpt_every, "N", "checkpoint every N iterations (default: only on a signal)"},
+      {"--resume", 0, SN_OPT_FLAG, &resume, NULL, "continue the NMF from the checkpoint"},
+      {"--tile", 0, SN_OPT_INT64, &tile, "N", "columns per streamed NMF tile (default 256)"},
+      {NULL, 0, 0, NULL, NULL, NULL}};
+  const sn_opt t_stft[] = {SN_STFT_OPTS(&scfg), {NULL, 0, 0, NULL, NULL, NULL}};
+  const sn_opt *const tables[] = {t_main, t_nmf, t_stft, NULL};
+  const char *pos[1] = {NULL};
+  int n_pos = 0, done = 0;
+  int rc = sn_cli_parse(run, &com, "IN -k R -o OUTDIR [options]",
+                        "Separate a recording into R parts: spectrogram, distributed NMF V ~= W H, one sound per\n"
+                        "component (or per source with --group) as OUTDIR/component-NN.wav, OUTDIR/result.h5 (V, W, H,\n"
+                        "the report) and the picture OUTDIR/overview.png.",
+                        tables, argc, argv, pos, 1, 1, &n_pos, &done);
+  if (rc || done) return rc;
+
+  const char *in = pos[0];
+  sn_outdir *od = calloc(1, sizeof *od);
+  sn_groups grp;
+  memset(&grp, 0, sizeof grp);
+  sn_spec s;
+  memset(&s, 0, sizeof s);
+  sn_pnmf_opts o;
+  memset(&o, 0, sizeof o);
+  sn_pnmf_state st;
+  memset(&st, 0, sizeof st);
+  float *W = NULL, *H = NULL, *Vp = NULL, *Hp = NULL, *mix = NULL, *Z = NULL;
+  unsigned char *rgb = NULL;
+  sn_pola *pola = NULL;
+  sn_h5 *res = NULL;
+  sn_audio *au = NULL;
+  double beta = 2.0, alpha_H = 0.0;
+  int init_kind = -1, pool_mode = SN_POOL_MAX, lrc = SN_OK, sig_installed = 0;
+  sn_recon_kind recon = SN_RECON_MASK;
+  struct sigaction sa_old_term, sa_old_usr1;
+  char ckpt_buf[4200];
+
+  /* ---- options ---- */
+  if (!od) lrc = SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory");
+  else if (!com.output) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate: -o OUTDIR is required");
+  else if (k <= 0) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate -k: the number of components must be >= 1 (got %lld)", (long long)k);
+  else if (sn_parse_beta(beta_s, &beta, e)) lrc = SN_ERR_USAGE;
+  else if (strcmp(solver_s, "mu") && strcmp(solver_s, "cd"))
+    lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --solver: '%s' is not mu or cd", solver_s);
+  else if (!strcmp(solver_s, "cd") && beta != 2.0)
+    lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --solver cd: handles only --beta fro, not beta = %g (use --solver mu)", beta);
+  else if (!(tol >= 0)) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --tol: must be >= 0 (got %g)", tol);
+  else if (max_iter < 0) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --max-iter: must be >= 0");
+  else if (!(alpha_W >= 0)) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --alpha-W: must be >= 0");
+  else if (!(l1_ratio >= 0 && l1_ratio <= 1)) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --l1-ratio: must be in [0, 1]");
+  else if (tile <= 0 || tile > 65536) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --tile: must be in 1..65536");
+  else if (ckpt_every < 0) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --checkpoint-every: must be >= 0");
+  else if (!(mask_power > 0) || !isfinite(mask_power))
+    lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --mask-power: must be > 0 (got %g)", mask_power);
+  else if (gl_iter < 0) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --gl-iter: must be >= 0 (got %d)", gl_iter);
+  else if (!(momentum >= 0) || !isfinite(momentum))
+    lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --momentum: must be >= 0 (got %g)", momentum);
+  else if (strcmp(gl_init_s, "random") && strcmp(gl_init_s, "zero"))
+    lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --gl-init: '%s' is not random or zero", gl_init_s);
+  else if (strcmp(pool_s, "max") && strcmp(pool_s, "mean"))
+    lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --pool: '%s' is not max or mean", pool_s);
+  if (lrc == SN_OK) {
+    if (!strcmp(recon_s, "mask")) recon = SN_RECON_MASK;
+    else if (!strcmp(recon_s, "phase")) recon = SN_RECON_PHASE;
+    else if (!strcmp(recon_s, "griffinlim")) recon = SN_RECON_GRIFFINLIM;
+    else lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --reconstruct: '%s' is not mask, phase or griffinlim", recon_s);
+  }
+  if (lrc == SN_OK) {
+    pool_mode = strcmp(pool_s, "max") ? SN_POOL_MEAN : SN_POOL_MAX;
+    if (!strcmp(alpha_H_s, "same")) alpha_H = alpha_W;
+    else {
+      char *end = NULL;
+      alpha_H = strtod(alpha_H_s, &end);
+      if (end == alpha_H_s || *end || !(alpha_H >= 0) || !isfinite(alpha_H))
+        lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --alpha-H: '%s' is not 'same' or a number >= 0", alpha_H_s);
+    }
+    if (!strcmp(init_s, "random")) init_kind = 0;
+    else if (!strcmp(init_s, "nndsvd")) init_kind = 1;
+    else if (!strcmp(init_s, "nndsvda")) init_kind = 2;
+    else if (!strcmp(init_s, "nndsvdar")) init_kind = 3;
+    else if (lrc == SN_OK) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --init: '%s' is not random, nndsvd, nndsvda or nndsvdar", init_s);
+  }
+  if (lrc == SN_OK && group_s) lrc = sn_groups_parse(group_s, &grp, e);
+  if (lrc == SN_OK && snprintf(od->path, sizeof od->path, "%s", com.output) >= (int)sizeof od->path)
+    lrc = SN_FAIL(e, SN_ERR_USAGE, "%s: path too long", com.output);
+  if (lrc == SN_OK && run->rank == 0) lrc = sn_outdir_precheck(od->path, e);
+  rc = sn_agree(run->comm, lrc, e);
+  if (rc) goto cleanup;
+  snprintf(ckpt_buf, sizeof ckpt_buf, "%s/nmf.ckpt.h5", od->path);
+  o.checkpoint = ckpt_s ? ckpt_s : ckpt_buf;
+
+  /* ---- spectrogram ---- */
+  SN_PROGRESS(run, "separate: %s on %d rank%s, k = %lld, reconstruct %s", in, run->size, run->size > 1 ? "s" : "",
+              (long long)k, recon_s);
+  SN_CHECK(sn_pstft_compute(run, in, &scfg, 0, &s));
+  const int64_t F = s.F, N = s.N;
+  if (k > F || k > N)
+    lrc = SN_FAIL(e, SN_ERR_USAGE, "separate -k: %lld components exceed min(F, N) = %lld for %s (%lld bins x %lld frames)",
+                  (long long)k, (long long)(F < N ? F : N), in, (long long)F, (long long)N);
+  if (lrc == SN_OK) lrc = group_s ? sn_groups_check(&grp, k, e) : sn_groups_identity(&grp, k, e);
+  if (lrc == SN_OK) lrc = sn_check_v(s.mag, F, s.n_local, beta, in, e);
+  SN_CHECK(sn_agree(run->comm, lrc, e));
+  SN_PROGRESS(run, "separate: V %lld x %lld at %g Hz (%.1f s)", (long long)F, (long long)N, s.par.sample_rate,
+              s.par.n_samples / s.par.sample_rate);
+
+  /* ---- the output folder: only now that the input and the options are good ---- */
+  SN_CHECK(sn_outdir_create(run, od));
+
+  /* ---- pooled V for the picture (before V is reused) ---- */
+  const int PV = (int)(N < SN_PLOT_VCOLS ? N : SN_PLOT_VCOLS), PH = (int)(N < SN_PLOT_HCOLS ? N : SN_PLOT_HCOLS);
+  if (!no_plot) {
+    sn_timer_begin(&run->timer, SN_PH_PLOT);
+    Vp = sn_calloc((size_t)SN_PLOT_ROWS * PV * sizeof(float), "pooled spectrogram", e);
+    lrc = Vp ? SN_OK : SN_ERR_NOMEM;
+    if (lrc == SN_OK) sn_plot_pool(s.mag, F, s.n_local, s.start, N, PV, 1, pool_mode, Vp);
+    rc = sn_agree(run->comm, lrc, e);
+    if (rc == SN_OK) rc = sn_reduce_pool(run, Vp, (int64_t)SN_PLOT_ROWS * PV, pool_mode);
+    if (rc == SN_OK && run->rank == 0 && pool_mode == SN_POOL_MEAN) sn_pool_finish_mean(Vp, SN_PLOT_ROWS, N, PV);
+    sn_timer_end(&run->timer, SN_PH_PLOT);
+    if (rc) goto cleanup;
+  }
+
+  /* ---- NMF ---- */
+  o.cfg.F = F;
+  o.cfg.R = k;
+  o.cfg.beta = beta;
+  o.cfg.solver = strcmp(solver_s, "cd") ? SN_NMF_MU : SN_NMF_CD;
+  o.cfg.l1_W = (double)N * alpha_W * l1_ratio;
+  o.cfg.l2_W = (double)N * alpha_W * (1.0 - l1_ratio);
+  o.cfg.l1_H = (double)F * alpha_H * l1_ratio;
+  o.cfg.l2_H = (double)F * alpha_H * (1.0 - l1_ratio);
+  o.cfg.tile = tile;
+  o.N = N;
+  o.col0 = s.start;
+  o.n_local = s.n_local;
+  o.max_iter = max_iter;
+  o.tol = tol;
+  o.checkpoint_every = ckpt_every;
+  o.stop = &sn_sep_stop;
+  W = sn_calloc((size_t)(F * k) * sizeof(float), "W", e);
+  H = sn_calloc((size_t)(k * (s.n_local > 0 ? s.n_local : 1)) * sizeof(float), "H", e);
+  SN_CHECK(sn_agree(run->comm, (W && H) ? SN_OK : SN_ERR_NOMEM, e));
+  {
+    uint64_t h = 0;
+    SN_CHECK(sn_pnmf_data_hash(run, &o, s.mag, &h));
+    uint64_t fp = sn_fnv1a(SN_FNV_INIT, &h, sizeof h);
+    int64_t iv[5] = {F, N, k, o.cfg.solver, tile};
+    double dv[6] = {beta, o.cfg.l1_W, o.cfg.l2_W, o.cfg.l1_H, o.cfg.l2_H, tol};
+    fp = sn_fnv1a(fp, iv, sizeof iv);
+    fp = sn_fnv1a(fp, dv, sizeof dv);
+    fp = sn_fnv1a(fp, init_s, strlen(init_s));
+    fp = sn_fnv1a(fp, &seed, sizeof seed);
+    o.fingerprint = fp;
+  }
+  SN_CHECK(sn_pnmf_state_init(&st, max_iter, e));
+  sn_timer_begin(&run->timer, SN_PH_INIT);
+  if (resume) {
+    lrc = access(o.checkpoint, R_OK) == 0 ? SN_OK
+                                           : SN_FAIL(e, SN_ERR_INPUT, "%s: no checkpoint to resume from (--resume)", o.checkpoint);
+    rc = sn_agree(run->comm, lrc, e);
+    if (rc == SN_OK) rc = sn_pnmf_checkpoint_read(run, &o, W, H, &st);
+    if (rc == SN_OK) SN_PROGRESS(run, "separate: resuming the NMF from %s at iteration %lld", o.checkpoint, (long long)st.iter);
+  } else if (init_kind == 0) {
+    rc = sn_pnmf_init_random(run, &o, s.mag, (uint64_t)seed, W, H);
+  } else {
+    rc = sn_svd_nndsvd(run, &o, s.mag, init_kind - 1, (uint64_t)seed, W, H);
+  }
+  sn_timer_end(&run->timer, SN_PH_INIT);
+  if (rc) goto cleanup;
+  {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = sn_sep_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sn_sep_stop = 0;
+    sigaction(SIGTERM, &sa, &sa_old_term);
+    sigaction(SIGUSR1, &sa, &sa_old_usr1);
+    sig_installed = 1;
+  }
+  SN_CHECK(sn_pnmf_solve(run, &o, s.mag, W, H, &st, resume));
+  SN_PROGRESS(run, "separate: NMF %lld iterations, loss %.6g%s", (long long)st.iter, st.loss,
+              st.converged ? " (converged)" : "");
+  if (sort) { /* by peak frequency, as librosa.decompose(sort=True) */
+    int64_t *peak = calloc((size_t)k, sizeof *peak), *idx = calloc((size_t)k, sizeof *idx);
+    size_t nt = (size_t)(F * k > k * s.n_local ? F * k : k * s.n_local) + 1;
+    float *tmp = calloc(nt, sizeof *tmp);
+    lrc = (peak && idx && tmp) ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate --sort: out of memory");
+    if (!lrc) {
+      for (int64_t r = 0; r < k; r++) {
+        int64_t best = 0;
+        for (int64_t i = 1; i < F; i++)
+          if (W[i + r * F] > W[best + r * F]) best = i;
+        peak[r] = best;
+        idx[r] = r;
+      }
+      for (int64_t a = 1; a < k; a++)
+        for (int64_t b = a; b > 0 && peak[idx[b - 1]] > peak[idx[b]]; b--) {
+          int64_t t = idx[b];
+          idx[b] = idx[b - 1];
+          idx[b - 1] = t;
+        }
+      memcpy(tmp, W, (size_t)(F * k) * sizeof(float));
+      for (int64_t r = 0; r < k; r++) memcpy(W + r * F, tmp + idx[r] * F, (size_t)F * sizeof(float));
+      memcpy(tmp, H, (size_t)(k * s.n_local) * sizeof(float));
+      for (int64_t j = 0; j < s.n_local; j++)
+        for (int64_t r = 0; r < k; r++) H[r + j * k] = tmp[idx[r] + j * k];
+    }
+    free(peak), free(idx), free(tmp);
+    SN_CHECK(sn_agree(run->comm, lrc, e));
+  }
+
+  /* ---- result.h5: V, W, H, the NMF's facts ---- */
+  {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/result.h5", od->path);
+    SN_CHECK(sn_h5_create(run->comm, path, com.force, &res, e));
+    SN_CHECK(sn_spec_write(run, res, &s));
+    sn_timer_begin(&run->timer, SN_PH_WRITE);
+    rc = sn_h5_write_cols(res, "/nmf/W", F, k, 0, run->rank == 0 ? k : 0, W, F, e);
+    if (rc == SN_OK) rc = sn_h5_write_cols(res, "/nmf/H", k, N, s.start, s.n_local, H, k, e);
+    if (rc == SN_OK) rc = sn_h5_write_vec(res, "/nmf/loss", st.n_hist, st.hist, e);
+    if (rc == SN_OK) rc = sn_spec_params_write(res, "/nmf/W", &s.par, e);
+    if (rc == SN_OK) rc = sn_spec_params_write(res, "/nmf/H", &s.par, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_double(res, "/nmf", "beta", beta, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/nmf", "solver", solver_s, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/nmf", "init", init_s, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/nmf", "n_iter", st.iter, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/nmf", "converged", st.converged, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_double(res, "/nmf", "loss", st.loss, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_double(res, "/nmf", "reconstruction_err", sqrt(2.0 * fmax(st.loss, 0.0)), e);
+    if (rc == SN_OK) {
+      double *gv = calloc((size_t)k, sizeof *gv);
+      if (!gv) rc = SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory");
+      for (int64_t r = 0; gv && r < k; r++) gv[r] = -1;
+      for (int g = 0; gv && g < grp.n_src; g++)
+        for (int j = grp.first[g]; j < grp.first[g + 1]; j++) gv[grp.idx[j]] = g;
+      rc = sn_h5_write_vec(res, "/separate/source_of_component", k, gv, e);
+      free(gv);
+    }
+    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "reconstruct", recon_s, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_double(res, "/separate", "mask_power", mask_power, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "groups", group_s ? group_s : "", e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/separate", "n_sources", grp.n_src, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "input", in, e);
+    sn_timer_end(&run->timer, SN_PH_WRITE);
+    if (rc) goto cleanup;
+  }
+
+  /* ---- pooled H for the picture ---- */
+  if (!no_plot) {
+    sn_timer_begin(&run->timer, SN_PH_PLOT);
+    Hp = sn_calloc((size_t)(k * PH) * sizeof(float), "pooled activations", e);
+    lrc = Hp ? SN_OK : SN_ERR_NOMEM;
+    if (lrc == SN_OK) sn_plot_pool(H, k, s.n_local, s.start, N, PH, 0, pool_mode, Hp);
+    rc = sn_agree(run->comm, lrc, e);
+    if (rc == SN_OK) rc = sn_reduce_pool(run, Hp, k * PH, pool_mode);
+    if (rc == SN_OK && run->rank == 0 && pool_mode == SN_POOL_MEAN) sn_pool_finish_mean(Hp, k, N, PH);
+    sn_timer_end(&run->timer, SN_PH_PLOT);
+    if (rc) goto cleanup;
+  }
+
+  /* ---- reconstruction, one source at a time ---- */
+  const int64_t length = s.par.n_samples;
+  SN_CHECK(sn_pola_create(run, &s.par, N, length, &pola));
+  sn_stft_plan *plan = sn_pola_plan(pola);
+  const int batch = sn_stft_batch(plan), hop = s.par.hop;
+  if (recon != SN_RECON_GRIFFINLIM) {
+    /* the mixture: this rank's samples, kept instead of its complex STFT (a
+     * quarter of the size at hop n_fft/4); frames are transformed again per source */
+    int64_t b0, lenb;
+    sn_pola_span(pola, &b0, &lenb);
+    sn_timer_begin(&run->timer, SN_PH_READ);
+    sn_audio_opts ao = {scfg.channel, scfg.sr, scfg.normalize};
+    sn_audio_info info;
+    lrc = sn_audio_open(in, &ao, &au, &info, e);
+    rc = sn_agree(run->comm, lrc, e);
+    if (rc == SN_OK && scfg.normalize) rc = sn_audio_normalize(run->comm, au, NULL, e);
+    if (rc == SN_OK) {
+      mix = sn_calloc((size_t)(lenb > 0 ? lenb : 1) * sizeof(float), "mixture samples", e);
+      Z = sn_calloc((size_t)F * batch * 2 * sizeof(float), "STFT chunk", e);
+      lrc = (mix && Z) ? SN_OK : SN_ERR_NOMEM;
+      if (lrc == SN_OK && lenb > 0) lrc = sn_audio_read(au, b0, lenb, mix, e);
+      rc = sn_agree(run->comm, lrc, e);
+    }
+    sn_audio_close(&au);
+    sn_timer_end(&run->timer, SN_PH_READ);
+    if (rc) goto cleanup;
+    /* the mask's denominator replaces V (no longer needed) */
+    if (recon == SN_RECON_MASK) {
+      sn_timer_begin(&run->timer, SN_PH_ISTFT);
+      sn_mask_denominator(F, k, s.n_local, W, H, mask_power, s.mag);
+      sn_timer_end(&run->timer, SN_PH_ISTFT);
+    }
+  }
+  sn_gl_cfg glc = {gl_iter, momentum, strcmp(gl_init_s, "random") == 0, (uint64_t)seed};
+  double sc_sum = 0;
+  for (int g = 0; g < grp.n_src; g++) {
+    const int *idx = grp.idx + grp.first[g];
+    int m = grp.first[g + 1] - grp.first[g];
+    if (recon == SN_RECON_GRIFFINLIM) {
+      sn_mask_magnitude(F, k, s.n_local, W, H, idx, m, s.par.power, s.mag);
+      glc.seed = (uint64_t)seed + 7919u * (uint64_t)g;
+      SN_CHECK(sn_pgl_run(run, pola, s.mag, &glc));
+      double sc = 0;
+      SN_CHECK(sn_pgl_convergence(run, pola, s.mag, &sc));
+      sc_sum += sc;
+    } else {
+      sn_timer_begin(&run->timer, SN_PH_ISTFT);
+      sn_pola_clear(pola);
+      lrc = SN_OK;
+      for (int64_t t0 = 0; t0 < s.n_local && lrc == SN_OK; t0 += batch) {
+        int64_t nf = s.n_local - t0 < batch ? s.n_local - t0 : batch;
+        lrc = sn_stft_exec(plan, mix + t0 * hop, nf, 1, NULL, 0, Z, F, e);
+        if (lrc) break;
+        sn_mask_apply(recon, F, k, nf, W, H + t0 * k, s.mag + t0 * F, idx, m, mask_power, s.par.power, Z, Z);
+        lrc = sn_pola_add(pola, t0, nf, Z, e);
+      }
+      rc = sn_agree(run->comm, lrc, e);
+      sn_timer_end(&run->timer, SN_PH_ISTFT);
+      if (rc) goto cleanup;
+      SN_CHECK(sn_pola_finish(run, pola, 0));
+    }
+    char name[64];
+    snprintf(name, sizeof name, "%s-%02d", group_s ? "source" : "component", g);
+    SN_CHECK(sn_write_source(run, od, name, s.par.sample_rate, length, com.force, pola, store_audio ? res : NULL));
+    SN_PROGRESS(run, "separate: wrote %s/%s.wav", od->path, name);
+  }
+  if (recon == SN_RECON_GRIFFINLIM && grp.n_src > 0)
+    sn_run_fact_double(run, "griffinlim_spectral_convergence", sc_sum / grp.n_src);
+
+  /* ---- the picture (rank 0 draws the pooled data) ---- */
+  if (!no_plot) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/overview.png", od->path);
+    sn_timer_begin(&run->timer, SN_PH_PLOT);
+    lrc = SN_OK;
+    if (run->rank == 0) {
+      char title[200];
+      const char *base = strrchr(in, '/');
+      snprintf(title, sizeof title, "%s: R=%lld, %.1f S, %s", base ? base + 1 : in, (long long)k,
+               s.par.n_samples / s.par.sample_rate, recon_s);
+      sn_plot_in pin = {F, N, k, s.par.sample_rate, hop, PV, PH, Vp, W, Hp, title};
+      int w = 0, h = 0;
+      lrc = sn_plot_overview(&pin, &rgb, &w, &h, e);
+      if (lrc == SN_OK && (lrc = sn_fault("plot", run->rank, e)) == SN_OK) {
+        if (!com.force && access(path, F_OK) == 0)
+          lrc = SN_FAIL(e, SN_ERR_IO, "%s: exists (use --force to overwrite)", path);
+        else
+          lrc = sn_png_write(path, w, h, rgb, e);
+      }
+      if (lrc == SN_OK) sn_outdir_file(od, path);
+    }
+    rc = sn_agree(run->comm, lrc, e);
+    sn_timer_end(&run->timer, SN_PH_PLOT);
+    if (rc) goto cleanup;
+  }
+
+  /* ---- facts, the report inside result.h5, commit ---- */
+  sn_run_fact_int(run, "F", F);
+  sn_run_fact_int(run, "N", N);
+  sn_run_fact_int(run, "k", k);
+  sn_run_fact_int(run, "n_sources", grp.n_src);
+  sn_run_fact_int(run, "n_iter", st.iter);
+  sn_run_fact_int(run, "converged", st.converged);
+  sn_run_fact_double(run, "loss", st.loss);
+  sn_run_fact_double(run, "reconstruction_err", sqrt(2.0 * fmax(st.loss, 0.0)));
+  sn_run_fact_str(run, "reconstruct", recon_s);
+  sn_run_fact_str(run, "outdir", od->path);
+  {
+    char *rep = malloc(sizeof run->options + sizeof run->facts + 64);
+    if (rep) snprintf(rep, sizeof run->options + sizeof run->facts + 64, "{\"options\": {%s}, \"facts\": {%s}}", run->options, run->facts);
+    rc = sn_agree(run->comm, rep ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"), e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "report", rep, e);
+    free(rep);
+    if (rc) goto cleanup;
+  }
+  {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/result.h5", od->path);
+    rc = sn_h5_close(&res, 1, e);
+    if (rc) goto cleanup;
+    if (run->rank == 0) sn_outdir_file(od, path);
+  }
+  if (run->rank == 0) unlink(o.checkpoint); /* complete: the checkpoint is no longer needed */
+
+cleanup:
+  if (sig_installed) {
+    sigaction(SIGTERM, &sa_old_term, NULL);
+    sigaction(SIGUSR1, &sa_old_usr1, NULL);
+  }
+  if (res) sn_h5_close(&res, 0, e);
+  sn_audio_close(&au);
+  if (rc != SN_OK && od && run->rank == 0) {
+    /* a checkpoint stays (with its folder) to resume from */
+    if (access(o.checkpoint ? o.checkpoint : "", F_OK) != 0) sn_outdir_undo(od);
+    else
+      for (int i = 0; i < od->n_files; i++) unlink(od->files[i]);
+  }
+  sn_pola_destroy(&pola);
+  sn_pnmf_state_free(&st);
+  sn_spec_free(&s);
+  sn_groups_free(&grp);
+  sn_free(W), sn_free(H), sn_free(Vp), sn_free(Hp), sn_free(mix), sn_free(Z), sn_free(rgb);
+  free(od);
+  return rc;
+}
+
+/* ------------------------------------------------------------ griffinlim -- */
+
+int sn_cmd_griffinlim(sn_run *run, int argc, char **argv) {
+  sn_err *e = &run->err;
+  sn_common com = {0};
+  int n_iter = 32, templates = 0;
+  double momentum = 0.99, tsec = 1.0;
+  int64_t seed = 0, length = -1;
+  const char *init_s = "random";
+  const sn_opt t_main[] = {
+      SN_COMMON_OPTS(&com),
+      {"--n-iter", 0, SN_OPT_INT, &n_iter, "N", "iterations (default 32)"},
+      {"--momentum", 0, SN_OPT_DOUBLE, &momentum, "X", "momentum of fast Griffin-Lim (default 0.99; 0: plain)"},
+      {"--init", 0, SN_OPT_STRING, &init_s, "random|zero", "start phases (default random, as librosa)"},
+      {"--seed", 0, SN_OPT_INT64, &seed, "N", "seed of the random start (default 0)"},
+      {"--length", 0, SN_OPT_INT64, &length, "N", "output samples (default: the stored n_samples, else librosa's)"},
+      {"--templates", 0, SN_OPT_FLAG, &templates, NULL,
+       "render each column of a dictionary (default path /nmf/W) as a short sound: -o names a folder, "
+       "files template-NN.wav"},
+      {"--template-seconds", 0, SN_OPT_DOUBLE, &tsec, "S", "length of each template sound (default 1)"},
+      {NULL, 0, 0, NULL, NULL, NULL}};
+  const sn_opt *const tables[] = {t_main, NULL};
+  const char *pos[1] = {NULL};
+  int n_pos = 0, done = 0;
+  int rc = sn_cli_parse(run, &com, "SPEC.h5[:/path] -o OUT.wav [options]",
+                        "Audio from a magnitude spectrogram (F, N) by distributed fast Griffin-Lim (librosa.griffinlim):\n"
+                        "V from 'specnmf stft', a mel inversion, a part; --templates renders each column of W.",
+                        tables, argc, argv, pos, 1, 1, &n_pos, &done);
+  if (rc || done) return rc;
+  int lrc = SN_OK;
+  if (!com.output) lrc = SN_FAIL(e, SN_ERR_USAGE, "griffinlim: -o %s is required", templates ? "OUTDIR" : "OUT.wav");
+  else if (n_iter < 0) lrc = SN_FAIL(e, SN_ERR_USAGE, "griffinlim --n-iter: must be >= 0 (got %d)", n_iter);
+  else if (!(momentum >= 0) || !isfinite(momentum))
+    lrc = SN_FAIL(e, SN_ERR_USAGE, "griffinlim --momentum: must be >= 0 (got %g)", momentum);
+  else if (strcmp(init_s, "random") && strcmp(init_s, "zero"))
+    lrc = SN_FAIL(e, SN_ERR_USAGE, "griffinlim --init: '%s' is not random or zero", init_s);
+  else if (!(tsec > 0) || !isfinite(tsec) || tsec > 3600)
+    lrc = SN_FAIL(e, SN_ERR_USAGE, "griffinlim --template-seconds: must be in (0, 3600] (got %g)", tsec);
+  rc = sn_agree(run->comm, lrc, e);
+  if (rc) return rc;
+  sn_gl_cfg glc = {n_iter, momentum, strcmp(init_s, "random") == 0, (uint64_t)seed};
+  sn_spec s;
+  memset(&s, 0, sizeof s);
+  sn_pola *pola = NULL;
+  sn_h5 *f = NULL;
+  float *Wt = NULL;
+  sn_outdir *od = calloc(1, sizeof *od);
+  rc = sn_agree(run->comm, od ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "griffinlim: out of memory"), e);
+  if (rc) return rc;
+  snprintf(od->path, sizeof od->path, "%s", com.output);
+
+  if (!templates) {
+    SN_CHECK(sn_spec_read(run, pos[0], 0, &s));
+    lrc = SN_OK;
+    for (int64_t i = 0; i < (int64_t)s.F * s.n_local && lrc == SN_OK; i++)
+      if (!(s.mag[i] >= 0) || !isfinite(s.mag[i]))
+        lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: a magnitude must be finite and >= 0 (found %g)", pos[0], s.mag[i]);
+    if (s.par.power == 2)
+      for (int64_t i = 0; i < (int64_t)s.F * s.n_local; i++) s.mag[i] = sqrtf(s.mag[i]);
+    SN_CHECK(sn_agree(run->comm, lrc, e));
+    if (length < 0) {
+      const sn_spec_params *p = &s.par;
+      length = p->n_samples > 0 ? p->n_samples
+                                : p->n_fft + (int64_t)p->hop * (s.N - 1) - (p->center ? 2 * (p->n_fft / 2) : 0);
+      if (length < 0) length = 0;
+    }
+    SN_PROGRESS(run, "griffinlim: %d bins x %lld frames -> %lld samples, %d iterations on %d rank(s)", s.F,
+                (long long)s.N, (long long)length, n_iter, run->size);
+    SN_CHECK(sn_pola_create(run, &s.par, s.N, length, &pola));
+    /* output next to nothing: create it before the work so a bad path fails early */
+    sn_wav *w = NULL;
+    SN_CHECK(sn_wav_create(run->comm, com.output, s.par.sample_rate, length, com.force, &w, e));
+    rc = sn_pgl_run(run, pola, s.mag, &glc);
+    double sc = 0;
+    if (rc == SN_OK) rc = sn_pgl_convergence(run, pola, s.mag, &sc);
+    if (rc == SN_OK) {
+      int64_t y0, ny;
+      sn_pola_owned(pola, &y0, &ny);
+      sn_timer_begin(&run->timer, SN_PH_WRITE);
+      rc = sn_wav_write(w, y0, ny, sn_pola_owned_ptr(pola), e);
+      sn_timer_end(&run->timer, SN_PH_WRITE);
+    }
+    int crc = sn_wav_close(&w, rc == SN_OK, e);
+    if (rc == SN_OK) rc = crc;
+    if (rc) goto cleanup;
+    SN_PROGRESS(run, "griffinlim: spectral convergence %.4f", sc);
+    sn_run_fact_double(run, "spectral_convergence", sc);
+    sn_run_fact_int(run, "n_frames", s.N);
+    sn_run_fact_int(run, "n_samples", length);
+  } else {
+    /* each column of W repeated over the frames of tsec seconds */
+    char file[4096], dset[1024];
+    sn_spec_params par;
+    memset(&par, 0, sizeof par);
+    int nd = 0;
+    int64_t dims[2] = {0, 0};
+    SN_CHECK(sn_agree(run->comm, sn_h5_split_spec(pos[0], "/nmf/W", file, sizeof file, dset, sizeof dset, e), e));
+    SN_CHECK(sn_h5_open(run->comm, file, &f, e));
+    SN_CHECK(sn_h5_shape(f, dset, &nd, dims, e));
+    SN_CHECK(sn_spec_params_read(f, dset, &par, e));
+    lrc = SN_OK;
+    if (nd != 2 || dims[0] != par.n_fft / 2 + 1 || dims[1] < 1)
+      lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s must be (F, R) with F = n_fft/2 + 1 = %d", file, dset, par.n_fft / 2 + 1);
+    SN_CHECK(sn_agree(run->comm, lrc, e));
+    const int64_t F = dims[0], R = dims[1];
+    Wt = sn_calloc((size_t)(F * R) * sizeof(float), "dictionary", e);
+    SN_CHECK(sn_agree(run->comm, Wt ? SN_OK : SN_ERR_NOMEM, e));
+    SN_CHECK(sn_h5_read_cols(f, dset, F, 0, R, Wt, F, e));
+    SN_CHECK(sn_h5_close(&f, 0, e));
+    lrc = SN_OK;
+    for (int64_t i = 0; i < F * R && lrc == SN_OK; i++)
+      if (!(Wt[i] >= 0) || !isfinite(Wt[i])) lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has a negative or non-finite value", file, dset);
+    if (lrc == SN_OK && par.power == 2)
+      for (int64_t i = 0; i < F * R; i++) Wt[i] = sqrtf(Wt[i]);
+    if (lrc == SN_OK && run->rank == 0) lrc = sn_outdir_precheck(od->path, e);
+    SN_CHECK(sn_agree(run->comm, lrc, e));
+    int64_t len = (int64_t)llround(tsec * par.sample_rate);
+    int64_t T = sn_stft_n_frames(len, par.n_fft, par.hop, par.center);
+    if (T < 1) lrc = SN_FAIL(e, SN_ERR_USAGE, "griffinlim --template-seconds: %g s is shorter than one frame", tsec);
+    SN_CHECK(sn_agree(run->comm, lrc, e));
+    SN_CHECK(sn_outdir_create(run, od));
+    SN_CHECK(sn_pola_create(run, &par, T, len, &pola));
+    int64_t t0, nl;
+    sn_pola_frames(pola, &t0, &nl);
+    s.F = (int)F;
+    s.mag = sn_calloc((size_t)(F * (nl > 0 ? nl : 1)) * sizeof(float), "template block", e);
+    SN_CHECK(sn_agree(run->comm, s.mag ? SN_OK : SN_ERR_NOMEM, e));
+    for (int64_t r = 0; r < R; r++) {
+      for (int64_t t = 0; t < nl; t++) memcpy(s.mag + t * F, Wt + r * F, (size_t)F * sizeof(float));
+      glc.seed = (uint64_t)seed + 7919u * (uint64_t)r;
+      SN_CHECK(sn_pgl_run(run, pola, s.mag, &glc));
+      char name[64];
+      snprintf(name, sizeof name, "template-%02lld", (long long)r);
+      SN_CHECK(sn_write_source(run, od, name, par.sample_rate, len, com.force, pola, NULL));
+    }
+    SN_PROGRESS(run, "griffinlim: %lld templates of %g s in %s", (long long)R, tsec, od->path);
+    sn_run_fact_int(run, "n_templates", R);
+  }
+
+cleanup:
+  if (f) sn_h5_close(&f, 0, e);
+  if (rc != SN_OK && run->rank == 0) sn_outdir_undo(od);
+  sn_pola_destroy(&pola);
+  sn_spec_free(&s);
+  sn_free(Wt);
+  free(od);
+  return rc;
+}

@@ -1,0 +1,153 @@
+/* Serial separation kernels (see sn_mask.h). */
+#include "sn_mask.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include SN_BLAS_HEADER
+
+void sn_mask_denominator(int64_t F, int64_t R, int64_t n, const float *W, const float *H, double p,
+                         float *D) {
+  if (n <= 0) return;
+  if (p == 1.0) {
+    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)F, (int)n, (int)R, 1.0f, W, (int)F, H,
+                (int)R, 0.0f, D, (int)F);
+    return;
+  }
+  const float pf = (float)p;
+  for (int64_t t = 0; t < n; t++) {
+    float *d = D + t * F;
+    memset(d, 0, (size_t)F * sizeof(float));
+    for (int64_t k = 0; k < R; k++) {
+      const float h = H[k + t * R];
+      if (h == 0.0f) continue;
+      const float *w = W + k * F;
+      for (int64_t f = 0; f < F; f++) {
+        float v = w[f] * h;
+        if (v > 0.0f) d[f] += powf(v, pf);
+      }
+    }
+  }
+}
+
+/* Sum over the members of (W_k h_kt)^p (p == 1: plain sum) into out[F]. */
+static void sn_group_sum(int64_t F, int64_t R, const float *W, const float *h, const int *idx, int m,
+                         double p, float *out) {
+  memset(out, 0, (size_t)F * sizeof(float));
+  const float pf = (float)p;
+  for (int j = 0; j < m; j++) {
+    const float hk = h[idx[j]];
+    if (hk == 0.0f) continue;
+    const float *w = W + (int64_t)idx[j] * F;
+    if (p == 1.0) {
+      for (int64_t f = 0; f < F; f++) out[f] += w[f] * hk;
+    } else {
+      for (int64_t f = 0; f < F; f++) {
+        float v = w[f] * hk;
+        if (v > 0.0f) out[f] += powf(v, pf);
+      }
+    }
+  }
+  (void)R;
+}
+
+void sn_mask_apply(sn_recon_kind kind, int64_t F, int64_t R, int64_t nf, const float *W,
+                   const float *H, const float *D, const int *idx, int m, double p, int power,
+                   const float *X, float *Y) {
+  float num[F > 0 ? F : 1];
+  const float share = (float)m / (float)R;
+  for (int64_t t = 0; t < nf; t++) {
+    const float *h = H + t * R;
+    const float *x = X + 2 * t * F;
+    float *y = Y + 2 * t * F;
+    if (kind == SN_RECON_MASK) {
+      sn_group_sum(F, R, W, h, idx, m, p, num);
+      const float *d = D + t * F;
+      for (int64_t f = 0; f < F; f++) {
+        float g = d[f] > FLT_MIN ? num[f] / d[f] : share;
+        y[2 * f] = g * x[2 * f];
+        y[2 * f + 1] = g * x[2 * f + 1];
+      }
+    } else {
+      sn_group_sum(F, R, W, h, idx, m, 1.0, num);
+      for (int64_t f = 0; f < F; f++) {
+        float a = power == 2 ? sqrtf(num[f]) : num[f];
+        float re = x[2 * f], im = x[2 * f + 1];
+        float r = sqrtf(re * re + im * im);
+        if (r > 0.0f) {
+          y[2 * f] = a * (re / r);
+          y[2 * f + 1] = a * (im / r);
+        } else {
+          y[2 * f] = a;
+          y[2 * f + 1] = 0.0f;
+        }
+      }
+    }
+  }
+}
+
+void sn_mask_magnitude(int64_t F, int64_t R, int64_t nf, const float *W, const float *H,
+                       const int *idx, int m, int power, float *A) {
+  for (int64_t t = 0; t < nf; t++) {
+    float *a = A + t * F;
+    sn_group_sum(F, R, W, H + t * R, idx, m, 1.0, a);
+    if (power == 2)
+      for (int64_t f = 0; f < F; f++) a[f] = sqrtf(a[f]);
+  }
+}
+
+/* The hot loop of Griffin-Lim: kept free of errno so that it vectorizes. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-math-errno")))
+#endif
+void sn_gl_update(int64_t n, const float *restrict S, float *restrict Z, float *restrict T, float c,
+                  int first) {
+  const float tiny = FLT_MIN;
+  if (first) {
+    for (int64_t i = 0; i < n; i++) {
+      float re = Z[2 * i], im = Z[2 * i + 1];
+      T[2 * i] = re;
+      T[2 * i + 1] = im;
+      float s = S[i] / (sqrtf(re * re + im * im) + tiny);
+      Z[2 * i] = re * s;
+      Z[2 * i + 1] = im * s;
+    }
+    return;
+  }
+  for (int64_t i = 0; i < n; i++) {
+    float re = Z[2 * i], im = Z[2 * i + 1];
+    float ar = re - c * T[2 * i], ai = im - c * T[2 * i + 1];
+    T[2 * i] = re;
+    T[2 * i + 1] = im;
+    float s = S[i] / (sqrtf(ar * ar + ai * ai) + tiny);
+    Z[2 * i] = ar * s;
+    Z[2 * i + 1] = ai * s;
+  }
+}
+
+static inline uint64_t sn_mix64(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+void sn_gl_init(int64_t F, int64_t nf, int64_t t0, const float *S, int random, uint64_t seed,
+                float *X) {
+  const uint64_t key = sn_mix64(seed ^ 0x6a09e667f3bcc909ull);
+  for (int64_t t = 0; t < nf; t++)
+    for (int64_t f = 0; f < F; f++) {
+      int64_t i = t * F + f;
+      if (!random) {
+        X[2 * i] = S[i];
+        X[2 * i + 1] = 0.0f;
+        continue;
+      }
+      uint64_t g = (uint64_t)((t0 + t) * F + f);
+      double u = (double)(sn_mix64(key + g) >> 11) * (1.0 / 9007199254740992.0);
+      double ph = 6.283185307179586476925 * u;
+      X[2 * i] = (float)(S[i] * cos(ph));
+      X[2 * i + 1] = (float)(S[i] * sin(ph));
+    }
+}

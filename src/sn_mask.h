@@ -1,0 +1,45 @@
+#pragma once
+/* Serial kernels of source separation on a local block of frames: the soft
+ * mask (W_k H_k)^p / sum_j (W_j H_j)^p applied to a complex mixture STFT, a
+ * component's magnitude with the mixture's phase, the magnitude of a group of
+ * components, and the phase update of fast Griffin-Lim. No MPI here.
+ * Layouts: W is F x R column-major (ld F), H is R x n column-major (ld R,
+ * one frame contiguous), complex blocks are interleaved (re, im), F x n, ld F. */
+#include <stdint.h>
+
+#include "sn_base.h"
+
+typedef enum { SN_RECON_MASK, SN_RECON_PHASE, SN_RECON_GRIFFINLIM } sn_recon_kind;
+
+/* Local. D = sum_j (W_j h_jt)^p for n frames (F x n, ld F), p > 0. p == 1 is
+ * one matrix product (BLAS). */
+void sn_mask_denominator(int64_t F, int64_t R, int64_t n, const float *W, const float *H, double p,
+                         float *D);
+
+/* Local. The spectrogram of one source (the components idx[0..m)) for nf frames:
+ * kind SN_RECON_MASK: Y = M * X with M = sum_{k in idx} (W_k h_kt)^p / D
+ *   (M = m/R where D <= FLT_MIN, so the masks of a partition still sum to 1);
+ * kind SN_RECON_PHASE: Y = A * X/|X| with A = (sum_{k in idx} W_k h_kt)^(1/power)
+ *   (X/|X| = 1 where X == 0).
+ * X, Y: complex F x nf (Y may equal X); H, D: this chunk's columns. */
+void sn_mask_apply(sn_recon_kind kind, int64_t F, int64_t R, int64_t nf, const float *W,
+                   const float *H, const float *D, const int *idx, int m, double p, int power,
+                   const float *X, float *Y);
+
+/* Local. Magnitude of a source: A = (sum_{k in idx} W_k h_kt)^(1/power), F x nf. */
+void sn_mask_magnitude(int64_t F, int64_t R, int64_t nf, const float *W, const float *H,
+                       const int *idx, int m, int power, float *A);
+
+/* Local. One fast Griffin-Lim update of n complex entries, as librosa 0.11:
+ *   a = rebuilt - c * tprev   (c = momentum / (1 + momentum); no tprev when first)
+ *   a /= |a| + tiny;  X = S * a;  tprev = rebuilt.
+ * Z holds rebuilt on entry and X on return; T holds tprev (read unless first,
+ * then overwritten with rebuilt). S has n magnitudes. */
+void sn_gl_update(int64_t n, const float *S, float *Z, float *T, float c, int first);
+
+/* Local. Starting point S * angles for F x nf frames whose first global frame
+ * is t0: random = 0 gives angles 1 (librosa init=None); otherwise
+ * angles = exp(2 pi i u) with u uniform in [0, 1) from a counter-based
+ * generator keyed by (seed, t * F + f), so any rank count gives the same start. */
+void sn_gl_init(int64_t F, int64_t nf, int64_t t0, const float *S, int random, uint64_t seed,
+                float *X);
