@@ -274,6 +274,7 @@ int sn_pistft(sn_run *run, const sn_spec *s, int64_t length, int64_t *y0, int64_
   if (rc == SN_OK) {
     sn_timer_begin(&run->timer, SN_PH_ISTFT);
     rc = sn_istft_exec(plan, s->cplx, s->F, s->n_local, buf, e);
+    if (rc == SN_OK) rc = sn_fault("istft", run->rank, e);
     sn_timer_end(&run->timer, SN_PH_ISTFT);
   }
   /* Counts: what my frames add to each other rank's samples, and what theirs
@@ -304,7 +305,9 @@ int sn_pistft(sn_run *run, const sn_spec *s, int64_t length, int64_t *y0, int64_
   sn_timer_begin(&run->timer, SN_PH_HALO);
   int mrc = MPI_Alltoallv(buf, sc, sd, MPI_FLOAT, rbuf, rcn, rd, MPI_FLOAT, run->comm);
   sn_timer_end(&run->timer, SN_PH_HALO);
-  rc = sn_agree(run->comm, mrc == MPI_SUCCESS ? SN_OK : SN_FAIL(e, SN_ERR_MPI, "ISTFT: halo exchange failed"), e);
+  rc = sn_agree(run->comm,
+                mrc == MPI_SUCCESS ? sn_fault("halo", run->rank, e) : SN_FAIL(e, SN_ERR_MPI, "ISTFT: halo exchange failed"),
+                e);
   if (rc) goto cleanup;
   run->bytes_reduced += (double)rtotal * sizeof(float);
 
