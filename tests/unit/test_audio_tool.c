@@ -115,6 +115,8 @@ int main(int argc, char **argv) {
     const char *out = argv[4];
     int pieces = opt(argc, argv, "--pieces") ? atoi(opt(argc, argv, "--pieces")) : 1;
     sn_wav *w = NULL;
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
     rc = sn_wav_create_ex(MPI_COMM_WORLD, out, rate, N, flag(argc, argv, "--force"), flag(argc, argv, "--rf64"), &w, &e);
     if (rc) return finish(rc, &e);
     if (opt(argc, argv, "--chunk")) sn_wav_set_chunk(w, atoll(opt(argc, argv, "--chunk")));
@@ -131,7 +133,43 @@ int main(int argc, char **argv) {
     int commit = rc == SN_OK && !flag(argc, argv, "--abort");
     int rc2 = sn_wav_close(&w, commit, &e);
     if (!rc) rc = rc2;
+    if (!rc && rank == 0) printf("wav: %lld samples written by %d ranks in %.3f s\n", (long long)N, size, MPI_Wtime() - t0);
     free(x);
+    return finish(rc, &e);
+  }
+  if (strcmp(argv[1], "bench") == 0 && argc >= 3) {
+    /* read the whole file as K spans of one rank (as K ranks would, each with
+     * an n_fft/2 = 1024 halo), REPS times; print the median time */
+    int K = opt(argc, argv, "--spans") ? atoi(opt(argc, argv, "--spans")) : 1;
+    int reps = opt(argc, argv, "--reps") ? atoi(opt(argc, argv, "--reps")) : 5;
+    double t[64];
+    int64_t total = 0;
+    if (reps > 64) reps = 64;
+    for (int r = 0; r < reps && !rc; r++) {
+      double t0 = MPI_Wtime();
+      sn_audio *a = NULL;
+      sn_audio_info info;
+      rc = sn_audio_open(argv[2], &o, &a, &info, &e);
+      for (int k = 0; k < K && !rc; k++) {
+        int64_t s0 = 0, n = 0;
+        sn_block_range(info.n_samples, K, k, &s0, &n);
+        float *x = malloc(sizeof(float) * (size_t)(n + 2048));
+        rc = sn_audio_read(a, s0 - 1024, n + 2048, x, &e);
+        free(x);
+      }
+      total = rc ? 0 : info.n_samples;
+      sn_audio_close(&a);
+      t[r] = MPI_Wtime() - t0;
+    }
+    for (int i = 1; i < reps; i++)
+      for (int j = i; j > 0 && t[j] < t[j - 1]; j--) {
+        double u = t[j];
+        t[j] = t[j - 1];
+        t[j - 1] = u;
+      }
+    if (!rc && rank == 0)
+      printf("bench %s: %lld output samples, %d spans, median of %d: %.3f s\n", argv[2], (long long)total, K, reps,
+             t[reps / 2]);
     return finish(rc, &e);
   }
   if (rank == 0) fprintf(stderr, "bad arguments\n");
