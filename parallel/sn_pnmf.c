@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sn_comm.h"
@@ -259,6 +260,8 @@ int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, 
   SN_PROGRESS(run, "nmf: iteration %lld, loss %.6g%s", (long long)st->iter, loss,
               resumed ? " (resumed)" : "");
   const int64_t it0 = st->iter;
+  const char *fi = getenv("SPECNMF_FAULT_ITER");
+  const int64_t fault_iter = fi ? atoll(fi) : 5;
   double t_start = sn_wtime(), t_last = t_start, viol_w = 0;
   int64_t it_last = it0;
   for (;;) {
@@ -320,6 +323,11 @@ int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, 
     acc[L.flags] = (o->stop && *o->stop) ? 1.0 : 0.0;
     lrc = SN_OK;
     if (next == 2) lrc = sn_fault("nmf_iter2", run->rank, e);
+    if (next == fault_iter) {
+      /* test hook: behave as if a signal arrived on this rank now */
+      sn_err scratch = {0};
+      if (sn_fault("nmf_signal", run->rank, &scratch) != SN_OK) acc[L.flags] = 1.0;
+    }
     sn_timer_begin(&run->timer, SN_PH_ALLREDUCE);
     rc = sn_allreduce_sum_agree(run->comm, acc, (size_t)L.len, lrc, e);
     sn_timer_end(&run->timer, SN_PH_ALLREDUCE);
