@@ -78,12 +78,13 @@ os.remove(f"{T}/run.h5")
 p = C.run([f"{T}/v.h5", "-o", f"{T}/run.h5", "--max-iter", "60", "--checkpoint", ckpt, "--checkpoint-every", "10"] + base,
           check=False, env={"SPECNMF_FAULT": "nmf_signal:0", "SPECNMF_FAULT_ITER": "25"})
 with h5py.File(ckpt, "r+") as f:
-    f["/nmf/H"][2, 11] += np.float32(0.5)
+    orig = f["/nmf/H"][2, 11]
+    f["/nmf/H"][2, 11] = orig + np.float32(0.5)
 p = C.run([f"{T}/v.h5", "-o", f"{T}/run.h5", "--max-iter", "60", "--checkpoint", ckpt, "--resume"] + base, check=False)
 ck.check(p.returncode == 3 and "checksum" in p.stderr and not os.path.exists(f"{T}/run.h5"),
          f"corrupted checkpoint refused: exit {p.returncode}: {p.stderr.strip().splitlines()[-1] if p.stderr.strip() else ''}")
 with h5py.File(ckpt, "r+") as f:
-    f["/nmf/H"][2, 11] -= np.float32(0.5)
+    f["/nmf/H"][2, 11] = orig
 p = C.run([f"{T}/v.h5", "-o", f"{T}/run.h5", "--max-iter", "60", "--checkpoint", ckpt, "--resume",
            "-k", "5", "--init", "random", "--seed", "5", "--beta", "is", "--tol", "1e-9", "--force"], check=False)
 ck.check(p.returncode != 0 and "other data or options" in p.stderr, "resume with another --beta refused")
