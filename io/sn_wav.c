@@ -150,6 +150,7 @@ int sn_wav_create_ex(MPI_Comm comm, const char *path, double sample_rate, int64_
   }
   rc = sn_agree(comm, rc, e);
   if (rc) {
+    if (w && w->rank == 0 && tmp[0]) unlink(tmp); /* another rank failed: drop rank 0's file */
     wav_free(w);
     return rc;
   }
