@@ -11,3 +11,6 @@ set_tests_properties(slurm.cluster PROPERTIES LABELS "slurm" TIMEOUT 300
 sn_add_script_test(slurm.jobs slurm/test_jobs.sh)
 set_tests_properties(slurm.jobs PROPERTIES LABELS "slurm" TIMEOUT 900
   RESOURCE_LOCK slurm_cluster SKIP_REGULAR_EXPRESSION "^SKIP:")
+# jobs/gather_reports.py and jobs/scaling_model.py on synthetic reports from
+# known constants (no cluster needed).
+sn_add_script_test(slurm.reports slurm/test_reports.py)

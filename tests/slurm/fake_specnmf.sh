@@ -71,7 +71,7 @@ if [ "$rank" = 0 ]; then
       tot = t1 - t0; w = 0.45 * tot; h = 0.45 * tot; ar = 0.05 * tot; io = 0.05 * tot
       printf "{\n  \"command\": \"%s\",\n  \"version\": \"fake\",\n  \"ranks\": %d,\n", c, p
       printf "  \"threads_per_rank\": 1,\n  \"blas\": \"none\",\n  \"slurm_job_id\": \"%s\",\n  \"exit_code\": 0,\n", j
-      printf "  \"options\": {\"k\": %d},\n  \"facts\": {\"n_freq\": 513, \"n_frames\": 10000, \"iterations\": %d},\n", k, n
+      printf "  \"options\": {\"components\": %d},\n  \"facts\": {\"F\": 513, \"N\": 10000, \"k\": %d, \"n_iter\": %d},\n", k, k, n
       printf "  \"bytes_reduced\": %d,\n  \"phases\": {\n", 2 * 513 * k * 8 * n
       printf "    \"nmf_w\": {\"min\": %.6f, \"max\": %.6f, \"mean\": %.6f, \"imbalance\": 1.0, \"calls\": %d},\n", w, w, w, n
       printf "    \"nmf_h\": {\"min\": %.6f, \"max\": %.6f, \"mean\": %.6f, \"imbalance\": 1.0, \"calls\": %d},\n", h, h, h, n

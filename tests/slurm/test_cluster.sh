@@ -6,7 +6,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/cluster.sh"
-: "${SN_TMP:=$(mktemp -d)}"
+: "${SN_TMP:=$(mktemp -d)}"; mkdir -p "$SN_TMP"
 sn_cluster_start || exit 1
 out=$SN_SLURM_DIR/out
 fail=0
