@@ -9,6 +9,8 @@
  *       every rank writes its share of x[i] = ((i*7919) % 65536 - 32768) / 32768
  *       in K collective calls (each split in calls of at most C samples); --bad-span makes the last rank write outside
  *       the file (must fail on all ranks); --abort closes without commit
+ *   batch FILE
+ *       runs the commands of FILE (one per line) in one MPI job
  * Exit status 0 on success, 1 on a reported error (message on stderr). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +24,15 @@
 
 static int rank = 0, size = 1;
 
+static int cmd_index = -1; /* in batch mode: the command's line number */
+
 static int finish(int rc, sn_err *e) {
-  if (rc && e->msg[0]) fprintf(stderr, "specnmf: error: %s\n", e->msg);
-  MPI_Finalize();
-  return rc ? 1 : 0;
+  if (rc && e->msg[0]) {
+    if (cmd_index >= 0) fprintf(stderr, "[%d] ", cmd_index);
+    fprintf(stderr, "specnmf: error: %s\n", e->msg);
+    fflush(stderr);
+  }
+  return rc;
 }
 
 static const char *opt(int argc, char **argv, const char *name) {
@@ -41,15 +48,12 @@ static int flag(int argc, char **argv, const char *name) {
 
 static float pattern(int64_t i) { return (float)((i * 7919) % 65536 - 32768) / 32768.0f; }
 
-int main(int argc, char **argv) {
-  MPI_Init(&argc, &argv);
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
+static int run_cmd(int argc, char **argv) {
   sn_err e = {0};
   int rc = SN_OK;
   if (argc < 2) {
     fprintf(stderr, "usage: %s read|span|wav ...\n", argv[0]);
-    return finish(1, &e);
+    return finish(SN_ERR_USAGE, &e);
   }
   sn_audio_opts o = {-1, 0, 0};
   if (opt(argc, argv, "--channel")) o.channel = atoi(opt(argc, argv, "--channel"));
@@ -173,5 +177,41 @@ int main(int argc, char **argv) {
     return finish(rc, &e);
   }
   if (rank == 0) fprintf(stderr, "bad arguments\n");
-  return finish(1, &e);
+  return finish(SN_ERR_USAGE, &e);
+}
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  int rc = SN_OK;
+  if (argc >= 3 && strcmp(argv[1], "batch") == 0) {
+    /* one command per line (words split on blanks); rank 0 prints
+     * "result I RC" for line I (from 0), errors are prefixed with "[I] " */
+    FILE *f = fopen(argv[2], "r");
+    char line[4096];
+    int i = 0;
+    while (f && fgets(line, sizeof line, f)) {
+      char *toks[64];
+      int nt = 0;
+      toks[nt++] = argv[0];
+      for (char *t = strtok(line, " \t\r\n"); t && nt < 63; t = strtok(NULL, " \t\r\n")) toks[nt++] = t;
+      toks[nt] = NULL;
+      if (nt < 2) continue;
+      cmd_index = i;
+      int r = run_cmd(nt, toks);
+      if (rank == 0) {
+        printf("result %d %d\n", i, r);
+        fflush(stdout);
+      }
+      if (r) rc = r;
+      i++;
+    }
+    if (f) fclose(f);
+    else rc = SN_ERR_IO;
+  } else {
+    rc = run_cmd(argc, argv);
+  }
+  MPI_Finalize();
+  return rc ? 1 : 0;
 }
