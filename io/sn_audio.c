@@ -131,9 +131,17 @@ static int open_hdf5(sn_audio *a, char *fmt, size_t fmt_cap, sn_err *e) {
   const char *path = a->path;
   int rc = SN_OK;
   hid_t space = -1, type = -1, attr = -1, aspace = -1, holder = -1;
+  /* serial (default driver) read-only open by each rank on its own; keep HDF5's
+   * file locking but ignore it where the file system disables locks (Lustre,
+   * NFS), which otherwise fails the open */
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+#if H5_VERSION_GE(1, 10, 7)
+  if (fapl >= 0) H5Pset_file_locking(fapl, 1, 1);
+#endif
   H5E_BEGIN_TRY {
-    a->h5file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    a->h5file = H5Fopen(path, H5F_ACC_RDONLY, fapl >= 0 ? fapl : H5P_DEFAULT);
   } H5E_END_TRY;
+  if (fapl >= 0) H5Pclose(fapl);
   if (a->h5file < 0) return SN_FAIL(e, SN_ERR_INPUT, "%s: not a supported audio file (HDF5 file that cannot be opened)", path);
   htri_t ex;
   H5E_BEGIN_TRY { ex = H5Lexists(a->h5file, "/audio", H5P_DEFAULT); } H5E_END_TRY;
@@ -233,13 +241,21 @@ int sn_audio_open(const char *path, const sn_audio_opts *o, sn_audio **ap, sn_au
   if (!path || !ap) return SN_FAIL(e, SN_ERR_INTERNAL, "sn_audio_open: NULL argument");
 
   /* can it be opened at all (SN_ERR_IO), and is it HDF5? */
-  int fd = open(path, O_RDONLY);
+  int fd = open(path, O_RDONLY | O_NONBLOCK); /* O_NONBLOCK: a FIFO must not block us */
   if (fd < 0) return SN_FAIL(e, SN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   struct stat stt;
-  if (fstat(fd, &stt) != 0 || S_ISDIR(stt.st_mode)) {
-    int err = S_ISDIR(stt.st_mode) ? EISDIR : errno;
+  if (fstat(fd, &stt) != 0) {
+    int err = errno;
     close(fd);
     return SN_FAIL(e, SN_ERR_IO, "%s: cannot open: %s", path, strerror(err));
+  }
+  if (S_ISDIR(stt.st_mode)) {
+    close(fd);
+    return SN_FAIL(e, SN_ERR_IO, "%s: cannot open: %s", path, strerror(EISDIR));
+  }
+  if (!S_ISREG(stt.st_mode)) {
+    close(fd);
+    return SN_FAIL(e, SN_ERR_INPUT, "%s: not a supported audio file (not a regular file: ranks must seek in it)", path);
   }
   int is_h5 = has_hdf5_signature(fd);
   close(fd);

@@ -146,6 +146,7 @@ int sn_wav_create_ex(MPI_Comm comm, const char *path, double sample_rate, int64_
         if (close(fd) != 0 && !rc) rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
         if (rc) unlink(tmp);
       }
+      if (rc) tmp[0] = '\0'; /* nothing of ours to remove later */
     }
   }
   rc = sn_agree(comm, rc, e);

@@ -416,6 +416,11 @@ static void test_bad(void) {
   /* a directory */
   rc = open_err(dir, NULL, &e);
   CHECK(rc == SN_ERR_IO && strstr(e.msg, "cannot open"), "directory: %d %s", rc, e.msg);
+  /* a FIFO: must not block, must not be accepted (ranks seek) */
+  if (mkfifo(tpath("fifo.wav"), 0600) == 0 || errno == EEXIST) {
+    rc = open_err(tpath("fifo.wav"), NULL, &e);
+    CHECK(rc == SN_ERR_INPUT && strstr(e.msg, "not a regular file"), "fifo: %d %s", rc, e.msg);
+  }
   /* text file */
   const char *txt = tpath("notes.txt");
   const char *words = "this is not audio, just some text\nsecond line\n";
