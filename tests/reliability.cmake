@@ -1,0 +1,12 @@
+# Reliability (issue 7): fault matrix at 2 and 3 ranks, checkpoints under
+# SIGKILL/SIGTERM and corruption, hostile inputs, determinism, valgrind, and
+# the regression inputs of the fuzz targets (tests/fuzz). See docs/reliability.md.
+
+# One test per command and rank count running every phase of that command
+# (skips with exit 77, printing why, while a command does not exist yet).
+foreach(cmd stft istft nmf nnls mel mel-invert separate griffinlim)
+  foreach(np 2 3)
+    _sn_add(fault.${cmd}.np${np} ${np} "fault;mpi" fault/fault_matrix.py ${cmd})
+    set_tests_properties(fault.${cmd}.np${np} PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
+  endforeach()
+endforeach()
