@@ -211,12 +211,48 @@ cleanup:
   return rc;
 }
 
+/* When libsndfile refuses a RIFF/RF64 WAVE file, look at its fmt chunk to say
+ * which header value is bad (libsndfile's messages for a zero rate or a huge
+ * channel count are generic). Returns SN_OK if nothing specific was found. */
+static int explain_wav(const char *path, sn_err *e) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return SN_OK;
+  unsigned char h[12], c[8], fmt[8];
+  int rc = SN_OK;
+  if (fread(h, 1, 12, f) == 12 && (!memcmp(h, "RIFF", 4) || !memcmp(h, "RF64", 4)) && !memcmp(h + 8, "WAVE", 4)) {
+    for (int k = 0; k < 64 && fread(c, 1, 8, f) == 8; k++) { /* at most 64 chunks */
+      uint32_t len = (uint32_t)c[4] | (uint32_t)c[5] << 8 | (uint32_t)c[6] << 16 | (uint32_t)c[7] << 24;
+      if (!memcmp(c, "fmt ", 4)) {
+        if (len >= 8 && fread(fmt, 1, 8, f) == 8) {
+          unsigned ch = fmt[2] | fmt[3] << 8;
+          uint32_t sr = (uint32_t)fmt[4] | (uint32_t)fmt[5] << 8 | (uint32_t)fmt[6] << 16 | (uint32_t)fmt[7] << 24;
+          if (ch < 1 || ch > SN_AUDIO_MAX_CHANNELS)
+            rc = SN_FAIL(e, SN_ERR_INPUT, "%s: bad channel count %u in the WAV header (must be 1..%d)", path, ch,
+                         SN_AUDIO_MAX_CHANNELS);
+          else if (sr < 1 || sr > SN_AUDIO_MAX_RATE)
+            rc = SN_FAIL(e, SN_ERR_INPUT, "%s: bad sample rate %lu in the WAV header (must be in (0, 1e7] Hz)",
+                         path, (unsigned long)sr);
+        }
+        break;
+      }
+      if (fseek(f, (long)len + (len & 1), SEEK_CUR) != 0) break;
+    }
+  }
+  fclose(f);
+  return rc;
+}
+
 static int open_sndfile(sn_audio *a, char *fmt, size_t fmt_cap, sn_err *e) {
   SF_INFO si;
   memset(&si, 0, sizeof si);
   a->sf = sf_open(a->path, SFM_READ, &si);
-  if (!a->sf)
-    return SN_FAIL(e, SN_ERR_INPUT, "%s: not a supported audio file (%s)", a->path, sf_strerror(NULL));
+  if (!a->sf) {
+    char why[256];
+    snprintf(why, sizeof why, "%s", sf_strerror(NULL));
+    int rc = explain_wav(a->path, e);
+    if (rc) return rc;
+    return SN_FAIL(e, SN_ERR_INPUT, "%s: not a supported audio file (%s)", a->path, why);
+  }
   if (si.channels < 1 || si.channels > SN_AUDIO_MAX_CHANNELS)
     return SN_FAIL(e, SN_ERR_INPUT, "%s: bad channel count %d (must be 1..%d)", a->path, si.channels,
                    SN_AUDIO_MAX_CHANNELS);

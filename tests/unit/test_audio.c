@@ -465,12 +465,12 @@ static void test_bad(void) {
   n = hand_wav(b, 1, 1, 0, 16, 2000, 2000);
   write_bytes(tpath("rate0.wav"), b, n);
   rc = open_err(tpath("rate0.wav"), NULL, &e);
-  CHECK(rc == SN_ERR_INPUT, "rate 0: %d %s", rc, e.msg);
+  CHECK(rc == SN_ERR_INPUT && strstr(e.msg, "bad sample rate 0"), "rate 0: %d %s", rc, e.msg);
   /* absurd sample rate */
   n = hand_wav(b, 1, 1, 4000000000u, 16, 2000, 2000);
   write_bytes(tpath("rate_huge.wav"), b, n);
   rc = open_err(tpath("rate_huge.wav"), NULL, &e);
-  CHECK(rc == SN_ERR_INPUT, "rate 4e9: %d %s", rc, e.msg);
+  CHECK(rc == SN_ERR_INPUT && strstr(e.msg, "bad sample rate 4000000000"), "rate 4e9: %d %s", rc, e.msg);
   n = hand_wav(b, 1, 1, 20000000u, 16, 2000, 2000);
   write_bytes(tpath("rate_2e7.wav"), b, n);
   rc = open_err(tpath("rate_2e7.wav"), NULL, &e);
@@ -479,11 +479,11 @@ static void test_bad(void) {
   n = hand_wav(b, 1, 60000, 16000, 16, 4000, 4000);
   write_bytes(tpath("chan_huge.wav"), b, n);
   rc = open_err(tpath("chan_huge.wav"), NULL, &e);
-  CHECK(rc == SN_ERR_INPUT, "60000 channels: %d %s", rc, e.msg);
+  CHECK(rc == SN_ERR_INPUT && strstr(e.msg, "bad channel count 60000"), "60000 channels: %d %s", rc, e.msg);
   n = hand_wav(b, 1, 0, 16000, 16, 4000, 4000);
   write_bytes(tpath("chan0.wav"), b, n);
   rc = open_err(tpath("chan0.wav"), NULL, &e);
-  CHECK(rc == SN_ERR_INPUT, "0 channels: %d %s", rc, e.msg);
+  CHECK(rc == SN_ERR_INPUT && strstr(e.msg, "bad channel count 0"), "0 channels: %d %s", rc, e.msg);
   /* lying data size: claims 2 GB, holds 4000 bytes; must not crash, and what
    * is read must be the real data or a clean error */
   n = hand_wav(b, 1, 1, 16000, 16, 2000000000u, 4000);
