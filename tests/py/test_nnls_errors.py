@@ -7,7 +7,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from nnls_common import TMP, run  # noqa: E402
+from nnls_common import NP, TMP, run  # noqa: E402
 
 fails = []
 
@@ -52,7 +52,9 @@ expect_error("3d_data", ["nnls", "--basis", good + ":/W", good + ":/V3"], "V3")
 expect_error("no_basis", ["nnls", good + ":/B"], "--basis", 2)
 expect_error("bad_l2", ["nnls", "--basis", good + ":/W", good + ":/B", "--l2", "-1"], "--l2", 2)
 expect_error("mel_invert_not_mel", ["mel-invert", good + ":/B"], "no attribute")
-expect_error("fault_nnls", ["nnls", "--basis", good + ":/W", good + ":/B"], "injected fault") if os.environ.get(
-    "SPECNMF_FAULT") else None
+# an injected failure in the solve on the last rank: every rank stops, one message
+os.environ["SPECNMF_FAULT"] = "nnls:%d" % (NP - 1)
+expect_error("fault_nnls", ["nnls", "--basis", good + ":/W", good + ":/B"], "injected fault on rank %d" % (NP - 1), 9)
+del os.environ["SPECNMF_FAULT"]
 print("test_nnls_errors: %s" % ("%d checks failed" % len(fails) if fails else "all checks passed"))
 sys.exit(1 if fails else 0)
