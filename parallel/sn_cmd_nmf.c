@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "sn_cli.h"
@@ -430,6 +431,17 @@ int sn_cmd_nmf(sn_run *run, int argc, char **argv) {
   sn_run_fact_double(run, "loss", st.loss);
   sn_run_fact_double(run, "reconstruction_err", rerr);
   sn_run_fact_double(run, "bytes_reduced", run->bytes_reduced);
+  {
+    /* peak resident memory per rank (max over ranks) against the V block */
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double mem[2] = {(double)ru.ru_maxrss / 1024.0, (double)nv * 4.0 / 1048576.0};
+    MPI_Allreduce(MPI_IN_PLACE, mem, 2, MPI_DOUBLE, MPI_MAX, run->comm);
+    sn_run_fact_double(run, "peak_rss_mib_max", mem[0]);
+    sn_run_fact_double(run, "v_block_mib_max", mem[1]);
+    SN_PROGRESS(run, "nmf: peak memory per rank %.1f MiB (largest V block %.1f MiB), %.0f bytes reduced per rank",
+                mem[0], mem[1], run->bytes_reduced);
+  }
   run->timer.bytes_reduced = run->bytes_reduced;
 
 cleanup:

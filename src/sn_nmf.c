@@ -18,6 +18,8 @@ struct sn_nmf_ws {
   float *nh, *dh;  /* R x tile */
   float *fr;       /* F x R */
   double *WtW;     /* R x R */
+  float *WtWf;     /* R x R, float copy for sgemm */
+  float *rr;       /* R x R scratch */
   double *wsum;    /* R, zeros replaced by 1 (KL H denominator) */
   double *row;     /* R (+R) scratch */
 };
@@ -67,8 +69,10 @@ int sn_nmf_ws_create(const sn_nmf_cfg *c, sn_nmf_ws **out, sn_err *e) {
   w->fr = sn_calloc(FR * sizeof(float), "nmf F x R", e);
   w->WtW = sn_calloc(RR * sizeof(double), "nmf R x R", e);
   w->wsum = sn_calloc((size_t)c->R * sizeof(double), "nmf R", e);
+  w->WtWf = sn_calloc(RR * sizeof(float), "nmf R x R", e);
+  w->rr = sn_calloc(RR * sizeof(float), "nmf R x R", e);
   w->row = sn_calloc(2 * (size_t)c->R * sizeof(double), "nmf R", e);
-  if (!w->WH || !w->A || !w->B || !w->nh || !w->dh || !w->fr || !w->WtW || !w->wsum || !w->row) {
+  if (!w->WH || !w->A || !w->B || !w->nh || !w->dh || !w->fr || !w->WtW || !w->wsum || !w->row || !w->WtWf || !w->rr) {
     sn_nmf_ws_destroy(&w);
     return SN_ERR_NOMEM;
   }
@@ -88,6 +92,8 @@ void sn_nmf_ws_destroy(sn_nmf_ws **ws) {
   sn_free(w->WtW);
   sn_free(w->wsum);
   sn_free(w->row);
+  sn_free(w->WtWf);
+  sn_free(w->rr);
   sn_free(w);
   *ws = NULL;
 }
@@ -106,6 +112,8 @@ void sn_nmf_set_w(sn_nmf_ws *w, const float *W) {
       for (int64_t i = 0; i < F; i++) d += (double)wa[i] * wb[i];
       w->WtW[a + b * R] = d;
       w->WtW[b + a * R] = d;
+      w->WtWf[a + b * R] = (float)d;
+      w->WtWf[b + a * R] = (float)d;
     }
   }
 }
@@ -222,18 +230,19 @@ static void update_h_tile(sn_nmf_ws *w, const float *Vt, float *Ht, int64_t t, d
       }
       acc[w->L.viol] += viol;
     } else {
-      for (int64_t j = 0; j < t; j++) {
-        float *hj = Ht + j * R;
-        const float *nj = w->nh + j * R;
-        double *den = w->row;
-        for (int r = 0; r < R; r++) {
-          double d = 0;
-          for (int s = 0; s < R; s++) d += G[r + s * R] * hj[s];
-          if (c->l1_H > 0) d += c->l1_H;
-          if (c->l2_H > 0) d += c->l2_H * hj[r];
-          den[r] = d == 0.0 ? eps : d;
-        }
-        for (int r = 0; r < R; r++) hj[r] = (float)(hj[r] * (nj[r] / den[r]));
+      /* dh = (W^T W) H_t */
+      cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, R, (int)t, R, 1.0f, w->WtWf, R, Ht, R,
+                  0.0f, w->dh, R);
+      const float l1 = (float)c->l1_H, l2 = (float)c->l2_H, feps = (float)eps;
+      const size_t n = (size_t)R * (size_t)t;
+      float *h = Ht;
+      const float *nm = w->nh, *dn = w->dh;
+      for (size_t q = 0; q < n; q++) {
+        float d = dn[q];
+        if (l1 > 0) d += l1;
+        if (l2 > 0) d += l2 * h[q];
+        if (d == 0.0f) d = feps;
+        h[q] = h[q] * (nm[q] / d);
       }
     }
     return;
@@ -275,13 +284,12 @@ static void acc_tile(sn_nmf_ws *w, const float *Vt, const float *Ht, int64_t t, 
                   0.0f, w->fr, F);
       add_fr(w, acc + w->L.num);
       double *hh = acc + w->L.den;
-      for (int64_t j = 0; j < t; j++) {
-        const float *hj = Ht + j * R;
-        for (int b = 0; b < R; b++) {
-          double hb = hj[b];
-          for (int a = 0; a < R; a++) hh[a + b * R] += (double)hj[a] * hb;
+      cblas_ssyrk(CblasColMajor, CblasLower, CblasNoTrans, R, (int)t, 1.0f, Ht, R, 0.0f, w->rr, R);
+      for (int b = 0; b < R; b++)
+        for (int a = b; a < R; a++) {
+          hh[a + b * R] += w->rr[a + b * R];
+          if (a != b) hh[b + a * R] += w->rr[a + b * R];
         }
-      }
     }
     if (want_loss) {
       wh_tile(w, Ht, t);
