@@ -6,7 +6,7 @@ soundfile/numpy/scipy (independent of specnmf's C code):
   - resampling 44100 -> 22050 and 48000 -> 22050 (soxr HQ) vs
     scipy.signal.resample_poly on band-limited tones: same grid (no shift),
     same length ceil(n * out / in), max error <= 2e-3 of the peak;
-  - spans over the file ends are zero outside;
+  - spans over the file ends are zero outside; HDF5 input written by h5py;
   - the WAV writer: exact float32 round trip through libsndfile (soundfile)
     for several sizes, RIFF and forced RF64, chunked collective writes, header
     size, no temporary files left, and clean agreed failures (exists, bad span,
@@ -102,6 +102,13 @@ for rin in (44100, 48000):
     tones[rin] = x.astype(np.float32)
     sf.write(t("tones%d.wav" % rin), tones[rin], rin, subtype="FLOAT")
 
+import h5py  # noqa: E402
+
+h5x = rng.uniform(-1, 1, size=20011)  # float64 on file
+with h5py.File(t("in.h5"), "w") as f:
+    f.create_dataset("audio", data=h5x, chunks=(4096,))
+    f["audio"].attrs["sample_rate"] = 16000.0
+
 WAVS = [(0, []), (1, []), (2, []), (100003, []), (100003, ["--pieces", 3]), (54321, ["--rf64"]),
         (7, ["--rf64", "--pieces", 2]), (10007, ["--chunk", 1000]), (10007, ["--chunk", 333, "--pieces", 2])]
 
@@ -118,6 +125,8 @@ i_ch = [b.add("read", t("st16.wav"), t("ch%d.wav" % c), "--channel", c) for c in
 i_norm = b.add("read", t("st16.wav"), t("norm.wav"), "--normalize")
 i_badch = b.add("read", t("st16.wav"), t("bad.wav"), "--channel", 2)
 i_rs = {rin: b.add("read", t("tones%d.wav" % rin), t("rs%d.wav" % rin), "--rate", 22050) for rin in tones}
+i_h5 = b.add("read", t("in.h5"), t("h5.wav"))
+i_h5rs = b.add("read", t("in.h5"), t("h5rs.wav"), "--rate", 8000)
 SPANS = [(-50, 120), (len(mean) - 30, 100), (len(mean) + 5, 10)]
 i_span = [b.add("span", t("st16.wav"), s0, cnt, t("span%d.f32" % k)) for k, (s0, cnt) in enumerate(SPANS)]
 i_wav = [b.add("wav", N, 22050, wav_name(N, extra), *extra) for N, extra in WAVS]
@@ -151,6 +160,12 @@ for rin, (up, down) in [(44100, (1, 2)), (48000, (147, 320))]:
     check(b.ok(i_rs[rin]) and sr == 22050 and len(y) == nout and err <= 2e-3 and int(np.argmax(c)) == 1,
           "%d -> 22050 Hz: length %d == ceil %d, max |soxr - resample_poly| %.2g of peak, lag 0"
           % (rin, len(y), nout, err))
+
+y, sr = sf.read(t("h5.wav"), dtype="float32")
+check(b.ok(i_h5) and sr == 16000 and np.array_equal(y, h5x.astype(np.float32)),
+      "HDF5 input (h5py float64 /audio, sample_rate attribute) read by ranks = the data as float32")
+y, sr = sf.read(t("h5rs.wav"), dtype="float32")
+check(b.ok(i_h5rs) and sr == 8000 and len(y) == int(np.ceil(20011 / 2)), "HDF5 input resampled 16000 -> 8000 Hz: length %d" % len(y))
 
 for k, (s0, cnt) in enumerate(SPANS):
     z = np.fromfile(t("span%d.f32" % k), dtype=np.float32)
