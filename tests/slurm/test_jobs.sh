@@ -251,6 +251,8 @@ if msg=$(has_cmd separate); then
   sn_wait_job "$j" 400; sn_wait_job "$ja" 400
   check "B3 real separate.sbatch COMPLETED, report exit_code 0" eval \
     'state_is $j COMPLETED && grep -q "\"exit_code\": 0" "$W/b3/report.json"'
+  check "B3 real separate wrote 3 parts (component-NN.wav)" \
+    [ "$(ls "$W"/b3/component-*.wav 2>/dev/null | wc -l)" = 3 ]
   check "B3 real array.sbatch: both tasks COMPLETED" eval 'state_is ${ja}_1 COMPLETED && state_is ${ja}_2 COMPLETED'
   [ $fail = 0 ] || show_out "$W/b3.out" "$W"/b3a-*.out
 else
