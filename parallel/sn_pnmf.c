@@ -300,6 +300,7 @@ int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, 
       rc = SN_FAIL(e, SN_ERR_INTERRUPTED, "nmf: interrupted by a signal at iteration %lld%s%s",
                    (long long)it, o->checkpoint ? "; checkpoint written to " : "",
                    o->checkpoint ? o->checkpoint : "");
+      if (run->rank != 0) e->msg[0] = '\0'; /* every rank knows it: only rank 0 prints */
       goto cleanup;
     }
     if (it >= o->max_iter) break;
