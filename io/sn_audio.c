@@ -373,8 +373,10 @@ int sn_audio_open(const char *path, const sn_audio_opts *o, sn_audio **ap, sn_au
   a->mono = malloc(sizeof(float) * (size_t)SN_AUDIO_CHUNK);
   a->obuf_len = SN_AUDIO_CHUNK;
   if (a->resample) {
+    /* big upsampling ratios take several soxr_process calls per input chunk
+     * (soxr consumes input only as far as the output fits) */
     double r = a->out_rate / a->in_rate;
-    a->obuf_len = (int64_t)ceil(SN_AUDIO_CHUNK * (r > 1 ? r : 1)) + 1024;
+    a->obuf_len = (int64_t)ceil(SN_AUDIO_CHUNK * (r > 4 ? 4 : r > 1 ? r : 1)) + 1024;
   }
   a->obuf = malloc(sizeof(float) * (size_t)a->obuf_len);
   if (!a->ibuf || !a->mono || !a->obuf) {
@@ -559,7 +561,7 @@ static int span_resampled(sn_audio *a, sink *k, sn_err *e) {
     }
   }
   /* flush what the filter still holds */
-  for (int guard = 0; g < k->s1 && guard < 1000; guard++) {
+  for (int64_t guard = 0; g < k->s1 && guard < 1000000; guard++) {
     size_t odone = 0;
     serr = soxr_process(s, NULL, 0, NULL, a->obuf, (size_t)a->obuf_len, &odone);
     if (serr) {

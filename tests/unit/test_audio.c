@@ -670,6 +670,8 @@ int main(int argc, char **argv) {
   test_resample_pair(8000, 22050, 3.0, 1);
   test_resample_pair(44100, 8000, 3.0, 1);
   test_resample_pair(44101, 22050, 4.0, 1);
+  test_resample_pair(8000, 96000, 12.0, 1); /* output > the output buffer per input chunk */
+  test_resample_pair(96000, 8000, 2.0, 1);
   printf("%d checks, %d failed\n", checks, failures);
   MPI_Finalize();
   return failures ? 1 : 0;
