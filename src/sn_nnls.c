@@ -630,7 +630,8 @@ int sn_nnls_solve(int m, int n, const float *A, int64_t lda, int64_t ncols, cons
   double *Bd = sn_calloc((size_t)m * tile * sizeof(double), "nnls: data tile", e);
   double *C = sn_calloc((size_t)n * tile * sizeof(double), "nnls: A^T B tile", e);
   double *Xd = sn_calloc((size_t)n * tile * sizeof(double), "nnls: solution tile", e);
-  if (!AtA || !Bd || !C || !Xd) {
+  double *Qx = sn_calloc((size_t)n * tile * sizeof(double), "nnls: A^T A X tile", e);
+  if (!AtA || !Bd || !C || !Xd || !Qx) {
     rc = SN_ERR_NOMEM;
     goto gram_done;
   }
@@ -648,19 +649,37 @@ int sn_nnls_solve(int m, int n, const float *A, int64_t lda, int64_t ncols, cons
     if (rc) goto gram_done;
     for (int c = 0; c < nb; c++)
       for (int i = 0; i < n; i++) X[i + (j0 + c) * ldx] = (float)Xd[i + (size_t)n * c];
-    /* Objective from a fresh residual B - A X (X as returned, in float). */
+    /* Objective of the returned (float) X: ||b||^2 - 2 x^T A^T b + x^T A^T A x
+     * per column, recomputed from the residual b - A x where that would lose
+     * digits (residual below 1e-6 ||b||^2). */
     for (int c = 0; c < nb; c++)
       for (int i = 0; i < n; i++) Xd[i + (size_t)n * c] = X[i + (j0 + c) * ldx];
-    for (size_t q = 0; q < (size_t)m * nb; q++) local.bnorm2 += Bd[q] * Bd[q];
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, m, nb, n, -1.0, Ad, m, Xd, n, 1.0, Bd,
-                m);
-    for (size_t q = 0; q < (size_t)m * nb; q++) local.obj += Bd[q] * Bd[q];
+    cblas_dsymm(CblasColMajor, CblasLeft, CblasLower, n, nb, 1.0, AtA, n, Xd, n, 0.0, Qx, n);
+    for (int c = 0; c < nb; c++) {
+      const double *x = Xd + (size_t)n * c, *q = Qx + (size_t)n * c, *cb = C + (size_t)n * c;
+      double *bcol = Bd + (size_t)m * c;
+      double bb = 0, xq = 0, xc = 0;
+      for (int i = 0; i < m; i++) bb += bcol[i] * bcol[i];
+      for (int i = 0; i < n; i++) {
+        xq += x[i] * q[i];
+        xc += x[i] * cb[i];
+      }
+      double f = bb - 2 * xc + xq;
+      if (!(f > 1e-6 * bb)) {
+        cblas_dgemv(CblasColMajor, CblasNoTrans, m, n, -1.0, Ad, m, x, 1, 1.0, bcol, 1);
+        f = 0;
+        for (int i = 0; i < m; i++) f += bcol[i] * bcol[i];
+      }
+      local.bnorm2 += bb;
+      local.obj += f;
+    }
   }
 gram_done:
   sn_free(AtA);
   sn_free(Bd);
   sn_free(C);
   sn_free(Xd);
+  sn_free(Qx);
   sn_free(Ad);
   if (rc == SN_OK && st) sn_nnls_stats_merge(st, &local);
   return rc;
