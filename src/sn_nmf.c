@@ -118,6 +118,35 @@ void sn_nmf_set_w(sn_nmf_ws *w, const float *W) {
   }
 }
 
+/* Natural log of a positive normal float, branch-free so loops over it
+ * vectorize (Cephes logf polynomial, about 1 ulp; sklearn takes these logs in
+ * float32 too). */
+static inline float sn_logf(float x) {
+  uint32_t u;
+  memcpy(&u, &x, sizeof u);
+  int e = (int)((u >> 23) & 0xffu) - 126; /* frexp exponent */
+  u = (u & 0x007fffffu) | 0x3f000000u;    /* mantissa in [0.5, 1) */
+  float m;
+  memcpy(&m, &u, sizeof m);
+  int lo = m < 0.70710678118654752f;
+  float f = lo ? m + m - 1.0f : m - 1.0f;
+  float fe = (float)(e - lo);
+  float z = f * f;
+  float y = 7.0376836292E-2f;
+  y = y * f - 1.1514610310E-1f;
+  y = y * f + 1.1676998740E-1f;
+  y = y * f - 1.2420140846E-1f;
+  y = y * f + 1.4249322787E-1f;
+  y = y * f - 1.6668057665E-1f;
+  y = y * f + 2.0000714765E-1f;
+  y = y * f - 2.4999993993E-1f;
+  y = y * f + 3.3333331174E-1f;
+  y = y * f * z;
+  y += -2.12194440e-4f * fe;
+  y += -0.5f * z;
+  return f + y + 0.693359375f * fe;
+}
+
 /* WH (F x t) = W H_t */
 static void wh_tile(sn_nmf_ws *w, const float *Ht, int64_t t) {
   int F = (int)w->c.F, R = (int)w->c.R;
@@ -161,22 +190,21 @@ static void ratio_tile(sn_nmf_ws *w, const float *Vt, int64_t t, double *loss) {
   double s1 = 0, s2 = 0, s3 = 0;
   if (beta == 1.0) {
     for (size_t k = 0; k < n; k++) {
-      double wh = WH[k], v = Vt[k];
+      float wh = WH[k], v = Vt[k];
+      float whs = wh == 0.0f ? eps : wh;
+      int on = v > eps;
+      float d = on ? v / whs : 1.0f;
       s2 += wh;
-      if (Vt[k] > eps) {
-        double whs = wh == 0.0 ? (double)eps : wh;
-        s1 += v * log(v / whs) - v;
-      }
+      s1 += on ? (double)v * (double)sn_logf(d) - (double)v : 0.0;
     }
     *loss += s1 + s2;
   } else if (beta == 0.0) {
     for (size_t k = 0; k < n; k++) {
-      if (Vt[k] > eps) {
-        double wh = WH[k];
-        double whs = wh == 0.0 ? (double)eps : wh;
-        double d = Vt[k] / whs;
-        s1 += d - log(d);
-      }
+      float wh = WH[k], v = Vt[k];
+      float whs = wh == 0.0f ? eps : wh;
+      int on = v > eps;
+      float d = on ? v / whs : 1.0f;
+      s1 += on ? (double)d - (double)sn_logf(d) : 0.0;
     }
     *loss += s1 - (double)n;
   } else {
