@@ -10,3 +10,9 @@ foreach(cmd stft istft nmf nnls mel mel-invert separate griffinlim)
     set_tests_properties(fault.${cmd}.np${np} PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
   endforeach()
 endforeach()
+
+# NMF checkpoints: SIGKILL at random points then --resume equals an uninterrupted
+# run bit for bit; SIGTERM/SIGUSR1 checkpoint and exit 10; corrupted checkpoints refused.
+# (2 ranks: the kills and signals are per rank; ~2 min)
+_sn_add(fault.checkpoint.np2 2 "fault;mpi" fault/checkpoint_kill.py)
+set_tests_properties(fault.checkpoint.np2 PROPERTIES TIMEOUT 400)
