@@ -26,7 +26,7 @@ for b in "${builds[@]}"; do
     : > "$tmp/t"
     for r in $(seq "$REPS"); do
       $MPIRUN -n "$np" "$b/specnmf" nmf "$DATA" -k "$K" -o "$tmp/o.h5" --force --init random --tol 0 \
-        --max-iter "$ITERS" --solver "$solver" --beta "$beta" --tile 256 2> "$tmp/log" >/dev/null
+        --max-iter "$ITERS" --solver "$solver" --beta "$beta" --tile 64 2> "$tmp/log" >/dev/null
       grep -o '[0-9.]* s/iteration$' "$tmp/log" | tail -1 | awk '{print $1}' >> "$tmp/t"
     done
     mem=$(grep -o 'peak memory per rank [0-9.]* MiB (largest V block [0-9.]*' "$tmp/log" | awk '{print $5, $10}')

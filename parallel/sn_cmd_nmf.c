@@ -130,7 +130,7 @@ static int check_nonneg(const float *x, size_t n, const char *what, sn_err *e) {
 int sn_cmd_nmf(sn_run *run, int argc, char **argv) {
   sn_err *e = &run->err;
   sn_common com = {0};
-  int64_t k = 0, seed = 0, max_iter = 200, ckpt_every = 0, tile = 256;
+  int64_t k = 0, seed = 0, max_iter = 200, ckpt_every = 0, tile = 64;
   double tol = 1e-4, alpha_W = 0.0, l1_ratio = 0.0;
   const char *beta_s = "fro", *solver_s = "mu", *init_s = "nndsvda", *alpha_H_s = "same";
   const char *fixw_s = NULL, *ckpt_s = NULL, *dset = "/stft/magnitude";
@@ -153,7 +153,7 @@ int sn_cmd_nmf(sn_run *run, int argc, char **argv) {
       {"--checkpoint-every", 0, SN_OPT_INT64, &ckpt_every, "N", "write a checkpoint every N iterations (default 0: only on a signal)"},
       {"--resume", 0, SN_OPT_FLAG, &resume, NULL, "continue from the checkpoint"},
       {"--dataset", 0, SN_OPT_STRING, &dset, "PATH", "input dataset (default /stft/magnitude)"},
-      {"--tile", 0, SN_OPT_INT64, &tile, "N", "columns per streamed tile (default 256)"},
+      {"--tile", 0, SN_OPT_INT64, &tile, "N", "columns per streamed tile (default 64)"},
       {NULL, 0, 0, NULL, NULL, NULL}};
   const sn_opt *const tables[] = {t_main, NULL};
   const char *pos[1] = {NULL};
