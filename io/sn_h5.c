@@ -304,20 +304,32 @@ static hid_t sn_h5_complex_type(void) {
   return t;
 }
 
-/* Collective transfer of a column block, tile by tile. All ranks call H5Dwrite/
- * H5Dread the same number of times (the largest tile count), ranks with fewer
- * tiles with an empty selection. */
+/* Collective transfer of a column block, tile by tile. Tiles are aligned to
+ * the dataset's column chunks (a whole number of chunks wide), so each
+ * H5Dwrite/H5Dread moves whole chunks from a row-major staging tile of the
+ * same shape: HDF5 then copies contiguous runs instead of mapping elements.
+ * All ranks make the same number of calls (the largest tile count), ranks
+ * with fewer tiles with an empty selection. */
 static int sn_h5_xfer_cols(sn_h5 *f, hid_t d, hid_t mtype, size_t es, int write, int64_t rows,
                            int64_t col0, int64_t ncols, void *a, int64_t ld, const char *dset,
                            sn_err *e) {
   int rc = SN_OK;
-  int64_t tw = (int64_t)(SN_H5_TILE_BYTES / (es * (size_t)(rows > 0 ? rows : 1)));
+  size_t rbytes = es * (size_t)(rows > 0 ? rows : 1);
+  int64_t tw = (int64_t)(SN_H5_TILE_BYTES / rbytes);
+  hid_t dcpl = H5Dget_create_plist(d);
+  hsize_t cd[2] = {0, 0};
+  if (dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, 2, cd) == 2 && cd[1] > 0) {
+    int64_t cw = (int64_t)cd[1];
+    tw = tw >= cw ? tw / cw * cw : cw;
+  }
+  if (dcpl >= 0) H5Pclose(dcpl);
   if (tw < 1) tw = 1;
-  int64_t my_tiles = ncols > 0 ? (ncols + tw - 1) / tw : 0, max_tiles = 0;
+  int64_t first = ncols > 0 ? col0 / tw : 0;
+  int64_t my_tiles = ncols > 0 ? (col0 + ncols - 1) / tw - first + 1 : 0, max_tiles = 0;
   MPI_Allreduce(&my_tiles, &max_tiles, 1, MPI_INT64_T, MPI_MAX, f->comm);
-  size_t buf_elems = (size_t)rows * (size_t)(ncols < tw ? ncols : tw);
-  void *buf = sn_calloc(buf_elems * es, "HDF5 staging tile", e);
-  if (!buf && buf_elems) rc = SN_ERR_NOMEM;
+  int64_t bw = ncols < tw ? ncols : tw;
+  void *buf = sn_calloc((size_t)rows * (size_t)bw * es, "HDF5 staging tile", e);
+  if (!buf) rc = SN_ERR_NOMEM;
   rc = sn_agree(f->comm, rc, e);
   if (rc) {
     sn_free(buf);
@@ -328,25 +340,32 @@ static int sn_h5_xfer_cols(sn_h5 *f, hid_t d, hid_t mtype, size_t es, int write,
   H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
   int local = SN_OK;
   for (int64_t t = 0; t < max_tiles; t++) {
-    int64_t c0 = t * tw, nc = 0;
-    if (t < my_tiles) nc = (ncols - c0) < tw ? (ncols - c0) : tw;
+    int64_t c0 = 0, nc = 0; /* columns [c0, c0 + nc) of this rank's block */
+    if (t < my_tiles) {
+      int64_t g0 = (first + t) * tw, g1 = g0 + tw;
+      if (g0 < col0) g0 = col0;
+      if (g1 > col0 + ncols) g1 = col0 + ncols;
+      c0 = g0 - col0;
+      nc = g1 - g0;
+    }
     hsize_t start[2] = {0, (hsize_t)(col0 + c0)}, count[2] = {(hsize_t)rows, (hsize_t)nc};
-    hsize_t mdims[1] = {(hsize_t)rows * (hsize_t)nc};
-    hid_t mspace = H5Screate_simple(1, mdims[0] ? mdims : (hsize_t[]){1}, NULL);
-    if (nc > 0 && rows > 0 && local == SN_OK) {
+    hsize_t mdims[2] = {(hsize_t)(rows > 0 ? rows : 1), (hsize_t)(nc > 0 ? nc : 1)};
+    hid_t mspace = H5Screate_simple(2, mdims, NULL);
+    int active = nc > 0 && rows > 0 && local == SN_OK;
+    if (active) {
       H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
     } else {
       H5Sselect_none(fspace);
       H5Sselect_none(mspace);
     }
     char *ablk = (char *)a + (size_t)c0 * (size_t)ld * es;
-    if (write && nc > 0 && local == SN_OK) sn_h5_transpose(1, es, rows, nc, ablk, ld, buf);
+    if (write && active) sn_h5_transpose(1, es, rows, nc, ablk, ld, buf);
     herr_t st = write ? H5Dwrite(d, mtype, mspace, fspace, dxpl, buf)
                       : H5Dread(d, mtype, mspace, fspace, dxpl, buf);
     H5Sclose(mspace);
     if (st < 0 && local == SN_OK)
       local = SN_FAIL(e, SN_ERR_IO, "%s: cannot %s %s", f->path, write ? "write" : "read", dset);
-    if (!write && nc > 0 && local == SN_OK) sn_h5_transpose(0, es, rows, nc, ablk, ld, buf);
+    if (!write && active && st >= 0) sn_h5_transpose(0, es, rows, nc, ablk, ld, buf);
   }
   H5Pclose(dxpl);
   H5Sclose(fspace);
@@ -370,6 +389,7 @@ static hid_t sn_h5_dcreate(sn_h5 *f, const char *dset, hid_t ftype, size_t es, i
   hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
   H5Pset_create_intermediate_group(lcpl, 1);
   hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER); /* every element is written once */
   if (rows > 0 && cols > 0) {
     hsize_t crows = (hsize_t)rows;
     if (crows * es > SN_H5_CHUNK_BYTES) crows = SN_H5_CHUNK_BYTES / es;
@@ -532,6 +552,7 @@ int sn_h5_write_1d(sn_h5 *f, const char *dset, int64_t n_total, int64_t start, i
   hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
   H5Pset_create_intermediate_group(lcpl, 1);
   hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
   if (n_total > 0) {
     hsize_t chunk[1] = {n_total < (1 << 20) ? (hsize_t)n_total : (hsize_t)(1 << 20)};
     H5Pset_chunk(dcpl, 1, chunk);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "sn_comm.h"
@@ -52,6 +53,11 @@ int sn_run_report(sn_run *run, int rc) {
   MPI_Allreduce(loc, sum, SN_NPHASES, MPI_DOUBLE, MPI_SUM, run->comm);
   double bytes = run->bytes_reduced, bytes_max = 0;
   MPI_Allreduce(&bytes, &bytes_max, 1, MPI_DOUBLE, MPI_MAX, run->comm);
+  struct rusage ru;
+  double rss = 0, rss_max = 0, rss_min = 0;
+  if (getrusage(RUSAGE_SELF, &ru) == 0) rss = (double)ru.ru_maxrss / 1024.0; /* MiB */
+  MPI_Allreduce(&rss, &rss_max, 1, MPI_DOUBLE, MPI_MAX, run->comm);
+  MPI_Allreduce(&rss, &rss_min, 1, MPI_DOUBLE, MPI_MIN, run->comm);
   int64_t calls[SN_NPHASES];
   MPI_Allreduce(run->timer.calls, calls, SN_NPHASES, MPI_INT64_T, MPI_MAX, run->comm);
 
@@ -94,6 +100,7 @@ int sn_run_report(sn_run *run, int rc) {
         fprintf(f, "  \"options\": {%s},\n", run->options);
         fprintf(f, "  \"facts\": {%s},\n", run->facts);
         fprintf(f, "  \"bytes_reduced\": %.0f,\n", bytes_max);
+        fprintf(f, "  \"peak_rss_mib\": {\"min\": %.1f, \"max\": %.1f},\n", rss_min, rss_max);
         fprintf(f, "  \"phases\": {");
         int first = 1;
         for (int p = 0; p < SN_NPHASES; p++) {
