@@ -131,9 +131,9 @@ static inline float sn_logf(float x) {
   u = (u & 0x007fffffu) | 0x3f000000u;    /* mantissa in [0.5, 1) */
   float m;
   memcpy(&m, &u, sizeof m);
-  int lo = m < 0.70710678118654752f;
-  float f = lo ? m + m - 1.0f : m - 1.0f;
-  float fe = (float)(e - lo);
+  float lo = (float)(m < 0.70710678118654752f); /* 0 or 1: arithmetic, no branch */
+  float f = (m - 1.0f) + lo * m;
+  float fe = (float)e - lo;
   float z = f * f;
   float y = 7.0376836292E-2f;
   y = y * f - 1.1514610310E-1f;
@@ -205,20 +205,21 @@ static void ratio_tile(sn_nmf_ws *w, const float *Vt, int64_t t, double *loss) {
   float *T = w->T;
   if (beta == 1.0) {
     for (size_t k = 0; k < n; k++) {
+      /* selects written as arithmetic with 0/1 factors so the loop vectorizes */
       float wh = WH[k], v = Vt[k];
-      float whs = wh == 0.0f ? eps : wh;
-      int on = v > eps;
-      float d = on ? v / whs : 1.0f;
-      T[k] = wh + (on ? v * sn_logf(d) - v : 0.0f);
+      float whs = wh + eps * (float)(wh == 0.0f);
+      float on = (float)(v > eps);
+      float d = on * (v / whs) + (1.0f - on);
+      T[k] = wh + on * (v * sn_logf(d) - v);
     }
     *loss += sum_lanes(T, n);
   } else if (beta == 0.0) {
     for (size_t k = 0; k < n; k++) {
       float wh = WH[k], v = Vt[k];
-      float whs = wh == 0.0f ? eps : wh;
-      int on = v > eps;
-      float d = on ? v / whs : 1.0f;
-      T[k] = on ? d - sn_logf(d) : 0.0f;
+      float whs = wh + eps * (float)(wh == 0.0f);
+      float on = (float)(v > eps);
+      float d = on * (v / whs) + (1.0f - on);
+      T[k] = on * (d - sn_logf(d));
     }
     *loss += sum_lanes(T, n) - (double)n;
   } else {
