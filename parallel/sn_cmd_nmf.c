@@ -139,7 +139,7 @@ int sn_cmd_nmf(sn_run *run, int argc, char **argv) {
       SN_COMMON_OPTS(&com),
       {"--components", 'k', SN_OPT_INT64, &k, "R", "number of components R (required, 1 <= R <= min(F, N))"},
       {"--beta", 0, SN_OPT_STRING, &beta_s, "LOSS", "fro|kl|is|NUMBER: beta-divergence (default fro)"},
-      {"--solver", 0, SN_OPT_STRING, &solver_s, "mu|cd", "multiplicative updates or coordinate descent (cd: fro only; default mu)"},
+      {"--solver", 0, SN_OPT_STRING, &solver_s, "mu|cd|anls", "multiplicative updates, coordinate descent (HALS) or exact alternating NNLS (cd, anls: fro only; default mu)"},
       {"--init", 0, SN_OPT_STRING, &init_s, "HOW", "random|nndsvd|nndsvda|nndsvdar|FILE.h5 (/nmf/W, /nmf/H) (default nndsvda)"},
       {"--seed", 0, SN_OPT_INT64, &seed, "N", "seed of random and nndsvdar starts (default 0)"},
       {"--tol", 0, SN_OPT_DOUBLE, &tol, "X", "stopping tolerance, sklearn's rule (default 1e-4)"},
@@ -185,10 +185,12 @@ int sn_cmd_nmf(sn_run *run, int argc, char **argv) {
   if (!com.output) lrc = SN_FAIL(e, SN_ERR_USAGE, "nmf: -o MODEL.h5 is required");
   else if (k <= 0) lrc = SN_FAIL(e, SN_ERR_USAGE, "nmf -k: the number of components must be >= 1 (got %lld)", (long long)k);
   else if (parse_beta(beta_s, &beta, e)) lrc = SN_ERR_USAGE;
-  else if (strcmp(solver_s, "mu") && strcmp(solver_s, "cd"))
-    lrc = SN_FAIL(e, SN_ERR_USAGE, "nmf --solver: '%s' is not mu or cd", solver_s);
+  else if (strcmp(solver_s, "mu") && strcmp(solver_s, "cd") && strcmp(solver_s, "anls"))
+    lrc = SN_FAIL(e, SN_ERR_USAGE, "nmf --solver: '%s' is not mu, cd or anls", solver_s);
   else if (!strcmp(solver_s, "cd") && beta != 2.0)
     lrc = SN_FAIL(e, SN_ERR_USAGE, "nmf --solver cd: coordinate descent handles only the Frobenius loss (--beta fro), not beta = %g (as sklearn: use --solver mu)", beta);
+  else if (!strcmp(solver_s, "anls") && beta != 2.0)
+    lrc = SN_FAIL(e, SN_ERR_USAGE, "nmf --solver anls: alternating nonnegative least squares handles only the Frobenius loss (--beta fro), not beta = %g; use --solver mu", beta);
   else if (!(tol >= 0)) lrc = SN_FAIL(e, SN_ERR_USAGE, "nmf --tol: must be >= 0 (got %g)", tol);
   else if (max_iter < 0) lrc = SN_FAIL(e, SN_ERR_USAGE, "nmf --max-iter: must be >= 0");
   else if (!(alpha_W >= 0)) lrc = SN_FAIL(e, SN_ERR_USAGE, "nmf --alpha-W: must be >= 0");
@@ -247,7 +249,7 @@ int sn_cmd_nmf(sn_run *run, int argc, char **argv) {
   o.cfg.F = F;
   o.cfg.R = k;
   o.cfg.beta = beta;
-  o.cfg.solver = strcmp(solver_s, "cd") ? SN_NMF_MU : SN_NMF_CD;
+  o.cfg.solver = !strcmp(solver_s, "cd") ? SN_NMF_CD : !strcmp(solver_s, "anls") ? SN_NMF_ANLS : SN_NMF_MU;
   o.cfg.l1_W = (double)N * alpha_W * l1_ratio;
   o.cfg.l2_W = (double)N * alpha_W * (1.0 - l1_ratio);
   o.cfg.l1_H = (double)F * alpha_H * l1_ratio;

@@ -245,6 +245,7 @@ int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, 
   sn_timer_end(&run->timer, SN_PH_NMF_H);
   acc[L.flags] = (o->stop && *o->stop) ? 1.0 : 0.0;
   lrc = sn_fault("nmf_iter", run->rank, e);
+  if (!lrc) lrc = sn_nmf_ws_status(ws, e);
   sn_timer_begin(&run->timer, SN_PH_ALLREDUCE);
   rc = sn_allreduce_sum_agree(run->comm, acc, (size_t)L.len, lrc, e);
   sn_timer_end(&run->timer, SN_PH_ALLREDUCE);
@@ -284,7 +285,7 @@ int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, 
         it_last = it;
         SN_PROGRESS(run, "nmf: iteration %lld, loss %.6g, relative change %.3g, %.3f s/iteration, %.0f s left at most",
                     (long long)it, loss, rel, spi, spi * (double)(o->max_iter - it));
-        if (c->solver == SN_NMF_MU && o->tol > 0 && rel < o->tol) {
+        if (c->solver != SN_NMF_CD && o->tol > 0 && rel < o->tol) {
           st->converged = 1;
           break;
         }
@@ -322,8 +323,8 @@ int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, 
     sn_nmf_pass(ws, V, o->n_local, H, 1, want_acc, want_loss, acc);
     sn_timer_end(&run->timer, SN_PH_NMF_H);
     acc[L.flags] = (o->stop && *o->stop) ? 1.0 : 0.0;
-    lrc = SN_OK;
-    if (next == 2) lrc = sn_fault("nmf_iter2", run->rank, e);
+    lrc = sn_nmf_ws_status(ws, e);
+    if (next == 2 && !lrc) lrc = sn_fault("nmf_iter2", run->rank, e);
     if (next == fault_iter) {
       /* test hook: behave as if a signal arrived on this rank now */
       sn_err scratch = {0};

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include SN_BLAS_HEADER
+#include "sn_nnls.h"
 
 struct sn_nmf_ws {
   sn_nmf_cfg c;
@@ -23,6 +24,9 @@ struct sn_nmf_ws {
   float *rr;       /* R x R scratch */
   double *wsum;    /* R, zeros replaced by 1 (KL H denominator) */
   double *row;     /* R (+R) scratch */
+  double *xa, *xb; /* anls: R x max(F, tile) doubles (right-hand sides, solution) */
+  double *gg;      /* anls: R x R */
+  sn_err err;      /* first failure inside a pass (anls) */
 };
 
 void sn_nmf_layout_of(const sn_nmf_cfg *c, int nflags, sn_nmf_layout *L) {
@@ -53,8 +57,9 @@ int sn_nmf_ws_create(const sn_nmf_cfg *c, sn_nmf_ws **out, sn_err *e) {
   if (c->F <= 0 || c->R <= 0 || c->tile <= 0 || c->n_fixed < 0 || c->n_fixed > c->R)
     return SN_FAIL(e, SN_ERR_INPUT, "nmf: bad sizes F=%lld R=%lld tile=%lld",
                    (long long)c->F, (long long)c->R, (long long)c->tile);
-  if (c->solver == SN_NMF_CD && c->beta != 2.0)
-    return SN_FAIL(e, SN_ERR_USAGE, "--solver cd: coordinate descent handles only the Frobenius loss (beta = 2), not beta = %g; use --solver mu", c->beta);
+  if (c->solver != SN_NMF_MU && c->beta != 2.0)
+    return SN_FAIL(e, SN_ERR_USAGE, "--solver %s handles only the Frobenius loss (beta = 2), not beta = %g; use --solver mu",
+                   c->solver == SN_NMF_CD ? "cd" : "anls", c->beta);
   sn_nmf_ws *w = sn_calloc(sizeof *w, "nmf workspace", e);
   if (!w) return SN_ERR_NOMEM;
   w->c = *c;
@@ -74,6 +79,16 @@ int sn_nmf_ws_create(const sn_nmf_cfg *c, sn_nmf_ws **out, sn_err *e) {
   w->WtWf = sn_calloc(RR * sizeof(float), "nmf R x R", e);
   w->rr = sn_calloc(RR * sizeof(float), "nmf R x R", e);
   w->row = sn_calloc(2 * (size_t)c->R * sizeof(double), "nmf R", e);
+  if (c->solver == SN_NMF_ANLS) {
+    size_t m = (size_t)c->R * (size_t)(c->F > c->tile ? c->F : c->tile);
+    w->xa = sn_calloc(m * sizeof(double), "nmf anls", e);
+    w->xb = sn_calloc(m * sizeof(double), "nmf anls", e);
+    w->gg = sn_calloc(RR * sizeof(double), "nmf anls", e);
+    if (!w->xa || !w->xb || !w->gg) {
+      sn_nmf_ws_destroy(&w);
+      return SN_ERR_NOMEM;
+    }
+  }
   if (!w->WH || !w->A || !w->B || !w->T || !w->nh || !w->dh || !w->fr || !w->WtW || !w->wsum || !w->row || !w->WtWf || !w->rr) {
     sn_nmf_ws_destroy(&w);
     return SN_ERR_NOMEM;
@@ -97,8 +112,17 @@ void sn_nmf_ws_destroy(sn_nmf_ws **ws) {
   sn_free(w->row);
   sn_free(w->WtWf);
   sn_free(w->rr);
+  sn_free(w->xa);
+  sn_free(w->xb);
+  sn_free(w->gg);
   sn_free(w);
   *ws = NULL;
+}
+
+int sn_nmf_ws_status(const sn_nmf_ws *w, sn_err *e) {
+  if (w->err.code == SN_OK) return SN_OK;
+  if (e && e->code == SN_OK) *e = w->err;
+  return w->err.code;
 }
 
 void sn_nmf_set_w(sn_nmf_ws *w, const float *W) {
@@ -253,6 +277,22 @@ static void update_h_tile(sn_nmf_ws *w, const float *Vt, float *Ht, int64_t t, d
     cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, R, (int)t, F, 1.0f, w->W, F, Vt, F,
                 0.0f, w->nh, R);
     const double *G = w->WtW;
+    if (c->solver == SN_NMF_ANLS) {
+      /* exact NNLS per column: min 0.5 ||v - W h||^2 + 0.5 l2 ||h||^2 + l1 sum(h), warm from h */
+      const size_t n = (size_t)R * (size_t)t;
+      for (size_t q = 0; q < n; q++) {
+        w->xa[q] = (double)w->nh[q] - c->l1_H;
+        w->xb[q] = Ht[q];
+      }
+      sn_nnls_opts no;
+      sn_nnls_opts_default(&no);
+      no.ridge = c->l2_H;
+      no.warm = 1;
+      if (w->err.code == SN_OK)
+        sn_nnls_solve_gram(R, G, t, w->xa, R, w->xb, R, &no, NULL, &w->err);
+      for (size_t q = 0; q < n; q++) Ht[q] = (float)w->xb[q];
+      return;
+    }
     if (c->solver == SN_NMF_CD) {
       double viol = 0;
       double *h = w->row;
@@ -382,6 +422,30 @@ double sn_nmf_update_w(sn_nmf_ws *w, const double *acc, float *W) {
   const double eps = SN_NMF_EPS, g = w->gamma;
   double *row = w->row, *dd = w->row + R;
   double viol = 0;
+  if (c->solver == SN_NMF_ANLS) {
+    /* exact NNLS for the learned columns f given the fixed ones c, row by row:
+     * AtA = (H H^T)_ff, AtB_i = (V H^T)_if - l1 - sum_c W_ic (H H^T)_cf */
+    const int64_t nf = R - r0;
+    if (nf == 0) return 0.0;
+    for (int64_t a = 0; a < nf; a++)
+      for (int64_t b = 0; b < nf; b++) w->gg[a + b * nf] = den[(r0 + a) + (r0 + b) * R];
+    for (int64_t i = 0; i < F; i++)
+      for (int64_t a = 0; a < nf; a++) {
+        double s = num[i + (r0 + a) * F] - c->l1_W;
+        for (int64_t q = 0; q < r0; q++) s -= (double)W[i + q * F] * den[q + (r0 + a) * R];
+        w->xa[a + i * nf] = s;
+        w->xb[a + i * nf] = W[i + (r0 + a) * F];
+      }
+    sn_nnls_opts no;
+    sn_nnls_opts_default(&no);
+    no.ridge = c->l2_W;
+    no.warm = 1;
+    if (w->err.code == SN_OK)
+      sn_nnls_solve_gram((int)nf, w->gg, F, w->xa, nf, w->xb, nf, &no, NULL, &w->err);
+    for (int64_t i = 0; i < F; i++)
+      for (int64_t a = 0; a < nf; a++) W[i + (r0 + a) * F] = (float)w->xb[a + i * nf];
+    return 0.0;
+  }
   for (int64_t i = 0; i < F; i++) {
     for (int64_t r = 0; r < R; r++) row[r] = W[i + r * F];
     if (c->solver == SN_NMF_CD) {

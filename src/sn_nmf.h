@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include "sn_base.h"
 
-enum { SN_NMF_MU = 0, SN_NMF_CD = 1 };
+enum { SN_NMF_MU = 0, SN_NMF_CD = 1, SN_NMF_ANLS = 2 };
 
 /* np.finfo(np.float32).eps, sklearn's EPSILON. */
 #define SN_NMF_EPS 1.1920928955078125e-07
@@ -17,7 +17,7 @@ enum { SN_NMF_MU = 0, SN_NMF_CD = 1 };
 typedef struct sn_nmf_cfg {
   int64_t F, R;      /* frequency bins (rows of V), components */
   double beta;       /* 2 Frobenius, 1 KL, 0 IS, any other real */
-  int solver;        /* SN_NMF_MU or SN_NMF_CD (cd needs beta == 2) */
+  int solver;        /* SN_NMF_MU, SN_NMF_CD or SN_NMF_ANLS (cd, anls need beta == 2) */
   double l1_W, l2_W; /* regularization, already scaled as sklearn does */
   double l1_H, l2_H;
   int64_t n_fixed;   /* the first n_fixed columns of W are never updated */
@@ -54,13 +54,18 @@ void sn_nmf_ws_destroy(sn_nmf_ws **ws);
 void sn_nmf_set_w(sn_nmf_ws *ws, const float *W);
 
 /* Local. One streaming pass over the n columns of a V block (ld F), tile by tile:
- *   if update_h: update the tile's H columns (MU rule or one cd sweep) with the
+ *   if update_h: update the tile's H columns (MU rule, one cd sweep, or the exact
+ *                NNLS solution for anls) with the
  *                W given to sn_nmf_set_w, adding the cd violation to acc[viol];
  *   if want_acc: add the tile's share of the next W update (num, den) to acc;
  *   if want_loss: add the tile's share of the beta-divergence D(V | W H) to acc[loss].
  * acc (layout L) is added to, not cleared. n may be 0. */
 void sn_nmf_pass(sn_nmf_ws *ws, const float *V, int64_t n, float *H, int update_h,
                  int want_acc, int want_loss, double *acc);
+
+/* Local. The first failure inside sn_nmf_pass / sn_nmf_update_w (anls: the
+ * NNLS solver), copied into e; SN_OK when none. */
+int sn_nmf_ws_status(const sn_nmf_ws *ws, sn_err *e);
 
 /* Local. Update the learned columns of W (F x R) from the summed accumulators
  * (MU rule, or one cd sweep over the rows). Returns the cd violation of the W
