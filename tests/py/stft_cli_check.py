@@ -5,6 +5,8 @@ Tolerances: |specnmf - reference| <= 1e-5 * (peak magnitude of that frame) for
 the magnitude and the complex STFT; ISTFT(STFT(x)) = x within 1e-5 (absolute,
 signals of peak <= 1). The 1-rank result is recomputed here and the datasets
 written at SN_NP ranks must hold the same values (to float rounding, 1e-6)."""
+import os
+
 import h5py
 import numpy as np
 import soundfile as sf
@@ -98,4 +100,15 @@ with h5py.File(tmp("stereo.h5")) as f, h5py.File(tmp("stereo1.h5")) as g:
           "stereo: channels averaged")
     check(frame_err(g["stft/magnitude"][:], np.abs(stft(stereo[:, 1].astype(np.float64), n_fft=512))) <= 1e-5,
           "stereo: --channel 1")
+# --wisdom keeps FFTW's plans between jobs (and forces FFTW_MEASURE): the file
+# appears, a second job imports it, and the values do not change.
+wis = tmp("fftw.wisdom")
+wav = tmp("hann.wav")
+for k in (1, 2):
+    run(["stft", wav, "-o", tmp(f"wis{k}.h5"), "--quiet", "--wisdom", wis])
+    check(os.path.getsize(wis) > 0, f"wisdom file written (job {k})")
+with h5py.File(tmp("wis1.h5")) as f, h5py.File(tmp("wis2.h5")) as g, h5py.File(tmp("hann.h5")) as h:
+    ref = np.abs(stft(x_long.astype(np.float64)))
+    check(frame_err(g["stft/magnitude"][:], ref) <= 1e-5 and frame_err(f["stft/magnitude"][:], ref) <= 1e-5,
+          "with wisdom: same values within 1e-5 of frame peak")
 finish()
