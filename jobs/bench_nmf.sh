@@ -16,23 +16,24 @@ builds=("$@"); [ ${#builds[@]} -eq 0 ] && builds=(build)
 export OPENBLAS_NUM_THREADS=1 BLIS_NUM_THREADS=1 OMP_NUM_THREADS=1
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-echo "| what | ranks | s/iteration (median of $REPS) | peak MiB/rank | V block MiB | bytes reduced/iter |"
-echo "|---|---|---|---|---|---|"
+echo "| what | ranks | wall s/iteration (median of $REPS) | rank-0 CPU s/iteration | peak MiB/rank | V block MiB | bytes reduced/iter |"
+echo "|---|---|---|---|---|---|---|"
 for b in "${builds[@]}"; do
   blas=$("$b/specnmf" --version | sed 's/.*BLAS: \(.*\))/\1/')
-  for cfg in "1 mu fro" "1 cd fro" "1 mu kl" "2 mu fro" "2 mu kl"; do
+  for cfg in "1 mu fro" "1 cd fro" "1 anls fro" "1 mu kl" "2 mu fro" "2 mu kl"; do
     set -- $cfg
     np=$1; solver=$2; beta=$3
-    : > "$tmp/t"
+    : > "$tmp/t"; : > "$tmp/c"
     for r in $(seq "$REPS"); do
       $MPIRUN -n "$np" "$b/specnmf" nmf "$DATA" -k "$K" -o "$tmp/o.h5" --force --init random --tol 0 \
         --max-iter "$ITERS" --solver "$solver" --beta "$beta" --tile 64 2> "$tmp/log" >/dev/null
       grep -o '[0-9.]* s/iteration$' "$tmp/log" | tail -1 | awk '{print $1}' >> "$tmp/t"
+      grep -o 'cpu [0-9.]* s/iteration' "$tmp/log" | tail -1 | awk '{print $2}' >> "$tmp/c"
     done
     mem=$(grep -o 'peak memory per rank [0-9.]* MiB (largest V block [0-9.]*' "$tmp/log" | awk '{print $5, $10}')
     red=$(grep -o '[0-9]* bytes reduced per rank' "$tmp/log" | awk -v it="$ITERS" '{printf "%.0f", $1/(it+1)}')
     set -- $mem
-    echo "| specnmf ($blas) $solver-$beta | $np | $(median < "$tmp/t") | $1 | $2 | $red |"
+    echo "| specnmf ($blas) $solver-$beta | $np | $(median < "$tmp/t") | $(median < "$tmp/c") | $1 | $2 | $red |"
   done
 done
 for r in $(seq "$REPS"); do
@@ -42,7 +43,8 @@ for s in "cd frobenius" "mu kullback-leibler"; do
   set -- $s
   t=$(awk -v s=$1 -v b=$2 '$2==s && $3==b {print $4}' "$tmp/sk" | median)
   m=$(awk -v s=$1 -v b=$2 '$2==s && $3==b {print $5}' "$tmp/sk" | sort -g | tail -1)
-  echo "| sklearn 1.2 float32 $1-$2 (2 threads) | 1 | $t | $m | | |"
+  c=$(awk -v s=$1 -v b=$2 '$2==s && $3==b {print $6}' "$tmp/sk" | median)
+  echo "| sklearn 1.2 float32 $1-$2 (2 threads) | 1 | $t | $c (process, 2 threads) | $m | | |"
 done
 echo
 echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sn_comm.h"
 #include "sn_h5.h"
@@ -264,6 +265,8 @@ int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, 
   const char *fi = getenv("SPECNMF_FAULT_ITER");
   const int64_t fault_iter = fi ? atoll(fi) : 5;
   double t_start = sn_wtime(), t_last = t_start, viol_w = 0;
+  struct timespec c0, c1;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
   int64_t it_last = it0;
   for (;;) {
     const int64_t it = st->iter;
@@ -354,10 +357,12 @@ int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, 
   hist_push(st, st->iter, loss);
   {
     double el = sn_wtime() - t_start;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    double cpu = (double)(c1.tv_sec - c0.tv_sec) + 1e-9 * (double)(c1.tv_nsec - c0.tv_nsec);
     int64_t n = st->iter - it0;
-    SN_PROGRESS(run, "nmf: %s after %lld iterations, loss %.6g (reconstruction error %.6g), %.3f s/iteration",
+    SN_PROGRESS(run, "nmf: %s after %lld iterations, loss %.6g (reconstruction error %.6g), cpu %.4f s/iteration on rank 0, %.4f s/iteration",
                 st->converged ? "converged" : "stopped", (long long)st->iter, loss,
-                sqrt(2.0 * fmax(loss, 0.0)), n > 0 ? el / (double)n : 0.0);
+                sqrt(2.0 * fmax(loss, 0.0)), n > 0 ? cpu / (double)n : 0.0, n > 0 ? el / (double)n : 0.0);
   }
 cleanup:
   sn_free(acc);
