@@ -75,8 +75,9 @@ class Batch:
         return code != 0 and len(lines) == 1 and text in lines[0], (lines[0] if lines else "no message")
 
 
-def pattern(n):
-    i = np.arange(n, dtype=np.int64)
+def pattern(n, start=0):
+    """samples [start, n) of the tool's test signal"""
+    i = np.arange(start, n, dtype=np.int64)
     return (((i * 7919) % 65536 - 32768) / 32768.0).astype(np.float32)
 
 
@@ -193,6 +194,40 @@ for k, (N, extra) in enumerate(WAVS):
 
 leftover = glob.glob(os.path.join(TMP, "*.part*"))
 check(not leftover, "no temporary files left (%s)" % leftover)
+
+# ---- a WAV past 4 GiB switches to RF64 by itself (a sparse file: each rank
+# writes only the last 1000 samples of its block) -------------------------------
+BIG = (1 << 30) + 12345  # 4 GiB + 49 KiB of float32 data
+big = t("big.wav")
+b = Batch("job_big")
+i_big = b.add("wav", BIG, 22050, big, "--sparse", 1000)
+b.run()
+ok = b.ok(i_big) and os.path.exists(big)
+if ok:
+    info = sf.info(big)
+    np_ = int(os.environ.get("SN_NP", "1"))
+    # block ends of sn_block_range: the first BIG % np ranks own one more
+    q, rem = divmod(BIG, np_)
+    ends, e0 = [], 0
+    for r in range(np_):
+        e0 += q + (1 if r < rem else 0)
+        ends.append(e0)
+    tails_ok = True
+    with sf.SoundFile(big) as f:
+        for e1 in ends:
+            f.seek(e1 - 1000)
+            tails_ok &= np.array_equal(f.read(1000, dtype="float32"), pattern(e1, e1 - 1000))
+        f.seek(ends[0] - 1500)
+        tails_ok &= np.array_equal(f.read(500, dtype="float32"), np.zeros(500, np.float32))
+    with open(big, "rb") as fh:
+        head = fh.read(16)
+    ok = (info.format == "RF64" and info.frames == BIG and head[:4] == b"RF64" and head[12:16] == b"ds64"
+          and os.path.getsize(big) == 94 + 4 * BIG and tails_ok)
+    used = os.stat(big).st_blocks * 512
+    print("big.wav: %d bytes, %d on disk" % (os.path.getsize(big), used))
+check(ok, "%d samples (> 4 GiB): RF64 with ds64 on its own, libsndfile reads frames and the written tails" % BIG)
+if os.path.exists(big):
+    os.remove(big)
 
 # ---- job 2: writer failures (every rank must fail together, nothing left) ----
 exists = wav_name(100003, [])

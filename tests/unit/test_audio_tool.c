@@ -5,10 +5,11 @@
  *       normalized) signal, and all write it in parallel to OUT.wav
  *   span IN START N OUT.f32 [--channel C] [--rate R]
  *       rank 0 reads one span (may pass the ends) to raw float32
- *   wav N RATE OUT.wav [--rf64] [--force] [--pieces K] [--chunk C] [--bad-span] [--abort]
+ *   wav N RATE OUT.wav [--rf64] [--force] [--pieces K] [--chunk C] [--sparse K] [--bad-span] [--abort]
  *       every rank writes its share of x[i] = ((i*7919) % 65536 - 32768) / 32768
  *       in K collective calls (each split in calls of at most C samples); --bad-span makes the last rank write outside
- *       the file (must fail on all ranks); --abort closes without commit
+ *       the file (must fail on all ranks); --abort closes without commit;
+ *       --sparse K: each rank writes only the last K samples of its block
  *   batch FILE
  *       runs the commands of FILE (one per line) in one MPI job
  * Exit status 0 on success, 1 on a reported error (message on stderr). */
@@ -126,6 +127,14 @@ static int run_cmd(int argc, char **argv) {
     if (opt(argc, argv, "--chunk")) sn_wav_set_chunk(w, atoll(opt(argc, argv, "--chunk")));
     int64_t start = 0, n = 0;
     sn_block_range(N, size, rank, &start, &n);
+    if (opt(argc, argv, "--sparse")) {
+      /* write only the last K samples of this rank's block: a huge, sparse file */
+      int64_t K = atoll(opt(argc, argv, "--sparse"));
+      if (n > K) {
+        start += n - K;
+        n = K;
+      }
+    }
     float *x = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
     for (int64_t i = 0; i < n; i++) x[i] = pattern(start + i);
     if (flag(argc, argv, "--bad-span") && rank == size - 1) start = N; /* n > 0 here: outside */
