@@ -5,7 +5,8 @@ soundfile/numpy/scipy (independent of specnmf's C code):
     (x / max|x|), all read by ranks in blocks and written back with sn_wav;
   - resampling 44100 -> 22050 and 48000 -> 22050 (soxr HQ) vs
     scipy.signal.resample_poly on band-limited tones: same grid (no shift),
-    same length ceil(n * out / in), max error <= 2e-3 of the peak;
+    same length ceil(n * out / in), max error <= 2e-3 of the peak; and the
+    ranks' resampled spans vs one whole-file run within 5e-6 of the peak;
   - spans over the file ends are zero outside; HDF5 input written by h5py;
   - the WAV writer: exact float32 round trip through libsndfile (soundfile)
     for several sizes, RIFF and forced RF64, chunked collective writes, header
@@ -126,6 +127,9 @@ i_ch = [b.add("read", t("st16.wav"), t("ch%d.wav" % c), "--channel", c) for c in
 i_norm = b.add("read", t("st16.wav"), t("norm.wav"), "--normalize")
 i_badch = b.add("read", t("st16.wav"), t("bad.wav"), "--channel", 2)
 i_rs = {rin: b.add("read", t("tones%d.wav" % rin), t("rs%d.wav" % rin), "--rate", 22050) for rin in tones}
+# the same, read whole by one rank in one call (= one soxr run over the file)
+i_rsw = {rin: b.add("span", t("tones%d.wav" % rin), 0, int(np.ceil(len(tones[rin]) * 22050 / rin)),
+                    t("rsw%d.f32" % rin), "--rate", 22050) for rin in tones}
 i_h5 = b.add("read", t("in.h5"), t("h5.wav"))
 i_h5rs = b.add("read", t("in.h5"), t("h5rs.wav"), "--rate", 8000)
 SPANS = [(-50, 120), (len(mean) - 30, 100), (len(mean) + 5, 10)]
@@ -161,6 +165,10 @@ for rin, (up, down) in [(44100, (1, 2)), (48000, (147, 320))]:
     check(b.ok(i_rs[rin]) and sr == 22050 and len(y) == nout and err <= 2e-3 and int(np.argmax(c)) == 1,
           "%d -> 22050 Hz: length %d == ceil %d, max |soxr - resample_poly| %.2g of peak, lag 0"
           % (rin, len(y), nout, err))
+    whole = np.fromfile(t("rsw%d.f32" % rin), dtype=np.float32)
+    d = np.max(np.abs(y - whole)) / np.max(np.abs(whole)) if len(whole) == len(y) else np.inf
+    check(b.ok(i_rsw[rin]) and d <= 5e-6,
+          "%d -> 22050 Hz: the ranks' spans vs one whole-file run: max diff %.2g of peak (tol 5e-6)" % (rin, d))
 
 y, sr = sf.read(t("h5.wav"), dtype="float32")
 check(b.ok(i_h5) and sr == 16000 and np.array_equal(y, h5x.astype(np.float32)),
