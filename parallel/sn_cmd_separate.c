@@ -339,7 +339,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   sn_h5 *res = NULL;
   sn_audio *au = NULL;
   double beta = 2.0, alpha_H = 0.0;
-  int init_kind = -1, pool_mode = SN_POOL_MAX, lrc = SN_OK, sig_installed = 0;
+  int init_kind = -1, pool_mode = SN_POOL_MAX, lrc = SN_OK, sig_installed = 0, nmf_done = 0;
   sn_recon_kind recon = SN_RECON_MASK;
   struct sigaction sa_old_term, sa_old_usr1;
   char ckpt_buf[4200];
@@ -487,6 +487,10 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
     sig_installed = 1;
   }
   SN_CHECK(sn_pnmf_solve(run, &o, s.mag, W, H, &st, resume));
+  nmf_done = 1;
+  /* the NMF is complete: its checkpoint has served (a crash from here on must
+   * not leave a half-made folder behind) */
+  if (run->rank == 0) unlink(o.checkpoint);
   SN_PROGRESS(run, "separate: NMF %lld iterations, loss %.6g%s", (long long)st.iter, st.loss,
               st.converged ? " (converged)" : "");
   if (sort) { /* by peak frequency, as librosa.decompose(sort=True) */
@@ -700,8 +704,9 @@ cleanup:
   if (res) sn_h5_close(&res, 0, e);
   sn_audio_close(&au);
   if (rc != SN_OK && od && run->rank == 0) {
-    /* a checkpoint stays (with its folder) to resume from */
-    if (access(o.checkpoint ? o.checkpoint : "", F_OK) != 0) sn_outdir_undo(od);
+    /* a checkpoint of an unfinished NMF stays (with its folder) to resume from */
+    if (nmf_done && o.checkpoint) unlink(o.checkpoint);
+    if (nmf_done || access(o.checkpoint ? o.checkpoint : "", F_OK) != 0) sn_outdir_undo(od);
     else
       for (int i = 0; i < od->n_files; i++) unlink(od->files[i]);
   }
