@@ -2,6 +2,7 @@
  * spectrograms, as an MPI job. main() only initialises MPI, dispatches to a
  * command, reports, and exits with the code every rank agreed on. */
 #include <mpi.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,6 +42,9 @@ static void sn_usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+  /* Past a file-size limit (ulimit -f, RLIMIT_FSIZE) a write must fail with
+   * EFBIG and be reported, not kill the rank with SIGXFSZ. */
+  signal(SIGXFSZ, SIG_IGN);
   MPI_Init(&argc, &argv);
   sn_run run;
   memset(&run, 0, sizeof run);
