@@ -36,6 +36,8 @@ static void sn_h5_quiet(void) {
 
 const char *sn_h5_path(const sn_h5 *f) { return f ? f->path : "(null)"; }
 
+MPI_Comm sn_h5_comm(const sn_h5 *f) { return f->comm; }
+
 int sn_h5_is_hdf5(const char *path) {
   static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
   FILE *fp = fopen(path, "rb");

@@ -29,6 +29,9 @@ int sn_h5_close(sn_h5 **f, int commit, sn_err *e);
 /* Local. The path this handle was opened or created for. */
 const char *sn_h5_path(const sn_h5 *f);
 
+/* Local. The communicator the file was opened on. */
+MPI_Comm sn_h5_comm(const sn_h5 *f);
+
 /* Collective. 1 if the object (dataset or group) exists, else 0. */
 int sn_h5_exists(sn_h5 *f, const char *obj);
 

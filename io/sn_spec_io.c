@@ -1,6 +1,8 @@
 /* Spectrogram parameters as HDF5 attributes (see sn_spec_io.h). */
 #include "sn_spec_io.h"
 
+#include "sn_comm.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -54,7 +56,8 @@ int sn_spec_params_read(sn_h5 *f, const char *obj, sn_spec_params *p, sn_err *e)
       p->win_length > p->n_fft || p->n_samples < 0)
     rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has invalid spectrogram attributes", sn_h5_path(f), obj);
 cleanup:
-  return rc;
+  /* Every rank found the same; agreeing keeps one rank's message only. */
+  return sn_agree(sn_h5_comm(f), rc, e);
 }
 
 int sn_spec_params_check(const sn_spec_params *a, const sn_spec_params *b, const char *what, sn_err *e) {

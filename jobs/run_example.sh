@@ -9,6 +9,6 @@ sn_build
 OUT="${1:-$SN_ROOT/out/example}"
 mkdir -p "$OUT"
 NP="${SN_NP:-2}"
-mpirun --oversubscribe -n "$NP" -x OPENBLAS_NUM_THREADS "$SN_BUILD_DIR/specnmf" stft "$SN_ROOT/examples/example.flac" \
+mpirun --oversubscribe --mca btl self,vader --mca pml ob1 --mca mtl ^ofi -n "$NP" -x OPENBLAS_NUM_THREADS "$SN_BUILD_DIR/specnmf" stft "$SN_ROOT/examples/example.flac" \
   -o "$OUT/spectrogram.h5" --force --report "$OUT/report.json"
 echo "specnmf example: spectrogram in $OUT/spectrogram.h5, run report in $OUT/report.json"
