@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "sn_comm.h"
@@ -409,9 +412,32 @@ static hid_t sn_h5_dcreate(sn_h5 *f, const char *dset, hid_t ftype, size_t es, i
   return d;
 }
 
+/* Local. Is there room for `bytes` more in the file being written: under this
+ * process's file-size limit (ulimit -f) and in the file system's free space?
+ * Checked before a dataset is created, because a write that fails inside
+ * parallel HDF5 (EFBIG, ENOSPC) can leave the ranks in different collectives
+ * of H5Fclose: they would wait forever. 1 MiB + 1% of slack for metadata. */
+static int sn_h5_room(sn_h5 *f, const char *dset, double bytes, sn_err *e) {
+  if (!f->created) return SN_OK;
+  double need = bytes * 1.01 + 1048576.0;
+  struct stat st;
+  double have = stat(f->tmp, &st) == 0 ? (double)st.st_size : 0.0;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && have + need > (double)rl.rlim_cur)
+    return SN_FAIL(e, SN_ERR_IO, "%s: writing %s needs %.0f more bytes, past the file-size limit of %.0f bytes (ulimit -f)",
+                   f->path, dset, need, (double)rl.rlim_cur);
+  struct statvfs vf;
+  if (statvfs(f->tmp, &vf) == 0 && (double)vf.f_bavail * (double)vf.f_frsize < need)
+    return SN_FAIL(e, SN_ERR_IO, "%s: no space left for %s: it needs %.0f bytes, the file system has %.0f free", f->path,
+                   dset, need, (double)vf.f_bavail * (double)vf.f_frsize);
+  return SN_OK;
+}
+
 static int sn_h5_write_any(sn_h5 *f, const char *dset, int cplx, int64_t rows, int64_t cols, int64_t col0,
                            int64_t ncols, const float *a, int64_t ld, sn_err *e) {
-  int rc = sn_agree(f->comm, sn_h5_check_block(f, dset, rows, cols, col0, ncols, ld, e), e);
+  int rc = sn_h5_check_block(f, dset, rows, cols, col0, ncols, ld, e);
+  if (rc == SN_OK) rc = sn_h5_room(f, dset, (double)rows * (double)cols * (cplx ? 8.0 : 4.0), e);
+  rc = sn_agree(f->comm, rc, e);
   if (rc) return rc;
   size_t es = cplx ? 8 : 4;
   hid_t mtype = cplx ? sn_h5_complex_type() : H5Tcopy(H5T_NATIVE_FLOAT);
@@ -547,6 +573,7 @@ int sn_h5_write_1d(sn_h5 *f, const char *dset, int64_t n_total, int64_t start, i
   if (n_total < 0 || start < 0 || n < 0 || start + n > n_total)
     rc = SN_FAIL(e, SN_ERR_INTERNAL, "%s: %s: bad span [%lld, +%lld) of %lld", f->path, dset, (long long)start,
                  (long long)n, (long long)n_total);
+  if (rc == SN_OK) rc = sn_h5_room(f, dset, 4.0 * (double)n_total, e);
   rc = sn_agree(f->comm, rc, e);
   if (rc) return rc;
   hsize_t dims[1] = {(hsize_t)n_total};
