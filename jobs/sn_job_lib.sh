@@ -63,8 +63,12 @@ sn_launch_cmd() {
 # True (0) if the step owning STATE should resume: its previous run was
 # interrupted (marker written by sn_run_step), or the job was restarted by
 # Slurm (node failure, requeue) while periodic checkpoints were on.
+# With SN_STEP_CKPT set (the checkpoint file the step writes; specnmf deletes
+# it when a run completes), resume exactly when that file exists: after a
+# signal, a node failure with --checkpoint-every, or a resubmission.
 sn_should_resume() {
   local state=$1
+  if [ -n "${SN_STEP_CKPT:-}" ]; then [ -e "$SN_STEP_CKPT" ]; return; fi
   [ -e "$state.interrupted" ] && return 0
   [ "${SLURM_RESTART_COUNT:-0}" -gt 0 ] && [ -n "${SN_CHECKPOINT_EVERY:-}" ] && [ -e "$state.started" ] && return 0
   return 1

@@ -15,7 +15,7 @@ case "$cmd" in
   --version) echo "specnmf fake"; exit 0 ;;
   *) echo "specnmf(fake): unknown command '$cmd'" >&2; exit 2 ;;
 esac
-rank=${SLURM_PROCID:-${OMPI_COMM_WORLD_RANK:-${PMIX_RANK:-0}}}
+rank=${OMPI_COMM_WORLD_RANK:-${PMIX_RANK:-${SLURM_PROCID:-0}}}   # mpirun inside sbatch inherits SLURM_PROCID=0
 size=${OMPI_COMM_WORLD_SIZE:-${SLURM_STEP_NUM_TASKS:-${SLURM_NTASKS:-1}}}
 in="" out="" k=4 report="" resume=0 force=0
 while [ $# -gt 0 ]; do
@@ -37,6 +37,8 @@ done
 [ -e "$in" ] || { echo "specnmf(fake): $in: no such file" >&2; exit 3; }
 if [ "$cmd" = separate ]; then mkdir -p "$out"; state=$out/fake; else state=$out.fake; fi
 ckpt=$state.ckpt.$rank
+# the file the real specnmf keeps while a run is unfinished (job scripts test it)
+if [ "$cmd" = separate ]; then main_ckpt=$out/nmf.ckpt.h5; else main_ckpt=$out.ckpt.h5; fi
 iters=${FAKE_ITERS:-20}
 [ "$cmd" = stft ] && iters=${FAKE_STFT_ITERS:-4}
 step=$(awk -v s="${FAKE_STEP:-0.5}" -v p="$size" 'BEGIN{printf "%.3f", s/p}')
@@ -55,6 +57,7 @@ i=$start
 while [ "$i" -lt "$iters" ]; do
   if [ $stop = 1 ]; then
     echo "$i" > "$ckpt"
+    [ "$rank" = 0 ] && echo "$i" > "$main_ckpt"
     [ "$rank" = 0 ] && echo "checkpoint at=$i" >> "$state.log"
     echo "specnmf(fake): interrupted by a signal: checkpoint at iteration $i" >&2
     exit 10
@@ -82,4 +85,5 @@ if [ "$rank" = 0 ]; then
   fi
 fi
 rm -f "$ckpt"
+[ "$rank" = 0 ] && rm -f "$main_ckpt"
 exit 0

@@ -50,7 +50,7 @@ sn_log "part A: job scripts with the CLI test double"
 export SPECNMF=$FAKE
 
 # A1: separate, USR1 by hand (as --signal=B:USR1 sends it), mpirun launcher
-j=$(SN_LAUNCHER=mpirun FAKE_ITERS=40 FAKE_STEP=0.5 sn_submit -n 2 -t 5 -o "$W/a1.out" \
+j=$(SN_LAUNCHER=mpirun FAKE_ITERS=40 FAKE_STEP=0.5 sn_submit -n 2 -t 10 -o "$W/a1.out" \
     "$jobs/separate.sbatch" "$W/rec1.wav" 4 "$W/a1")
 sn_wait_state "$j" RUNNING 60 && wait_grep 'run start=0' "$W/a1/fake.log" 60 && sleep 3
 scancel --batch --signal=USR1 "$j"
@@ -62,7 +62,23 @@ check "A1 resumed from the checkpoint (--resume, start=$k) and finished 40" \
   eval 'grep -q "^run start=$k " "$W/a1/fake.log" && grep -q "^done iters=40" "$W/a1/fake.log"'
 check "A1 report written with exit_code 0" grep -q '"exit_code": 0' "$W/a1/report.json"
 check "A1 log shows the requeue" grep -q 'requeueing job' "$W/a1.out"
+check "A1 checkpoint file removed after the run" [ ! -e "$W/a1/nmf.ckpt.h5" ]
 [ $fail = 0 ] || show_out "$W/a1.out" "$W/a1/fake.log"
+
+# A1b: scancel (TERM to everything): checkpoint, no requeue; the same sbatch
+# submitted again resumes from the checkpoint file
+j=$(FAKE_ITERS=30 FAKE_STEP=0.5 sn_submit -n 2 -t 10 -o "$W/a1b.out" "$jobs/separate.sbatch" "$W/rec1.wav" 4 "$W/a1b")
+sn_wait_state "$j" RUNNING 60 && wait_grep 'run start=0' "$W/a1b/fake.log" 60 && sleep 3
+scancel "$j"
+sn_wait_job "$j" 60
+check "A1b cancelled job left its checkpoint and was not requeued" eval \
+  '[ -s "$W/a1b/nmf.ckpt.h5" ] && [ "$(sn_job_field $j Restarts)" = 0 ] && ! grep -q "requeueing job" "$W/a1b.out"'
+j=$(FAKE_ITERS=30 FAKE_STEP=0.5 sn_submit -n 2 -t 10 -o "$W/a1b-2.out" "$jobs/separate.sbatch" "$W/rec1.wav" 4 "$W/a1b")
+sn_wait_job "$j" 120
+k=$(sed -n 's/^checkpoint at=//p' "$W/a1b/fake.log" | head -1)
+check "A1b resubmission resumed (--resume, start=${k:-none}) and finished 30" eval \
+  'state_is $j COMPLETED && grep -q -- "--resume" "$W/a1b-2.out" && grep -q "^run start=$k " "$W/a1b/fake.log" && grep -q "^done iters=30" "$W/a1b/fake.log"'
+[ $fail = 0 ] || show_out "$W/a1b.out" "$W/a1b-2.out" "$W/a1b/fake.log"
 
 # A2: Slurm's own signal before the time limit (1 min, USR1 @30 s), srun
 j=$(FAKE_ITERS=60 FAKE_STEP=1 sn_submit -n 2 -t 1 --signal=B:USR1@30 -o "$W/a2.out" \
@@ -87,7 +103,7 @@ EOF
 
 # A3: array over a list; entry 4 does not exist and must fail alone
 printf '# recordings\nrec1.wav\n\nrec2.wav\n  rec3.flac  \nmissing.wav\n' > "$W/list.txt"
-j=$(FAKE_ITERS=4 FAKE_STEP=0.2 sn_submit --array=1-4 -n 1 -t 2 -o "$W/a3-%a.out" \
+j=$(FAKE_ITERS=4 FAKE_STEP=0.2 sn_submit --array=1-4 -n 1 -t 10 -o "$W/a3-%a.out" \
     "$jobs/array.sbatch" "$W/list.txt" 3 "$W/a3")
 sn_wait_job "$j" 120
 for i in 1 2 3; do
@@ -99,7 +115,7 @@ check "A3 task 4 (missing recording) FAILED with a message" eval \
   'state_is ${j}_4 FAILED && grep -q "missing.wav: cannot read" "$W/a3-4.out"'
 
 # A4: strong scaling, interrupted (USR1) during the study, requeued, finished
-j=$(FAKE_ITERS=20 FAKE_STEP=0.4 SN_REPEATS=2 SN_RANKS_LIST="1 2" sn_submit -n 2 -t 5 -o "$W/a4.out" \
+j=$(FAKE_ITERS=20 FAKE_STEP=0.4 SN_REPEATS=2 SN_RANKS_LIST="1 2" sn_submit -n 2 -t 10 -o "$W/a4.out" \
     "$jobs/strong_scaling.sbatch" "$W/rec1.wav" 4 "$W/a4")
 sn_wait_state "$j" RUNNING 60 && wait_grep 'strong-nmf-p1-r2' "$W/a4.out" 90 && sleep 1
 scancel --batch --signal=USR1 "$j"
@@ -114,7 +130,7 @@ done
 [ $fail = 0 ] || show_out "$W/a4.out"
 
 # A5: weak scaling, synthetic recordings of 1 s per rank
-j=$(FAKE_ITERS=10 FAKE_STEP=0.2 SN_REPEATS=1 sn_submit -n 2 -t 5 -o "$W/a5.out" \
+j=$(FAKE_ITERS=10 FAKE_STEP=0.2 SN_REPEATS=1 sn_submit -n 2 -t 10 -o "$W/a5.out" \
     "$jobs/weak_scaling.sbatch" 1 4 "$W/a5")
 sn_wait_job "$j" 180
 check "A5 weak study COMPLETED" state_is "$j" COMPLETED
@@ -147,7 +163,7 @@ if msg=$(has_cmd stft); then steps="stft"; else sn_log "B1 $msg"; fi
 if [ -n "$steps" ] && msg=$(has_cmd nmf); then steps="stft nmf"; elif [ -n "$steps" ]; then sn_log "B1 nmf $msg"; fi
 if [ -n "$steps" ]; then
   j=$(SN_STEPS="$steps" SN_REPEATS=1 SN_RANKS_LIST="1 2" SN_NMF_ARGS="$nmf_fixed" \
-      sn_submit -n 2 -t 8 -o "$W/b1.out" "$jobs/strong_scaling.sbatch" "$W/long.wav" 4 "$W/b1")
+      sn_submit -n 2 -t 10 -o "$W/b1.out" "$jobs/strong_scaling.sbatch" "$W/long.wav" 4 "$W/b1")
   sn_wait_job "$j" 400
   check "B1 real strong study ($steps) COMPLETED" state_is "$j" COMPLETED
   n=$(( $(echo "$steps" | wc -w) * 2 ))
@@ -212,7 +228,7 @@ set -u
 sn_setup
 sn_run_step $W/b2-model \$SN_NTASKS nmf $W/b2.h5 -k 8 -o $W/b2-model.h5 --report $W/b2-report.json $b2_args
 EOF
-  j=$(sn_submit -n 2 -t 8 -o "$W/b2.out" "$W/b2.sh")
+  j=$(sn_submit -n 2 -t 10 -o "$W/b2.out" "$W/b2.sh")
   # USR1 once the ranks iterate (the progress line every 10 iterations)
   sn_wait_state "$j" RUNNING 60 && wait_grep 'iteration 20' "$W/b2.out" 120
   scancel --batch --signal=USR1 "$j"
@@ -245,9 +261,9 @@ fi
 
 # B3: separate.sbatch and array.sbatch with the real separate
 if msg=$(has_cmd separate); then
-  j=$(sn_submit -n 2 -t 8 -o "$W/b3.out" "$jobs/separate.sbatch" "$W/long.wav" 3 "$W/b3")
+  j=$(sn_submit -n 2 -t 10 -o "$W/b3.out" "$jobs/separate.sbatch" "$W/long.wav" 3 "$W/b3")
   printf 'rec1.wav\nrec2.wav\n' > "$W/list-b.txt"
-  ja=$(sn_submit --array=1-2 -n 1 -t 8 -o "$W/b3a-%a.out" "$jobs/array.sbatch" "$W/list-b.txt" 2 "$W/b3a")
+  ja=$(sn_submit --array=1-2 -n 1 -t 10 -o "$W/b3a-%a.out" "$jobs/array.sbatch" "$W/list-b.txt" 2 "$W/b3a")
   sn_wait_job "$j" 400; sn_wait_job "$ja" 400
   check "B3 real separate.sbatch COMPLETED, report exit_code 0" eval \
     'state_is $j COMPLETED && grep -q "\"exit_code\": 0" "$W/b3/report.json"'
