@@ -34,9 +34,13 @@ int sn_agree(MPI_Comm comm, int rc, sn_err *e) {
   MPI_Comm_rank(comm, &rank);
   if (rc == SN_OK) rc = sn_fault_here(rank, e);
   if (rc != SN_OK && e && e->code == SN_OK) SN_FAIL(e, rc, "internal: failure without a message");
-  /* MAXLOC picks the largest code and, among equal codes, the lowest rank. */
-  struct { int code, rank; } in = {rc, rank}, out;
+  /* MAXLOC picks the largest code and, among equal codes, a rank that still
+   * holds a message (after an earlier agreement only the reporter does), then
+   * the lowest rank. */
+  int has_msg = (rc != SN_OK && e && e->msg[0] != '\0') ? 1 : 0;
+  struct { int code, rank; } in = {rc * 2 + has_msg, rank}, out;
   sn_mpi_or_abort(MPI_Allreduce(&in, &out, 1, MPI_2INT, MPI_MAXLOC, comm), "MPI_Allreduce");
+  out.code /= 2;
   return sn_settle(comm, out.code, out.rank, rc, e);
 }
 
