@@ -259,6 +259,40 @@ elif [ -n "${msg:-}" ] && [ "${msg#skip}" != "$msg" ]; then
   sn_log "B2 $msg"
 fi
 
+# B4: separate.sbatch itself interrupted by USR1, requeued, resumed: same
+# result as an uninterrupted separate
+if msg=$(has_cmd separate) && [ -n "${t:-}" ]; then
+  sep_args="${b2_args} --no-plot"
+  mpirun --allow-run-as-root --oversubscribe $SN_MPIRUN_FLAGS -n 2 -x OPENBLAS_NUM_THREADS=1 "$REAL" separate "$W/b2.wav" \
+    -k 8 -o "$W/b4-ref" --force --quiet $sep_args >"$W/b4-ref.out" 2>&1 || { sn_log "B4 reference separate failed"; fail=1; }
+  j=$(SN_SEPARATE_ARGS="$sep_args" sn_submit -n 2 -t 10 -o "$W/b4.out" "$jobs/separate.sbatch" "$W/b2.wav" 8 "$W/b4")
+  sn_wait_state "$j" RUNNING 60 && wait_grep 'iteration 20' "$W/b4.out" 120
+  scancel --batch --signal=USR1 "$j"
+  sn_wait_job "$j" 400
+  check "B4 real separate.sbatch: COMPLETED after a requeue, resumed with --resume" eval \
+    'state_is $j COMPLETED && restarts_ge $j 1 && grep -q -- "--resume" "$W/b4.out"'
+  check "B4 checkpoint file gone after the resumed run" [ ! -e "$W/b4/nmf.ckpt.h5" ]
+  check "B4 resumed result.h5 equals the uninterrupted one (every common float dataset, rel. diff < 1e-3)" \
+    /usr/bin/python3 - "$W/b4/result.h5" "$W/b4-ref/result.h5" <<'EOF'
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+common = []
+a.visititems(lambda n, o: common.append(n) if isinstance(o, h5py.Dataset) and n in b and o.dtype.kind == "f" else None)
+if not common:
+    print("no common float datasets:", list(a), list(b)); sys.exit(1)
+for n in common:
+    x, y = a[n][()], b[n][()]
+    err = np.linalg.norm(np.ravel(x - y)) / max(np.linalg.norm(np.ravel(y)), 1e-30)
+    print(n, x.shape, "relative difference", err)
+    assert x.shape == y.shape and err < 1e-3, n
+EOF
+  [ $fail = 0 ] || show_out "$W/b4.out" "$W/b4-ref.out"
+elif [ -n "${msg:-}" ] && [ "${msg#skip}" != "$msg" ]; then
+  sn_log "B4 $msg"
+else
+  sn_log "B4 skip: needs the B2 calibration (nmf with USR1 checkpoints)"
+fi
+
 # B3: separate.sbatch and array.sbatch with the real separate
 if msg=$(has_cmd separate); then
   j=$(sn_submit -n 2 -t 10 -o "$W/b3.out" "$jobs/separate.sbatch" "$W/long.wav" 3 "$W/b3")
