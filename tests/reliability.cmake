@@ -16,3 +16,8 @@ endforeach()
 # (2 ranks: the kills and signals are per rank; ~2 min)
 _sn_add(fault.checkpoint.np2 2 "fault;mpi" fault/checkpoint_kill.py)
 set_tests_properties(fault.checkpoint.np2 PROPERTIES TIMEOUT 400)
+
+# Hostile inputs and outputs: refused with one clear line or handled, never a
+# crash, a hang or a write elsewhere (prints the table kept in docs/reliability.md).
+_sn_add(hostile.np2 2 "fault;mpi" fault/hostile_inputs.py)
+set_tests_properties(hostile.np2 PROPERTIES TIMEOUT 600)
