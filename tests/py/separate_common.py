@@ -21,11 +21,16 @@ def istft(D, n_fft=2048, hop=None, win_length=None, window="hann", center=True, 
     N = D.shape[1]
     frames = np.fft.irfft(D, n=n_fft, axis=0) * w[:, None]
     total = n_fft + hop * (N - 1)
-    y = np.zeros(total)
-    wss = np.zeros(total)
-    for t in range(N):
-        y[t * hop:t * hop + n_fft] += frames[:, t]
-        wss[t * hop:t * hop + n_fft] += w * w
+    pad = hop * (N + (n_fft + hop - 1) // hop)
+    y = np.zeros(pad)
+    wss = np.zeros(pad)
+    # overlap-add in n_fft/hop vectorised passes: segment j of every frame
+    # lands on the contiguous run [j*hop, j*hop + N*hop) viewed as (N, hop)
+    for j in range(0, (n_fft + hop - 1) // hop):
+        a, b = j * hop, min(n_fft, (j + 1) * hop)
+        y[a:a + N * hop].reshape(N, hop)[:, :b - a] += frames[a:b, :].T
+        wss[a:a + N * hop].reshape(N, hop)[:, :b - a] += (w[a:b] ** 2)[None, :]
+    y, wss = y[:total], wss[:total]
     nz = wss > np.finfo(np.float64).tiny
     y[nz] /= wss[nz]
     start = n_fft // 2 if center else 0
