@@ -10,7 +10,7 @@ SN_BUILD_DIR="${SN_BUILD_DIR:-$SN_ROOT/build}"
 # the instrument samples the separation tests mix, Slurm for the cluster tests,
 # clang for the fuzz targets).
 SN_PKGS_BUILD="gcc make cmake pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
-  libfftw3-dev libfftw3-mpi-dev libscalapack-openmpi-dev libopenblas-dev libblis-dev
+  libfftw3-dev libfftw3-mpi-dev libscalapack-openmpi-dev libopenblas-dev libblis-serial-dev
   libsndfile1-dev libsoxr-dev libpng-dev"
 SN_PKGS_TEST="python3 python3-numpy python3-scipy python3-sklearn python3-h5py python3-soundfile
   python3-matplotlib python3-mir-eval hydrogen-drumkits fluid-soundfont-gm fluidsynth
