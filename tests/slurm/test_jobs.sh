@@ -12,6 +12,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 jobs=$(cd "$here/../../jobs" && pwd)
+SN_CLUSTER_DEADLINE=${SN_CLUSTER_DEADLINE:-1400}   # below the ctest TIMEOUT (1500 s)
 . "$here/cluster.sh"
 : "${SN_TMP:=$(mktemp -d)}"; mkdir -p "$SN_TMP"
 sn_cluster_start || exit 1
