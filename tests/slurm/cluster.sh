@@ -115,6 +115,7 @@ EnforcePartLimits=ALL
 ReturnToService=2
 JobRequeue=1
 SchedulerType=sched/backfill
+SchedulerParameters=sched_interval=5,bf_interval=5
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 AccountingStorageType=accounting_storage/none
