@@ -21,3 +21,6 @@ set_tests_properties(fault.checkpoint.np2 PROPERTIES TIMEOUT 400)
 # crash, a hang or a write elsewhere (prints the table kept in docs/reliability.md).
 _sn_add(hostile.np2 2 "fault;mpi" fault/hostile_inputs.py)
 set_tests_properties(hostile.np2 PROPERTIES TIMEOUT 600)
+
+# Fuzz targets: regression inputs in every build, libFuzzer with -DSN_FUZZ=ON.
+add_subdirectory(${CMAKE_CURRENT_SOURCE_DIR}/fuzz ${CMAKE_CURRENT_BINARY_DIR}/fuzz)

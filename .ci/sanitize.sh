@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Sanitizer CI (issue 7): a second build with AddressSanitizer +
+# UndefinedBehaviorSanitizer (-DSN_SANITIZE=ON, Debug), running the unit tests,
+# the 2-rank tests (without the long fault matrices, which exercise error paths
+# the hostile-input test also covers), the hostile-input test, the fuzz
+# regression inputs, and a short libFuzzer run of each fuzz target when clang
+# can link libFuzzer. Budget: ~20 min on 2 cores.
+#   bash .ci/sanitize.sh                   # from the repository root
+#   SN_SANITIZE_BUILD=dir SN_FUZZ_SECONDS=60 bash .ci/sanitize.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=${SN_SANITIZE_BUILD:-build-sanitize}
+FUZZ_SECONDS=${SN_FUZZ_SECONDS:-60}
+JOBS=${SN_JOBS:-2}
+
+# Open MPI and HDF5 keep allocations until exit: leaks are not checked.
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1:detect_stack_use_after_return=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+
+t0=$(date +%s)
+cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Debug -DSN_SANITIZE=ON -DSN_NATIVE=OFF > "$B.configure.log" 2>&1 ||
+  { cat "$B.configure.log"; exit 1; }
+cmake --build "$B" -j"$JOBS" > "$B.build.log" 2>&1 || { tail -50 "$B.build.log"; exit 1; }
+echo "sanitize: built in $(( $(date +%s) - t0 )) s"
+
+# unit tests, every 2-rank test except the fault matrices, hostile inputs, fuzz regressions
+ctest --test-dir "$B" -j"$JOBS" --output-on-failure --timeout 900 \
+  -R '(\.np2$|^fuzz\.regress)' -LE 'fault|slurm' 
+ctest --test-dir "$B" -j"$JOBS" --output-on-failure --timeout 900 -L unit
+ctest --test-dir "$B" --output-on-failure --timeout 900 -R '^(hostile\.np2|fault\.checkpoint\.np2)$'
+echo "sanitize: tests done at $(( $(date +%s) - t0 )) s"
+
+# short fuzz runs (libFuzzer from clang); skipped with a reason when unavailable
+if [ "${FUZZ_SECONDS}" != 0 ]; then
+  bash tests/fuzz/run_fuzz.sh "$FUZZ_SECONDS"
+fi
+echo "sanitize: finished in $(( $(date +%s) - t0 )) s"
