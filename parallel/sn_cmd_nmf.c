@@ -13,13 +13,9 @@
 #include "sn_comm.h"
 #include "sn_h5.h"
 #include "sn_pnmf.h"
+#include "sn_signal.h"
 #include "sn_svd.h"
 
-static volatile sig_atomic_t sn_nmf_stop = 0;
-static void sn_nmf_on_signal(int sig) {
-  (void)sig;
-  sn_nmf_stop = 1;
-}
 
 /* The attributes the stft command writes on /stft/magnitude. */
 static const char *const sn_stft_keys[] = {"sample_rate", "n_fft", "hop_length", "win_length",
@@ -178,8 +174,7 @@ int sn_cmd_nmf(sn_run *run, int argc, char **argv) {
   int init_kind = -1; /* 0 random, 1 nndsvd, 2 nndsvda, 3 nndsvdar, 4 file */
   double beta = 2.0, alpha_H = 0.0;
   int lrc = SN_OK;
-  struct sigaction sa_old_term, sa_old_usr1;
-  int sig_installed = 0;
+  sn_signal_catch(); /* from here to the end: a signal asks for a checkpoint */
 
   /* ---- option checks (every rank parses the same argv) ---- */
   if (!com.output) lrc = SN_FAIL(e, SN_ERR_USAGE, "nmf: -o MODEL.h5 is required");
@@ -258,7 +253,7 @@ int sn_cmd_nmf(sn_run *run, int argc, char **argv) {
   o.max_iter = max_iter;
   o.tol = tol;
   o.checkpoint_every = ckpt_every;
-  o.stop = &sn_nmf_stop;
+  o.stop = sn_signal_flag();
 
   /* ---- fixed dictionary ---- */
   if (fixw_s) {
@@ -337,17 +332,7 @@ int sn_cmd_nmf(sn_run *run, int argc, char **argv) {
   if (Wfix && !resume) memcpy(W, Wfix, (size_t)(F * n_fixed) * sizeof(float));
   sn_timer_end(&run->timer, SN_PH_INIT);
 
-  /* ---- solve, with SIGTERM/SIGUSR1 asking for a checkpoint ---- */
-  {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = sn_nmf_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sn_nmf_stop = 0;
-    sigaction(SIGTERM, &sa, &sa_old_term);
-    sigaction(SIGUSR1, &sa, &sa_old_usr1);
-    sig_installed = 1;
-  }
+  /* ---- solve (a SIGTERM/SIGUSR1 caught since the start asks for a checkpoint) ---- */
   SN_PROGRESS(run, "nmf: V %lld x %lld on %d rank(s), k = %lld, beta = %g, solver %s, init %s%s", (long long)F,
               (long long)N, run->size, (long long)k, beta, solver_s, init_s, n_fixed ? ", fixed dictionary" : "");
   rc = sn_pnmf_solve(run, &o, V, W, H, &st, resume);
@@ -447,10 +432,7 @@ int sn_cmd_nmf(sn_run *run, int argc, char **argv) {
   run->timer.bytes_reduced = run->bytes_reduced;
 
 cleanup:
-  if (sig_installed) {
-    sigaction(SIGTERM, &sa_old_term, NULL);
-    sigaction(SIGUSR1, &sa_old_usr1, NULL);
-  }
+  sn_signal_release();
   if (f) sn_h5_close(&f, 0, e);
   if (out) sn_h5_close(&out, 0, e);
   sn_pnmf_state_free(&st);

@@ -85,8 +85,8 @@ int sn_run_report(sn_run *run, int rc) {
         char *nl = strchr(ver, '\n');
         if (nl) *nl = '\0';
         fprintf(f, "{\n  \"command\": \"%s\",\n  \"version\": \"%s\",\n", run->cmd, SN_VERSION);
-        fprintf(f, "  \"ranks\": %d,\n  \"threads_per_rank\": %s,\n", run->size,
-                sn_env_or("OPENBLAS_NUM_THREADS", "1"));
+        fprintf(f, "  \"ranks\": %d,\n  \"threads_per_rank\": %d,\n", run->size,
+                atoi(sn_env_or("OPENBLAS_NUM_THREADS", "1")) > 0 ? atoi(sn_env_or("OPENBLAS_NUM_THREADS", "1")) : 1);
         fprintf(f, "  \"blas\": \"%s\",\n", SN_BLAS_NAME);
         size_t len = 0;
         char esc[1024] = "";
