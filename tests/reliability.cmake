@@ -24,3 +24,18 @@ set_tests_properties(hostile.np2 PROPERTIES TIMEOUT 600)
 
 # Fuzz targets: regression inputs in every build, libFuzzer with -DSN_FUZZ=ON.
 add_subdirectory(${CMAKE_CURRENT_SOURCE_DIR}/fuzz ${CMAKE_CURRENT_BINARY_DIR}/fuzz)
+
+# valgrind memcheck on small 1-rank runs (skips in -march=native builds).
+if(SN_NATIVE AND CMAKE_BUILD_TYPE STREQUAL "Release")
+  set(_sn_vg_arg native)
+else()
+  set(_sn_vg_arg portable)
+endif()
+_sn_add(valgrind.np1 1 "valgrind" fault/valgrind_check.sh ${_sn_vg_arg})
+set_tests_properties(valgrind.np1 PROPERTIES TIMEOUT 900 SKIP_RETURN_CODE 77)
+
+# Determinism: identical values for the same seed/ranks/build/wisdom; 1e-5 across rank counts.
+foreach(np 2 3)
+  _sn_add(determinism.np${np} ${np} "mpi" fault/determinism.py)
+  set_tests_properties(determinism.np${np} PROPERTIES TIMEOUT 300)
+endforeach()
