@@ -280,6 +280,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   int64_t k = 0, seed = 0, max_iter = 200, ckpt_every = 0, tile = 256;
   double tol = 1e-4, alpha_W = 0.0, l1_ratio = 0.0, mask_power = 1.0, momentum = 0.99;
   const char *beta_s = "fro", *solver_s = "mu", *init_s = "nndsvda", *alpha_H_s = "same", *ckpt_s = NULL;
+  const char *fixw_s = NULL;
   const char *recon_s = "mask", *group_s = NULL, *gl_init_s = "random", *pool_s = "max";
   int sort = 0, resume = 0, store_audio = 0, gl_iter = 32, no_plot = 0;
   const sn_opt t_main[] = {
@@ -299,7 +300,8 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   const sn_opt t_nmf[] = {
       {"--beta", 0, SN_OPT_STRING, &beta_s, "LOSS", "fro|kl|is|NUMBER: beta-divergence (default fro)"},
       {"--solver", 0, SN_OPT_STRING, &solver_s, "mu|cd", "multiplicative updates or coordinate descent (default mu)"},
-      {"--init", 0, SN_OPT_STRING, &init_s, "HOW", "random|nndsvd|nndsvda|nndsvdar (default nndsvda)"},
+      {"--init", 0, SN_OPT_STRING, &init_s, "HOW", "random|nndsvd|nndsvda|nndsvdar|FILE.h5 (/nmf/W, /nmf/H) (default nndsvda)"},
+      {"--fix-W", 0, SN_OPT_STRING, &fixw_s, "FILE.h5[:/path]", "fixed dictionary columns (default path /nmf/W); the rest are learned"},
       {"--seed", 0, SN_OPT_INT64, &seed, "N", "seed of random starts (NMF and Griffin-Lim; default 0)"},
       {"--tol", 0, SN_OPT_DOUBLE, &tol, "X", "stopping tolerance, sklearn's rule (default 1e-4)"},
       {"--max-iter", 0, SN_OPT_INT64, &max_iter, "N", "maximum NMF iterations (default 200)"},
@@ -333,7 +335,9 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   memset(&o, 0, sizeof o);
   sn_pnmf_state st;
   memset(&st, 0, sizeof st);
-  float *W = NULL, *H = NULL, *Vp = NULL, *Hp = NULL, *mix = NULL, *Z = NULL;
+  float *W = NULL, *H = NULL, *Vp = NULL, *Hp = NULL, *mix = NULL, *Z = NULL, *Wfix = NULL;
+  int64_t n_fixed = 0;
+  sn_h5 *fin = NULL;
   unsigned char *rgb = NULL;
   sn_pola *pola = NULL;
   sn_h5 *res = NULL;
@@ -387,7 +391,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
     else if (!strcmp(init_s, "nndsvd")) init_kind = 1;
     else if (!strcmp(init_s, "nndsvda")) init_kind = 2;
     else if (!strcmp(init_s, "nndsvdar")) init_kind = 3;
-    else if (lrc == SN_OK) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --init: '%s' is not random, nndsvd, nndsvda or nndsvdar", init_s);
+    else init_kind = 4;
   }
   if (lrc == SN_OK && group_s) lrc = sn_groups_parse(group_s, &grp, e);
   if (lrc == SN_OK && snprintf(od->path, sizeof od->path, "%s", com.output) >= (int)sizeof od->path)
@@ -449,6 +453,40 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   W = sn_calloc((size_t)(F * k) * sizeof(float), "W", e);
   H = sn_calloc((size_t)(k * (s.n_local > 0 ? s.n_local : 1)) * sizeof(float), "H", e);
   SN_CHECK(sn_agree(run->comm, (W && H) ? SN_OK : SN_ERR_NOMEM, e));
+  if (fixw_s) { /* fixed dictionary columns, made with the same spectrogram parameters */
+    char fx_file[4096], fx_dset[1024];
+    int nd = 0;
+    int64_t dims[2] = {0, 0};
+    sn_spec_params fp;
+    sn_timer_begin(&run->timer, SN_PH_READ);
+    rc = sn_agree(run->comm, sn_h5_split_spec(fixw_s, "/nmf/W", fx_file, sizeof fx_file, fx_dset, sizeof fx_dset, e), e);
+    if (rc == SN_OK) rc = sn_h5_open(run->comm, fx_file, &fin, e);
+    if (rc == SN_OK) rc = sn_h5_shape(fin, fx_dset, &nd, dims, e);
+    if (rc == SN_OK) rc = sn_spec_params_read(fin, fx_dset, &fp, e);
+    if (rc == SN_OK) {
+      lrc = sn_spec_params_check(&s.par, &fp, fx_file, e);
+      if (lrc == SN_OK && (nd != 2 || dims[0] != F || dims[1] < 1 || dims[1] > k))
+        lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s must be (F, c) = (%lld, c) with 1 <= c <= k = %lld", fx_file, fx_dset,
+                      (long long)F, (long long)k);
+      if (lrc == SN_OK) {
+        n_fixed = dims[1];
+        Wfix = sn_calloc((size_t)(F * n_fixed) * sizeof(float), "fixed W", e);
+        if (!Wfix) lrc = SN_ERR_NOMEM;
+      }
+      rc = sn_agree(run->comm, lrc, e);
+    }
+    if (rc == SN_OK) rc = sn_h5_read_cols(fin, fx_dset, F, 0, n_fixed, Wfix, F, e);
+    if (rc == SN_OK) rc = sn_h5_close(&fin, 0, e);
+    if (rc == SN_OK) {
+      lrc = SN_OK;
+      for (int64_t i = 0; i < F * n_fixed && lrc == SN_OK; i++)
+        if (!(Wfix[i] >= 0) || !isfinite(Wfix[i])) lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: has a negative or non-finite value", fx_file);
+      rc = sn_agree(run->comm, lrc, e);
+    }
+    sn_timer_end(&run->timer, SN_PH_READ);
+    if (rc) goto cleanup;
+    o.cfg.n_fixed = n_fixed;
+  }
   {
     uint64_t h = 0;
     SN_CHECK(sn_pnmf_data_hash(run, &o, s.mag, &h));
@@ -459,6 +497,8 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
     fp = sn_fnv1a(fp, dv, sizeof dv);
     fp = sn_fnv1a(fp, init_s, strlen(init_s));
     fp = sn_fnv1a(fp, &seed, sizeof seed);
+    fp = sn_fnv1a(fp, &n_fixed, sizeof n_fixed);
+    if (Wfix) fp = sn_fnv1a(fp, Wfix, (size_t)(F * n_fixed) * sizeof(float));
     o.fingerprint = fp;
   }
   SN_CHECK(sn_pnmf_state_init(&st, max_iter, e));
@@ -471,9 +511,35 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
     if (rc == SN_OK) SN_PROGRESS(run, "separate: resuming the NMF from %s at iteration %lld", o.checkpoint, (long long)st.iter);
   } else if (init_kind == 0) {
     rc = sn_pnmf_init_random(run, &o, s.mag, (uint64_t)seed, W, H);
-  } else {
+  } else if (init_kind <= 3) {
     rc = sn_svd_nndsvd(run, &o, s.mag, init_kind - 1, (uint64_t)seed, W, H);
+  } else { /* a start from a file: /nmf/W (F, k) and /nmf/H (k, N) */
+    int nd = 0;
+    int64_t dw[2] = {0, 0}, dh[2] = {0, 0};
+    rc = sn_h5_open(run->comm, init_s, &fin, e);
+    if (rc == SN_OK) rc = sn_h5_shape(fin, "/nmf/W", &nd, dw, e);
+    if (rc == SN_OK) rc = sn_h5_shape(fin, "/nmf/H", &nd, dh, e);
+    if (rc == SN_OK) {
+      lrc = (dw[0] != F || dw[1] != k || dh[0] != k || dh[1] != N)
+                ? SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/W %lld x %lld and /nmf/H %lld x %lld do not match F = %lld, k = %lld, N = %lld",
+                          init_s, (long long)dw[0], (long long)dw[1], (long long)dh[0], (long long)dh[1], (long long)F,
+                          (long long)k, (long long)N)
+                : SN_OK;
+      rc = sn_agree(run->comm, lrc, e);
+    }
+    if (rc == SN_OK) rc = sn_h5_read_cols(fin, "/nmf/W", F, 0, k, W, F, e);
+    if (rc == SN_OK) rc = sn_h5_read_cols(fin, "/nmf/H", k, s.start, s.n_local, H, k, e);
+    if (rc == SN_OK) rc = sn_h5_close(&fin, 0, e);
+    if (rc == SN_OK) {
+      lrc = SN_OK;
+      for (int64_t i = 0; i < F * k && lrc == SN_OK; i++)
+        if (!(W[i] >= 0) || !isfinite(W[i])) lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/W has a negative or non-finite value", init_s);
+      for (int64_t i = 0; i < k * s.n_local && lrc == SN_OK; i++)
+        if (!(H[i] >= 0) || !isfinite(H[i])) lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/H has a negative or non-finite value", init_s);
+      rc = sn_agree(run->comm, lrc, e);
+    }
   }
+  if (rc == SN_OK && Wfix && !resume) memcpy(W, Wfix, (size_t)(F * n_fixed) * sizeof(float));
   sn_timer_end(&run->timer, SN_PH_INIT);
   if (rc) goto cleanup;
   {
@@ -538,6 +604,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
     if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/nmf", "solver", solver_s, e);
     if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/nmf", "init", init_s, e);
     if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/nmf", "n_iter", st.iter, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/nmf", "n_fixed", n_fixed, e);
     if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/nmf", "converged", st.converged, e);
     if (rc == SN_OK) rc = sn_h5_attr_set_double(res, "/nmf", "loss", st.loss, e);
     if (rc == SN_OK) rc = sn_h5_attr_set_double(res, "/nmf", "reconstruction_err", sqrt(2.0 * fmax(st.loss, 0.0)), e);
@@ -702,6 +769,7 @@ cleanup:
     sigaction(SIGUSR1, &sa_old_usr1, NULL);
   }
   if (res) sn_h5_close(&res, 0, e);
+  if (fin) sn_h5_close(&fin, 0, e);
   sn_audio_close(&au);
   if (rc != SN_OK && od && run->rank == 0) {
     /* a checkpoint of an unfinished NMF stays (with its folder) to resume from */
@@ -714,7 +782,7 @@ cleanup:
   sn_pnmf_state_free(&st);
   sn_spec_free(&s);
   sn_groups_free(&grp);
-  sn_free(W), sn_free(H), sn_free(Vp), sn_free(Hp), sn_free(mix), sn_free(Z), sn_free(rgb);
+  sn_free(W), sn_free(H), sn_free(Vp), sn_free(Hp), sn_free(mix), sn_free(Z), sn_free(rgb), sn_free(Wfix);
   free(od);
   return rc;
 }

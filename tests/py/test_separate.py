@@ -116,4 +116,18 @@ with h5py.File(os.path.join(outl, "result.h5"), "r") as f:
     a = f["/separate/audio/component-01"][...]
 check(np.max(np.abs(a - lparts[1])) == 0, "--store-audio: result.h5 /separate/audio/component-01 = the WAV")
 check(not os.path.exists(os.path.join(outl, "nmf.ckpt.h5")), "no checkpoint left after a complete run")
+
+# ---- NMF options shared with 'specnmf nmf': a start from a file, a fixed dictionary ----
+res = os.path.join(out, "result.h5")
+outi = tmp("outi")
+run(["separate", inp, "-k", K, "-o", outi, "--quiet", "--no-plot", "--init", res, "--max-iter", 0])
+with h5py.File(os.path.join(outi, "result.h5"), "r") as f:
+    ok = np.array_equal(f["/nmf/W"][...], W) and np.array_equal(f["/nmf/H"][...], H)
+check(ok, "--init result.h5 --max-iter 0: W and H are the file's")
+outf = tmp("outf")
+run(["separate", inp, "-k", K + 1, "-o", outf, "--quiet", "--no-plot", "--fix-W", res])
+with h5py.File(os.path.join(outf, "result.h5"), "r") as f:
+    W2 = f["/nmf/W"][...]
+check(np.array_equal(W2[:, :K], W) and W2.shape == (W.shape[0], K + 1),
+      f"--fix-W: the first {K} columns stay the given dictionary, one more is learned")
 finish()
