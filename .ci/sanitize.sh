@@ -14,7 +14,7 @@ FUZZ_SECONDS=${SN_FUZZ_SECONDS:-60}
 JOBS=${SN_JOBS:-2}
 
 # Open MPI and HDF5 keep allocations until exit: leaks are not checked.
-export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1:detect_stack_use_after_return=0
+export ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:allocator_may_return_null=1:max_allocation_size_mb=4096
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 

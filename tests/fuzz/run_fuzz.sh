@@ -16,7 +16,7 @@ if ! command -v clang >/dev/null; then
   echo "fuzz: SKIP: clang is not installed (apt-get install clang libclang-rt-14-dev)"
   exit 0
 fi
-export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1
+export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:max_allocation_size_mb=2048
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 if ! CC=clang cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Debug -DSN_SANITIZE=ON -DSN_FUZZ=ON -DSN_NATIVE=OFF \
@@ -36,7 +36,7 @@ for t in fuzz_audio fuzz_h5 fuzz_opts; do
   # -rss_limit_mb: a declared size the readers try to allocate shows up as an OOM
   echo "fuzz: $t for $SECONDS_EACH s"
   if ! TMPDIR="$FUZZ_OUT" "$B/tests/fuzz/$t" -max_total_time="$SECONDS_EACH" -rss_limit_mb=3072 \
-        -malloc_limit_mb=3072 -timeout=20 -max_len=65536 -print_final_stats=1 \
+        -malloc_limit_mb=4096 -timeout=20 -max_len=65536 -print_final_stats=1 \
         -artifact_prefix="$FUZZ_OUT/crashes/$t/" "$FUZZ_OUT/corpus/$t" > "$FUZZ_OUT/$t.log" 2>&1; then
     echo "fuzz: $t FOUND A FAILURE:"; grep -E "ERROR|SUMMARY|Test unit written|#0|#1 |#2 |#3 " "$FUZZ_OUT/$t.log" | head -30
     status=1

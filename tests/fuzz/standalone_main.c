@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -30,7 +31,27 @@ static int run_file(const char *path) {
   return 0;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define SN_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SN_ASAN 1
+#endif
+#endif
+
 int main(int argc, char **argv) {
+#ifndef SN_ASAN
+  /* Some inputs make libhdf5 allocate (and touch) what a corrupted length field
+   * says, e.g. 17 GB for a variable-length string attribute: cap the address
+   * space so such an allocation fails at once (SN_FUZZ_AS_MB, default 4096).
+   * Under AddressSanitizer, ASAN_OPTIONS=max_allocation_size_mb does this. */
+  const char *lim = getenv("SN_FUZZ_AS_MB");
+  rlim_t mb = lim ? (rlim_t)strtoull(lim, NULL, 10) : 4096;
+  if (mb > 0) {
+    struct rlimit rl = {mb << 20, mb << 20};
+    setrlimit(RLIMIT_AS, &rl);
+  }
+#endif
   LLVMFuzzerInitialize(&argc, &argv);
   int bad = 0, count = 0;
   for (int i = 1; i < argc; i++) {
