@@ -4,7 +4,8 @@
 # the 2-rank tests (without the long fault matrices, which exercise error paths
 # the hostile-input test also covers), the hostile-input test, the fuzz
 # regression inputs, and a short libFuzzer run of each fuzz target when clang
-# can link libFuzzer. Budget: ~20 min on 2 cores.
+# can link libFuzzer; valgrind memcheck from a -DSN_NATIVE=OFF build.
+# Budget: ~20 min on 2 cores (SN_VALGRIND=0 or SN_FUZZ_SECONDS=0 skip parts).
 #   bash .ci/sanitize.sh                   # from the repository root
 #   SN_SANITIZE_BUILD=dir SN_FUZZ_SECONDS=60 bash .ci/sanitize.sh
 set -euo pipefail
@@ -30,6 +31,16 @@ ctest --test-dir "$B" -j"$JOBS" --output-on-failure --timeout 900 \
 ctest --test-dir "$B" -j"$JOBS" --output-on-failure --timeout 900 -L unit
 ctest --test-dir "$B" --output-on-failure --timeout 900 -R '^(hostile\.np2|fault\.checkpoint\.np2)$'
 echo "sanitize: tests done at $(( $(date +%s) - t0 )) s"
+
+# valgrind memcheck of every command at 1 rank, from a build without -march=native
+if [ "${SN_VALGRIND:-1}" != 0 ] && command -v valgrind >/dev/null; then
+  V=${SN_VALGRIND_BUILD:-build-valgrind}
+  cmake -S . -B "$V" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSN_NATIVE=OFF > "$V.configure.log" 2>&1 ||
+    { cat "$V.configure.log"; exit 1; }
+  cmake --build "$V" -j"$JOBS" --target specnmf > "$V.build.log" 2>&1 || { tail -50 "$V.build.log"; exit 1; }
+  ASAN_OPTIONS= ctest --test-dir "$V" --output-on-failure -R '^valgrind\.np1$'
+  echo "sanitize: valgrind done at $(( $(date +%s) - t0 )) s"
+fi
 
 # short fuzz runs (libFuzzer from clang); skipped with a reason when unavailable
 if [ "${FUZZ_SECONDS}" != 0 ]; then
