@@ -305,6 +305,12 @@ int sn_cmd_mel(sn_run *run, int argc, char **argv) {
   }
   if (stored) {
     SN_CHECK(sn_spec_read(run, pos[0], 0, &s));
+    int frc = SN_OK; /* a stored spectrogram may hold NaN/Inf: refuse, as nmf and nnls do */
+    for (size_t q = 0; q < (size_t)s.F * (size_t)s.n_local && frc == SN_OK; q++)
+      if (!isfinite(s.mag[q]))
+        frc = SN_FAIL(e, SN_ERR_INPUT, "%s: non-finite value at (%lld, %lld)", pos[0], (long long)(q % (size_t)s.F),
+                      (long long)(s.start + (int64_t)(q / (size_t)s.F)));
+    SN_CHECK(sn_agree(run->comm, frc, e));
     if (s.par.power != cfg.power) {
       /* |S|^p from a stored |S|^q */
       double ex = (double)cfg.power / s.par.power;
