@@ -39,3 +39,6 @@ foreach(np 2 3)
   _sn_add(determinism.np${np} ${np} "mpi" fault/determinism.py)
   set_tests_properties(determinism.np${np} PROPERTIES TIMEOUT 300)
 endforeach()
+
+# 64-bit sizes: counts above 2^31, overflow refusals, ownership of 2^34 columns.
+sn_add_unit_test(test_sizes fault/test_sizes.c)
