@@ -8,6 +8,215 @@
 #include SN_BLAS_HEADER
 #include "sn_nnls.h"
 
+/* ---- hand-written AVX-512 kernels (R a multiple of 16) ------------------------
+ * The two thin products of each tile, written so each V tile is read from
+ * cache once per product without the copy (packing) a BLAS makes first:
+ *   wtv: out (R x t) = W^T X, vectorised over r (W transposed in 16-row panels,
+ *        one zmm per row of W), 16 columns of X at a time, X[i, j] broadcast;
+ *   xht: acc (F x R doubles) += X H_t^T, vectorised over 16 rows of X, all 16
+ *        r of a panel in registers across the tile's columns, summed in float
+ *        over the tile and then added to the double accumulator (as the BLAS
+ *        path: sgemm into a float F x R, then add);
+ *   wh:  WH (F x t) = W H_t, vectorised over 16 rows, 8 columns at a time.
+ * The BLAS path stays as the reference (cfg.plain = 1). */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define SN_NMF_HAVE_AVX512 1
+
+/* Wt: panels of 16 rows of W^T: Wt[(b * F + i) * 16 + l] = W[i + (16 b + l) F]. */
+static void k_transpose_w(const float *W, int64_t F, int64_t R, float *Wt) {
+  for (int64_t b = 0; b < R / 16; b++)
+    for (int64_t i = 0; i < F; i++)
+      for (int l = 0; l < 16; l++) Wt[(b * F + i) * 16 + l] = W[i + (16 * b + l) * F];
+}
+
+/* out (R x t, ld R) = W^T X (X: F x t, ld F). */
+static void k_wtv(const float *Wt, int64_t F, int64_t R, const float *X, int64_t t, float *out) {
+  for (int64_t b = 0; b < R / 16; b++) {
+    const float *Wb = Wt + b * F * 16;
+    int64_t j0 = 0;
+    for (; j0 + 16 <= t; j0 += 16) {
+      const float *x = X + j0 * F;
+      __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
+             a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0, a12 = a0, a13 = a0, a14 = a0,
+             a15 = a0;
+      for (int64_t i = 0; i < F; i++) {
+        __m512 w = _mm512_loadu_ps(Wb + i * 16);
+        const float *xi = x + i;
+        a0 = _mm512_fmadd_ps(w, _mm512_set1_ps(xi[0 * F]), a0);
+        a1 = _mm512_fmadd_ps(w, _mm512_set1_ps(xi[1 * F]), a1);
+        a2 = _mm512_fmadd_ps(w, _mm512_set1_ps(xi[2 * F]), a2);
+        a3 = _mm512_fmadd_ps(w, _mm512_set1_ps(xi[3 * F]), a3);
+        a4 = _mm512_fmadd_ps(w, _mm512_set1_ps(xi[4 * F]), a4);
+        a5 = _mm512_fmadd_ps(w, _mm512_set1_ps(xi[5 * F]), a5);
+        a6 = _mm512_fmadd_ps(w, _mm512_set1_ps(xi[6 * F]), a6);
+        a7 = _mm512_fmadd_ps(w, _mm512_set1_ps(xi[7 * F]), a7);
+        a8 = _mm512_fmadd_ps(w, _mm512_set1_ps(xi[8 * F]), a8);
+        a9 = _mm512_fmadd_ps(w, _mm512_set1_ps(xi[9 * F]), a9);
+        a10 = _mm512_fmadd_ps(w, _mm512_set1_ps(xi[10 * F]), a10);
+        a11 = _mm512_fmadd_ps(w, _mm512_set1_ps(xi[11 * F]), a11);
+        a12 = _mm512_fmadd_ps(w, _mm512_set1_ps(xi[12 * F]), a12);
+        a13 = _mm512_fmadd_ps(w, _mm512_set1_ps(xi[13 * F]), a13);
+        a14 = _mm512_fmadd_ps(w, _mm512_set1_ps(xi[14 * F]), a14);
+        a15 = _mm512_fmadd_ps(w, _mm512_set1_ps(xi[15 * F]), a15);
+      }
+      float *o = out + j0 * R + b * 16;
+      _mm512_storeu_ps(o + 0 * R, a0);
+      _mm512_storeu_ps(o + 1 * R, a1);
+      _mm512_storeu_ps(o + 2 * R, a2);
+      _mm512_storeu_ps(o + 3 * R, a3);
+      _mm512_storeu_ps(o + 4 * R, a4);
+      _mm512_storeu_ps(o + 5 * R, a5);
+      _mm512_storeu_ps(o + 6 * R, a6);
+      _mm512_storeu_ps(o + 7 * R, a7);
+      _mm512_storeu_ps(o + 8 * R, a8);
+      _mm512_storeu_ps(o + 9 * R, a9);
+      _mm512_storeu_ps(o + 10 * R, a10);
+      _mm512_storeu_ps(o + 11 * R, a11);
+      _mm512_storeu_ps(o + 12 * R, a12);
+      _mm512_storeu_ps(o + 13 * R, a13);
+      _mm512_storeu_ps(o + 14 * R, a14);
+      _mm512_storeu_ps(o + 15 * R, a15);
+    }
+    for (; j0 < t; j0++) { /* leftover columns: 4 partial sums over i */
+      const float *x = X + j0 * F;
+      __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      int64_t i = 0;
+      for (; i + 4 <= F; i += 4) {
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(Wb + i * 16), _mm512_set1_ps(x[i]), a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(Wb + i * 16 + 16), _mm512_set1_ps(x[i + 1]), a1);
+        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(Wb + i * 16 + 32), _mm512_set1_ps(x[i + 2]), a2);
+        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(Wb + i * 16 + 48), _mm512_set1_ps(x[i + 3]), a3);
+      }
+      for (; i < F; i++) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(Wb + i * 16), _mm512_set1_ps(x[i]), a0);
+      _mm512_storeu_ps(out + j0 * R + b * 16, _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+    }
+  }
+}
+
+/* acc (F x R doubles, ld F) += X H_t^T (X: F x t, ld F; Ht: R x t, ld R). */
+static void k_xht(const float *X, int64_t F, int64_t R, const float *Ht, int64_t t, double *acc) {
+  for (int64_t i0 = 0; i0 < F; i0 += 16) {
+    const int64_t m = F - i0 < 16 ? F - i0 : 16;
+    const __mmask16 k = (__mmask16)((1u << m) - 1u);
+    for (int64_t b = 0; b < R / 16; b++) {
+      __m512 a[16];
+#pragma GCC unroll 16
+      for (int r = 0; r < 16; r++) a[r] = _mm512_setzero_ps();
+      const float *x = X + i0, *h = Ht + b * 16;
+      for (int64_t j = 0; j < t; j++) {
+        __m512 v = _mm512_maskz_loadu_ps(k, x + j * F);
+        const float *hj = h + j * R;
+#pragma GCC unroll 16
+        for (int r = 0; r < 16; r++) a[r] = _mm512_fmadd_ps(v, _mm512_set1_ps(hj[r]), a[r]);
+      }
+      const __mmask8 klo = (__mmask8)(k & 0xffu), khi = (__mmask8)(k >> 8);
+#pragma GCC unroll 16
+      for (int r = 0; r < 16; r++) {
+        double *d = acc + i0 + (b * 16 + r) * F;
+        __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(a[r]));
+        __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a[r]), 1)));
+        _mm512_mask_storeu_pd(d, klo, _mm512_add_pd(_mm512_maskz_loadu_pd(klo, d), lo));
+        _mm512_mask_storeu_pd(d + 8, khi, _mm512_add_pd(_mm512_maskz_loadu_pd(khi, d + 8), hi));
+      }
+    }
+  }
+}
+
+/* WH (F x t, ld F) = W H_t (W: F x R, ld F). */
+static void k_wh(const float *W, int64_t F, int64_t R, const float *Ht, int64_t t, float *WH) {
+  for (int64_t i0 = 0; i0 < F; i0 += 16) {
+    const int64_t m = F - i0 < 16 ? F - i0 : 16;
+    const __mmask16 k = (__mmask16)((1u << m) - 1u);
+    int64_t j0 = 0;
+    for (; j0 + 8 <= t; j0 += 8) {
+      __m512 a[8];
+#pragma GCC unroll 8
+      for (int q = 0; q < 8; q++) a[q] = _mm512_setzero_ps();
+      const float *h = Ht + j0 * R;
+      for (int64_t r = 0; r < R; r++) {
+        __m512 w = _mm512_maskz_loadu_ps(k, W + i0 + r * F);
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; q++) a[q] = _mm512_fmadd_ps(w, _mm512_set1_ps(h[r + q * R]), a[q]);
+      }
+#pragma GCC unroll 8
+      for (int q = 0; q < 8; q++) _mm512_mask_storeu_ps(WH + i0 + (j0 + q) * F, k, a[q]);
+    }
+    for (; j0 < t; j0++) {
+      __m512 a0 = _mm512_setzero_ps();
+      const float *h = Ht + j0 * R;
+      for (int64_t r = 0; r < R; r++)
+        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, W + i0 + r * F), _mm512_set1_ps(h[r]), a0);
+      _mm512_mask_storeu_ps(WH + i0 + j0 * F, k, a0);
+    }
+  }
+}
+
+/* KL without the loss: A (F x t) = V_t / WH with WH = W H_t computed in
+ * registers (zeros of WH replaced by eps, as ratio_tile), never stored. */
+static void k_kl_ratio(const float *W, int64_t F, int64_t R, const float *Ht, int64_t t,
+                       const float *Vt, float *A) {
+  const __m512 eps = _mm512_set1_ps((float)SN_NMF_EPS), zero = _mm512_setzero_ps();
+  for (int64_t i0 = 0; i0 < F; i0 += 16) {
+    const int64_t m = F - i0 < 16 ? F - i0 : 16;
+    const __mmask16 k = (__mmask16)((1u << m) - 1u);
+    int64_t j0 = 0;
+    for (; j0 + 8 <= t; j0 += 8) {
+      __m512 a[8];
+#pragma GCC unroll 8
+      for (int q = 0; q < 8; q++) a[q] = _mm512_setzero_ps();
+      const float *h = Ht + j0 * R;
+      for (int64_t r = 0; r < R; r++) {
+        __m512 w = _mm512_maskz_loadu_ps(k, W + i0 + r * F);
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; q++) a[q] = _mm512_fmadd_ps(w, _mm512_set1_ps(h[r + q * R]), a[q]);
+      }
+#pragma GCC unroll 8
+      for (int q = 0; q < 8; q++) {
+        const int64_t o = i0 + (j0 + q) * F;
+        __m512 whs = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a[q], zero, _CMP_EQ_OQ), a[q], eps);
+        _mm512_mask_storeu_ps(A + o, k, _mm512_div_ps(_mm512_maskz_loadu_ps(k, Vt + o), whs));
+      }
+    }
+    for (; j0 < t; j0++) {
+      __m512 a0 = _mm512_setzero_ps();
+      const float *h = Ht + j0 * R;
+      for (int64_t r = 0; r < R; r++)
+        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, W + i0 + r * F), _mm512_set1_ps(h[r]), a0);
+      const int64_t o = i0 + j0 * F;
+      __m512 whs = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a0, zero, _CMP_EQ_OQ), a0, eps);
+      _mm512_mask_storeu_ps(A + o, k, _mm512_div_ps(_mm512_maskz_loadu_ps(k, Vt + o), whs));
+    }
+  }
+}
+
+/* hh (R x R doubles) += H_t H_t^T */
+static void k_hht(const float *Ht, int64_t R, int64_t t, double *hh) {
+  for (int64_t b = 0; b < R / 16; b++)     /* rows 16 b .. */
+    for (int64_t c = 0; c < R / 16; c++) { /* columns 16 c .. */
+      __m512 a[16];
+#pragma GCC unroll 16
+      for (int r = 0; r < 16; r++) a[r] = _mm512_setzero_ps();
+      for (int64_t j = 0; j < t; j++) {
+        __m512 h = _mm512_loadu_ps(Ht + j * R + b * 16);
+        const float *hc = Ht + j * R + c * 16;
+#pragma GCC unroll 16
+        for (int r = 0; r < 16; r++) a[r] = _mm512_fmadd_ps(h, _mm512_set1_ps(hc[r]), a[r]);
+      }
+#pragma GCC unroll 16
+      for (int r = 0; r < 16; r++) {
+        double *d = hh + b * 16 + (c * 16 + r) * R;
+        __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(a[r]));
+        __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a[r]), 1)));
+        _mm512_storeu_pd(d, _mm512_add_pd(_mm512_loadu_pd(d), lo));
+        _mm512_storeu_pd(d + 8, _mm512_add_pd(_mm512_loadu_pd(d + 8), hi));
+      }
+    }
+}
+#endif
+
+enum { SN_CD_LANES = 16 }; /* cd: H columns swept at once (SIMD lanes) */
+
 struct sn_nmf_ws {
   sn_nmf_cfg c;
   sn_nmf_layout L;
@@ -26,7 +235,10 @@ struct sn_nmf_ws {
   double *row;     /* R (+R) scratch */
   double *xa, *xb; /* anls: R x max(F, tile) doubles (right-hand sides, solution) */
   double *gg;      /* anls: R x R */
+  double *cdh, *cdx; /* cd: R x SN_CD_LANES doubles */
   sn_err err;      /* first failure inside a pass (anls) */
+  int fast;        /* hand-written AVX-512 kernels (sn_nmf_ws_fast) */
+  float *Wt;       /* fast: W^T in 16-row panels (k_transpose_w) */
 };
 
 void sn_nmf_layout_of(const sn_nmf_cfg *c, int nflags, sn_nmf_layout *L) {
@@ -79,6 +291,14 @@ int sn_nmf_ws_create(const sn_nmf_cfg *c, sn_nmf_ws **out, sn_err *e) {
   w->WtWf = sn_calloc(RR * sizeof(float), "nmf R x R", e);
   w->rr = sn_calloc(RR * sizeof(float), "nmf R x R", e);
   w->row = sn_calloc(2 * (size_t)c->R * sizeof(double), "nmf R", e);
+  if (c->solver == SN_NMF_CD) {
+    w->cdh = sn_calloc((size_t)c->R * SN_CD_LANES * sizeof(double), "nmf cd", e);
+    w->cdx = sn_calloc((size_t)c->R * SN_CD_LANES * sizeof(double), "nmf cd", e);
+    if (!w->cdh || !w->cdx) {
+      sn_nmf_ws_destroy(&w);
+      return SN_ERR_NOMEM;
+    }
+  }
   if (c->solver == SN_NMF_ANLS) {
     size_t m = (size_t)c->R * (size_t)(c->F > c->tile ? c->F : c->tile);
     w->xa = sn_calloc(m * sizeof(double), "nmf anls", e);
@@ -89,7 +309,11 @@ int sn_nmf_ws_create(const sn_nmf_cfg *c, sn_nmf_ws **out, sn_err *e) {
       return SN_ERR_NOMEM;
     }
   }
-  if (!w->WH || !w->A || !w->B || !w->T || !w->nh || !w->dh || !w->fr || !w->WtW || !w->wsum || !w->row || !w->WtWf || !w->rr) {
+#ifdef SN_NMF_HAVE_AVX512
+  w->fast = !c->plain && c->R % 16 == 0;
+#endif
+  if (w->fast) w->Wt = sn_calloc(FR * sizeof(float), "nmf F x R", e);
+  if ((w->fast && !w->Wt) || !w->WH || !w->A || !w->B || !w->T || !w->nh || !w->dh || !w->fr || !w->WtW || !w->wsum || !w->row || !w->WtWf || !w->rr) {
     sn_nmf_ws_destroy(&w);
     return SN_ERR_NOMEM;
   }
@@ -115,6 +339,9 @@ void sn_nmf_ws_destroy(sn_nmf_ws **ws) {
   sn_free(w->xa);
   sn_free(w->xb);
   sn_free(w->gg);
+  sn_free(w->Wt);
+  sn_free(w->cdh);
+  sn_free(w->cdx);
   sn_free(w);
   *ws = NULL;
 }
@@ -128,6 +355,9 @@ int sn_nmf_ws_status(const sn_nmf_ws *w, sn_err *e) {
 void sn_nmf_set_w(sn_nmf_ws *w, const float *W) {
   int64_t F = w->c.F, R = w->c.R;
   w->W = W;
+#ifdef SN_NMF_HAVE_AVX512
+  if (w->fast) k_transpose_w(W, F, R, w->Wt);
+#endif
   for (int64_t a = 0; a < R; a++) {
     const float *wa = W + a * F;
     double s = 0;
@@ -185,9 +415,18 @@ static double sum_lanes(const float *x, size_t n) {
   return s + ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
 }
 
+
+int sn_nmf_ws_fast(const sn_nmf_ws *w) { return w->fast; }
+
 /* WH (F x t) = W H_t */
 static void wh_tile(sn_nmf_ws *w, const float *Ht, int64_t t) {
   int F = (int)w->c.F, R = (int)w->c.R;
+#ifdef SN_NMF_HAVE_AVX512
+  if (w->fast) {
+    k_wh(w->W, F, R, Ht, t, w->WH);
+    return;
+  }
+#endif
   cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, F, (int)t, R, 1.0f, w->W, F, Ht, R,
               0.0f, w->WH, F);
 }
@@ -261,6 +500,18 @@ static void ratio_tile(sn_nmf_ws *w, const float *Vt, int64_t t, double *loss) {
   }
 }
 
+/* A (and B) of ratio_tile from W H_t, without the loss */
+static void kl_or_ratio_tile(sn_nmf_ws *w, const float *Vt, const float *Ht, int64_t t) {
+#ifdef SN_NMF_HAVE_AVX512
+  if (w->fast && w->c.beta == 1.0) {
+    k_kl_ratio(w->W, w->c.F, w->c.R, Ht, t, Vt, w->A);
+    return;
+  }
+#endif
+  wh_tile(w, Ht, t);
+  ratio_tile(w, Vt, t, NULL);
+}
+
 /* dst (F x R doubles) += fr */
 static void add_fr(sn_nmf_ws *w, double *dst) {
   size_t n = (size_t)w->c.F * (size_t)w->c.R;
@@ -268,14 +519,112 @@ static void add_fr(sn_nmf_ws *w, double *dst) {
   for (size_t k = 0; k < n; k++) dst[k] += s[k];
 }
 
+/* out (R x t) = W^T X_t (X: F x t) */
+static void wtv_tile(sn_nmf_ws *w, const float *X, int64_t t, float *out) {
+  const int F = (int)w->c.F, R = (int)w->c.R;
+#ifdef SN_NMF_HAVE_AVX512
+  if (w->fast) {
+    k_wtv(w->Wt, F, R, X, t, out);
+    return;
+  }
+#endif
+  cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, R, (int)t, F, 1.0f, w->W, F, X, F, 0.0f,
+              out, R);
+}
+
+/* dst (F x R doubles) += X_t H_t^T, summed over the tile in float */
+static void xht_tile(sn_nmf_ws *w, const float *X, const float *Ht, int64_t t, double *dst) {
+  const int F = (int)w->c.F, R = (int)w->c.R;
+#ifdef SN_NMF_HAVE_AVX512
+  if (w->fast) {
+    k_xht(X, F, R, Ht, t, dst);
+    return;
+  }
+#endif
+  cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, F, R, (int)t, 1.0f, X, F, Ht, R, 0.0f,
+              w->fr, F);
+  add_fr(w, dst);
+}
+
+/* One cd sweep over the H columns of a tile given nh = W^T V_t, as sklearn's
+ * _update_cdnmf_fast on the transposed problem, for SN_CD_LANES columns at
+ * once (one column per SIMD lane; each lane does the scalar sweep's
+ * operations in the same order, with fused multiply-adds in the AVX-512
+ * build). Returns the sum of |projected gradient|. */
+static double cd_sweep_h(sn_nmf_ws *w, float *Ht, int64_t t) {
+  const sn_nmf_cfg *c = &w->c;
+  const int64_t R = c->R;
+  const double *G = w->WtW, l1 = c->l1_H, l2 = c->l2_H;
+  double *h = w->cdh, *x = w->cdx; /* R x SN_CD_LANES, lane fastest */
+  double vl[SN_CD_LANES] = {0};
+  for (int64_t j0 = 0; j0 < t; j0 += SN_CD_LANES) {
+    const int64_t nl = t - j0 < SN_CD_LANES ? t - j0 : SN_CD_LANES;
+    /* unused lanes: h = x = 0 stay 0 and add 0 to the violation (l1 >= 0) */
+    for (int64_t r = 0; r < R; r++)
+      for (int64_t l = 0; l < SN_CD_LANES; l++) {
+        h[r * SN_CD_LANES + l] = l < nl ? Ht[(j0 + l) * R + r] : 0.0;
+        x[r * SN_CD_LANES + l] = l < nl ? w->nh[(j0 + l) * R + r] : 0.0;
+      }
+#ifdef SN_NMF_HAVE_AVX512
+    const __m512d vl1 = _mm512_set1_pd(l1), vl2 = _mm512_set1_pd(l2), z = _mm512_setzero_pd();
+    for (int64_t s = 0; s < R; s++) {
+      double *hs = h + s * SN_CD_LANES;
+      const double *xs = x + s * SN_CD_LANES;
+      __m512d g0 = _mm512_sub_pd(vl1, _mm512_loadu_pd(xs)), g1 = _mm512_sub_pd(vl1, _mm512_loadu_pd(xs + 8));
+      for (int64_t r = 0; r < R; r++) {
+        const __m512d Gsr = _mm512_set1_pd(G[s + r * R]);
+        g0 = _mm512_fmadd_pd(Gsr, _mm512_loadu_pd(h + r * SN_CD_LANES), g0);
+        g1 = _mm512_fmadd_pd(Gsr, _mm512_loadu_pd(h + r * SN_CD_LANES + 8), g1);
+      }
+      const double hess = G[s + s * R] + l2;
+      const __m512d vh = _mm512_set1_pd(hess);
+      for (int q = 0; q < 2; q++) {
+        __m512d hv = _mm512_loadu_pd(hs + 8 * q), gr = _mm512_fmadd_pd(vl2, hv, q ? g1 : g0);
+        __mmask8 zero = _mm512_cmp_pd_mask(hv, z, _CMP_EQ_OQ);
+        __m512d pg = _mm512_mask_min_pd(gr, zero, gr, z); /* min(gr, 0); NaN -> 0 */
+        _mm512_storeu_pd(vl + 8 * q, _mm512_add_pd(_mm512_loadu_pd(vl + 8 * q), _mm512_abs_pd(pg)));
+        if (hess != 0.0)
+          _mm512_storeu_pd(hs + 8 * q, _mm512_max_pd(_mm512_sub_pd(hv, _mm512_div_pd(gr, vh)), z));
+      }
+    }
+#else
+    double g[SN_CD_LANES];
+    for (int64_t s = 0; s < R; s++) {
+      double *hs = h + s * SN_CD_LANES;
+      const double *xs = x + s * SN_CD_LANES;
+      for (int l = 0; l < SN_CD_LANES; l++) g[l] = -(xs[l] - l1);
+      for (int64_t r = 0; r < R; r++) {
+        const double Gsr = G[s + r * R];
+        const double *hr = h + r * SN_CD_LANES;
+        for (int l = 0; l < SN_CD_LANES; l++) g[l] += Gsr * hr[l];
+      }
+      const double hess = G[s + s * R] + l2;
+      for (int l = 0; l < SN_CD_LANES; l++) {
+        double gr = g[l] + l2 * hs[l];
+        /* fmin(0, gr) and fmax(., 0) written as selects (same results, NaN
+         * included) so the lane loop vectorizes instead of calling libm */
+        double pg = (hs[l] == 0.0) ? (gr < 0.0 ? gr : 0.0) : gr;
+        vl[l] += fabs(pg);
+        double hn = hs[l] - gr / hess;
+        if (hess != 0.0) hs[l] = hn > 0.0 ? hn : 0.0;
+      }
+    }
+#endif
+    for (int64_t l = 0; l < nl; l++)
+      for (int64_t r = 0; r < R; r++) Ht[(j0 + l) * R + r] = (float)h[r * SN_CD_LANES + l];
+  }
+  double viol = 0;
+  for (int l = 0; l < SN_CD_LANES; l++) viol += vl[l];
+  return viol;
+}
+
 static void update_h_tile(sn_nmf_ws *w, const float *Vt, float *Ht, int64_t t, double *acc) {
   const sn_nmf_cfg *c = &w->c;
-  const int F = (int)c->F, R = (int)c->R;
+  const int R = (int)c->R;
   const double eps = SN_NMF_EPS;
   if (c->beta == 2.0) {
     /* nh = W^T V_t */
-    cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, R, (int)t, F, 1.0f, w->W, F, Vt, F,
-                0.0f, w->nh, R);
+    wtv_tile(w, Vt, t, w->nh);
     const double *G = w->WtW;
     if (c->solver == SN_NMF_ANLS) {
       /* exact NNLS per column: min 0.5 ||v - W h||^2 + 0.5 l2 ||h||^2 + l1 sum(h), warm from h */
@@ -293,7 +642,9 @@ static void update_h_tile(sn_nmf_ws *w, const float *Vt, float *Ht, int64_t t, d
       for (size_t q = 0; q < n; q++) Ht[q] = (float)w->xb[q];
       return;
     }
-    if (c->solver == SN_NMF_CD) {
+    if (c->solver == SN_NMF_CD && !c->plain) {
+      acc[w->L.viol] += cd_sweep_h(w, Ht, t);
+    } else if (c->solver == SN_NMF_CD) {
       double viol = 0;
       double *h = w->row;
       for (int64_t j = 0; j < t; j++) {
@@ -331,13 +682,9 @@ static void update_h_tile(sn_nmf_ws *w, const float *Vt, float *Ht, int64_t t, d
     return;
   }
   /* beta != 2: WH with the current W and old H */
-  wh_tile(w, Ht, t);
-  ratio_tile(w, Vt, t, NULL);
-  cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, R, (int)t, F, 1.0f, w->W, F, w->A, F,
-              0.0f, w->nh, R);
-  if (c->beta != 1.0)
-    cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, R, (int)t, F, 1.0f, w->W, F, w->B, F,
-                0.0f, w->dh, R);
+  kl_or_ratio_tile(w, Vt, Ht, t);
+  wtv_tile(w, w->A, t, w->nh);
+  if (c->beta != 1.0) wtv_tile(w, w->B, t, w->dh);
   const double g = w->gamma;
   const int clip = c->beta <= 1.0;
   for (int64_t j = 0; j < t; j++) {
@@ -363,16 +710,22 @@ static void acc_tile(sn_nmf_ws *w, const float *Vt, const float *Ht, int64_t t, 
   const int F = (int)c->F, R = (int)c->R;
   if (c->beta == 2.0) {
     if (want_acc) {
-      cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, F, R, (int)t, 1.0f, Vt, F, Ht, R,
-                  0.0f, w->fr, F);
-      add_fr(w, acc + w->L.num);
+      xht_tile(w, Vt, Ht, t, acc + w->L.num);
       double *hh = acc + w->L.den;
+#ifdef SN_NMF_HAVE_AVX512
+      if (w->fast) {
+        k_hht(Ht, R, t, hh);
+        hh = NULL;
+      }
+#endif
+      if (hh) {
       cblas_ssyrk(CblasColMajor, CblasLower, CblasNoTrans, R, (int)t, 1.0f, Ht, R, 0.0f, w->rr, R);
       for (int b = 0; b < R; b++)
         for (int a = b; a < R; a++) {
           hh[a + b * R] += w->rr[a + b * R];
           if (a != b) hh[b + a * R] += w->rr[a + b * R];
         }
+      }
     }
     if (want_loss) {
       wh_tile(w, Ht, t);
@@ -386,20 +739,20 @@ static void acc_tile(sn_nmf_ws *w, const float *Vt, const float *Ht, int64_t t, 
     }
     return;
   }
-  wh_tile(w, Ht, t);
-  ratio_tile(w, Vt, t, want_loss ? acc + w->L.loss : NULL);
+  if (want_loss) {
+    wh_tile(w, Ht, t);
+    ratio_tile(w, Vt, t, acc + w->L.loss);
+  } else {
+    kl_or_ratio_tile(w, Vt, Ht, t);
+  }
   if (!want_acc) return;
-  cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, F, R, (int)t, 1.0f, w->A, F, Ht, R, 0.0f,
-              w->fr, F);
-  add_fr(w, acc + w->L.num);
+  xht_tile(w, w->A, Ht, t, acc + w->L.num);
   if (c->beta == 1.0) {
     double *hs = acc + w->L.den;
     for (int64_t j = 0; j < t; j++)
       for (int r = 0; r < R; r++) hs[r] += Ht[j * R + r];
   } else {
-    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, F, R, (int)t, 1.0f, w->B, F, Ht, R,
-                0.0f, w->fr, F);
-    add_fr(w, acc + w->L.den);
+    xht_tile(w, w->B, Ht, t, acc + w->L.den);
   }
 }
 

@@ -22,6 +22,8 @@ typedef struct sn_nmf_cfg {
   double l1_H, l2_H;
   int64_t n_fixed;   /* the first n_fixed columns of W are never updated */
   int64_t tile;      /* columns of V per tile (>= 1) */
+  int plain;         /* 1: BLAS + plain loops only, even where a hand-written
+                        SIMD kernel exists (tests compare the two); 0: auto */
 } sn_nmf_cfg;
 
 /* The accumulator vector of one pass (doubles, summed over ranks as one
@@ -48,6 +50,10 @@ typedef struct sn_nmf_ws sn_nmf_ws;
  * SN_ERR_NOMEM (or SN_ERR_INPUT for a bad cfg) and *ws = NULL. */
 int sn_nmf_ws_create(const sn_nmf_cfg *cfg, sn_nmf_ws **ws, sn_err *e);
 void sn_nmf_ws_destroy(sn_nmf_ws **ws);
+
+/* Local. 1 when the passes use the hand-written AVX-512 kernels (built with
+ * AVX-512, R a multiple of 16, cfg.plain == 0), else 0 (BLAS). */
+int sn_nmf_ws_fast(const sn_nmf_ws *ws);
 
 /* Local. Cache the W-dependent quantities (W^T W, column sums) used by the H
  * update; call after every change of W and before sn_nmf_pass. */
