@@ -109,6 +109,72 @@ static uint64_t mask_hash(const uint64_t *m, int W) {
 static inline int mbit(const uint64_t *m, int i) { return (int)((m[i >> 6] >> (i & 63)) & 1u); }
 static inline void mflip(uint64_t *m, int i) { m[i >> 6] ^= (uint64_t)1 << (i & 63); }
 
+/* Systems up to this order are factored by chol_small, larger ones by dpotrf. */
+#define SN_NNLS_SMALL 256
+/* Groups of at most this many columns are solved column by column. */
+#define SN_NNLS_FEW 4
+
+/* Cholesky L L^T of a small SPD matrix (k <= SN_NNLS_SMALL), for the many
+ * passive systems: left-looking, four columns per update pass, every vector
+ * loop starting at a multiple of 8 rows and running to kp = k rounded up to 8,
+ * so nothing is scalar but the pivots (several times faster than dpotrf, whose
+ * blocking machinery dominates at these sizes). a: kp x kp, ld kp, 64-byte
+ * aligned; on entry column c holds the matrix in rows (c & ~7) .. k-1 and zeros
+ * in rows k .. kp-1; on exit L is in the lower triangle (the entries above it
+ * in those rows are scratch). Returns 0, or j + 1 when the j-th pivot is not
+ * positive (as dpotrf's info). */
+static int chol_small(int k, int kp, double *restrict a) {
+  for (int c = 0; c < k; c++) {
+    double *restrict col = a + (size_t)kp * c;
+    const int r0 = c & ~7;
+    int j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const double *restrict l0 = a + (size_t)kp * j, *restrict l1 = l0 + kp;
+      const double *restrict l2 = l1 + kp, *restrict l3 = l2 + kp;
+      const double f0 = l0[c], f1 = l1[c], f2 = l2[c], f3 = l3[c];
+      for (int i = r0; i < kp; i++) col[i] = col[i] - l0[i] * f0 - l1[i] * f1 - l2[i] * f2 - l3[i] * f3;
+    }
+    for (; j < c; j++) {
+      const double *restrict l0 = a + (size_t)kp * j;
+      const double f0 = l0[c];
+      for (int i = r0; i < kp; i++) col[i] -= l0[i] * f0;
+    }
+    double d = col[c];
+    if (!(d > 0)) return c + 1;
+    d = sqrt(d);
+    const double r = 1.0 / d;
+    for (int i = r0; i < kp; i++) col[i] *= r;
+    col[c] = d;
+  }
+  return 0;
+}
+
+/* Dot product of length len in 8 independent lanes (vectorizes without
+ * reassociation flags). */
+static inline double dot8(int len, const double *restrict u, const double *restrict v) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int i = 0;
+  for (; i + 8 <= len; i += 8)
+    for (int l = 0; l < 8; l++) acc[l] += u[i + l] * v[i + l];
+  double s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  for (; i < len; i++) s += u[i] * v[i];
+  return s;
+}
+
+/* Solve L L^T x = b in place (x holds b), L from chol_small (ld kp). */
+static void chol_small_solve(int k, int kp, const double *restrict L, double *restrict x) {
+  for (int j = 0; j < k; j++) {
+    const double *restrict c = L + (size_t)kp * j;
+    const double v = x[j] / c[j];
+    x[j] = v;
+    for (int i = j + 1; i < k; i++) x[i] -= c[i] * v;
+  }
+  for (int j = k - 1; j >= 0; j--) {
+    const double *restrict c = L + (size_t)kp * j;
+    x[j] = (x[j] - dot8(k - 1 - j, c + j + 1, x + j + 1)) / c[j];
+  }
+}
+
 int sn_nnls_solve_gram(int n, const double *AtA, int64_t ncols, const double *AtB,
                        int64_t ldb, double *X, int64_t ldx, const sn_nnls_opts *opts,
                        sn_nnls_stats *st, sn_err *e) {
@@ -129,6 +195,7 @@ int sn_nnls_solve_gram(int n, const double *AtA, int64_t ncols, const double *At
   int rc = SN_OK;
   size_t nn = (size_t)n * n;
   double *Q = NULL, *L = NULL, *Qff = NULL, *Qgf = NULL, *R = NULL, *Y = NULL, *cscale = NULL;
+  double *yfull = NULL;
   uint64_t *mask = NULL;
   sn_hkey *keys = NULL;
   int *alpha = NULL, *beta = NULL, *iters = NULL, *Fi = NULL, *Gi = NULL;
@@ -144,7 +211,7 @@ int sn_nnls_solve_gram(int n, const double *AtA, int64_t ncols, const double *At
 
   Q = sn_calloc(nn * sizeof(double), "nnls: gram", e);
   L = sn_calloc(nn * sizeof(double), "nnls: factor", e);
-  Qff = sn_calloc(nn * sizeof(double), "nnls: passive block", e);
+  Qff = sn_calloc((size_t)(n + 8) * (n + 8) * sizeof(double), "nnls: passive block", e);
   Qgf = sn_calloc(nn * sizeof(double), "nnls: active block", e);
   R = sn_calloc((size_t)n * ncols * sizeof(double), "nnls: passive solutions", e);
   Y = sn_calloc((size_t)n * ncols * sizeof(double), "nnls: gradients", e);
@@ -157,7 +224,8 @@ int sn_nnls_solve_gram(int n, const double *AtA, int64_t ncols, const double *At
   done = sn_calloc(ncols, "nnls: state", e);
   Fi = sn_calloc(n * sizeof(int), "nnls: index", e);
   Gi = sn_calloc(n * sizeof(int), "nnls: index", e);
-  if (!Q || !L || !Qff || !Qgf || !R || !Y || !cscale || !mask || !keys || !alpha || !beta ||
+  yfull = sn_calloc(n * sizeof(double), "nnls: gradient", e);
+  if (!yfull || !Q || !L || !Qff || !Qgf || !R || !Y || !cscale || !mask || !keys || !alpha || !beta ||
       !iters || !done || !Fi || !Gi) {
     rc = SN_ERR_NOMEM;
     goto cleanup;
@@ -254,33 +322,65 @@ int sn_nnls_solve_gram(int n, const double *AtA, int64_t ncols, const double *At
       }
       /* Passive solve: Q_FF X_F = AtB_F for the group's columns. */
       if (k > 0) {
-        for (int b = 0; b < k; b++)
-          for (int a = b; a < k; a++) Qff[a + (size_t)k * b] = Q[Fi[a] + (size_t)n * Fi[b]];
+        const int small = k <= SN_NNLS_SMALL;
+        const int kp = small ? (k + 7) & ~7 : k;
+        double fb = 0;
         int info = 0;
-        dpotrf_("L", &k, Qff, &k, &info, 1);
-        local.factorizations++;
-        if (info != 0) {
-          double fb = SN_NNLS_SHIFT * (maxdiag > 0 ? maxdiag : 1.0);
-          for (int b = 0; b < k; b++)
-            for (int a = b; a < k; a++)
-              Qff[a + (size_t)k * b] = Q[Fi[a] + (size_t)n * Fi[b]] + (a == b ? fb : 0);
-          dpotrf_("L", &k, Qff, &k, &info, 1);
-          local.factorizations++;
-          local.fallbacks++;
-          if (info != 0) {
-            rc = SN_FAIL(e, SN_ERR_NUMERIC, "nnls: passive system of size %d cannot be factored", k);
-            goto cleanup;
+        for (int tries = 0; tries < 2; tries++) {
+          for (int b = 0; b < k; b++) {
+            double *qc = Qff + (size_t)kp * b;
+            const double *qs = Q + (size_t)n * Fi[b];
+            for (int a = small ? b & ~7 : b; a < k; a++) qc[a] = qs[Fi[a]];
+            for (int a = k; a < kp; a++) qc[a] = 0;
+            qc[b] += fb;
           }
+          if (small)
+            info = chol_small(k, kp, Qff);
+          else
+            dpotrf_("L", &k, Qff, &k, &info, 1);
+          local.factorizations++;
+          if (info == 0) break;
+          /* Not positive definite in floating point: retry with a shift. */
+          fb = SN_NNLS_SHIFT * (maxdiag > 0 ? maxdiag : 1.0);
+          local.fallbacks++;
+        }
+        if (info != 0) {
+          rc = SN_FAIL(e, SN_ERR_NUMERIC, "nnls: passive system of size %d cannot be factored", k);
+          goto cleanup;
         }
         for (int c = 0; c < g; c++) {
           const double *cb = AtB + keys[s + c].c * ldb;
           double *r = R + (size_t)k * c;
           for (int a = 0; a < k; a++) r[a] = cb[Fi[a]];
         }
-        dpotrs_("L", &k, &g, Qff, &k, R, &k, &info, 1);
+        if (small && g <= SN_NNLS_FEW)
+          for (int c = 0; c < g; c++) chol_small_solve(k, kp, Qff, R + (size_t)k * c);
+        else
+          dpotrs_("L", &k, &g, Qff, &kp, R, &k, &info, 1);
       }
-      /* Gradient on the active set: Y_G = Q_GF X_F - AtB_G. */
-      if (ng > 0) {
+      /* Gradient on the active set: Y_G = Q_GF X_F - AtB_G; for a few
+       * columns as whole-column updates of Q (no gather of Q_GF). */
+      if (ng > 0 && g <= SN_NNLS_FEW) {
+        for (int c = 0; c < g; c++) {
+          const double *cb = AtB + keys[s + c].c * ldb;
+          const double *x = R + (size_t)k * c;
+          for (int i = 0; i < n; i++) yfull[i] = -cb[i];
+          int a = 0;
+          for (; a + 4 <= k; a += 4) {
+            const double *restrict q0 = Q + (size_t)n * Fi[a], *restrict q1 = Q + (size_t)n * Fi[a + 1];
+            const double *restrict q2 = Q + (size_t)n * Fi[a + 2], *restrict q3 = Q + (size_t)n * Fi[a + 3];
+            const double x0 = x[a], x1 = x[a + 1], x2 = x[a + 2], x3 = x[a + 3];
+            for (int i = 0; i < n; i++) yfull[i] = yfull[i] + q0[i] * x0 + q1[i] * x1 + q2[i] * x2 + q3[i] * x3;
+          }
+          for (; a < k; a++) {
+            const double *restrict qa = Q + (size_t)n * Fi[a];
+            const double xa = x[a];
+            for (int i = 0; i < n; i++) yfull[i] += qa[i] * xa;
+          }
+          double *y = Y + (size_t)ng * c;
+          for (int a = 0; a < ng; a++) y[a] = yfull[Gi[a]];
+        }
+      } else if (ng > 0) {
         for (int c = 0; c < g; c++) {
           const double *cb = AtB + keys[s + c].c * ldb;
           double *y = Y + (size_t)ng * c;
@@ -382,6 +482,7 @@ cleanup:
   sn_free(done);
   sn_free(Fi);
   sn_free(Gi);
+  sn_free(yfull);
   return rc;
 }
 
