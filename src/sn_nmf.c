@@ -152,11 +152,67 @@ static void k_wh(const float *W, int64_t F, int64_t R, const float *Ht, int64_t 
   }
 }
 
-/* KL without the loss: A (F x t) = V_t / WH with WH = W H_t computed in
- * registers (zeros of WH replaced by eps, as ratio_tile), never stored. */
-static void k_kl_ratio(const float *W, int64_t F, int64_t R, const float *Ht, int64_t t,
-                       const float *Vt, float *A) {
+/* Natural log of 16 positive normal floats: sn_logf's Cephes polynomial, the
+ * same operations in the same order. */
+static inline __m512 k_logf(__m512 x) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  __m512i u = _mm512_castps_si512(x);
+  __m512i ei = _mm512_sub_epi32(_mm512_and_si512(_mm512_srli_epi32(u, 23), _mm512_set1_epi32(0xff)),
+                                _mm512_set1_epi32(126));
+  __m512 m = _mm512_castsi512_ps(_mm512_or_si512(_mm512_and_si512(u, _mm512_set1_epi32(0x007fffff)),
+                                                 _mm512_set1_epi32(0x3f000000)));
+  __mmask16 lo = _mm512_cmp_ps_mask(m, _mm512_set1_ps(0.70710678118654752f), _CMP_LT_OQ);
+  __m512 f = _mm512_sub_ps(m, one);
+  f = _mm512_mask_add_ps(f, lo, f, m);
+  __m512 fe = _mm512_cvtepi32_ps(ei);
+  fe = _mm512_mask_sub_ps(fe, lo, fe, one);
+  __m512 z = _mm512_mul_ps(f, f);
+  __m512 y = _mm512_set1_ps(7.0376836292E-2f);
+#define SN_P(c) y = _mm512_add_ps(_mm512_mul_ps(y, f), _mm512_set1_ps(c))
+  SN_P(-1.1514610310E-1f); SN_P(1.1676998740E-1f); SN_P(-1.2420140846E-1f);
+  SN_P(1.4249322787E-1f); SN_P(-1.6668057665E-1f); SN_P(2.0000714765E-1f);
+  SN_P(-2.4999993993E-1f); SN_P(3.3333331174E-1f);
+#undef SN_P
+  y = _mm512_mul_ps(_mm512_mul_ps(y, f), z);
+  y = _mm512_add_ps(y, _mm512_mul_ps(_mm512_set1_ps(-2.12194440e-4f), fe));
+  y = _mm512_add_ps(y, _mm512_mul_ps(_mm512_set1_ps(-0.5f), z));
+  return _mm512_add_ps(_mm512_add_ps(f, y), _mm512_mul_ps(_mm512_set1_ps(0.693359375f), fe));
+}
+
+/* Adds the 16 floats of x to the double lanes s[0..1]. */
+static inline void k_sum16(__m512 x, __m512d *s) {
+  s[0] = _mm512_add_pd(s[0], _mm512_cvtps_pd(_mm512_castps512_ps256(x)));
+  s[1] = _mm512_add_pd(s[1], _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1))));
+}
+
+/* One finished 16-row piece of WH at offset o (mask k): beta 1 stores A = V / WH
+ * (zeros of WH replaced by eps, as ratio_tile) and, with want_loss, adds the KL
+ * terms wh + [v > eps] (v log(v / whs) - v) to s; beta 2 (want_loss only) adds
+ * (v - wh)^2 to s. */
+static inline void k_wh_finish(int kl, __m512 wh, int64_t o, __mmask16 k, const float *Vt, float *A,
+                               int want_loss, __m512d *s) {
   const __m512 eps = _mm512_set1_ps((float)SN_NMF_EPS), zero = _mm512_setzero_ps();
+  __m512 v = _mm512_maskz_loadu_ps(k, Vt + o);
+  if (!kl) {
+    __m512 d = _mm512_sub_ps(v, wh);
+    k_sum16(_mm512_mul_ps(d, d), s);
+    return;
+  }
+  __m512 whs = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(wh, zero, _CMP_EQ_OQ), wh, eps);
+  __m512 a = _mm512_div_ps(v, whs);
+  _mm512_mask_storeu_ps(A + o, k, a);
+  if (!want_loss) return;
+  __mmask16 on = _mm512_cmp_ps_mask(v, eps, _CMP_GT_OQ);
+  __m512 lg = k_logf(_mm512_mask_blend_ps(on, _mm512_set1_ps(1.0f), a));
+  k_sum16(_mm512_mask_add_ps(wh, on, wh, _mm512_sub_ps(_mm512_mul_ps(v, lg), v)), s);
+}
+
+/* WH = W H_t computed in registers (never stored) and finished by k_wh_finish:
+ * kl = 1: A = V_t / WH (+ KL loss); kl = 0: the Frobenius sum (V - WH)^2.
+ * Returns the loss sum (0 without want_loss). */
+static double k_wh_fused(int kl, const float *W, int64_t F, int64_t R, const float *Ht, int64_t t,
+                         const float *Vt, float *A, int want_loss) {
+  __m512d s[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
   for (int64_t i0 = 0; i0 < F; i0 += 16) {
     const int64_t m = F - i0 < 16 ? F - i0 : 16;
     const __mmask16 k = (__mmask16)((1u << m) - 1u);
@@ -171,23 +227,22 @@ static void k_kl_ratio(const float *W, int64_t F, int64_t R, const float *Ht, in
 #pragma GCC unroll 8
         for (int q = 0; q < 8; q++) a[q] = _mm512_fmadd_ps(w, _mm512_set1_ps(h[r + q * R]), a[q]);
       }
+      /* V is read across the tile's columns 16 rows at a time, an access
+       * pattern the hardware prefetcher does not follow: fetch ahead by hand */
 #pragma GCC unroll 8
-      for (int q = 0; q < 8; q++) {
-        const int64_t o = i0 + (j0 + q) * F;
-        __m512 whs = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a[q], zero, _CMP_EQ_OQ), a[q], eps);
-        _mm512_mask_storeu_ps(A + o, k, _mm512_div_ps(_mm512_maskz_loadu_ps(k, Vt + o), whs));
-      }
+      for (int q = 0; q < 8; q++) _mm_prefetch((const char *)(Vt + i0 + 48 + (j0 + q) * F), _MM_HINT_T0);
+#pragma GCC unroll 8
+      for (int q = 0; q < 8; q++) k_wh_finish(kl, a[q], i0 + (j0 + q) * F, k, Vt, A, want_loss, s);
     }
     for (; j0 < t; j0++) {
       __m512 a0 = _mm512_setzero_ps();
       const float *h = Ht + j0 * R;
       for (int64_t r = 0; r < R; r++)
         a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, W + i0 + r * F), _mm512_set1_ps(h[r]), a0);
-      const int64_t o = i0 + j0 * F;
-      __m512 whs = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a0, zero, _CMP_EQ_OQ), a0, eps);
-      _mm512_mask_storeu_ps(A + o, k, _mm512_div_ps(_mm512_maskz_loadu_ps(k, Vt + o), whs));
+      k_wh_finish(kl, a0, i0 + j0 * F, k, Vt, A, want_loss, s);
     }
   }
+  return _mm512_reduce_add_pd(_mm512_add_pd(s[0], s[1]));
 }
 
 /* hh (R x R doubles) += H_t H_t^T */
@@ -500,16 +555,18 @@ static void ratio_tile(sn_nmf_ws *w, const float *Vt, int64_t t, double *loss) {
   }
 }
 
-/* A (and B) of ratio_tile from W H_t, without the loss */
-static void kl_or_ratio_tile(sn_nmf_ws *w, const float *Vt, const float *Ht, int64_t t) {
+/* A (and B) of ratio_tile from W H_t, adding the loss when loss != NULL */
+static void kl_or_ratio_tile(sn_nmf_ws *w, const float *Vt, const float *Ht, int64_t t,
+                             double *loss) {
 #ifdef SN_NMF_HAVE_AVX512
   if (w->fast && w->c.beta == 1.0) {
-    k_kl_ratio(w->W, w->c.F, w->c.R, Ht, t, Vt, w->A);
+    double l = k_wh_fused(1, w->W, w->c.F, w->c.R, Ht, t, Vt, w->A, loss != NULL);
+    if (loss) *loss += l;
     return;
   }
 #endif
   wh_tile(w, Ht, t);
-  ratio_tile(w, Vt, t, NULL);
+  ratio_tile(w, Vt, t, loss);
 }
 
 /* dst (F x R doubles) += fr */
@@ -682,7 +739,7 @@ static void update_h_tile(sn_nmf_ws *w, const float *Vt, float *Ht, int64_t t, d
     return;
   }
   /* beta != 2: WH with the current W and old H */
-  kl_or_ratio_tile(w, Vt, Ht, t);
+  kl_or_ratio_tile(w, Vt, Ht, t, NULL);
   wtv_tile(w, w->A, t, w->nh);
   if (c->beta != 1.0) wtv_tile(w, w->B, t, w->dh);
   const double g = w->gamma;
@@ -727,6 +784,12 @@ static void acc_tile(sn_nmf_ws *w, const float *Vt, const float *Ht, int64_t t, 
         }
       }
     }
+#ifdef SN_NMF_HAVE_AVX512
+    if (want_loss && w->fast) {
+      acc[w->L.loss] += 0.5 * k_wh_fused(0, w->W, F, R, Ht, t, Vt, NULL, 1);
+      want_loss = 0;
+    }
+#endif
     if (want_loss) {
       wh_tile(w, Ht, t);
       size_t n = (size_t)F * (size_t)t;
@@ -739,12 +802,7 @@ static void acc_tile(sn_nmf_ws *w, const float *Vt, const float *Ht, int64_t t, 
     }
     return;
   }
-  if (want_loss) {
-    wh_tile(w, Ht, t);
-    ratio_tile(w, Vt, t, acc + w->L.loss);
-  } else {
-    kl_or_ratio_tile(w, Vt, Ht, t);
-  }
+  kl_or_ratio_tile(w, Vt, Ht, t, want_loss ? acc + w->L.loss : NULL);
   if (!want_acc) return;
   xht_tile(w, w->A, Ht, t, acc + w->L.num);
   if (c->beta == 1.0) {

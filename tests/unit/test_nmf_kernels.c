@@ -79,6 +79,7 @@ static int fast_vs_plain(double beta, int solver, int64_t R, int64_t tile, doubl
   float *V = malloc(sizeof(float) * F * n), *W = malloc(sizeof(float) * F * R);
   float *H1 = malloc(sizeof(float) * R * n), *H2 = malloc(sizeof(float) * R * n);
   for (int64_t k = 0; k < F * n; k++) V[k] = (float)(urand() + 0.01);
+  if (beta > 0) V[3] = V[F * 5 + 36] = V[F * 40] = 0.0f; /* zeros: the v > eps rules */
   for (int64_t k = 0; k < F * R; k++) W[k] = (float)(0.1 + urand());
   for (int64_t k = 0; k < R * n; k++) H1[k] = H2[k] = (float)(0.1 + urand());
   sn_err e = {0};
