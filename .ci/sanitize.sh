@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${SN_SANITIZE_BUILD:-build-sanitize}
-FUZZ_SECONDS=${SN_FUZZ_SECONDS:-60}
+FUZZ_SECONDS=${SN_FUZZ_SECONDS:-30}
 JOBS=${SN_JOBS:-2}
 
 # Open MPI and HDF5 keep allocations until exit: leaks are not checked.
