@@ -32,7 +32,25 @@ const char *sn_code_text(int code) {
   return "unknown error";
 }
 
+/* Physical memory of the node (bytes), 0 if unknown. */
+static size_t sn_phys_bytes(void) {
+  static size_t phys = (size_t)-1;
+  if (phys == (size_t)-1) {
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    phys = (pages > 0 && psz > 0) ? (size_t)pages * (size_t)psz : 0;
+  }
+  return phys;
+}
+
 void *sn_calloc(size_t n, const char *what, sn_err *e) {
+  /* A declared size from a hostile or mistaken file must not make a rank touch
+   * more memory than the node has (the kernel would kill it, or swap forever). */
+  size_t phys = sn_phys_bytes();
+  if (phys && n > phys) {
+    SN_FAIL(e, SN_ERR_NOMEM, "%s: %zu bytes needed on one rank, more than this node's %zu bytes (use more ranks)",
+            what ? what : "memory", n, phys);
+    return NULL;
+  }
   size_t sz = (n + 63) / 64 * 64;
   if (sz == 0) sz = 64;
   void *p = NULL;
