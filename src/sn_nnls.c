@@ -175,6 +175,120 @@ static void chol_small_solve(int k, int kp, const double *restrict L, double *re
   }
 }
 
+/* Workspace of the column-by-column pivoting (bpp_column). */
+typedef struct {
+  int n, maxit;
+  const double *Q; /* AtA + ridge (+ shift), n x n */
+  double maxdiag, tol;
+  double *Qff;     /* (n + 8)^2 */
+  double *yfull;   /* n: gradient */
+  double *x;       /* n: passive solution */
+  int *Fi, *Gi;    /* n each */
+} sn_bppcol;
+
+/* Local. Block principal pivoting for one column q = A^T b (n), starting from
+ * the passive set inF (n bytes, 0/1; returns the final set). Writes x (n,
+ * clipped at 0) to xo, adds the iterations to *it and an estimate of the
+ * floating-point work (k^3/6 + n k per step) to *work; *unconv = 1 if it
+ * stopped at maxit. SN_ERR_NUMERIC if a shifted passive system cannot be
+ * factored. */
+static int bpp_column(sn_bppcol *w, const double *q, double cs, unsigned char *inF, double *xo,
+                      int *it, double *work, int *unconv, sn_nnls_stats *local, sn_err *e) {
+  const int n = w->n;
+  const double *Q = w->Q;
+  double *x = w->x, *yfull = w->yfull, *Qff = w->Qff;
+  int *Fi = w->Fi, *Gi = w->Gi;
+  int alpha = 3, beta = n + 1, iters = 0;
+  for (;;) {
+    int k = 0, ng = 0;
+    for (int i = 0; i < n; i++) {
+      if (inF[i])
+        Fi[k++] = i;
+      else
+        Gi[ng++] = i;
+    }
+    if (k > 0) {
+      const int small = k <= SN_NNLS_SMALL;
+      const int kp = small ? (k + 7) & ~7 : k;
+      double fb = 0;
+      int info = 0;
+      for (int tries = 0; tries < 2; tries++) {
+        for (int b = 0; b < k; b++) {
+          double *qc = Qff + (size_t)kp * b;
+          const double *qs = Q + (size_t)n * Fi[b];
+          for (int a = small ? b & ~7 : b; a < k; a++) qc[a] = qs[Fi[a]];
+          for (int a = k; a < kp; a++) qc[a] = 0;
+          qc[b] += fb;
+        }
+        if (small)
+          info = chol_small(k, kp, Qff);
+        else
+          dpotrf_("L", &k, Qff, &k, &info, 1);
+        local->factorizations++;
+        if (info == 0) break;
+        fb = SN_NNLS_SHIFT * (w->maxdiag > 0 ? w->maxdiag : 1.0);
+        local->fallbacks++;
+      }
+      if (info != 0)
+        return SN_FAIL(e, SN_ERR_NUMERIC, "nnls: passive system of size %d cannot be factored", k);
+      for (int a = 0; a < k; a++) x[a] = q[Fi[a]];
+      if (small) {
+        chol_small_solve(k, kp, Qff, x);
+      } else {
+        int one = 1;
+        dpotrs_("L", &k, &one, Qff, &k, x, &k, &info, 1);
+      }
+    }
+    /* Gradient Q x - q as whole-column updates (all n rows). */
+    for (int i = 0; i < n; i++) yfull[i] = -q[i];
+    int a = 0;
+    for (; a + 4 <= k; a += 4) {
+      const double *restrict q0 = Q + (size_t)n * Fi[a], *restrict q1 = Q + (size_t)n * Fi[a + 1];
+      const double *restrict q2 = Q + (size_t)n * Fi[a + 2], *restrict q3 = Q + (size_t)n * Fi[a + 3];
+      const double x0 = x[a], x1 = x[a + 1], x2 = x[a + 2], x3 = x[a + 3];
+      for (int i = 0; i < n; i++) yfull[i] = yfull[i] + q0[i] * x0 + q1[i] * x1 + q2[i] * x2 + q3[i] * x3;
+    }
+    for (; a < k; a++) {
+      const double *restrict qa = Q + (size_t)n * Fi[a];
+      const double xa = x[a];
+      for (int i = 0; i < n; i++) yfull[i] += qa[i] * xa;
+    }
+    *work += (double)k * k * k / 6 + (double)n * k;
+    /* Sign tests and the exchange. */
+    double xmax = 0;
+    for (a = 0; a < k; a++) xmax = fmax(xmax, fabs(x[a]));
+    const double tx = w->tol * xmax, ty = w->tol * cs;
+    int ninf = 0, last = -1;
+    for (a = 0; a < k; a++)
+      if (x[a] < -tx) {
+        ninf++;
+        if (Fi[a] > last) last = Fi[a];
+      }
+    for (a = 0; a < ng; a++)
+      if (yfull[Gi[a]] < -ty) {
+        ninf++;
+        if (Gi[a] > last) last = Gi[a];
+      }
+    iters++;
+    if (ninf == 0 || iters >= w->maxit) {
+      for (int i = 0; i < n; i++) xo[i] = 0;
+      for (a = 0; a < k; a++) xo[Fi[a]] = x[a] > 0 ? x[a] : 0;
+      for (int i = 0; i < n; i++) inF[i] = xo[i] > 0;
+      *it += iters;
+      *unconv = ninf > 0;
+      return SN_OK;
+    }
+    if (bpp_full_exchange(ninf, &alpha, &beta)) {
+      for (a = 0; a < k; a++)
+        if (x[a] < -tx) inF[Fi[a]] = 0;
+      for (a = 0; a < ng; a++)
+        if (yfull[Gi[a]] < -ty) inF[Gi[a]] = 1;
+    } else {
+      inF[last] ^= 1;
+    }
+  }
+}
+
 int sn_nnls_solve_gram(int n, const double *AtA, int64_t ncols, const double *AtB,
                        int64_t ldb, double *X, int64_t ldx, const sn_nnls_opts *opts,
                        sn_nnls_stats *st, sn_err *e) {
@@ -196,6 +310,7 @@ int sn_nnls_solve_gram(int n, const double *AtA, int64_t ncols, const double *At
   size_t nn = (size_t)n * n;
   double *Q = NULL, *L = NULL, *Qff = NULL, *Qgf = NULL, *R = NULL, *Y = NULL, *cscale = NULL;
   double *yfull = NULL;
+  unsigned char *sets = NULL;
   uint64_t *mask = NULL;
   sn_hkey *keys = NULL;
   int *alpha = NULL, *beta = NULL, *iters = NULL, *Fi = NULL, *Gi = NULL;
@@ -225,7 +340,8 @@ int sn_nnls_solve_gram(int n, const double *AtA, int64_t ncols, const double *At
   Fi = sn_calloc(n * sizeof(int), "nnls: index", e);
   Gi = sn_calloc(n * sizeof(int), "nnls: index", e);
   yfull = sn_calloc(n * sizeof(double), "nnls: gradient", e);
-  if (!yfull || !Q || !L || !Qff || !Qgf || !R || !Y || !cscale || !mask || !keys || !alpha || !beta ||
+  sets = sn_calloc(2 * (size_t)n, "nnls: sets", e);
+  if (!sets || !yfull || !Q || !L || !Qff || !Qgf || !R || !Y || !cscale || !mask || !keys || !alpha || !beta ||
       !iters || !done || !Fi || !Gi) {
     rc = SN_ERR_NOMEM;
     goto cleanup;
@@ -296,6 +412,39 @@ int sn_nnls_solve_gram(int n, const double *AtA, int64_t ncols, const double *At
   }
 
   int64_t nactive = ncols;
+  if (!opts->warm) {
+    /* Cold start, column by column in order. Each column starts from the
+     * sign pattern of its unconstrained solution, or from that intersected
+     * with the previous column's final passive set, whichever has been
+     * cheaper lately (neighbouring spectrogram frames share much of their
+     * support: about 35% less work; for unrelated columns the plain start
+     * wins and is kept). Every 16th column tries the other start. The chain
+     * only when the solution is unique (no internal shift): otherwise which
+     * minimizer is returned would depend on the column's neighbour and so on
+     * how the columns are split into blocks and ranks. */
+    const int chain = shift == 0;
+    sn_bppcol w = {n, maxit, Q, maxdiag, tol, Qff, yfull, Qgf, Fi, Gi};
+    unsigned char *inF = sets, *prevF = sets + n;
+    double ema[2] = {-1, -1};
+    for (int64_t j = 0; j < ncols; j++) {
+      const double *u = R + (size_t)n * j;
+      int arm = 0;
+      if (j > 0 && chain) {
+        arm = ema[1] < 0 || ema[1] <= ema[0];
+        if (j % 16 == 0) arm = !arm;
+      }
+      for (int i = 0; i < n; i++) inF[i] = u[i] > 0 && (arm == 0 || prevF[i]);
+      int unconv = 0;
+      double wk = 0;
+      rc = bpp_column(&w, AtB + j * ldb, cscale[j], inF, X + j * ldx, &iters[j], &wk, &unconv,
+                      &local, e);
+      if (rc) goto cleanup;
+      local.unconverged += unconv;
+      ema[arm] = ema[arm] < 0 ? wk : 0.875 * ema[arm] + 0.125 * wk;
+      memcpy(prevF, inF, n);
+    }
+    nactive = 0;
+  }
   while (nactive > 0) {
     int64_t na = 0;
     for (int64_t j = 0; j < ncols; j++)
@@ -483,6 +632,7 @@ cleanup:
   sn_free(Fi);
   sn_free(Gi);
   sn_free(yfull);
+  sn_free(sets);
   return rc;
 }
 
