@@ -329,7 +329,9 @@ int sn_nnls_solve_gram(int n, const double *AtA, int64_t ncols, const double *At
   Qff = sn_calloc((size_t)(n + 8) * (n + 8) * sizeof(double), "nnls: passive block", e);
   Qgf = sn_calloc(nn * sizeof(double), "nnls: active block", e);
   R = sn_calloc((size_t)n * ncols * sizeof(double), "nnls: passive solutions", e);
-  Y = sn_calloc((size_t)n * ncols * sizeof(double), "nnls: gradients", e);
+  /* gradients: all columns' for the grouped (warm) path, 256 for the certificate */
+  Y = sn_calloc((size_t)n * (opts->warm || ncols < 256 ? ncols : 256) * sizeof(double),
+                "nnls: gradients", e);
   cscale = sn_calloc(ncols * sizeof(double), "nnls: scales", e);
   mask = sn_calloc((size_t)W * ncols * sizeof(uint64_t), "nnls: passive sets", e);
   keys = sn_calloc(ncols * sizeof(sn_hkey), "nnls: keys", e);
@@ -790,11 +792,22 @@ int sn_nnls_solve(int m, int n, const float *A, int64_t lda, int64_t ncols, cons
     return SN_FAIL(e, SN_ERR_INPUT, "%s: the l2 penalty must be finite and >= 0", what);
   int rc = sn_nnls_check_basis(m, n, A, lda, what, e);
   if (rc) return rc;
-  for (int64_t j = 0; j < ncols; j++)
-    for (int i = 0; i < m; i++)
-      if (!isfinite(B[i + j * ldb]))
+  for (int64_t j = 0; j < ncols; j++) {
+    /* b - b is 0 for finite b and NaN otherwise; 16 lanes so it vectorizes. */
+    const float *b = B + j * ldb;
+    float acc[16] = {0};
+    int i = 0;
+    for (; i + 16 <= m; i += 16)
+      for (int l = 0; l < 16; l++) acc[l] += b[i + l] - b[i + l];
+    for (; i < m; i++) acc[0] += b[i] - b[i];
+    float t = 0;
+    for (int l = 0; l < 16; l++) t += acc[l];
+    if (t == 0) continue;
+    for (i = 0; i < m; i++)
+      if (!isfinite(b[i]))
         return SN_FAIL(e, SN_ERR_INPUT, "%s: data entry (%d, %lld) is not finite", what, i,
                        (long long)j);
+  }
   sn_nnls_stats local;
   sn_nnls_stats_init(&local);
   int wide = opts->method == 2 || (opts->method == 0 && m < n);
@@ -909,8 +922,7 @@ int sn_nnls_solve(int m, int n, const float *A, int64_t lda, int64_t ncols, cons
     for (int c = 0; c < nb; c++) {
       const double *x = Xd + (size_t)n * c, *q = Qx + (size_t)n * c, *cb = C + (size_t)n * c;
       double *bcol = Bd + (size_t)m * c;
-      double bb = 0, xq = 0, xc = 0;
-      for (int i = 0; i < m; i++) bb += bcol[i] * bcol[i];
+      double bb = dot8(m, bcol, bcol), xq = 0, xc = 0;
       for (int i = 0; i < n; i++) {
         xq += x[i] * q[i];
         xc += x[i] * cb[i];
