@@ -17,8 +17,14 @@
  *        r of a panel in registers across the tile's columns, summed in float
  *        over the tile and then added to the double accumulator (as the BLAS
  *        path: sgemm into a float F x R, then add);
- *   wh:  WH (F x t) = W H_t, vectorised over 16 rows, 8 columns at a time.
- * The BLAS path stays as the reference (cfg.plain = 1). */
+ *   wh:  WH (F x t) = W H_t, vectorised over 16 rows, 8 columns at a time;
+ *   wh_fused: the same W H_t kept in registers and finished at once: the KL
+ *        ratio A = V / WH (+ the KL loss terms, 16-wide log) or the Frobenius
+ *        loss (V - WH)^2, so WH is never stored and reread;
+ *   hht: H_t H_t^T added to the double R x R accumulator.
+ * With them: the cd sweep over H runs 16 columns at once (cd_sweep_h).
+ * The BLAS path stays as the reference and the fallback (cfg.plain = 1, R not
+ * a multiple of 16, or a build without AVX-512). */
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #define SN_NMF_HAVE_AVX512 1
