@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +15,13 @@
 #include "sn_comm.h"
 #include "sn_h5.h"
 #include "sn_mask.h"
+#include "sn_nmf_cli.h"
 #include "sn_pgl.h"
 #include "sn_plot.h"
 #include "sn_png.h"
 #include "sn_pnmf.h"
 #include "sn_pstft.h"
-#include "sn_svd.h"
+#include "sn_signal.h"
 #include "sn_wav.h"
 
 /* ---------------------------------------------------------------- groups -- */
@@ -193,37 +193,12 @@ static int sn_outdir_create(sn_run *run, sn_outdir *o) {
 
 /* ------------------------------------------------------------- helpers -- */
 
-static volatile sig_atomic_t sn_sep_stop = 0;
-static void sn_sep_on_signal(int sig) {
-  (void)sig;
-  sn_sep_stop = 1;
-}
-
-static int sn_parse_beta(const char *s, double *beta, sn_err *e) {
-  if (!strcmp(s, "fro") || !strcmp(s, "frobenius")) *beta = 2.0;
-  else if (!strcmp(s, "kl") || !strcmp(s, "kullback-leibler")) *beta = 1.0;
-  else if (!strcmp(s, "is") || !strcmp(s, "itakura-saito")) *beta = 0.0;
-  else {
-    char *end = NULL;
-    double v = strtod(s, &end);
-    if (end == s || *end != '\0' || !isfinite(v))
-      return SN_FAIL(e, SN_ERR_USAGE, "separate --beta: '%s' is not fro, kl, is or a number", s);
-    *beta = v;
-  }
-  return SN_OK;
-}
-
-/* Local: V must be finite and nonnegative (and without zeros for beta <= 0). */
-static int sn_check_v(const float *V, int64_t F, int64_t n, double beta, const char *in, sn_err *e) {
-  for (int64_t i = 0; i < F * n; i++) {
-    if (!isfinite(V[i]) || V[i] < 0)
-      return SN_FAIL(e, SN_ERR_INPUT, "%s: the spectrogram has a negative or non-finite value", in);
-    if (V[i] == 0 && beta <= 0)
-      return SN_FAIL(e, SN_ERR_INPUT,
-                     "%s: the spectrogram contains zeros, and beta = %g <= 0 may diverge on zeros (as sklearn refuses); use beta > 0",
-                     in, beta);
-  }
-  return SN_OK;
+/* Collective (every rank calls it): the compat callback of sn_nmf_cli_run, a
+ * --fix-W dictionary must carry the spectrogram parameters of V (ctx). */
+static int sn_sep_compat(void *ctx, sn_h5 *f, const char *obj, const char *file, sn_err *e) {
+  sn_spec_params fp;
+  int rc = sn_spec_params_read(f, obj, &fp, e);
+  return rc ? rc : sn_spec_params_check((const sn_spec_params *)ctx, &fp, file, e);
 }
 
 /* Collective. Reduce a pooled array to rank 0 (MAX or SUM). */
@@ -277,15 +252,12 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   sn_err *e = &run->err;
   sn_common com = {0};
   sn_stft_cfg scfg = SN_STFT_CFG_DEFAULT;
-  int64_t k = 0, seed = 0, max_iter = 200, ckpt_every = 0, tile = 256;
-  double tol = 1e-4, alpha_W = 0.0, l1_ratio = 0.0, mask_power = 1.0, momentum = 0.99;
-  const char *beta_s = "fro", *solver_s = "mu", *init_s = "nndsvda", *alpha_H_s = "same", *ckpt_s = NULL;
-  const char *fixw_s = NULL;
+  sn_nmf_cli nc = SN_NMF_CLI_DEFAULT(256);
+  double mask_power = 1.0, momentum = 0.99;
   const char *recon_s = "mask", *group_s = NULL, *gl_init_s = "random", *pool_s = "max";
-  int sort = 0, resume = 0, store_audio = 0, gl_iter = 32, no_plot = 0;
+  int store_audio = 0, gl_iter = 32, no_plot = 0;
   const sn_opt t_main[] = {
       SN_COMMON_OPTS(&com),
-      {"--components", 'k', SN_OPT_INT64, &k, "R", "number of components R (required, 1 <= R <= min(F, N))"},
       {"--reconstruct", 0, SN_OPT_STRING, &recon_s, "HOW",
        "mask (soft mask on the mixture STFT; parts add up to the mixture) | phase (W_k H_k with the mixture's phase) | griffinlim (default mask)"},
       {"--mask-power", 0, SN_OPT_DOUBLE, &mask_power, "P", "soft mask (W_k H_k)^P / sum_j (W_j H_j)^P (default 1)"},
@@ -297,23 +269,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
       {"--pool", 0, SN_OPT_STRING, &pool_s, "max|mean", "pooling of long spectrograms for overview.png (default max)"},
       {"--no-plot", 0, SN_OPT_FLAG, &no_plot, NULL, "do not draw overview.png"},
       {NULL, 0, 0, NULL, NULL, NULL}};
-  const sn_opt t_nmf[] = {
-      {"--beta", 0, SN_OPT_STRING, &beta_s, "LOSS", "fro|kl|is|NUMBER: beta-divergence (default fro)"},
-      {"--solver", 0, SN_OPT_STRING, &solver_s, "mu|cd", "multiplicative updates or coordinate descent (default mu)"},
-      {"--init", 0, SN_OPT_STRING, &init_s, "HOW", "random|nndsvd|nndsvda|nndsvdar|FILE.h5 (/nmf/W, /nmf/H) (default nndsvda)"},
-      {"--fix-W", 0, SN_OPT_STRING, &fixw_s, "FILE.h5[:/path]", "fixed dictionary columns (default path /nmf/W); the rest are learned"},
-      {"--seed", 0, SN_OPT_INT64, &seed, "N", "seed of random starts (NMF and Griffin-Lim; default 0)"},
-      {"--tol", 0, SN_OPT_DOUBLE, &tol, "X", "stopping tolerance, sklearn's rule (default 1e-4)"},
-      {"--max-iter", 0, SN_OPT_INT64, &max_iter, "N", "maximum NMF iterations (default 200)"},
-      {"--alpha-W", 0, SN_OPT_DOUBLE, &alpha_W, "X", "regularization of W, scaled as sklearn (default 0)"},
-      {"--alpha-H", 0, SN_OPT_STRING, &alpha_H_s, "X", "regularization of H, or 'same' (default same)"},
-      {"--l1-ratio", 0, SN_OPT_DOUBLE, &l1_ratio, "X", "L1 share of the regularization (default 0)"},
-      {"--sort", 0, SN_OPT_FLAG, &sort, NULL, "order components by peak frequency"},
-      {"--checkpoint", 0, SN_OPT_STRING, &ckpt_s, "FILE.h5", "NMF checkpoint (default OUTDIR/nmf.ckpt.h5)"},
-      {"--checkpoint-every", 0, SN_OPT_INT64, &ckpt_every, "N", "checkpoint every N iterations (default: only on a signal)"},
-      {"--resume", 0, SN_OPT_FLAG, &resume, NULL, "continue the NMF from the checkpoint"},
-      {"--tile", 0, SN_OPT_INT64, &tile, "N", "columns per streamed NMF tile (default 256)"},
-      {NULL, 0, 0, NULL, NULL, NULL}};
+  const sn_opt t_nmf[] = {SN_NMF_OPTS(&nc), {NULL, 0, 0, NULL, NULL, NULL}};
   const sn_opt t_stft[] = {SN_STFT_OPTS(&scfg), {NULL, 0, 0, NULL, NULL, NULL}};
   const sn_opt *const tables[] = {t_main, t_nmf, t_stft, NULL};
   const char *pos[1] = {NULL};
@@ -335,64 +291,39 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   memset(&o, 0, sizeof o);
   sn_pnmf_state st;
   memset(&st, 0, sizeof st);
-  float *W = NULL, *H = NULL, *Vp = NULL, *Hp = NULL, *mix = NULL, *Z = NULL, *Wfix = NULL;
+  float *W = NULL, *H = NULL, *Vp = NULL, *Hp = NULL, *mix = NULL, *Z = NULL;
   int64_t n_fixed = 0;
-  sn_h5 *fin = NULL;
   unsigned char *rgb = NULL;
   sn_pola *pola = NULL;
   sn_h5 *res = NULL;
   sn_audio *au = NULL;
-  double beta = 2.0, alpha_H = 0.0;
-  int init_kind = -1, pool_mode = SN_POOL_MAX, lrc = SN_OK, sig_installed = 0, nmf_done = 0;
+  int pool_mode = SN_POOL_MAX, lrc = SN_OK, nmf_done = 0;
   sn_recon_kind recon = SN_RECON_MASK;
-  struct sigaction sa_old_term, sa_old_usr1;
   char ckpt_buf[4200];
+  sn_signal_catch(); /* from here to the end: a signal asks for a checkpoint */
 
   /* ---- options ---- */
   if (!od) lrc = SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory");
   else if (!com.output) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate: -o OUTDIR is required");
-  else if (k <= 0) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate -k: the number of components must be >= 1 (got %lld)", (long long)k);
-  else if (sn_parse_beta(beta_s, &beta, e)) lrc = SN_ERR_USAGE;
-  else if (strcmp(solver_s, "mu") && strcmp(solver_s, "cd"))
-    lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --solver: '%s' is not mu or cd", solver_s);
-  else if (!strcmp(solver_s, "cd") && beta != 2.0)
-    lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --solver cd: handles only --beta fro, not beta = %g (use --solver mu)", beta);
-  else if (!(tol >= 0)) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --tol: must be >= 0 (got %g)", tol);
-  else if (max_iter < 0) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --max-iter: must be >= 0");
-  else if (!(alpha_W >= 0)) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --alpha-W: must be >= 0");
-  else if (!(l1_ratio >= 0 && l1_ratio <= 1)) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --l1-ratio: must be in [0, 1]");
-  else if (tile <= 0 || tile > 65536) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --tile: must be in 1..65536");
-  else if (ckpt_every < 0) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --checkpoint-every: must be >= 0");
-  else if (!(mask_power > 0) || !isfinite(mask_power))
-    lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --mask-power: must be > 0 (got %g)", mask_power);
-  else if (gl_iter < 0) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --gl-iter: must be >= 0 (got %d)", gl_iter);
-  else if (!(momentum >= 0) || !isfinite(momentum))
-    lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --momentum: must be >= 0 (got %g)", momentum);
-  else if (strcmp(gl_init_s, "random") && strcmp(gl_init_s, "zero"))
-    lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --gl-init: '%s' is not random or zero", gl_init_s);
-  else if (strcmp(pool_s, "max") && strcmp(pool_s, "mean"))
-    lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --pool: '%s' is not max or mean", pool_s);
+  else lrc = sn_nmf_cli_check("separate", &nc, e);
+  if (lrc == SN_OK) {
+    if (!(mask_power > 0) || !isfinite(mask_power))
+      lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --mask-power: must be > 0 (got %g)", mask_power);
+    else if (gl_iter < 0) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --gl-iter: must be >= 0 (got %d)", gl_iter);
+    else if (!(momentum >= 0) || !isfinite(momentum))
+      lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --momentum: must be >= 0 (got %g)", momentum);
+    else if (strcmp(gl_init_s, "random") && strcmp(gl_init_s, "zero"))
+      lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --gl-init: '%s' is not random or zero", gl_init_s);
+    else if (strcmp(pool_s, "max") && strcmp(pool_s, "mean"))
+      lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --pool: '%s' is not max or mean", pool_s);
+  }
   if (lrc == SN_OK) {
     if (!strcmp(recon_s, "mask")) recon = SN_RECON_MASK;
     else if (!strcmp(recon_s, "phase")) recon = SN_RECON_PHASE;
     else if (!strcmp(recon_s, "griffinlim")) recon = SN_RECON_GRIFFINLIM;
     else lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --reconstruct: '%s' is not mask, phase or griffinlim", recon_s);
   }
-  if (lrc == SN_OK) {
-    pool_mode = strcmp(pool_s, "max") ? SN_POOL_MEAN : SN_POOL_MAX;
-    if (!strcmp(alpha_H_s, "same")) alpha_H = alpha_W;
-    else {
-      char *end = NULL;
-      alpha_H = strtod(alpha_H_s, &end);
-      if (end == alpha_H_s || *end || !(alpha_H >= 0) || !isfinite(alpha_H))
-        lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --alpha-H: '%s' is not 'same' or a number >= 0", alpha_H_s);
-    }
-    if (!strcmp(init_s, "random")) init_kind = 0;
-    else if (!strcmp(init_s, "nndsvd")) init_kind = 1;
-    else if (!strcmp(init_s, "nndsvda")) init_kind = 2;
-    else if (!strcmp(init_s, "nndsvdar")) init_kind = 3;
-    else init_kind = 4;
-  }
+  if (lrc == SN_OK) pool_mode = strcmp(pool_s, "max") ? SN_POOL_MEAN : SN_POOL_MAX;
   if (lrc == SN_OK && group_s) lrc = sn_groups_parse(group_s, &grp, e);
   if (lrc == SN_OK && snprintf(od->path, sizeof od->path, "%s", com.output) >= (int)sizeof od->path)
     lrc = SN_FAIL(e, SN_ERR_USAGE, "%s: path too long", com.output);
@@ -400,18 +331,17 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   rc = sn_agree(run->comm, lrc, e);
   if (rc) goto cleanup;
   snprintf(ckpt_buf, sizeof ckpt_buf, "%s/nmf.ckpt.h5", od->path);
-  o.checkpoint = ckpt_s ? ckpt_s : ckpt_buf;
+  if (!nc.checkpoint_s) nc.checkpoint_s = ckpt_buf;
+  const int64_t k = nc.k;
 
   /* ---- spectrogram ---- */
   SN_PROGRESS(run, "separate: %s on %d rank%s, k = %lld, reconstruct %s", in, run->size, run->size > 1 ? "s" : "",
               (long long)k, recon_s);
   SN_CHECK(sn_pstft_compute(run, in, &scfg, 0, &s));
   const int64_t F = s.F, N = s.N;
-  if (k > F || k > N)
-    lrc = SN_FAIL(e, SN_ERR_USAGE, "separate -k: %lld components exceed min(F, N) = %lld for %s (%lld bins x %lld frames)",
-                  (long long)k, (long long)(F < N ? F : N), in, (long long)F, (long long)N);
+  lrc = sn_nmf_cli_check_k("separate", k, F, N, in, e);
   if (lrc == SN_OK) lrc = group_s ? sn_groups_check(&grp, k, e) : sn_groups_identity(&grp, k, e);
-  if (lrc == SN_OK) lrc = sn_check_v(s.mag, F, s.n_local, beta, in, e);
+  if (lrc == SN_OK) lrc = sn_nmf_cli_check_v(s.mag, F, s.n_local, s.start, nc.beta, in, "the spectrogram", e);
   SN_CHECK(sn_agree(run->comm, lrc, e));
   SN_PROGRESS(run, "separate: V %lld x %lld at %g Hz (%.1f s)", (long long)F, (long long)N, s.par.sample_rate,
               s.par.n_samples / s.par.sample_rate);
@@ -433,160 +363,15 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
     if (rc) goto cleanup;
   }
 
-  /* ---- NMF ---- */
-  o.cfg.F = F;
-  o.cfg.R = k;
-  o.cfg.beta = beta;
-  o.cfg.solver = strcmp(solver_s, "cd") ? SN_NMF_MU : SN_NMF_CD;
-  o.cfg.l1_W = (double)N * alpha_W * l1_ratio;
-  o.cfg.l2_W = (double)N * alpha_W * (1.0 - l1_ratio);
-  o.cfg.l1_H = (double)F * alpha_H * l1_ratio;
-  o.cfg.l2_H = (double)F * alpha_H * (1.0 - l1_ratio);
-  o.cfg.tile = tile;
-  o.N = N;
-  o.col0 = s.start;
-  o.n_local = s.n_local;
-  o.max_iter = max_iter;
-  o.tol = tol;
-  o.checkpoint_every = ckpt_every;
-  o.stop = &sn_sep_stop;
-  W = sn_calloc((size_t)(F * k) * sizeof(float), "W", e);
-  H = sn_calloc((size_t)(k * (s.n_local > 0 ? s.n_local : 1)) * sizeof(float), "H", e);
-  SN_CHECK(sn_agree(run->comm, (W && H) ? SN_OK : SN_ERR_NOMEM, e));
-  if (fixw_s) { /* fixed dictionary columns, made with the same spectrogram parameters */
-    char fx_file[4096], fx_dset[1024];
-    int nd = 0;
-    int64_t dims[2] = {0, 0};
-    sn_spec_params fp;
-    sn_timer_begin(&run->timer, SN_PH_READ);
-    rc = sn_agree(run->comm, sn_h5_split_spec(fixw_s, "/nmf/W", fx_file, sizeof fx_file, fx_dset, sizeof fx_dset, e), e);
-    if (rc == SN_OK) rc = sn_h5_open(run->comm, fx_file, &fin, e);
-    if (rc == SN_OK) rc = sn_h5_shape(fin, fx_dset, &nd, dims, e);
-    if (rc == SN_OK) rc = sn_spec_params_read(fin, fx_dset, &fp, e);
-    if (rc == SN_OK) {
-      lrc = sn_spec_params_check(&s.par, &fp, fx_file, e);
-      if (lrc == SN_OK && (nd != 2 || dims[0] != F || dims[1] < 1 || dims[1] > k))
-        lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s must be (F, c) = (%lld, c) with 1 <= c <= k = %lld", fx_file, fx_dset,
-                      (long long)F, (long long)k);
-      if (lrc == SN_OK) {
-        n_fixed = dims[1];
-        Wfix = sn_calloc((size_t)(F * n_fixed) * sizeof(float), "fixed W", e);
-        if (!Wfix) lrc = SN_ERR_NOMEM;
-      }
-      rc = sn_agree(run->comm, lrc, e);
-    }
-    if (rc == SN_OK) rc = sn_h5_read_cols(fin, fx_dset, F, 0, n_fixed, Wfix, F, e);
-    if (rc == SN_OK) rc = sn_h5_close(&fin, 0, e);
-    if (rc == SN_OK) {
-      lrc = SN_OK;
-      for (int64_t i = 0; i < F * n_fixed && lrc == SN_OK; i++)
-        if (!(Wfix[i] >= 0) || !isfinite(Wfix[i])) lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: has a negative or non-finite value", fx_file);
-      rc = sn_agree(run->comm, lrc, e);
-    }
-    sn_timer_end(&run->timer, SN_PH_READ);
-    if (rc) goto cleanup;
-    o.cfg.n_fixed = n_fixed;
-  }
-  {
-    uint64_t h = 0;
-    SN_CHECK(sn_pnmf_data_hash(run, &o, s.mag, &h));
-    uint64_t fp = sn_fnv1a(SN_FNV_INIT, &h, sizeof h);
-    int64_t iv[5] = {F, N, k, o.cfg.solver, tile};
-    double dv[6] = {beta, o.cfg.l1_W, o.cfg.l2_W, o.cfg.l1_H, o.cfg.l2_H, tol};
-    fp = sn_fnv1a(fp, iv, sizeof iv);
-    fp = sn_fnv1a(fp, dv, sizeof dv);
-    fp = sn_fnv1a(fp, init_s, strlen(init_s));
-    fp = sn_fnv1a(fp, &seed, sizeof seed);
-    fp = sn_fnv1a(fp, &n_fixed, sizeof n_fixed);
-    if (Wfix) fp = sn_fnv1a(fp, Wfix, (size_t)(F * n_fixed) * sizeof(float));
-    o.fingerprint = fp;
-  }
-  SN_CHECK(sn_pnmf_state_init(&st, max_iter, e));
-  sn_timer_begin(&run->timer, SN_PH_INIT);
-  if (resume) {
-    lrc = access(o.checkpoint, R_OK) == 0 ? SN_OK
-                                           : SN_FAIL(e, SN_ERR_INPUT, "%s: no checkpoint to resume from (--resume)", o.checkpoint);
-    rc = sn_agree(run->comm, lrc, e);
-    if (rc == SN_OK) rc = sn_pnmf_checkpoint_read(run, &o, W, H, &st);
-    if (rc == SN_OK) SN_PROGRESS(run, "separate: resuming the NMF from %s at iteration %lld", o.checkpoint, (long long)st.iter);
-  } else if (init_kind == 0) {
-    rc = sn_pnmf_init_random(run, &o, s.mag, (uint64_t)seed, W, H);
-  } else if (init_kind <= 3) {
-    rc = sn_svd_nndsvd(run, &o, s.mag, init_kind - 1, (uint64_t)seed, W, H);
-  } else { /* a start from a file: /nmf/W (F, k) and /nmf/H (k, N) */
-    int nd = 0;
-    int64_t dw[2] = {0, 0}, dh[2] = {0, 0};
-    rc = sn_h5_open(run->comm, init_s, &fin, e);
-    if (rc == SN_OK) rc = sn_h5_shape(fin, "/nmf/W", &nd, dw, e);
-    if (rc == SN_OK) rc = sn_h5_shape(fin, "/nmf/H", &nd, dh, e);
-    if (rc == SN_OK) {
-      lrc = (dw[0] != F || dw[1] != k || dh[0] != k || dh[1] != N)
-                ? SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/W %lld x %lld and /nmf/H %lld x %lld do not match F = %lld, k = %lld, N = %lld",
-                          init_s, (long long)dw[0], (long long)dw[1], (long long)dh[0], (long long)dh[1], (long long)F,
-                          (long long)k, (long long)N)
-                : SN_OK;
-      rc = sn_agree(run->comm, lrc, e);
-    }
-    if (rc == SN_OK) rc = sn_h5_read_cols(fin, "/nmf/W", F, 0, k, W, F, e);
-    if (rc == SN_OK) rc = sn_h5_read_cols(fin, "/nmf/H", k, s.start, s.n_local, H, k, e);
-    if (rc == SN_OK) rc = sn_h5_close(&fin, 0, e);
-    if (rc == SN_OK) {
-      lrc = SN_OK;
-      for (int64_t i = 0; i < F * k && lrc == SN_OK; i++)
-        if (!(W[i] >= 0) || !isfinite(W[i])) lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/W has a negative or non-finite value", init_s);
-      for (int64_t i = 0; i < k * s.n_local && lrc == SN_OK; i++)
-        if (!(H[i] >= 0) || !isfinite(H[i])) lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/H has a negative or non-finite value", init_s);
-      rc = sn_agree(run->comm, lrc, e);
-    }
-  }
-  if (rc == SN_OK && Wfix && !resume) memcpy(W, Wfix, (size_t)(F * n_fixed) * sizeof(float));
-  sn_timer_end(&run->timer, SN_PH_INIT);
-  if (rc) goto cleanup;
-  {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = sn_sep_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sn_sep_stop = 0;
-    sigaction(SIGTERM, &sa, &sa_old_term);
-    sigaction(SIGUSR1, &sa, &sa_old_usr1);
-    sig_installed = 1;
-  }
-  SN_CHECK(sn_pnmf_solve(run, &o, s.mag, W, H, &st, resume));
+  /* ---- NMF (a SIGTERM/SIGUSR1 caught since the start asks for a checkpoint) ---- */
+  const sn_nmf_block blk = {s.mag, F, N, s.start, s.n_local, in, nc.checkpoint_s, sn_sep_compat, NULL, &s.par};
+  SN_CHECK(sn_nmf_cli_run(run, "separate", &nc, &blk, &o, &W, &H, &st, &n_fixed));
   nmf_done = 1;
   /* the NMF is complete: its checkpoint has served (a crash from here on must
    * not leave a half-made folder behind) */
-  if (run->rank == 0) unlink(o.checkpoint);
+  if (run->rank == 0) unlink(nc.checkpoint_s);
   SN_PROGRESS(run, "separate: NMF %lld iterations, loss %.6g%s", (long long)st.iter, st.loss,
               st.converged ? " (converged)" : "");
-  if (sort) { /* by peak frequency, as librosa.decompose(sort=True) */
-    int64_t *peak = calloc((size_t)k, sizeof *peak), *idx = calloc((size_t)k, sizeof *idx);
-    size_t nt = (size_t)(F * k > k * s.n_local ? F * k : k * s.n_local) + 1;
-    float *tmp = calloc(nt, sizeof *tmp);
-    lrc = (peak && idx && tmp) ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate --sort: out of memory");
-    if (!lrc) {
-      for (int64_t r = 0; r < k; r++) {
-        int64_t best = 0;
-        for (int64_t i = 1; i < F; i++)
-          if (W[i + r * F] > W[best + r * F]) best = i;
-        peak[r] = best;
-        idx[r] = r;
-      }
-      for (int64_t a = 1; a < k; a++)
-        for (int64_t b = a; b > 0 && peak[idx[b - 1]] > peak[idx[b]]; b--) {
-          int64_t t = idx[b];
-          idx[b] = idx[b - 1];
-          idx[b - 1] = t;
-        }
-      memcpy(tmp, W, (size_t)(F * k) * sizeof(float));
-      for (int64_t r = 0; r < k; r++) memcpy(W + r * F, tmp + idx[r] * F, (size_t)F * sizeof(float));
-      memcpy(tmp, H, (size_t)(k * s.n_local) * sizeof(float));
-      for (int64_t j = 0; j < s.n_local; j++)
-        for (int64_t r = 0; r < k; r++) H[r + j * k] = tmp[idx[r] + j * k];
-    }
-    free(peak), free(idx), free(tmp);
-    SN_CHECK(sn_agree(run->comm, lrc, e));
-  }
 
   /* ---- result.h5: V, W, H, the NMF's facts ---- */
   {
@@ -600,9 +385,9 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
     if (rc == SN_OK) rc = sn_h5_write_vec(res, "/nmf/loss", st.n_hist, st.hist, e);
     if (rc == SN_OK) rc = sn_spec_params_write(res, "/nmf/W", &s.par, e);
     if (rc == SN_OK) rc = sn_spec_params_write(res, "/nmf/H", &s.par, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_double(res, "/nmf", "beta", beta, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/nmf", "solver", solver_s, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/nmf", "init", init_s, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_double(res, "/nmf", "beta", nc.beta, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/nmf", "solver", nc.solver_s, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/nmf", "init", nc.init_s, e);
     if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/nmf", "n_iter", st.iter, e);
     if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/nmf", "n_fixed", n_fixed, e);
     if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/nmf", "converged", st.converged, e);
@@ -672,14 +457,14 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
       sn_timer_end(&run->timer, SN_PH_ISTFT);
     }
   }
-  sn_gl_cfg glc = {gl_iter, momentum, strcmp(gl_init_s, "random") == 0, (uint64_t)seed};
+  sn_gl_cfg glc = {gl_iter, momentum, strcmp(gl_init_s, "random") == 0, (uint64_t)nc.seed};
   double sc_sum = 0;
   for (int g = 0; g < grp.n_src; g++) {
     const int *idx = grp.idx + grp.first[g];
     int m = grp.first[g + 1] - grp.first[g];
     if (recon == SN_RECON_GRIFFINLIM) {
       sn_mask_magnitude(F, k, s.n_local, W, H, idx, m, s.par.power, s.mag);
-      glc.seed = (uint64_t)seed + 7919u * (uint64_t)g;
+      glc.seed = (uint64_t)nc.seed + 7919u * (uint64_t)g;
       SN_CHECK(sn_pgl_run(run, pola, s.mag, &glc));
       double sc = 0;
       SN_CHECK(sn_pgl_convergence(run, pola, s.mag, &sc));
@@ -761,20 +546,16 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
     if (rc) goto cleanup;
     if (run->rank == 0) sn_outdir_file(od, path);
   }
-  if (run->rank == 0) unlink(o.checkpoint); /* complete: the checkpoint is no longer needed */
+  if (run->rank == 0) unlink(nc.checkpoint_s); /* complete: the checkpoint is no longer needed */
 
 cleanup:
-  if (sig_installed) {
-    sigaction(SIGTERM, &sa_old_term, NULL);
-    sigaction(SIGUSR1, &sa_old_usr1, NULL);
-  }
+  sn_signal_release();
   if (res) sn_h5_close(&res, 0, e);
-  if (fin) sn_h5_close(&fin, 0, e);
   sn_audio_close(&au);
   if (rc != SN_OK && od && run->rank == 0) {
     /* a checkpoint of an unfinished NMF stays (with its folder) to resume from */
-    if (nmf_done && o.checkpoint) unlink(o.checkpoint);
-    if (nmf_done || access(o.checkpoint ? o.checkpoint : "", F_OK) != 0) sn_outdir_undo(od);
+    if (nmf_done && nc.checkpoint_s) unlink(nc.checkpoint_s);
+    if (nmf_done || access(nc.checkpoint_s ? nc.checkpoint_s : "", F_OK) != 0) sn_outdir_undo(od);
     else
       for (int i = 0; i < od->n_files; i++) unlink(od->files[i]);
   }
@@ -782,7 +563,7 @@ cleanup:
   sn_pnmf_state_free(&st);
   sn_spec_free(&s);
   sn_groups_free(&grp);
-  sn_free(W), sn_free(H), sn_free(Vp), sn_free(Hp), sn_free(mix), sn_free(Z), sn_free(rgb), sn_free(Wfix);
+  sn_free(W), sn_free(H), sn_free(Vp), sn_free(Hp), sn_free(mix), sn_free(Z), sn_free(rgb);
   free(od);
   return rc;
 }

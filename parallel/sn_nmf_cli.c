@@ -1,0 +1,282 @@
+/* The NMF part of the nmf and separate commands (see sn_nmf_cli.h). */
+#include "sn_nmf_cli.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sn_comm.h"
+#include "sn_signal.h"
+#include "sn_svd.h"
+
+/* Local. "fro", "kl", "is" (and their long names) or a finite number. */
+static int parse_beta(const char *cmd, const char *s, double *beta, sn_err *e) {
+  if (!strcmp(s, "fro") || !strcmp(s, "frobenius")) *beta = 2.0;
+  else if (!strcmp(s, "kl") || !strcmp(s, "kullback-leibler")) *beta = 1.0;
+  else if (!strcmp(s, "is") || !strcmp(s, "itakura-saito")) *beta = 0.0;
+  else {
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || !isfinite(v))
+      return SN_FAIL(e, SN_ERR_USAGE, "%s --beta: '%s' is not fro, kl, is or a number", cmd, s);
+    *beta = v;
+  }
+  return SN_OK;
+}
+
+int sn_nmf_cli_check(const char *cmd, sn_nmf_cli *c, sn_err *e) {
+  int rc = SN_OK;
+  if (c->k <= 0)
+    rc = SN_FAIL(e, SN_ERR_USAGE, "%s -k: the number of components must be >= 1 (got %lld)", cmd, (long long)c->k);
+  else if (parse_beta(cmd, c->beta_s, &c->beta, e)) rc = SN_ERR_USAGE;
+  else if (strcmp(c->solver_s, "mu") && strcmp(c->solver_s, "cd") && strcmp(c->solver_s, "anls"))
+    rc = SN_FAIL(e, SN_ERR_USAGE, "%s --solver: '%s' is not mu, cd or anls", cmd, c->solver_s);
+  else if (!strcmp(c->solver_s, "cd") && c->beta != 2.0)
+    rc = SN_FAIL(e, SN_ERR_USAGE,
+                 "%s --solver cd: coordinate descent handles only the Frobenius loss (--beta fro), not beta = %g (as sklearn: use --solver mu)",
+                 cmd, c->beta);
+  else if (!strcmp(c->solver_s, "anls") && c->beta != 2.0)
+    rc = SN_FAIL(e, SN_ERR_USAGE,
+                 "%s --solver anls: alternating nonnegative least squares handles only the Frobenius loss (--beta fro), not beta = %g; use --solver mu",
+                 cmd, c->beta);
+  else if (!(c->tol >= 0)) rc = SN_FAIL(e, SN_ERR_USAGE, "%s --tol: must be >= 0 (got %g)", cmd, c->tol);
+  else if (c->max_iter < 0) rc = SN_FAIL(e, SN_ERR_USAGE, "%s --max-iter: must be >= 0", cmd);
+  else if (!(c->alpha_W >= 0)) rc = SN_FAIL(e, SN_ERR_USAGE, "%s --alpha-W: must be >= 0", cmd);
+  else if (!(c->l1_ratio >= 0 && c->l1_ratio <= 1)) rc = SN_FAIL(e, SN_ERR_USAGE, "%s --l1-ratio: must be in [0, 1]", cmd);
+  else if (c->tile <= 0 || c->tile > 65536) rc = SN_FAIL(e, SN_ERR_USAGE, "%s --tile: must be in 1..65536", cmd);
+  else if (c->checkpoint_every < 0) rc = SN_FAIL(e, SN_ERR_USAGE, "%s --checkpoint-every: must be >= 0", cmd);
+  if (rc) return rc;
+  c->solver = !strcmp(c->solver_s, "cd") ? SN_NMF_CD : !strcmp(c->solver_s, "anls") ? SN_NMF_ANLS : SN_NMF_MU;
+  if (!strcmp(c->alpha_H_s, "same")) c->alpha_H = c->alpha_W;
+  else {
+    char *end = NULL;
+    c->alpha_H = strtod(c->alpha_H_s, &end);
+    if (end == c->alpha_H_s || *end || !(c->alpha_H >= 0) || !isfinite(c->alpha_H))
+      return SN_FAIL(e, SN_ERR_USAGE, "%s --alpha-H: '%s' is not 'same' or a number >= 0", cmd, c->alpha_H_s);
+  }
+  if (!strcmp(c->init_s, "random")) c->init_kind = SN_NMF_INIT_RANDOM;
+  else if (!strcmp(c->init_s, "nndsvd")) c->init_kind = SN_NMF_INIT_NNDSVD;
+  else if (!strcmp(c->init_s, "nndsvda")) c->init_kind = SN_NMF_INIT_NNDSVDA;
+  else if (!strcmp(c->init_s, "nndsvdar")) c->init_kind = SN_NMF_INIT_NNDSVDAR;
+  else c->init_kind = SN_NMF_INIT_FILE;
+  return SN_OK;
+}
+
+int sn_nmf_cli_check_k(const char *cmd, int64_t k, int64_t F, int64_t N, const char *what, sn_err *e) {
+  if (k > F || k > N)
+    return SN_FAIL(e, SN_ERR_USAGE, "%s -k: %lld components exceed min(F, N) = %lld for %s (%lld bins x %lld frames)",
+                   cmd, (long long)k, (long long)(F < N ? F : N), what, (long long)F, (long long)N);
+  return SN_OK;
+}
+
+int sn_nmf_cli_check_v(const float *V, int64_t F, int64_t n, int64_t col0, double beta, const char *path,
+                       const char *what, sn_err *e) {
+  for (int64_t j = 0; j < n; j++)
+    for (int64_t i = 0; i < F; i++) {
+      float v = V[i + j * F];
+      if (!isfinite(v))
+        return SN_FAIL(e, SN_ERR_INPUT, "%s: %s has a non-finite value at (%lld, %lld)", path, what, (long long)i,
+                       (long long)(col0 + j));
+      if (v < 0)
+        return SN_FAIL(e, SN_ERR_INPUT,
+                       "%s: %s has a negative value %g at (%lld, %lld); NMF needs a nonnegative matrix", path, what, v,
+                       (long long)i, (long long)(col0 + j));
+      if (v == 0 && beta <= 0)
+        return SN_FAIL(e, SN_ERR_INPUT,
+                       "%s: %s contains zeros, and beta = %g <= 0 may diverge on zeros (as sklearn refuses); add a small floor to V or use beta > 0",
+                       path, what, beta);
+    }
+  return SN_OK;
+}
+
+/* Local. SN_ERR_INPUT "FILE: DSET has a negative or non-finite value". */
+static int check_nonneg(const float *x, size_t n, const char *file, const char *dset, sn_err *e) {
+  for (size_t i = 0; i < n; i++)
+    if (!(x[i] >= 0) || !isfinite(x[i]))
+      return SN_FAIL(e, SN_ERR_INPUT, "%s: %s has a negative or non-finite value", file, dset);
+  return SN_OK;
+}
+
+/* Collective. Read the fixed dictionary of --fix-W FILE.h5[:/path] (F x c,
+ * 1 <= c <= k) into *Wfix; refuse one of other spectrogram parameters. */
+static int read_fixed(sn_run *run, const sn_nmf_cli *c, const sn_nmf_block *b, float **Wfix, int64_t *n_fixed) {
+  sn_err *e = &run->err;
+  char file[4096], dset[1024];
+  sn_h5 *f = NULL;
+  int nd = 0, rc;
+  int64_t dims[2] = {0, 0};
+  const int64_t F = b->F;
+  SN_CHECK(sn_agree(run->comm, sn_h5_split_spec(c->fix_W_s, "/nmf/W", file, sizeof file, dset, sizeof dset, e), e));
+  SN_CHECK(sn_h5_open(run->comm, file, &f, e));
+  if (b->compat) SN_CHECK(sn_agree(run->comm, b->compat(b->compat_ctx, f, dset, file, e), e));
+  SN_CHECK(sn_h5_shape(f, dset, &nd, dims, e));
+  int lrc = SN_OK;
+  if (nd != 2 || dims[0] != F)
+    lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s must be (F, c) = (%lld, c) to match %s", file, dset, (long long)F, b->path);
+  else if (dims[1] < 1 || dims[1] > c->k)
+    lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %lld columns; a fixed dictionary needs 1..k = %lld", file, dset,
+                  (long long)dims[1], (long long)c->k);
+  SN_CHECK(sn_agree(run->comm, lrc, e));
+  *n_fixed = dims[1];
+  *Wfix = sn_calloc((size_t)(F * dims[1]) * sizeof(float), "fixed W", e);
+  SN_CHECK(sn_agree(run->comm, *Wfix ? SN_OK : SN_ERR_NOMEM, e));
+  SN_CHECK(sn_h5_read_cols(f, dset, F, 0, dims[1], *Wfix, F, e));
+  SN_CHECK(sn_h5_close(&f, 0, e));
+  SN_CHECK(sn_agree(run->comm, check_nonneg(*Wfix, (size_t)(F * dims[1]), file, dset, e), e));
+cleanup:
+  if (f) sn_h5_close(&f, 0, e);
+  return rc;
+}
+
+/* Collective. Start from --init FILE.h5: /nmf/W (F, k) and this rank's
+ * columns of /nmf/H (k, N). */
+static int read_start(sn_run *run, const sn_nmf_cli *c, const sn_nmf_block *b, float *W, float *H) {
+  sn_err *e = &run->err;
+  const char *file = c->init_s;
+  const int64_t F = b->F, N = b->N, k = c->k;
+  sn_h5 *f = NULL;
+  int nd = 0, rc;
+  int64_t dims[2] = {0, 0};
+  SN_CHECK(sn_h5_open(run->comm, file, &f, e));
+  if (b->compat_init) SN_CHECK(sn_agree(run->comm, b->compat_init(b->compat_ctx, f, "/nmf/W", file, e), e));
+  SN_CHECK(sn_h5_shape(f, "/nmf/W", &nd, dims, e));
+  int lrc = SN_OK;
+  if (nd != 2 || dims[0] != F || dims[1] != k)
+    lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/W is %lld x %lld, expected (F, k) = (%lld, %lld)", file,
+                  (long long)dims[0], (long long)(nd == 2 ? dims[1] : 1), (long long)F, (long long)k);
+  SN_CHECK(sn_agree(run->comm, lrc, e));
+  SN_CHECK(sn_h5_shape(f, "/nmf/H", &nd, dims, e));
+  if (nd != 2 || dims[0] != k || dims[1] != N)
+    lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/H is %lld x %lld, expected (k, N) = (%lld, %lld)", file,
+                  (long long)dims[0], (long long)(nd == 2 ? dims[1] : 1), (long long)k, (long long)N);
+  SN_CHECK(sn_agree(run->comm, lrc, e));
+  SN_CHECK(sn_h5_read_cols(f, "/nmf/W", F, 0, k, W, F, e));
+  SN_CHECK(sn_h5_read_cols(f, "/nmf/H", k, b->col0, b->n_local, H, k, e));
+  SN_CHECK(sn_h5_close(&f, 0, e));
+  lrc = check_nonneg(W, (size_t)(F * k), file, "/nmf/W", e);
+  if (!lrc) lrc = check_nonneg(H, (size_t)(k * b->n_local), file, "/nmf/H", e);
+  SN_CHECK(sn_agree(run->comm, lrc, e));
+cleanup:
+  if (f) sn_h5_close(&f, 0, e);
+  return rc;
+}
+
+int sn_nmf_cli_sort(const char *cmd, int64_t F, int64_t k, int64_t n, float *W, float *H, sn_err *e) {
+  int64_t *peak = calloc((size_t)k, sizeof *peak), *idx = calloc((size_t)k, sizeof *idx);
+  float *tmp = calloc((size_t)(F * k > k * n ? F * k : k * n) + 1, sizeof *tmp);
+  int rc = (peak && idx && tmp) ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "%s --sort: out of memory", cmd);
+  if (!rc) {
+    for (int64_t r = 0; r < k; r++) {
+      int64_t best = 0;
+      for (int64_t i = 1; i < F; i++)
+        if (W[i + r * F] > W[best + r * F]) best = i;
+      peak[r] = best;
+      idx[r] = r;
+    }
+    for (int64_t a = 1; a < k; a++) /* stable insertion sort */
+      for (int64_t b = a; b > 0 && peak[idx[b - 1]] > peak[idx[b]]; b--) {
+        int64_t t = idx[b];
+        idx[b] = idx[b - 1];
+        idx[b - 1] = t;
+      }
+    memcpy(tmp, W, (size_t)(F * k) * sizeof(float));
+    for (int64_t r = 0; r < k; r++) memcpy(W + r * F, tmp + idx[r] * F, (size_t)F * sizeof(float));
+    memcpy(tmp, H, (size_t)(k * n) * sizeof(float));
+    for (int64_t j = 0; j < n; j++)
+      for (int64_t r = 0; r < k; r++) H[r + j * k] = tmp[idx[r] + j * k];
+  }
+  free(peak);
+  free(idx);
+  free(tmp);
+  return rc;
+}
+
+int sn_nmf_cli_run(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_nmf_block *b, sn_pnmf_opts *o,
+                   float **W, float **H, sn_pnmf_state *st, int64_t *n_fixed) {
+  sn_err *e = &run->err;
+  const int64_t F = b->F, N = b->N, k = c->k;
+  float *Wfix = NULL;
+  int rc;
+  *W = *H = NULL;
+  *n_fixed = 0;
+
+  /* ---- configuration (sklearn's regularization scaling, X = V: n_samples = F, n_features = N) ---- */
+  memset(o, 0, sizeof *o);
+  o->cfg.F = F;
+  o->cfg.R = k;
+  o->cfg.beta = c->beta;
+  o->cfg.solver = c->solver;
+  o->cfg.l1_W = (double)N * c->alpha_W * c->l1_ratio;
+  o->cfg.l2_W = (double)N * c->alpha_W * (1.0 - c->l1_ratio);
+  o->cfg.l1_H = (double)F * c->alpha_H * c->l1_ratio;
+  o->cfg.l2_H = (double)F * c->alpha_H * (1.0 - c->l1_ratio);
+  o->cfg.tile = c->tile;
+  o->N = N;
+  o->col0 = b->col0;
+  o->n_local = b->n_local;
+  o->max_iter = c->max_iter;
+  o->tol = c->tol;
+  o->checkpoint_every = c->checkpoint_every;
+  o->checkpoint = b->checkpoint;
+  o->stop = sn_signal_flag();
+  *W = sn_calloc((size_t)(F * k) * sizeof(float), "W", e);
+  *H = sn_calloc((size_t)(k * (b->n_local > 0 ? b->n_local : 1)) * sizeof(float), "H", e);
+  SN_CHECK(sn_agree(run->comm, (*W && *H) ? SN_OK : SN_ERR_NOMEM, e));
+
+  /* ---- fixed dictionary ---- */
+  if (c->fix_W_s) {
+    sn_timer_begin(&run->timer, SN_PH_READ);
+    rc = read_fixed(run, c, b, &Wfix, n_fixed);
+    sn_timer_end(&run->timer, SN_PH_READ);
+    if (rc) goto cleanup;
+    o->cfg.n_fixed = *n_fixed;
+  }
+
+  /* ---- fingerprint of data + options (a checkpoint must match it) ---- */
+  {
+    uint64_t h = 0;
+    SN_CHECK(sn_pnmf_data_hash(run, o, b->V, &h));
+    uint64_t fp = sn_fnv1a(SN_FNV_INIT, &h, sizeof h);
+    int64_t iv[6] = {F, N, k, c->solver, *n_fixed, c->tile};
+    double dv[6] = {c->beta, o->cfg.l1_W, o->cfg.l2_W, o->cfg.l1_H, o->cfg.l2_H, c->tol};
+    fp = sn_fnv1a(fp, iv, sizeof iv);
+    fp = sn_fnv1a(fp, dv, sizeof dv);
+    fp = sn_fnv1a(fp, c->init_s, strlen(c->init_s));
+    fp = sn_fnv1a(fp, &c->seed, sizeof c->seed);
+    if (Wfix) fp = sn_fnv1a(fp, Wfix, (size_t)(F * *n_fixed) * sizeof(float));
+    o->fingerprint = fp;
+  }
+  SN_CHECK(sn_pnmf_state_init(st, c->max_iter, e));
+
+  /* ---- start ---- */
+  sn_timer_begin(&run->timer, SN_PH_INIT);
+  if (c->resume) {
+    int lrc = access(o->checkpoint, R_OK) == 0
+                  ? SN_OK
+                  : SN_FAIL(e, SN_ERR_INPUT, "%s: no checkpoint to resume from (--resume)", o->checkpoint);
+    rc = sn_agree(run->comm, lrc, e);
+    if (rc == SN_OK) rc = sn_pnmf_checkpoint_read(run, o, *W, *H, st);
+    if (rc == SN_OK) SN_PROGRESS(run, "%s: resuming the NMF from %s at iteration %lld", cmd, o->checkpoint, (long long)st->iter);
+  } else if (c->init_kind == SN_NMF_INIT_RANDOM) {
+    rc = sn_pnmf_init_random(run, o, b->V, (uint64_t)c->seed, *W, *H);
+  } else if (c->init_kind != SN_NMF_INIT_FILE) {
+    rc = sn_svd_nndsvd(run, o, b->V, c->init_kind - SN_NMF_INIT_NNDSVD, (uint64_t)c->seed, *W, *H);
+  } else {
+    rc = read_start(run, c, b, *W, *H);
+  }
+  if (rc == SN_OK && Wfix && !c->resume) memcpy(*W, Wfix, (size_t)(F * *n_fixed) * sizeof(float));
+  sn_timer_end(&run->timer, SN_PH_INIT);
+  if (rc) goto cleanup;
+
+  /* ---- solve (a SIGTERM/SIGUSR1 caught since the command's start asks for a checkpoint) ---- */
+  SN_CHECK(sn_pnmf_solve(run, o, b->V, *W, *H, st, c->resume));
+
+  /* ---- sort by peak frequency (librosa.decompose: argsort of argmax over bins) ---- */
+  if (c->sort) SN_CHECK(sn_agree(run->comm, sn_nmf_cli_sort(cmd, F, k, b->n_local, *W, *H, e), e));
+
+cleanup:
+  sn_free(Wfix);
+  return rc;
+}

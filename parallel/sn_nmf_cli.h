@@ -1,0 +1,118 @@
+#pragma once
+/* The NMF part of the commands that factorize a spectrogram (nmf, separate):
+ * the options (SN_NMF_OPTS), their checks, the checks of V, and one collective
+ * call that factorizes a V block: the start (checkpoint, random, NNDSVD*, a
+ * file), fixed dictionary columns, the solve with checkpoints on a signal, and
+ * the optional sort by peak frequency. Messages name the calling command
+ * ("nmf --beta: ...", "separate --beta: ..."). */
+#include <stdint.h>
+
+#include "sn_h5.h"
+#include "sn_opts.h"
+#include "sn_pnmf.h"
+#include "sn_run.h"
+
+/* The NMF options as parsed (strings and numbers), then what sn_nmf_cli_check
+ * derives from them. */
+typedef struct sn_nmf_cli {
+  int64_t k;                 /* components R; 0 until given (required) */
+  const char *beta_s;        /* "fro" */
+  const char *solver_s;      /* "mu" */
+  const char *init_s;        /* "nndsvda" */
+  int64_t seed;              /* 0 */
+  double tol;                /* 1e-4 */
+  int64_t max_iter;          /* 200 */
+  double alpha_W;            /* 0 */
+  const char *alpha_H_s;     /* "same" */
+  double l1_ratio;           /* 0 */
+  const char *fix_W_s;       /* NULL or FILE.h5[:/path] */
+  int sort;                  /* order components by peak frequency */
+  const char *checkpoint_s;  /* NULL: the command's default path */
+  int64_t checkpoint_every;  /* 0: only on a signal */
+  int resume;
+  int64_t tile;              /* columns per streamed tile (the command's default) */
+  /* derived by sn_nmf_cli_check */
+  double beta, alpha_H;
+  int solver;                /* SN_NMF_MU, SN_NMF_CD or SN_NMF_ANLS */
+  int init_kind;             /* SN_NMF_INIT_* */
+} sn_nmf_cli;
+
+enum { SN_NMF_INIT_RANDOM = 0, SN_NMF_INIT_NNDSVD, SN_NMF_INIT_NNDSVDA, SN_NMF_INIT_NNDSVDAR, SN_NMF_INIT_FILE };
+
+/* The defaults; tile differs per command (nmf 64, separate 256). */
+#define SN_NMF_CLI_DEFAULT(tile_)                                                                    \
+  {.beta_s = "fro", .solver_s = "mu", .init_s = "nndsvda", .tol = 1e-4, .max_iter = 200,            \
+   .alpha_H_s = "same", .tile = (tile_), .beta = 2.0, .init_kind = SN_NMF_INIT_NNDSVDA}
+
+#define SN_NMF_OPTS(c)                                                                                                  \
+  {"--components", 'k', SN_OPT_INT64, &(c)->k, "R", "number of components R (required, 1 <= R <= min(F, N))"},          \
+  {"--beta", 0, SN_OPT_STRING, &(c)->beta_s, "LOSS", "fro|kl|is|NUMBER: beta-divergence (default fro)"},                \
+  {"--solver", 0, SN_OPT_STRING, &(c)->solver_s, "mu|cd|anls",                                                          \
+   "multiplicative updates, coordinate descent (HALS) or exact alternating NNLS (cd, anls: fro only; default mu)"},     \
+  {"--init", 0, SN_OPT_STRING, &(c)->init_s, "HOW", "random|nndsvd|nndsvda|nndsvdar|FILE.h5 (/nmf/W, /nmf/H) (default nndsvda)"}, \
+  {"--fix-W", 0, SN_OPT_STRING, &(c)->fix_W_s, "FILE.h5[:/path]",                                                       \
+   "fixed dictionary columns (default path /nmf/W); the rest are learned"},                                             \
+  {"--seed", 0, SN_OPT_INT64, &(c)->seed, "N", "seed of the random starts (default 0)"},                                \
+  {"--tol", 0, SN_OPT_DOUBLE, &(c)->tol, "X", "stopping tolerance, sklearn's rule (default 1e-4)"},                     \
+  {"--max-iter", 0, SN_OPT_INT64, &(c)->max_iter, "N", "maximum NMF iterations (default 200; 0 keeps the start)"},      \
+  {"--alpha-W", 0, SN_OPT_DOUBLE, &(c)->alpha_W, "X", "regularization of W, scaled as sklearn (default 0)"},            \
+  {"--alpha-H", 0, SN_OPT_STRING, &(c)->alpha_H_s, "X", "regularization of H, or 'same' as alpha-W (default same)"},    \
+  {"--l1-ratio", 0, SN_OPT_DOUBLE, &(c)->l1_ratio, "X", "L1 share of the regularization, 0..1 (default 0)"},            \
+  {"--sort", 0, SN_OPT_FLAG, &(c)->sort, NULL, "order components by peak frequency (as librosa.decompose)"},            \
+  {"--checkpoint", 0, SN_OPT_STRING, &(c)->checkpoint_s, "FILE.h5",                                                     \
+   "NMF checkpoint (default beside the output: OUTPUT.ckpt.h5, OUTDIR/nmf.ckpt.h5)"},                                   \
+  {"--checkpoint-every", 0, SN_OPT_INT64, &(c)->checkpoint_every, "N",                                                  \
+   "write a checkpoint every N iterations (default 0: only on a signal)"},                                              \
+  {"--resume", 0, SN_OPT_FLAG, &(c)->resume, NULL, "continue the NMF from the checkpoint"},                             \
+  {"--tile", 0, SN_OPT_INT64, &(c)->tile, "N", "columns per streamed NMF tile (default nmf 64, separate 256)"}
+
+/* Local. Check the parsed options and derive beta, alpha_H, solver and
+ * init_kind. SN_ERR_USAGE with "CMD --option: reason" (cmd: the command's
+ * name) on the first bad one. Every rank parses the same argv: the caller
+ * agrees on the result. */
+int sn_nmf_cli_check(const char *cmd, sn_nmf_cli *c, sn_err *e);
+
+/* Local. SN_ERR_USAGE ("CMD -k: ... exceed min(F, N) ...") unless
+ * 1 <= k <= min(F, N); `what` names V in the message ("a.h5 /stft/magnitude"). */
+int sn_nmf_cli_check_k(const char *cmd, int64_t k, int64_t F, int64_t N, const char *what, sn_err *e);
+
+/* Local. V block (F x n, ld F, global columns col0..col0+n) must be finite and
+ * nonnegative, and without zeros when beta <= 0 (as sklearn). SN_ERR_INPUT
+ * "PATH: WHAT has ... at (bin, frame)" on the first bad entry. */
+int sn_nmf_cli_check_v(const float *V, int64_t F, int64_t n, int64_t col0, double beta, const char *path,
+                       const char *what, sn_err *e);
+
+/* Collective (every rank calls it with the same arguments). Refuse
+ * (SN_ERR_INPUT, "FILE: ...") the dataset obj of the open file f when it was
+ * made with other spectrogram parameters than V. */
+typedef int (*sn_nmf_compat_fn)(void *ctx, sn_h5 *f, const char *obj, const char *file, sn_err *e);
+
+/* This rank's block of V and where it came from. */
+typedef struct sn_nmf_block {
+  const float *V;             /* F x n_local, column-major (ld F) */
+  int64_t F, N, col0, n_local; /* columns [col0, col0 + n_local) of N (sn_block_range) */
+  const char *path;           /* V's file (messages) */
+  const char *checkpoint;     /* checkpoint path (--checkpoint or the command's default) */
+  sn_nmf_compat_fn compat;    /* check of a --fix-W dictionary (NULL: none) */
+  sn_nmf_compat_fn compat_init; /* check of an --init FILE's /nmf/W (NULL: none) */
+  void *compat_ctx;
+} sn_nmf_block;
+
+/* Collective. Factorize V ~= W H with the options c (checked by
+ * sn_nmf_cli_check): configure *o (sklearn's regularization scaling, the
+ * checkpoint, the fingerprint of data + options, the stop flag of
+ * sn_signal_flag(): the caller catches signals from its start with
+ * sn_signal_catch), read a --fix-W dictionary, start from the checkpoint
+ * (--resume), random, NNDSVD* or a file, solve (parallel/sn_pnmf) and sort by
+ * peak frequency (--sort). *W (F x k, replicated, ld F) and *H (k x n_local,
+ * ld k) are allocated here (sn_free them, also on error); *n_fixed is the
+ * number of fixed columns. Returns the agreed code: SN_ERR_INPUT for a bad
+ * dictionary, start file or checkpoint, SN_ERR_INTERRUPTED after writing a
+ * checkpoint on a signal. */
+int sn_nmf_cli_run(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_nmf_block *b, sn_pnmf_opts *o,
+                   float **W, float **H, sn_pnmf_state *st, int64_t *n_fixed);
+
+/* Local. Reorder the components by the bin of W's peak (stable), as
+ * librosa.decompose(sort=True): columns of W (F x k, ld F) and rows of H
+ * (k x n, ld k). SN_ERR_NOMEM ("CMD --sort: out of memory"). */
+int sn_nmf_cli_sort(const char *cmd, int64_t F, int64_t k, int64_t n, float *W, float *H, sn_err *e);
