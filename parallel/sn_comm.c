@@ -12,7 +12,7 @@ static void sn_mpi_or_abort(int mpirc, const char *what) {
   char s[MPI_MAX_ERROR_STRING];
   int len = 0;
   MPI_Error_string(mpirc, s, &len);
-  fprintf(stderr, "specnmf: error: %s: %s\n", what, s);
+  sn_eprintf("specnmf: error: %s: %s\n", what, s);
   MPI_Abort(MPI_COMM_WORLD, SN_ERR_MPI);
 }
 
@@ -104,6 +104,5 @@ int sn_mpi_count(int64_t n, const char *what, int *out, sn_err *e) {
 
 void sn_err_print(const sn_err *e) {
   if (!e || e->code == SN_OK || e->msg[0] == '\0') return;
-  fprintf(stderr, "specnmf: error: %s\n", e->msg);
-  fflush(stderr);
+  sn_eprintf("specnmf: error: %s\n", e->msg);
 }

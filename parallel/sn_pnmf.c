@@ -263,7 +263,7 @@ int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, 
               resumed ? " (resumed)" : "");
   const int64_t it0 = st->iter;
   const char *fi = getenv("SPECNMF_FAULT_ITER");
-  const int64_t fault_iter = fi ? atoll(fi) : 5;
+  const int64_t fault_iter = fi && *fi ? atoll(fi) : 5;
   double t_start = sn_wtime(), t_last = t_start, viol_w = 0;
   struct timespec c0, c1;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);

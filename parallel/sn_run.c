@@ -64,11 +64,11 @@ int sn_run_report(sn_run *run, int rc) {
   int wrc = SN_OK;
   if (run->rank == 0) {
     if (!run->quiet) {
-      fprintf(stderr, "specnmf: %-11s %9s %9s %9s %9s\n", "phase", "min s", "max s", "mean s", "max/mean");
+      sn_eprintf("specnmf: %-11s %9s %9s %9s %9s\n", "phase", "min s", "max s", "mean s", "max/mean");
       for (int p = 0; p < SN_NPHASES; p++) {
         if (calls[p] == 0) continue;
         double mean = sum[p] / run->size;
-        fprintf(stderr, "specnmf: %-11s %9.4f %9.4f %9.4f %9.3f\n", sn_phase_name(p), mn[p], mx[p], mean,
+        sn_eprintf("specnmf: %-11s %9.4f %9.4f %9.4f %9.3f\n", sn_phase_name(p), mn[p], mx[p], mean,
                 mean > 0 ? mx[p] / mean : 1.0);
       }
     }

@@ -80,7 +80,7 @@ int sn_fault(const char *phase, int rank, sn_err *e) {
   const char *mode = colon ? strchr(colon + 1, ':') : NULL;
   if (strlen(phase) == plen && strncmp(spec, phase, plen) == 0 && (r == -1 || r == rank)) {
     if (mode && strcmp(mode + 1, "crash") == 0) {
-      fprintf(stderr, "specnmf: injected crash in %s on rank %d\n", phase, rank);
+      sn_eprintf("specnmf: injected crash in %s on rank %d\n", phase, rank);
       _exit(1);
     }
     return SN_FAIL(e, SN_ERR_FAULT, "%s: injected fault on rank %d", phase, rank);
@@ -112,15 +112,37 @@ int sn_fault_here(int rank, sn_err *e) {
   return sn_fault(sn_fault_stack[sn_fault_depth - 1], rank, e);
 }
 
-void sn_log(int enabled, const char *fmt, ...) {
-  if (!enabled) return;
+/* One whole line with one write(2): stderr is unbuffered and ranks share the
+   launcher's stream, so a line written in pieces can be split by another
+   rank's line (seen: "specnmf: specnmf: error: ..."). */
+void sn_eprintf(const char *fmt, ...) {
+  char line[2048];
   va_list ap;
   va_start(ap, fmt);
-  fputs("specnmf: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  int n = vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
+  if (n < 0) return;
+  size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+  if (len > 0 && line[len - 1] != '\n') {
+    if (len == sizeof line - 1) len--;
+    line[len++] = '\n';
+  }
   fflush(stderr);
+  for (size_t off = 0; off < len;) {
+    ssize_t w = write(STDERR_FILENO, line + off, len - off);
+    if (w <= 0) break;
+    off += (size_t)w;
+  }
+}
+
+void sn_log(int enabled, const char *fmt, ...) {
+  if (!enabled) return;
+  char msg[1900];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  sn_eprintf("specnmf: %s\n", msg);
 }
 
 double sn_wtime(void) {

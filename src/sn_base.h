@@ -76,6 +76,8 @@ int sn_fault_here(int rank, sn_err *e);
 
 /* Progress/log line to stderr, printed only when `enabled` (rank 0 and not --quiet). */
 void sn_log(int enabled, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print one line (a newline is added if missing) to stderr with a single write(2). Local. */
+void sn_eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Wall-clock seconds (monotonic). */
 double sn_wtime(void);

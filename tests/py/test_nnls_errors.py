@@ -55,6 +55,6 @@ expect_error("mel_invert_not_mel", ["mel-invert", good + ":/B"], "no attribute")
 # an injected failure in the solve on the last rank: every rank stops, one message
 os.environ["SPECNMF_FAULT"] = "nnls:%d" % (NP - 1)
 expect_error("fault_nnls", ["nnls", "--basis", good + ":/W", good + ":/B"], "injected fault on rank %d" % (NP - 1), 9)
-del os.environ["SPECNMF_FAULT"]
+os.environ["SPECNMF_FAULT"] = ""
 print("test_nnls_errors: %s" % ("%d checks failed" % len(fails) if fails else "all checks passed"))
 sys.exit(1 if fails else 0)
