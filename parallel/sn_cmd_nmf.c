@@ -135,6 +135,10 @@ int sn_cmd_nmf(sn_run *run, int argc, char **argv) {
   SN_CHECK(sn_agree(run->comm, lrc, e));
   const int64_t k = nc.k;
 
+  /* ---- the output first (under its temporary name): an existing -o without
+   * --force or an unwritable path must fail now, not after hours of solving ---- */
+  SN_CHECK(sn_h5_create(run->comm, com.output, com.force, &out, e));
+
   /* ---- input ---- */
   sn_timer_begin(&run->timer, SN_PH_READ);
   int64_t dims[2] = {0, 0};
@@ -169,7 +173,6 @@ int sn_cmd_nmf(sn_run *run, int argc, char **argv) {
 
   /* ---- output ---- */
   sn_timer_begin(&run->timer, SN_PH_WRITE);
-  SN_CHECK(sn_h5_create(run->comm, com.output, com.force, &out, e));
   SN_CHECK(sn_h5_write_cols(out, "/nmf/W", F, k, 0, run->rank == 0 ? k : 0, W, F, e));
   SN_CHECK(sn_h5_write_cols(out, "/nmf/H", k, N, col0, n_local, H, k, e));
   hi = sn_calloc((size_t)(st.n_hist + 1) * sizeof(double), "loss history", e);

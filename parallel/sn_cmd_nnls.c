@@ -4,10 +4,12 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include SN_BLAS_HEADER
 
 #include "sn_cli.h"
+#include "sn_cmd_separate.h"
 #include "sn_comm.h"
 #include "sn_h5.h"
 #include "sn_mel.h"
@@ -372,19 +374,37 @@ int sn_cmd_mel_invert(sn_run *run, int argc, char **argv) {
       {"--l2", 0, SN_OPT_DOUBLE, &l2, "LAMBDA", "ridge: minimise ||M X - mel||^2 + LAMBDA ||X||^2 (0)"},
       {"--block", 0, SN_OPT_INT64, &block, "N", "frames solved at a time per rank (4096)"},
       {NULL}};
-  const sn_opt *const tables[] = {common, NULL};
+  int gl_iter = 32;
+  double gl_momentum = 0.99;
+  int64_t gl_seed = 0;
+  const char *gl_init = "random";
+  const sn_opt gl[] = {
+      {"--n-iter", 0, SN_OPT_INT, &gl_iter, "N", "with -o OUT.wav: Griffin-Lim iterations (32)"},
+      {"--momentum", 0, SN_OPT_DOUBLE, &gl_momentum, "X", "with -o OUT.wav: momentum of fast Griffin-Lim (0.99)"},
+      {"--init", 0, SN_OPT_STRING, &gl_init, "random|zero", "with -o OUT.wav: start phases (random)"},
+      {"--seed", 0, SN_OPT_INT64, &gl_seed, "N", "with -o OUT.wav: seed of the random start (0)"},
+      {NULL}};
+  const sn_opt *const tables[] = {common, gl, NULL};
   const char *pos[1];
   int npos = 0, done = 0;
-  int rc = sn_cli_parse(run, &c, "MEL.h5[:/path] -o OUT.h5 [options]",
+  int rc = sn_cli_parse(run, &c, "MEL.h5[:/path] -o OUT.h5|OUT.wav [options]",
                         "Linear magnitude from a mel spectrogram (librosa.feature.inverse.mel_to_stft):\n"
                         "exact NNLS with the mel basis, then the 1/power root, to /stft/magnitude with\n"
-                        "the spectrogram attributes (power 1), ready for nmf or griffinlim.",
+                        "the spectrogram attributes (power 1), ready for nmf or griffinlim; with -o OUT.wav\n"
+                        "on to audio by fast Griffin-Lim (librosa.feature.inverse.mel_to_audio).",
                         tables, argc, argv, pos, 1, 1, &npos, &done);
   if (rc || done) return rc;
   sn_err *e = &run->err;
-  if (!c.output) rc = SN_FAIL(e, SN_ERR_USAGE, "mel-invert: -o OUT.h5 is required");
+  size_t olen = c.output ? strlen(c.output) : 0;
+  const int to_wav = olen > 4 && strcasecmp(c.output + olen - 4, ".wav") == 0;
+  if (!c.output) rc = SN_FAIL(e, SN_ERR_USAGE, "mel-invert: -o OUT.h5 or -o OUT.wav is required");
   else if (!(l2 >= 0) || !isfinite(l2)) rc = SN_FAIL(e, SN_ERR_USAGE, "--l2: must be >= 0 (got %g)", l2);
   else if (block < 1) rc = SN_FAIL(e, SN_ERR_USAGE, "--block: must be >= 1");
+  else if (gl_iter < 0) rc = SN_FAIL(e, SN_ERR_USAGE, "--n-iter: must be >= 0 (got %d)", gl_iter);
+  else if (!(gl_momentum >= 0) || !isfinite(gl_momentum))
+    rc = SN_FAIL(e, SN_ERR_USAGE, "--momentum: must be >= 0 (got %g)", gl_momentum);
+  else if (strcmp(gl_init, "random") && strcmp(gl_init, "zero"))
+    rc = SN_FAIL(e, SN_ERR_USAGE, "--init: '%s' is not random or zero", gl_init);
   rc = sn_agree(run->comm, rc, e);
   if (rc) return rc;
 
@@ -395,7 +415,7 @@ int sn_cmd_mel_invert(sn_run *run, int argc, char **argv) {
   sn_mel_cfg mc = {0, 0, 1, 0.0, 0.0};
   sn_nnls_stats st;
   sn_nnls_stats_init(&st);
-  SN_CHECK(sn_h5_create(run->comm, c.output, c.force, &out, e));
+  if (!to_wav) SN_CHECK(sn_h5_create(run->comm, c.output, c.force, &out, e));
   SN_CHECK(sn_agree(run->comm, sn_h5_split_spec(pos[0], "/mel/spectrogram", file, sizeof file, dset, sizeof dset, e), e));
   sn_timer_begin(&run->timer, SN_PH_READ);
   rc = sn_h5_open(run->comm, file, &in, e);
@@ -468,9 +488,18 @@ int sn_cmd_mel_invert(sn_run *run, int argc, char **argv) {
   }
   SN_PROGRESS(run, "mel-invert: relative residual %.6g (mel domain), largest KKT violation %.3g",
               st.bnorm2 > 0 ? sqrt(st.obj / st.bnorm2) : 0.0, st.kkt_rel);
-  sn_timer_begin(&run->timer, SN_PH_WRITE);
   sn_spec_params outp = par;
   outp.power = 1;
+  if (to_wav) {
+    const sn_gl_cfg glc = {gl_iter, gl_momentum, strcmp(gl_init, "random") == 0, (uint64_t)gl_seed};
+    double sc = 0;
+    rc = sn_griffinlim_write(run, &outp, N, X, -1, &glc, c.output, c.force, &sc);
+    stats_facts(run, &st);
+    sn_run_fact_int(run, "n_mels", mc.n_mels);
+    sn_run_fact_int(run, "n_frames", N);
+    goto cleanup;
+  }
+  sn_timer_begin(&run->timer, SN_PH_WRITE);
   rc = sn_h5_write_cols(out, "/stft/magnitude", F, N, col0, n_local, X, F, e);
   if (rc == SN_OK) rc = sn_spec_params_write(out, "/stft/magnitude", &outp, e);
   if (rc == SN_OK) rc = stats_attrs(out, "/stft/magnitude", &st, l2, e);

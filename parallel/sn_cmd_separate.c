@@ -395,11 +395,12 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
     if (rc == SN_OK) rc = sn_h5_attr_set_double(res, "/nmf", "reconstruction_err", sqrt(2.0 * fmax(st.loss, 0.0)), e);
     if (rc == SN_OK) {
       double *gv = calloc((size_t)k, sizeof *gv);
-      if (!gv) rc = SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory");
+      /* the write is collective: agree on the buffer first */
+      rc = sn_agree(run->comm, gv ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"), e);
       for (int64_t r = 0; gv && r < k; r++) gv[r] = -1;
       for (int g = 0; gv && g < grp.n_src; g++)
         for (int j = grp.first[g]; j < grp.first[g + 1]; j++) gv[grp.idx[j]] = g;
-      rc = sn_h5_write_vec(res, "/separate/source_of_component", k, gv, e);
+      if (rc == SN_OK) rc = sn_h5_write_vec(res, "/separate/source_of_component", k, gv, e);
       free(gv);
     }
     if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "reconstruct", recon_s, e);
@@ -570,6 +571,43 @@ cleanup:
 
 /* ------------------------------------------------------------ griffinlim -- */
 
+int sn_griffinlim_write(sn_run *run, const sn_spec_params *par, int64_t N, const float *S, int64_t length,
+                        const sn_gl_cfg *glc, const char *path, int force, double *sc) {
+  sn_err *e = &run->err;
+  if (length < 0) {
+    length = par->n_samples > 0 ? par->n_samples
+                                : par->n_fft + (int64_t)par->hop * (N - 1) - (par->center ? 2 * (par->n_fft / 2) : 0);
+    if (length < 0) length = 0;
+  }
+  SN_PROGRESS(run, "griffinlim: %d bins x %lld frames -> %lld samples, %d iterations on %d rank(s)",
+              par->n_fft / 2 + 1, (long long)N, (long long)length, glc->n_iter, run->size);
+  sn_pola *pola = NULL;
+  int rc = sn_pola_create(run, par, N, length, &pola);
+  if (rc) return rc;
+  /* the output before the work, so that a bad path fails early */
+  sn_wav *w = NULL;
+  rc = sn_wav_create(run->comm, path, par->sample_rate, length, force, &w, e);
+  if (rc == SN_OK) rc = sn_pgl_run(run, pola, S, glc);
+  if (rc == SN_OK) rc = sn_pgl_convergence(run, pola, S, sc);
+  if (rc == SN_OK) {
+    int64_t y0, ny;
+    sn_pola_owned(pola, &y0, &ny);
+    sn_timer_begin(&run->timer, SN_PH_WRITE);
+    rc = sn_wav_write(w, y0, ny, sn_pola_owned_ptr(pola), e);
+    sn_timer_end(&run->timer, SN_PH_WRITE);
+  }
+  if (w) {
+    int crc = sn_wav_close(&w, rc == SN_OK, e);
+    if (rc == SN_OK) rc = crc;
+  }
+  sn_pola_destroy(&pola);
+  if (rc) return rc;
+  SN_PROGRESS(run, "griffinlim: spectral convergence %.4f", *sc);
+  sn_run_fact_double(run, "spectral_convergence", *sc);
+  sn_run_fact_int(run, "n_samples", length);
+  return SN_OK;
+}
+
 int sn_cmd_griffinlim(sn_run *run, int argc, char **argv) {
   sn_err *e = &run->err;
   sn_common com = {0};
@@ -628,35 +666,9 @@ int sn_cmd_griffinlim(sn_run *run, int argc, char **argv) {
     if (s.par.power == 2)
       for (int64_t i = 0; i < (int64_t)s.F * s.n_local; i++) s.mag[i] = sqrtf(s.mag[i]);
     SN_CHECK(sn_agree(run->comm, lrc, e));
-    if (length < 0) {
-      const sn_spec_params *p = &s.par;
-      length = p->n_samples > 0 ? p->n_samples
-                                : p->n_fft + (int64_t)p->hop * (s.N - 1) - (p->center ? 2 * (p->n_fft / 2) : 0);
-      if (length < 0) length = 0;
-    }
-    SN_PROGRESS(run, "griffinlim: %d bins x %lld frames -> %lld samples, %d iterations on %d rank(s)", s.F,
-                (long long)s.N, (long long)length, n_iter, run->size);
-    SN_CHECK(sn_pola_create(run, &s.par, s.N, length, &pola));
-    /* output next to nothing: create it before the work so a bad path fails early */
-    sn_wav *w = NULL;
-    SN_CHECK(sn_wav_create(run->comm, com.output, s.par.sample_rate, length, com.force, &w, e));
-    rc = sn_pgl_run(run, pola, s.mag, &glc);
     double sc = 0;
-    if (rc == SN_OK) rc = sn_pgl_convergence(run, pola, s.mag, &sc);
-    if (rc == SN_OK) {
-      int64_t y0, ny;
-      sn_pola_owned(pola, &y0, &ny);
-      sn_timer_begin(&run->timer, SN_PH_WRITE);
-      rc = sn_wav_write(w, y0, ny, sn_pola_owned_ptr(pola), e);
-      sn_timer_end(&run->timer, SN_PH_WRITE);
-    }
-    int crc = sn_wav_close(&w, rc == SN_OK, e);
-    if (rc == SN_OK) rc = crc;
-    if (rc) goto cleanup;
-    SN_PROGRESS(run, "griffinlim: spectral convergence %.4f", sc);
-    sn_run_fact_double(run, "spectral_convergence", sc);
+    SN_CHECK(sn_griffinlim_write(run, &s.par, s.N, s.mag, length, &glc, com.output, com.force, &sc));
     sn_run_fact_int(run, "n_frames", s.N);
-    sn_run_fact_int(run, "n_samples", length);
   } else {
     /* each column of W repeated over the frames of tsec seconds */
     char file[4096], dset[1024];

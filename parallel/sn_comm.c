@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Values that travel with the failure flag in sn_allreduce_sum_agree's one call. */
+#define SN_STAGE_DOUBLES 262144
+
 /* An MPI failure inside the agreement itself cannot be agreed: abort. */
 static void sn_mpi_or_abort(int mpirc, const char *what) {
   if (mpirc == MPI_SUCCESS) return;
@@ -52,34 +55,25 @@ int sn_allreduce_sum_agree(MPI_Comm comm, double *buf, size_t n, int rc, sn_err 
   }
   /* One extra slot carries "this rank failed" (1.0) so the usual case costs a
    * single allreduce; only when some rank failed does a second, tiny agreement
-   * pick the code and the reporting rank. */
-  if (n > (size_t)INT_MAX - 1) {
-    /* Too long for one call: reduce in pieces, then agree. */
-    size_t off = 0;
-    while (off < n) {
-      size_t m = n - off < (size_t)(INT_MAX / 2) ? n - off : (size_t)(INT_MAX / 2);
-      sn_mpi_or_abort(MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)m, MPI_DOUBLE, MPI_SUM, comm),
-                      "MPI_Allreduce");
-      off += m;
-    }
-    return sn_agree(comm, rc, e);
-  }
-  double *tmp = malloc((n + 1) * sizeof *tmp);
-  if (!tmp) {
-    /* Cannot even stage the buffer: still take part so nobody hangs. */
-    sn_mpi_or_abort(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, comm),
+   * pick the code and the reporting rank. The flag travels with the last m
+   * values in a static staging array (no allocation that could fail on one
+   * rank only and leave the ranks with different counts); the values before
+   * them, when there are more than fit, are summed in place first, in pieces
+   * below INT_MAX. Every rank makes the same calls since n is the same. */
+  static double stage[SN_STAGE_DOUBLES + 1];
+  const size_t m = n < SN_STAGE_DOUBLES ? n : SN_STAGE_DOUBLES;
+  for (size_t off = 0; off < n - m;) {
+    size_t piece = n - m - off < (size_t)(INT_MAX / 2) ? n - m - off : (size_t)(INT_MAX / 2);
+    sn_mpi_or_abort(MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)piece, MPI_DOUBLE, MPI_SUM, comm),
                     "MPI_Allreduce");
-    if (rc == SN_OK) rc = SN_FAIL(e, SN_ERR_NOMEM, "allreduce: cannot allocate %zu doubles", n + 1);
-    return sn_agree(comm, rc, e);
+    off += piece;
   }
-  if (n) memcpy(tmp, buf, n * sizeof *tmp);
-  tmp[n] = rc != SN_OK ? 1.0 : 0.0;
-  sn_mpi_or_abort(MPI_Allreduce(MPI_IN_PLACE, tmp, (int)(n + 1), MPI_DOUBLE, MPI_SUM, comm),
+  if (m) memcpy(stage, buf + (n - m), m * sizeof *stage);
+  stage[m] = rc != SN_OK ? 1.0 : 0.0;
+  sn_mpi_or_abort(MPI_Allreduce(MPI_IN_PLACE, stage, (int)(m + 1), MPI_DOUBLE, MPI_SUM, comm),
                   "MPI_Allreduce");
-  if (n) memcpy(buf, tmp, n * sizeof *tmp);
-  int any = tmp[n] != 0.0;
-  free(tmp);
-  if (!any) return SN_OK;
+  if (m) memcpy(buf + (n - m), stage, m * sizeof *stage);
+  if (stage[m] == 0.0) return SN_OK;
   return sn_agree(comm, rc, e); /* rare path: find the code and the reporting rank */
 }
 
@@ -105,4 +99,16 @@ int sn_mpi_count(int64_t n, const char *what, int *out, sn_err *e) {
 void sn_err_print(const sn_err *e) {
   if (!e || e->code == SN_OK || e->msg[0] == '\0') return;
   sn_eprintf("specnmf: error: %s\n", e->msg);
+}
+
+int sn_exchange_floats(MPI_Comm comm, float *buf, const int *sc, const int *sd, const int *rc, const int *rd,
+                       MPI_Request *reqs) {
+  int size, n = 0, mrc = MPI_SUCCESS;
+  MPI_Comm_size(comm, &size);
+  for (int q = 0; q < size && mrc == MPI_SUCCESS; q++)
+    if (rc[q] > 0) mrc = MPI_Irecv(buf + rd[q], rc[q], MPI_FLOAT, q, SN_TAG_HALO, comm, &reqs[n++]);
+  for (int q = 0; q < size && mrc == MPI_SUCCESS; q++)
+    if (sc[q] > 0) mrc = MPI_Isend(buf + sd[q], sc[q], MPI_FLOAT, q, SN_TAG_HALO, comm, &reqs[n++]);
+  int wrc = n ? MPI_Waitall(n, reqs, MPI_STATUSES_IGNORE) : MPI_SUCCESS;
+  return mrc != MPI_SUCCESS ? mrc : wrc;
 }

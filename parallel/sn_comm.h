@@ -32,3 +32,13 @@ int sn_mpi_count(int64_t n, const char *what, int *out, sn_err *e);
 /* Print e (if this rank holds the message) as the one line
  * "specnmf: error: MSG" on stderr. Local. */
 void sn_err_print(const sn_err *e);
+
+/* Collective over the ranks with nonzero counts. Exchange regions of one
+ * buffer: sc[q] floats from buf + sd[q] go to rank q, rc[q] floats from rank q
+ * arrive at buf + rd[q] (Alltoallv's arguments). The regions sent and those
+ * received must be disjoint: point-to-point messages make that legal, where
+ * one MPI_Alltoallv with the same buffer on both sides would alias its
+ * arguments. reqs has room for 2 x comm size requests. Returns the MPI code. */
+#define SN_TAG_HALO 4242
+int sn_exchange_floats(MPI_Comm comm, float *buf, const int *sc, const int *sd, const int *rc, const int *rd,
+                       MPI_Request *reqs);

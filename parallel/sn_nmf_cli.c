@@ -248,7 +248,7 @@ int sn_nmf_cli_run(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_n
     if (Wfix) fp = sn_fnv1a(fp, Wfix, (size_t)(F * *n_fixed) * sizeof(float));
     o->fingerprint = fp;
   }
-  SN_CHECK(sn_pnmf_state_init(st, c->max_iter, e));
+  SN_CHECK(sn_agree(run->comm, sn_pnmf_state_init(st, c->max_iter, e), e));
 
   /* ---- start ---- */
   sn_timer_begin(&run->timer, SN_PH_INIT);

@@ -23,6 +23,7 @@ struct sn_pola {
   float *rbuf;         /* receive buffer of the tail exchange */
   int *sc1, *sd1, *rc1, *rd1; /* tails -> owners */
   int *sc2, *sd2, *rc2, *rd2; /* owners -> frame holders (halo) */
+  MPI_Request *req;    /* 2 x size, for the halo's point-to-point messages */
   int64_t rtotal1;
 };
 
@@ -91,6 +92,7 @@ void sn_pola_destroy(sn_pola **pp) {
   sn_free(p->rbuf);
   free(p->sc1), free(p->sd1), free(p->rc1), free(p->rd1);
   free(p->sc2), free(p->sd2), free(p->rc2), free(p->rd2);
+  free(p->req);
   free(p);
   *pp = NULL;
 }
@@ -141,7 +143,8 @@ int sn_pola_create(sn_run *run, const sn_spec_params *par, int64_t N, int64_t le
   p->rc1 = calloc(P, sizeof(int)), p->rd1 = calloc(P, sizeof(int));
   p->sc2 = calloc(P, sizeof(int)), p->sd2 = calloc(P, sizeof(int));
   p->rc2 = calloc(P, sizeof(int)), p->rd2 = calloc(P, sizeof(int));
-  if (!p->acc || !p->sig || !p->inv_wss || !p->sc1 || !p->sd1 || !p->rc1 || !p->rd1 || !p->sc2 || !p->sd2 ||
+  p->req = calloc(2 * P, sizeof(MPI_Request));
+  if (!p->req || !p->acc || !p->sig || !p->inv_wss || !p->sc1 || !p->sd1 || !p->rc1 || !p->rd1 || !p->sc2 || !p->sd2 ||
       !p->rc2 || !p->rd2)
     rc = SN_FAIL(e, SN_ERR_NOMEM, "overlap-add: out of memory");
   /* Counts of both exchanges; displacements are into the buffer [u0, u1). */
@@ -251,7 +254,7 @@ int sn_pola_finish(sn_run *run, sn_pola *p, int halo) {
   sn_timer_end(&run->timer, SN_PH_ISTFT);
   if (halo && p->size > 1 && rc == SN_OK) {
     sn_timer_begin(&run->timer, SN_PH_HALO);
-    mrc = MPI_Alltoallv(acc, p->sc2, p->sd2, MPI_FLOAT, acc, p->rc2, p->rd2, MPI_FLOAT, run->comm);
+    mrc = sn_exchange_floats(run->comm, acc, p->sc2, p->sd2, p->rc2, p->rd2, p->req);
     if (mrc != MPI_SUCCESS) rc = SN_FAIL(e, SN_ERR_MPI, "overlap-add: signal halo exchange failed");
     sn_timer_end(&run->timer, SN_PH_HALO);
   }
@@ -320,7 +323,7 @@ int sn_pgl_convergence(sn_run *run, sn_pola *p, const float *S, double *sc) {
   if (rc) return rc;
   if (p->size > 1) {
     float *sig = p->sig;
-    int mrc = MPI_Alltoallv(sig, p->sc2, p->sd2, MPI_FLOAT, sig, p->rc2, p->rd2, MPI_FLOAT, run->comm);
+    int mrc = sn_exchange_floats(run->comm, sig, p->sc2, p->sd2, p->rc2, p->rd2, p->req);
     rc = sn_agree(run->comm, mrc == MPI_SUCCESS ? SN_OK : SN_FAIL(e, SN_ERR_MPI, "convergence: halo failed"), e);
   }
   double acc[2] = {0.0, 0.0};

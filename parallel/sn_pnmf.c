@@ -30,10 +30,17 @@ static uint64_t col_hash(uint64_t j, const float *x, int64_t n) {
   return h;
 }
 
+/* Entries of the loss history (every 10th iteration and the last). */
+#define SN_HIST_CAP 32768
+
 int sn_pnmf_state_init(sn_pnmf_state *st, int64_t max_iter, sn_err *e) {
   memset(st, 0, sizeof *st);
   st->viol_init = -1.0;
-  st->cap_hist = max_iter / 10 + 4;
+  /* A fixed capacity (512 KiB in all), whatever --max-iter says: a huge
+   * --max-iter must not cost memory, and a resume with another --max-iter must
+   * find room for the stored history. When full, hist_push thins it. */
+  (void)max_iter;
+  st->cap_hist = SN_HIST_CAP;
   st->hist = sn_calloc((size_t)st->cap_hist * sizeof(double), "loss history", e);
   st->hist_iter = sn_calloc((size_t)st->cap_hist * sizeof(int64_t), "loss history", e);
   if (!st->hist || !st->hist_iter) return SN_ERR_NOMEM;
@@ -52,7 +59,16 @@ static void hist_push(sn_pnmf_state *st, int64_t it, double loss) {
     st->hist[st->n_hist - 1] = loss;
     return;
   }
-  if (st->n_hist >= st->cap_hist) return;
+  if (st->n_hist >= st->cap_hist) {
+    /* full (over 650 000 iterations): keep every second entry (the new one is added after);
+     * the same on every rank, as the values are */
+    int64_t k = 0;
+    for (int64_t q = 0; q < st->n_hist; q += 2, k++) {
+      st->hist[k] = st->hist[q];
+      st->hist_iter[k] = st->hist_iter[q];
+    }
+    st->n_hist = k;
+  }
   st->hist[st->n_hist] = loss;
   st->hist_iter[st->n_hist] = it;
   st->n_hist++;

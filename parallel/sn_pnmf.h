@@ -34,7 +34,8 @@ typedef struct sn_pnmf_state {
   int64_t *hist_iter;   /* iteration of each check */
 } sn_pnmf_state;
 
-/* Local. Allocate the loss history for max_iter iterations. */
+/* Local. Allocate the loss history (a fixed 512 KiB, whatever max_iter; thinned
+ * to every second entry when full). */
 int sn_pnmf_state_init(sn_pnmf_state *st, int64_t max_iter, sn_err *e);
 void sn_pnmf_state_free(sn_pnmf_state *st);
 

@@ -120,8 +120,13 @@ int sn_svd_top(sn_run *run, const sn_pnmf_opts *o, const float *V, double *U, do
   /* gather the top R eigenvectors (columns F-1, F-2, ...) by a sum */
   memset(U, 0, (size_t)(F64 * R) * sizeof(double));
   double *buf = calloc((size_t)(F64 * R + R), sizeof(double));
-  if (!buf && !lrc) lrc = SN_FAIL(e, SN_ERR_NOMEM, "nndsvd: out of memory");
-  if (buf && myrow >= 0 && !lrc) {
+  /* the reduction's count must be the same everywhere: agree on buf first */
+  rc = sn_agree(run->comm, buf ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "nndsvd: out of memory"), e);
+  if (rc) {
+    free(buf);
+    goto cleanup;
+  }
+  if (myrow >= 0 && !lrc) {
     for (int lj = 0; lj < nloc; lj++) {
       int64_t gj = l2g(lj, nb, mycol, npcol);
       int64_t r = F64 - 1 - gj;
@@ -131,7 +136,7 @@ int sn_svd_top(sn_run *run, const sn_pnmf_opts *o, const float *V, double *U, do
     if (myrow == 0 && mycol == 0)
       for (int64_t r = 0; r < R; r++) buf[F64 * R + r] = w[F64 - 1 - r];
   }
-  rc = sn_allreduce_sum_agree(run->comm, buf ? buf : U, buf ? (size_t)(F64 * R + R) : 0, lrc, e);
+  rc = sn_allreduce_sum_agree(run->comm, buf, (size_t)(F64 * R + R), lrc, e);
   run->bytes_reduced += (double)(F64 * R + R) * sizeof(double);
   if (rc == SN_OK) {
     memcpy(U, buf, (size_t)(F64 * R) * sizeof(double));

@@ -27,6 +27,7 @@ cases = [
     ("k = 0", [f"{T}/v.h5", "-k", "0"], "components"),
     ("k < 0", [f"{T}/v.h5", "-k", "-2"], "components"),
     ("k > min(F, N)", [f"{T}/v.h5", "-k", str(N + 1)], "exceed"),
+    ("F < k <= N", [f"{T}/v.h5", "-k", str(F + 2)], "exceed"),
     ("negative entry", [f"{T}/neg.h5", "-k", "3"], "negative"),
     ("NaN entry", [f"{T}/nan.h5", "-k", "3"], "non-finite"),
     ("beta <= 0 with zeros", [f"{T}/zero.h5", "-k", "3", "--beta", "is"], "zeros"),
@@ -38,6 +39,7 @@ cases = [
     ("cd with beta != 2", [f"{T}/v.h5", "-k", "3", "--solver", "cd", "--beta", "kl"], "Frobenius"),
     ("bad beta", [f"{T}/v.h5", "-k", "3", "--beta", "xyz"], "beta"),
     ("dictionary of another n_fft", [f"{T}/v.h5", "-k", "3", "--fix-W", f"{T}/dictfft.h5"], "n_fft"),
+    ("init file of another n_fft", [f"{T}/v.h5", "-k", "2", "--init", f"{T}/dictfft.h5"], "n_fft"),
     ("dictionary wider than k", [f"{T}/v.h5", "-k", "1", "--fix-W", f"{T}/negW.h5:/nmf/W"], "columns"),
 ]
 for what, args, key in cases:
@@ -50,4 +52,14 @@ for what, args, key in cases:
     lines = [l for l in err.splitlines() if l.startswith("specnmf: error:")]
     ok = rc not in (0, -999) and len(lines) == 1 and key in lines[0] and not os.path.exists(out)
     ck.check(ok, f"{what}: exit {rc}: {lines[0] if lines else err.strip()[-200:]}")
+
+# an existing output without --force: refused before the solve, the file untouched
+out = f"{T}/exists.h5"
+with open(out, "wb") as fh:
+    fh.write(b"precious")
+p = C.run([f"{T}/v.h5", "-k", "3", "--max-iter", "100000", "--tol", "0", "-o", out], check=False, timeout=60)
+lines = [l for l in p.stderr.splitlines() if l.startswith("specnmf: error:")]
+ck.check(p.returncode == 4 and len(lines) == 1 and "exists" in lines[0] and "iteration" not in p.stderr
+         and open(out, "rb").read() == b"precious",
+         f"existing output without --force: exit {p.returncode}, refused before the solve: {lines}")
 ck.done()
