@@ -20,20 +20,21 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 
 t0=$(date +%s)
-cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Debug -DSN_SANITIZE=ON -DSN_NATIVE=OFF > "$B.configure.log" 2>&1 ||
+cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Debug -DSN_SANITIZE=ON -DSN_NATIVE=OFF -DSN_TEST_TIMEOUT=600 > "$B.configure.log" 2>&1 ||
   { cat "$B.configure.log"; exit 1; }
 cmake --build "$B" -j"$JOBS" > "$B.build.log" 2>&1 || { tail -50 "$B.build.log"; exit 1; }
 echo "sanitize: built in $(( $(date +%s) - t0 )) s"
 
 # unit tests, every 2-rank test except the fault matrices, hostile inputs, fuzz regressions
-ctest --test-dir "$B" -j"$JOBS" --output-on-failure --timeout 900 \
-  -R '(\.np2$|^fuzz\.regress)' -LE 'fault|slurm' 
-ctest --test-dir "$B" -j"$JOBS" --output-on-failure --timeout 900 -L unit
-ctest --test-dir "$B" --output-on-failure --timeout 900 -R '^(hostile\.np2|fault\.checkpoint\.np2)$'
+ctest --test-dir "$B" -j"$JOBS" --output-on-failure \
+  -R '(\.np2$|^fuzz\.regress)' -LE 'fault|slurm|unit' 
+ctest --test-dir "$B" -j"$JOBS" --output-on-failure -L unit
+ctest --test-dir "$B" --output-on-failure -R '^(hostile\.np2|fault\.checkpoint\.np2)$'
 echo "sanitize: tests done at $(( $(date +%s) - t0 )) s"
 
 # valgrind memcheck of every command at 1 rank, from a build without -march=native
-if [ "${SN_VALGRIND:-1}" != 0 ] && command -v valgrind >/dev/null; then
+if [ "${SN_VALGRIND:-1}" != 0 ]; then
+  command -v valgrind >/dev/null || { echo "sanitize: valgrind is not installed (apt-get install valgrind)"; exit 1; }
   V=${SN_VALGRIND_BUILD:-build-valgrind}
   cmake -S . -B "$V" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSN_NATIVE=OFF > "$V.configure.log" 2>&1 ||
     { cat "$V.configure.log"; exit 1; }

@@ -675,8 +675,9 @@ static double dual_kkt(sn_dual *d, const double *x, double *obj) {
 
 /* One column: b (m) -> x (n). inF holds the start and returns the final set.
  * Proximal refinement: each pass solves min ||Ax-b||^2 + ridge||x||^2 +
- * shift ||x - x0||^2 (x0 = the previous pass, 0 at first) by pivoting, with
- * x_F = x0_F + A_F^T z, (A_F A_F^T + delta I) z = b - A_F x0_F; passes stop
+ * shift ||x - xp||^2 (xp = the previous pass, 0 at first; delta = ridge +
+ * shift) by pivoting, with c = (shift/delta) xp (d->x0 holds c),
+ * x_F = c_F + A_F^T z, (A_F A_F^T + delta I) z = b - A_F c_F; passes stop
  * when the KKT certificate of the real problem is below 10 tol. */
 static int dual_column(sn_dual *d, const sn_nnls_opts *opts, sn_nnls_stats *st, sn_err *e) {
   const int m = d->m, n = d->n, kd = d->kd, ldab = d->ldab;
@@ -750,7 +751,10 @@ static int dual_column(sn_dual *d, const sn_nnls_opts *opts, sn_nnls_stats *st, 
     for (int j = 0; j < n; j++) d->x[j] = (d->inF[j] && d->w[j] > 0) ? d->w[j] : 0;
     kkt = dual_kkt(d, d->x, &obj);
     if (kkt <= 10 * tol * fmax(cscale, DBL_MIN) || d->delta == d->ridge) break;
-    memcpy(d->x0, d->x, n * sizeof(double));
+    /* ridge||x||^2 + shift||x - x||^2 = delta||x - c||^2 + const with
+     * c = (shift/delta) x: the next pass's centre (c = x when ridge = 0) */
+    const double f = (d->delta - d->ridge) / d->delta;
+    for (int j = 0; j < n; j++) d->x0[j] = f * d->x[j];
   }
   st->obj += obj;
   st->bnorm2 += bn;

@@ -73,6 +73,7 @@ def compare(name, A, B, l2=0.0):
         X1, _ = solve_cmd(name, A, B, extra, ranks=False, tag="_1rank")
         d = np.abs(X - X1).max() / max(np.abs(X1).max(), 1e-30)
         check(d <= 1e-5, "%s: %d ranks vs 1 rank, max relative difference %.2e" % (name, NP, d))
+    return at
 
 
 rng = np.random.default_rng(42)
@@ -84,6 +85,13 @@ Xt = rng.random((14, 19)) * (rng.random((14, 19)) < 0.5)
 compare("rank_deficient_consistent", U @ V, (U @ V) @ Xt)
 compare("wide_dense", rng.random((10, 30)), rng.random((10, 11)))
 compare("ridge", rng.random((40, 10)), rng.random((40, 9)), l2=0.3)
+# wide A with a ridge below the dual solver's internal shift (1e-7 x the largest
+# row norm^2): the ridge must still be the problem solved, not the shift's limit
+Aw = rng.random((10, 30))
+at = compare("ridge_wide_small", Aw, rng.random((10, 11)), l2=3e-8 * np.max(np.sum(Aw ** 2, axis=1)))
+check(at["kkt_violation"] <= 1e-8, "ridge_wide_small: KKT of the ridge problem %.2e <= 1e-8 (the shift's "
+      "limit, the problem without the ridge, left 6e-8)" % at["kkt_violation"])
+compare("ridge_wide", Aw, rng.random((10, 11)), l2=1e-3)
 # real spectrogram: basis = 24 frames of one recording, data = another's frames
 S = stft_mag(synth_audio(sr=8000, seconds=2.0, seed=1), n_fft=256, hop=64)
 S2 = stft_mag(synth_audio(sr=8000, seconds=1.0, seed=2), n_fft=256, hop=64)

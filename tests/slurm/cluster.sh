@@ -133,6 +133,7 @@ PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscr
 EOF
   slurmctld -D -i -f "$SLURM_CONF" >"$d/log/slurmctld.out" 2>&1 &
   SN_SLURMCTLD_PID=$!
+  echo "$SN_MUNGED_PID $SN_SLURMCTLD_PID" > "$d/daemon.pids"  # the watchdog knows it at once
   for i in $(seq 1 100); do scontrol ping 2>/dev/null | grep -q 'is UP' && break; sleep 0.2; done
   if ! scontrol ping 2>/dev/null | grep -q 'is UP'; then
     sn_log "slurmctld did not come up"; tail -30 "$d/log/slurmctld.log" "$d/log/slurmctld.out" >&2; return 1

@@ -5,6 +5,7 @@
 # sent to the batch shell reaches a trap. Runs in ~30 s.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+SN_CLUSTER_DEADLINE=${SN_CLUSTER_DEADLINE:-270}   # below the ctest TIMEOUT (300 s)
 . "$here/cluster.sh"
 : "${SN_TMP:=$(mktemp -d)}"; mkdir -p "$SN_TMP"
 sn_cluster_start || exit 1

@@ -7,7 +7,7 @@
 # (with one bad entry that must fail alone), strong_scaling.sbatch interrupted
 # and requeued mid-study, weak_scaling.sbatch, and the CSV + PNGs from
 # gather_reports.py.
-# Part B (when the real binary has the command; otherwise "skip: reason"):
+# Part B (the real binary; a command missing from it fails the test):
 # the same scripts with $SPECNMF on a small generated recording.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -150,6 +150,10 @@ has_cmd() { # has_cmd CMD: the real binary exists and knows CMD
   fi
 }
 export SPECNMF=$REAL
+# every command the scripts run exists now: a missing one fails the test
+for c in stft nmf separate; do
+  if ! msg=$(has_cmd $c); then sn_log "FAIL: $msg"; fail=1; fi
+done
 # options that fix the NMF work (no early stop), if the CLI has them
 nmf_fixed=""
 if has_cmd nmf >/dev/null; then
@@ -181,11 +185,11 @@ t=""; msg=""
 if msg=$(has_cmd nmf) && msg=$(has_cmd stft); then
   msg=""
   /usr/bin/python3 "$jobs/make_recording.py" "$W/b2.wav" --seconds 90 --rate 22050 --seed 8 2>/dev/null
-  "$REAL" stft "$W/b2.wav" -o "$W/b2.h5" --quiet >"$W/b2-stft.out" 2>&1 || { sn_log "B2 stft failed"; cat "$W/b2-stft.out" >&2; fail=1; }
+  timeout 120 "$REAL" stft "$W/b2.wav" -o "$W/b2.h5" --quiet >"$W/b2-stft.out" 2>&1 || { sn_log "B2 stft failed"; cat "$W/b2-stft.out" >&2; fail=1; }
   # an uninterrupted reference run (outside Slurm), long enough to interrupt:
   # calibrate the iteration count from its report to ~8 s of iterations
   ref() { # ref ITERS: run the reference at 2 ranks, print "fixed_s per_iter_s"
-    mpirun --allow-run-as-root --oversubscribe $SN_MPIRUN_FLAGS -n 2 -x OPENBLAS_NUM_THREADS=1 "$REAL" nmf "$W/b2.h5" \
+    timeout 300 mpirun --allow-run-as-root --oversubscribe $SN_MPIRUN_FLAGS -n 2 -x OPENBLAS_NUM_THREADS=1 "$REAL" nmf "$W/b2.h5" \
       -k 8 -o "$W/b2-ref.h5" --force --quiet --report "$W/b2-ref.json" \
       ${nmf_fixed/--max-iter ${SN_TEST_NMF_ITERS:-60}/--max-iter $1} >"$W/b2-ref.out" 2>&1 || return 1
     /usr/bin/python3 -c '
@@ -208,13 +212,15 @@ print("%.3f %.6f" % (ph["total"]["max"] - it, it / n))' "$W/b2-ref.json"
   sn_log "B2 reference (2 ranks): $iters iterations, ${t:-?} s of iterations + ${t_fixed:-?} s other ($b2_args)"
   # does nmf checkpoint on USR1 yet? (one rank, outside Slurm, USR1 once it iterates)
   "$REAL" nmf "$W/b2.h5" -k 8 -o "$W/b2-probe.h5" --force $b2_args >"$W/b2-probe.out" 2>&1 &
-  probe=$!; wait_grep 'iteration 10' "$W/b2-probe.out" 60
+  probe=$!; ( sleep 180; kill -KILL $probe 2>/dev/null ) & killer=$!  # a deadline for the wait below
+  wait_grep 'iteration 10' "$W/b2-probe.out" 60
   kill -USR1 $probe 2>/dev/null; wait $probe; prc=$?
+  kill $killer 2>/dev/null; wait $killer 2>/dev/null
   rm -f "$W"/b2-probe.h5*
   if [ $prc = 0 ]; then
-    sn_log "B2 skip: the probe run finished before its USR1 (too small a problem?)"; t=""
+    sn_log "FAIL: B2 the probe run finished before its USR1 (too small a problem?)"; t=""; fail=1
   elif [ $prc != 10 ]; then
-    sn_log "B2 skip: 'specnmf nmf' does not checkpoint on SIGUSR1 yet (exit $prc, 138 = killed by it; expected 10): $(tail -c 200 "$W/b2-probe.out")"; t=""
+    sn_log "FAIL: B2 'specnmf nmf' did not checkpoint on SIGUSR1 (exit $prc, 138 = killed by it; expected 10): $(tail -c 200 "$W/b2-probe.out")"; t=""; fail=1
   fi
 fi
 if [ -n "${t:-}" ]; then
@@ -264,7 +270,7 @@ fi
 # result as an uninterrupted separate
 if msg=$(has_cmd separate) && [ -n "${t:-}" ]; then
   sep_args="${b2_args} --no-plot"
-  mpirun --allow-run-as-root --oversubscribe $SN_MPIRUN_FLAGS -n 2 -x OPENBLAS_NUM_THREADS=1 "$REAL" separate "$W/b2.wav" \
+  timeout 300 mpirun --allow-run-as-root --oversubscribe $SN_MPIRUN_FLAGS -n 2 -x OPENBLAS_NUM_THREADS=1 "$REAL" separate "$W/b2.wav" \
     -k 8 -o "$W/b4-ref" --force --quiet $sep_args >"$W/b4-ref.out" 2>&1 || { sn_log "B4 reference separate failed"; fail=1; }
   j=$(SN_SEPARATE_ARGS="$sep_args" sn_submit -n 2 -t 10 -o "$W/b4.out" "$jobs/separate.sbatch" "$W/b2.wav" 8 "$W/b4")
   sn_wait_state "$j" RUNNING 60 && wait_grep 'iteration 20' "$W/b4.out" 120
@@ -291,7 +297,7 @@ EOF
 elif [ -n "${msg:-}" ] && [ "${msg#skip}" != "$msg" ]; then
   sn_log "B4 $msg"
 else
-  sn_log "B4 skip: needs the B2 calibration (nmf with USR1 checkpoints)"
+  sn_log "FAIL: B4 needs the B2 calibration (nmf with USR1 checkpoints)"; fail=1
 fi
 
 # B3: separate.sbatch and array.sbatch with the real separate
