@@ -55,6 +55,9 @@ int sn_spec_params_read(sn_h5 *f, const char *obj, sn_spec_params *p, sn_err *e)
   if (!(p->sample_rate > 0 && isfinite(p->sample_rate)) || p->n_fft <= 0 || p->hop <= 0 || p->win_length <= 0 ||
       p->win_length > p->n_fft || p->n_samples < 0)
     rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has invalid spectrogram attributes", sn_h5_path(f), obj);
+  else if (p->power != 1 && p->power != 2)
+    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has power %d; specnmf reads magnitudes (1) and powers (2)", sn_h5_path(f),
+                 obj, p->power);
 cleanup:
   /* Every rank found the same; agreeing keeps one rank's message only. */
   return sn_agree(sn_h5_comm(f), rc, e);

@@ -19,6 +19,15 @@
 /* Columns of B read and solved at a time on each rank (bounds memory). */
 #define SN_NNLS_BLOCK_DEFAULT 4096
 
+/* Local (rank 0 prints). Columns whose pivoting hit its iteration limit are
+ * not exact: say so, with how many. */
+static void warn_unconverged(sn_run *run, const char *cmd, const sn_nnls_stats *st) {
+  if (st->unconverged > 0)
+    SN_PROGRESS(run, "%s: warning: %lld of %lld columns stopped at the iteration limit before the KKT conditions "
+                "held (largest violation %.3g); see the unconverged_columns attribute", cmd,
+                (long long)st->unconverged, (long long)st->cols, st->kkt_rel);
+}
+
 /* Collective. Sum/max the statistics of every rank's solve into all ranks,
  * agreeing on rc in the same reduction. */
 static int stats_reduce(sn_run *run, int rc, sn_nnls_stats *st) {
@@ -208,6 +217,7 @@ int sn_cmd_nnls(sn_run *run, int argc, char **argv) {
   o.ridge = l2;
   SN_CHECK(solve_blocks(run, in, dset, m, n, A, N, col0, n_local, block, X, &o, &st, pos[0]));
   SN_CHECK(stats_reduce(run, rc, &st));
+  warn_unconverged(run, "nnls", &st);
   SN_PROGRESS(run, "nnls: relative residual %.6g, largest KKT violation %.3g (relative), %lld iterations",
               st.bnorm2 > 0 ? sqrt(st.obj / st.bnorm2) : 0.0, st.kkt_rel, (long long)st.iters);
   sn_timer_begin(&run->timer, SN_PH_WRITE);
@@ -486,6 +496,7 @@ int sn_cmd_mel_invert(sn_run *run, int argc, char **argv) {
     for (size_t q = 0; q < (size_t)F * n_local; q++)
       X[q] = par.power == 2 ? sqrtf(X[q]) : (float)pow(X[q], ex);
   }
+  warn_unconverged(run, "mel-invert", &st);
   SN_PROGRESS(run, "mel-invert: relative residual %.6g (mel domain), largest KKT violation %.3g",
               st.bnorm2 > 0 ? sqrt(st.obj / st.bnorm2) : 0.0, st.kkt_rel);
   sn_spec_params outp = par;

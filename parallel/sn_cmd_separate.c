@@ -325,6 +325,20 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   }
   if (lrc == SN_OK) pool_mode = strcmp(pool_s, "max") ? SN_POOL_MEAN : SN_POOL_MAX;
   if (lrc == SN_OK && group_s) lrc = sn_groups_parse(group_s, &grp, e);
+  /* the component numbers need only k: check them before the transform */
+  if (lrc == SN_OK && group_s) lrc = sn_groups_check(&grp, nc.k, e);
+  if (lrc == SN_OK && group_s && grp.n_idx < nc.k) {
+    char miss[256] = "";
+    size_t used = 0;
+    for (int64_t r = 0; r < nc.k && used + 24 < sizeof miss; r++) {
+      int named = 0;
+      for (int i = 0; i < grp.n_idx && !named; i++) named = grp.idx[i] == r;
+      if (!named) used += (size_t)snprintf(miss + used, sizeof miss - used, "%s%lld", used ? ", " : "", (long long)r);
+    }
+    SN_PROGRESS(run, "separate --group: warning: component%s %s in no source: %s sound is left out, so the "
+                "sources do not add up to the mixture", nc.k - grp.n_idx > 1 ? "s" : "", miss,
+                nc.k - grp.n_idx > 1 ? "their" : "its");
+  }
   if (lrc == SN_OK && snprintf(od->path, sizeof od->path, "%s", com.output) >= (int)sizeof od->path)
     lrc = SN_FAIL(e, SN_ERR_USAGE, "%s: path too long", com.output);
   if (lrc == SN_OK && run->rank == 0) lrc = sn_outdir_precheck(od->path, e);
@@ -340,7 +354,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   SN_CHECK(sn_pstft_compute(run, in, &scfg, 0, &s));
   const int64_t F = s.F, N = s.N;
   lrc = sn_nmf_cli_check_k("separate", k, F, N, in, e);
-  if (lrc == SN_OK) lrc = group_s ? sn_groups_check(&grp, k, e) : sn_groups_identity(&grp, k, e);
+  if (lrc == SN_OK && !group_s) lrc = sn_groups_identity(&grp, k, e);
   if (lrc == SN_OK) lrc = sn_nmf_cli_check_v(s.mag, F, s.n_local, s.start, nc.beta, in, "the spectrogram", e);
   SN_CHECK(sn_agree(run->comm, lrc, e));
   SN_PROGRESS(run, "separate: V %lld x %lld at %g Hz (%.1f s)", (long long)F, (long long)N, s.par.sample_rate,

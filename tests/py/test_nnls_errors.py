@@ -51,6 +51,13 @@ expect_error("missing_file", ["nnls", "--basis", os.path.join(TMP, "absent.h5"),
 expect_error("3d_data", ["nnls", "--basis", good + ":/W", good + ":/V3"], "V3")
 expect_error("no_basis", ["nnls", good + ":/B"], "--basis", 2)
 expect_error("bad_l2", ["nnls", "--basis", good + ":/W", good + ":/B", "--l2", "-1"], "--l2", 2)
+pw = os.path.join(TMP, "power0.h5")
+with h5py.File(pw, "w") as f:
+    d = f.create_dataset("/stft/magnitude", data=rng.random((1025, 5)).astype(np.float32))
+    for key, v in dict(sample_rate=22050.0, n_fft=2048, hop_length=512, win_length=2048, window="hann",
+                       center=1, power=0).items():
+        d.attrs[key] = v
+expect_error("power_0", ["mel", pw], "has power 0", 3)
 expect_error("mel_invert_not_mel", ["mel-invert", good + ":/B"], "no attribute")
 # an injected failure in the solve on the last rank: every rank stops, one message
 os.environ["SPECNMF_FAULT"] = "nnls:%d" % (NP - 1)

@@ -45,7 +45,9 @@ expect_fail(["separate", inp, "-k", 2, "-o", blocker], "OUTDIR is a file", [bloc
 expect_fail(["separate", inp, "-k", 3, "-o", out, "--group", "0+1,5"], "missing component", ["--group", "component 5"],
             2, [out])
 expect_fail(["separate", inp, "-k", 3, "-o", out, "--group", "0+1,1"], "component twice", ["--group", "twice"], 2, [out])
-expect_fail(["separate", inp, "-k", 3, "-o", out, "--group", "0+,1"], "group syntax", ["--group"], 2, [out])
+for bad_group in ["0+,1", "", "0,1,", "+0,1", "-1,0", "0 + 1,2", "0,,1", "a"]:
+    expect_fail(["separate", inp, "-k", 3, "-o", out, "--group", bad_group], f"group syntax '{bad_group}'", ["--group"],
+                2, [out])
 expect_fail(["separate", inp, "-k", 3, "-o", out, "--reconstruct", "magic"], "bad --reconstruct", ["--reconstruct"], 2, [out])
 expect_fail(["separate", inp, "-k", 3, "-o", out, "--mask-power", "0"], "bad --mask-power", ["--mask-power"], 2, [out])
 # missing input
