@@ -12,10 +12,13 @@ it picks what an exhaustive SDR search picks).
 
 Each mixture is separated at R = its number of sources (the seed notebook's
 choice: 2 for kick + snare) and at R = 8 (more components than sources, summed
-per source by the assignment). Known limit, measured and stated in the README:
-at R = 3 or 4 on piano+drums (and by 0.1-0.4 dB on bass+drums) the soft mask
-scores below the mixture-phase pipeline, while --reconstruct phase with the
-same W, H scores above it."""
+per source by the assignment): there the default must reach the seed. For the
+two-instrument mixtures also at R = 3 and 4, where a known limit is checked
+and printed: the soft mask hands the part of the mixture that W H does not
+model (large at small R) to the components in proportion, which costs SDR
+against the seed's mixture phase (which drops it), while --reconstruct phase
+with the same W, H must reach the seed. README ("Separation quality") states
+it with the measured numbers."""
 import glob
 import os
 import sys
@@ -41,10 +44,11 @@ try:
     from make_example import make_mixture
     for kind, label in (("piano_drums", "piano+drums"), ("bass_drums", "bass+drums")):
         _, st2 = make_mixture(kind, 6.0, sr)
-        cases.append((label, st2, 2))
-        cases.append((label, st2, 8))
-except Exception as ex:  # noqa: BLE001 - fluidsynth missing: run the drum case only
-    print(f"note: piano case skipped ({ex})")
+        for R in (2, 3, 4, 8):
+            cases.append((label, st2, R))
+except Exception as ex:  # noqa: BLE001
+    print(f"cannot make the instrument mixtures: {ex}")
+    check(False, "examples/make_example.py, fluidsynth and fluid-soundfont-gm are needed")
 
 for name, stems, R in cases:
     names = list(stems)
@@ -54,15 +58,28 @@ for name, stems, R in cases:
     inp = tmp(name + ".wav")
     sf.write(inp, mix, sr, subtype="FLOAT")
     out = tmp(f"{name}-R{R}")
-    run(["separate", inp, "-k", R, "-o", out, "--quiet", "--no-plot"])
-    files = sorted(glob.glob(os.path.join(out, "component-*.wav")))
-    comps = np.array([sf.read(f, dtype="float64")[0] for f in files])
-    ours = sdr(best_assignment(comps, ref), ref)
+
+    def ours_sdr(extra=()):
+        run(["separate", inp, "-k", R, "-o", out, "--quiet", "--no-plot", "--force"] + list(extra))
+        files = sorted(glob.glob(os.path.join(out, "component-*.wav")))
+        comps = np.array([sf.read(f, dtype="float64")[0] for f in files])
+        return sdr(best_assignment(comps, ref), ref)
+
+    ours = ours_sdr()
     seed_comps, _ = seed_pipeline(mix.astype(np.float64), R)
     theirs = sdr(best_assignment(seed_comps, ref), ref)
-    print(f"{name}: SDR per source ({', '.join(names)}): specnmf {np.round(ours, 2)}, seed pipeline {np.round(theirs, 2)}")
-    check(np.mean(ours) >= np.mean(theirs) - 0.1,
-          f"{name}, R={R}: specnmf mean SDR {np.mean(ours):.2f} dB >= seed pipeline {np.mean(theirs):.2f} dB")
+    print(f"{name}, R={R}: SDR per source ({', '.join(names)}): specnmf {np.round(ours, 2)}, "
+          f"seed pipeline {np.round(theirs, 2)}; means {np.mean(ours):.2f} vs {np.mean(theirs):.2f} dB")
+    if R in (3, 4):
+        phase = ours_sdr(["--reconstruct", "phase"])
+        print(f"{name}, R={R}: known limit: the default soft mask {np.mean(ours):.2f} dB, --reconstruct phase "
+              f"{np.mean(phase):.2f} dB, seed pipeline {np.mean(theirs):.2f} dB")
+        check(np.mean(phase) >= np.mean(theirs) - 0.1,
+              f"{name}, R={R}: specnmf --reconstruct phase mean SDR {np.mean(phase):.2f} dB >= seed pipeline "
+              f"{np.mean(theirs):.2f} dB")
+    else:
+        check(np.mean(ours) >= np.mean(theirs) - 0.1,
+              f"{name}, R={R}: specnmf mean SDR {np.mean(ours):.2f} dB >= seed pipeline {np.mean(theirs):.2f} dB")
     if R > 2 or name == "kick+snare":
         check(np.mean(ours) > 3.0, f"{name}, R={R}: the separation is real (mean SDR {np.mean(ours):.2f} dB > 3 dB)")
 finish()
