@@ -153,6 +153,8 @@ def main(argv=None):
     ap.add_argument("--hop", type=int, default=512, help="hop length [512]")
     ap.add_argument("-k", "--components", type=int, default=16, help="components R [16]")
     ap.add_argument("--iters", type=int, default=200, help="NMF iterations [200]")
+    ap.add_argument("--weak-hours-per-rank", type=float, default=1.0,
+                    help="weak-scaling prediction: recording hours per rank [1]")
     ap.add_argument("--no-plot", action="store_true")
     a = ap.parse_args(argv)
     if not a.rank_io_bandwidth:
@@ -202,6 +204,14 @@ def main(argv=None):
         w.writeheader()
         for r in rows:
             w.writerow({kk: (f"{v:.6g}" if isinstance(v, float) else v) for kk, v in r.items()})
+    # weak scaling: the recording grows with P (weak_hours_per_rank each)
+    Nw = [1 + math.floor(a.weak_hours_per_rank * 3600 * a.rate * P / a.hop) for P in Ps]
+    weak = []
+    for P, n_w in zip(Ps, Nw):
+        c, r_, i_, o_ = (float(x[0]) for x in model_parts(k, F, n_w, R, I, [P], a))
+        weak.append(dict(P=P, N=n_w, total_s=c + r_ + i_ + o_, compute_s=c, allreduce_s=r_))
+    for w_ in weak:
+        w_["efficiency"] = weak[0]["total_s"] / w_["total_s"]
     # ranks where the allreduce time overtakes the compute time
     cross = next((r["P"] for r in rows if r["allreduce_s"] >= r["compute_s"]), None)
     summary = dict(
@@ -212,6 +222,7 @@ def main(argv=None):
         assumptions=dict(latency_s=a.latency, bandwidth_Bps=a.bandwidth, fs_bandwidth_Bps=a.fs_bandwidth),
         problem=dict(hours=a.hours, rate=a.rate, n_fft=a.n_fft, hop=a.hop, F=F, N=N, R=R, iterations=I,
                      V_bytes=4 * F * N),
+        weak_prediction=weak,
         measured_points=len(ms), compute_fit_median_rel_err=float(np.median(errs)),
         allreduce_exceeds_compute_at_P=cross,
         prediction=rows)
@@ -227,28 +238,65 @@ def main(argv=None):
               f"{r['total_s']:10.1f} {r['speedup']:8.1f} {r['efficiency']:6.2f} {r['mem_per_rank_GB']:8.2f}")
     if cross:
         print(f"the allreduces take longer than the compute from P = {cross}")
+    print(f"\nweak scaling: {a.weak_hours_per_rank:g} h per rank, R={R}, {I} iterations")
+    print(f"{'P':>5s} {'N':>11s} {'total s':>10s} {'effic':>6s}")
+    for w_ in weak:
+        print(f"{w_['P']:5d} {w_['N']:11d} {w_['total_s']:10.1f} {w_['efficiency']:6.2f}")
     made = [a.output + "_prediction.csv", a.output + "_model.json"]
     if not a.no_plot:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+        fig, ((ax0, ax1), (ax3, ax2)) = plt.subplots(2, 2, figsize=(12, 8.4))
+        # measured points against the fitted model at the same sizes: seconds per
+        # iteration of the slowest rank (compute + allreduce), one series per (N, R)
+        series = {}
+        for m in ms:
+            series.setdefault((int(m["F"]), int(m["N"]), int(m["R"])), []).append(m)
+        ar_call = np.median([t for _, t, _ in k["allreduce_measured"]]) if k["allreduce_measured"] else 0.0
+        for (Fm, Nm, Rm), pts in sorted(series.items()):
+            pts.sort(key=lambda m: m["P"])
+            Pm = np.array([m["P"] for m in pts])
+            meas = np.array([(m["comp"] + m["ar"]) / m["I"] for m in pts])
+            line = ax0.plot(Pm, meas, "o", label=f"measured F={Fm} N={Nm} R={Rm}")[0]
+            Pl = np.arange(1, max(Pm.max(), 3) + 1)
+            mod = (k["c_par"] * Fm * Nm * Rm / Pl + k["c_rep"] * Fm * Rm ** 2
+                   + np.where(Pl > 1, k["ar_per_iter"] * ar_call, 0.0))
+            ax0.plot(Pl, mod, "-", color=line.get_color(), alpha=0.7)
+        ax0.set_xlabel("ranks P (one node, 2 cores; 3 ranks oversubscribed)")
+        ax0.set_ylabel("seconds per iteration, slowest rank")
+        ax0.set_title("measured (dots) vs fitted model (lines)")
+        ax0.grid(True, alpha=0.3)
+        ax0.legend(fontsize=7)
         for y, lab in ((comp, "compute"), (ar, "allreduce"), (init, "init"), (io, "I/O"), (total, "total")):
             ax1.plot(Ps, y, "o-" if lab == "total" else ".-", label=lab)
         ax1.set_xscale("log", base=2)
         ax1.set_yscale("log")
         ax1.set_xlabel("ranks P")
         ax1.set_ylabel("seconds")
-        ax1.set_title(f"nmf model: {a.hours:g} h @ {a.rate / 1000:g} kHz, R={R}, {I} it.")
+        ax1.set_title(f"strong scaling, predicted: {a.hours:g} h @ {a.rate / 1000:g} kHz, R={R}, {I} it.")
         ax1.grid(True, which="both", alpha=0.3)
         ax1.legend(fontsize=8)
-        ax2.plot(Ps, [r["efficiency"] for r in rows], "o-")
+        ax3.plot(Ps, [w_["total_s"] for w_ in weak], "o-", label="total")
+        ax3.plot(Ps, [w_["compute_s"] for w_ in weak], ".-", label="compute")
+        ax3.plot(Ps, [w_["allreduce_s"] for w_ in weak], ".-", label="allreduce")
+        ax3.set_xscale("log", base=2)
+        ax3.set_yscale("log")
+        ax3.set_xlabel("ranks P")
+        ax3.set_ylabel("seconds")
+        ax3.set_title(f"weak scaling, predicted: {a.weak_hours_per_rank:g} h per rank, R={R}, {I} it.")
+        ax3.grid(True, which="both", alpha=0.3)
+        ax3.legend(fontsize=8)
+        ax2.plot(Ps, [r["efficiency"] for r in rows], "o-", label=f"strong ({a.hours:g} h)")
+        ax2.plot(Ps, [w_["efficiency"] for w_ in weak], "s-", label=f"weak ({a.weak_hours_per_rank:g} h/rank)")
         ax2.set_xscale("log", base=2)
         ax2.set_ylim(0, 1.05)
         ax2.set_xlabel("ranks P")
         ax2.set_ylabel("parallel efficiency")
-        ax2.set_title(f"alpha={a.latency * 1e6:g} us, B={a.bandwidth / 1e9:g} GB/s, B_fs={a.fs_bandwidth / 1e9:g} GB/s")
+        ax2.set_title(f"assumed: alpha={a.latency * 1e6:g} us, B={a.bandwidth / 1e9:g} GB/s, "
+                      f"B_fs={a.fs_bandwidth / 1e9:g} GB/s")
         ax2.grid(True, alpha=0.3)
+        ax2.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(a.output + "_prediction.png", dpi=110)
         made.append(a.output + "_prediction.png")

@@ -73,7 +73,10 @@ for c in cases:
         run(["stft", wav, "-o", one, "--complex", "--quiet"] + c["args"], np_=1)
         with h5py.File(one, "r") as f:
             d = float(np.abs(f["stft/magnitude"][:] - mag).max())
+            dc = float(np.abs(f["stft/complex"][:] - cpx).max())
         check(d <= 1e-6 * max(1.0, float(np.abs(mag).max())), f"{c['name']}: {NP} ranks equal 1 rank (max diff {d:.2e})")
+        check(dc <= 1e-6 * max(1.0, float(np.abs(cpx).max())),
+              f"{c['name']}: complex STFT at {NP} ranks equals 1 rank (max diff {dc:.2e})")
 
     # Round trip through istft (window-sum-square normalisation, librosa.istft).
     if c["name"] in ("hann", "hamming-odd-nfft", "short-than-nfft", "blackman-winlen"):
@@ -90,6 +93,28 @@ for c in cases:
             err = float(np.abs(y - c["x"]).max()) if ok else float("inf")
             check(ok and err <= 1e-5 and sr == 22050,
                   f"{c['name']}: istft -> {ext}: length {y.shape} vs {c['x'].shape}, max error {err:.2e} <= 1e-5")
+    if c["name"] == "rect-nocenter":
+        # without centring, librosa's istft covers n_fft + hop (N - 1) samples
+        y_path = tmp(c["name"] + ".y.h5")
+        run(["istft", out, "-o", y_path, "--quiet"])
+        with h5py.File(y_path, "r") as f:
+            y = f["audio"][:]
+        L = 512 + 128 * (ref.shape[1] - 1)
+        err = float(np.abs(y[:L] - c["x"][:L]).max()) if len(y) >= L else float("inf")
+        check(err <= 1e-5, f"{c['name']}: istft of an uncentred STFT: {len(y)} samples, first {L} within "
+              f"{err:.2e} <= 1e-5")
+    if c["name"] == "hann":
+        # --length: librosa.istft(length=...) trims or pads with zeros
+        n_in = len(c["x"])
+        for want in (1000, n_in + 700):
+            y_path = tmp(f"hann.len{want}.h5")
+            run(["istft", out, "-o", y_path, "--quiet", "--length", want])
+            with h5py.File(y_path, "r") as f:
+                y = f["audio"][:]
+            m = min(want, n_in)
+            ok = len(y) == want and float(np.abs(y[:m] - c["x"][:m]).max()) <= 1e-5 and \
+                float(np.abs(y[m:]).max(initial=0.0)) <= 1e-6
+            check(ok, f"hann: istft --length {want}: {len(y)} samples, equal to x where x has samples, zeros after")
 
 # Several channels are averaged; --channel picks one.
 wav = write_wav("stereo.wav", stereo)
