@@ -107,6 +107,8 @@ sn_run_step() {
       trap 'got_usr1=1; sn_msg "USR1: letting this ${args[0]} step finish, requeueing after it"' USR1 ;;
   esac
   trap 'got_term=1; sn_msg "TERM: the ranks are being stopped by Slurm"' TERM
+  # a USR1 between the launch and the trap above only set SN_USR1_EARLY: pass it on now
+  [ "${SN_USR1_EARLY:-0}" = 1 ] && kill -USR1 $$
   while :; do
     wait "$pid"; rc=$?
     if ! kill -0 "$pid" 2>/dev/null; then wait "$pid" 2>/dev/null; rc=$?; break; fi
