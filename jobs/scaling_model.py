@@ -104,11 +104,16 @@ def t_allreduce(m, P, alpha, B):
     return np.where(P > 1, 2 * lg * alpha + 2 * (P - 1) / P * m / B, 0.0)
 
 
+def share(P, cores):
+    """Ranks per core on the measuring node: ranks beyond its cores share them."""
+    return max(1.0, P / cores) if cores else 1.0
+
+
 def fit(ms, a):
-    A = np.array([[m["F"] * m["N"] * m["R"] / m["P"], m["F"] * m["R"] ** 2] for m in ms])
+    A = np.array([[m["F"] * m["N"] * m["R"] / m["P"] * share(m["P"], a.cores), m["F"] * m["R"] ** 2] for m in ms])
     b = np.array([m["comp"] / m["I"] for m in ms])
     c_par, c_rep = nnls(A, b)
-    Ai = np.array([[m["F"] * m["N"] * m["R"] / m["P"]] for m in ms])
+    Ai = np.array([[m["F"] * m["N"] * m["R"] / m["P"] * share(m["P"], a.cores)] for m in ms])
     c_init = float(nnls(Ai, np.array([m["init"] for m in ms]))[0])
     # allreduces per iteration and bytes per call, from the runs with P > 1
     multi = [m for m in ms if m["P"] > 1 and m["ar_calls"] > 0]
@@ -146,6 +151,9 @@ def main(argv=None):
                     help="parallel file system aggregate bandwidth B_fs, bytes/s [20e9]")
     ap.add_argument("--rank-io-bandwidth", type=float, default=0.0,
                     help="per-rank I/O bandwidth b_rank, bytes/s [fitted from read times; 1e9 if none]")
+    ap.add_argument("--cores", type=int, default=0,
+                    help="cores of the measuring node: runs with more ranks share them and are fitted so "
+                         "(ranks/cores per core); 0: one core per rank [0]")
     ap.add_argument("--max-ranks", type=int, default=1024, help="predict up to this many ranks [1024]")
     ap.add_argument("--hours", type=float, default=100.0, help="recording length to predict, hours [100]")
     ap.add_argument("--rate", type=float, default=44100.0, help="sample rate, Hz [44100]")
@@ -175,7 +183,8 @@ def main(argv=None):
           f"{'allred/call meas':>16s}")
     errs = []
     for m in ms:
-        cm = m["I"] * (k["c_par"] * m["F"] * m["N"] * m["R"] / m["P"] + k["c_rep"] * m["F"] * m["R"] ** 2)
+        cm = m["I"] * (k["c_par"] * m["F"] * m["N"] * m["R"] / m["P"] * share(m["P"], a.cores)
+                       + k["c_rep"] * m["F"] * m["R"] ** 2)
         errs.append(abs(cm - m["comp"]) / max(m["comp"], 1e-12))
         per = m["ar"] / m["ar_calls"] if m["ar_calls"] else float("nan")
         print(f"{int(m['P']):5d} {int(m['F']):6d} {int(m['N']):9d} {int(m['R']):4d} {int(m['I']):5d} "
@@ -260,10 +269,10 @@ def main(argv=None):
             meas = np.array([(m["comp"] + m["ar"]) / m["I"] for m in pts])
             line = ax0.plot(Pm, meas, "o", label=f"measured F={Fm} N={Nm} R={Rm}")[0]
             Pl = np.arange(1, max(Pm.max(), 3) + 1)
-            mod = (k["c_par"] * Fm * Nm * Rm / Pl + k["c_rep"] * Fm * Rm ** 2
+            mod = (k["c_par"] * Fm * Nm * Rm / Pl * np.array([share(q, a.cores) for q in Pl]) + k["c_rep"] * Fm * Rm ** 2
                    + np.where(Pl > 1, k["ar_per_iter"] * ar_call, 0.0))
             ax0.plot(Pl, mod, "-", color=line.get_color(), alpha=0.7)
-        ax0.set_xlabel("ranks P (one node, 2 cores; 3 ranks oversubscribed)")
+        ax0.set_xlabel("ranks P (one node" + (f", {a.cores} cores; more ranks share them)" if a.cores else ")"))
         ax0.set_ylabel("seconds per iteration, slowest rank")
         ax0.set_title("measured (dots) vs fitted model (lines)")
         ax0.grid(True, alpha=0.3)
