@@ -60,6 +60,10 @@ static int max_iter_of(const sn_nnls_opts *o, int n) {
 }
 
 /* KKT violation of one coordinate: gradient g at x >= 0. */
+/* max(a, b) ignoring a NaN b, as fmax does for an accumulator a; inlined
+ * (fmax is a libm call here: 5% of a mel inversion's time). */
+static inline double dmax(double a, double b) { return b > a ? b : a; }
+
 static inline double kkt_viol(double x, double g) {
   if (x > 0) return fabs(g);
   return g < 0 ? -g : 0.0;
@@ -256,7 +260,7 @@ static int bpp_column(sn_bppcol *w, const double *q, double cs, unsigned char *i
     *work += (double)k * k * k / 6 + (double)n * k;
     /* Sign tests and the exchange. */
     double xmax = 0;
-    for (a = 0; a < k; a++) xmax = fmax(xmax, fabs(x[a]));
+    for (a = 0; a < k; a++) xmax = dmax(xmax, fabs(x[a]));
     const double tx = w->tol * xmax, ty = w->tol * cs;
     int ninf = 0, last = -1;
     for (a = 0; a < k; a++)
@@ -391,7 +395,7 @@ int sn_nnls_solve_gram(int n, const double *AtA, int64_t ncols, const double *At
   /* Column scales and first passive sets. */
   for (int64_t j = 0; j < ncols; j++) {
     double s = 0;
-    for (int i = 0; i < n; i++) s = fmax(s, fabs(AtB[i + j * ldb]));
+    for (int i = 0; i < n; i++) s = dmax(s, fabs(AtB[i + j * ldb]));
     cscale[j] = s;
     beta[j] = n + 1;
     alpha[j] = 3;
@@ -554,7 +558,7 @@ int sn_nnls_solve_gram(int n, const double *AtA, int64_t ncols, const double *At
         const double *x = R + (size_t)k * c;
         const double *y = Y + (size_t)ng * c;
         double xmax = 0;
-        for (int a = 0; a < k; a++) xmax = fmax(xmax, fabs(x[a]));
+        for (int a = 0; a < k; a++) xmax = dmax(xmax, fabs(x[a]));
         double tx = tol * xmax, ty = tol * cscale[j];
         int ninf = 0, last = -1;
         for (int a = 0; a < k; a++)
@@ -604,9 +608,9 @@ int sn_nnls_solve_gram(int n, const double *AtA, int64_t ncols, const double *At
                   (int)ldx, 1.0, Y, n);
       for (int c = 0; c < nb; c++) {
         double v = 0;
-        for (int i = 0; i < n; i++) v = fmax(v, kkt_viol(X[i + (j0 + c) * ldx], Y[i + (size_t)n * c]));
-        local.kkt_abs = fmax(local.kkt_abs, v);
-        local.kkt_rel = fmax(local.kkt_rel, v / fmax(cscale[j0 + c], DBL_MIN));
+        for (int i = 0; i < n; i++) v = dmax(v, kkt_viol(X[i + (j0 + c) * ldx], Y[i + (size_t)n * c]));
+        local.kkt_abs = dmax(local.kkt_abs, v);
+        local.kkt_rel = dmax(local.kkt_rel, v / dmax(cscale[j0 + c], DBL_MIN));
       }
     }
   }
@@ -667,7 +671,7 @@ static double dual_kkt(sn_dual *d, const double *x, double *obj) {
   for (int j = 0; j < n; j++) {
     double g = d->ridge * x[j];
     for (int i = d->lo[j]; i <= d->hi[j]; i++) g += A[i + (size_t)m * j] * d->r[i];
-    v = fmax(v, kkt_viol(x[j], g));
+    v = dmax(v, kkt_viol(x[j], g));
   }
   if (obj) *obj = o;
   return v;
@@ -690,7 +694,7 @@ static int dual_column(sn_dual *d, const sn_nnls_opts *opts, sn_nnls_stats *st, 
   for (int j = 0; j < n; j++) {
     double s = 0;
     for (int i = d->lo[j]; i <= d->hi[j]; i++) s += A[i + (size_t)m * j] * d->b[i];
-    cscale = fmax(cscale, fabs(s));
+    cscale = dmax(cscale, fabs(s));
     d->x0[j] = 0;
   }
   double kkt = 0, obj = 0;
@@ -724,7 +728,7 @@ static int dual_column(sn_dual *d, const sn_nnls_opts *opts, sn_nnls_stats *st, 
         double s = d->x0[j];
         for (int i = d->lo[j]; i <= d->hi[j]; i++) s += A[i + (size_t)m * j] * d->z[i];
         d->w[j] = s;
-        if (d->inF[j]) xmax = fmax(xmax, fabs(s));
+        if (d->inF[j]) xmax = dmax(xmax, fabs(s));
       }
       it++;
       pit++;
@@ -750,7 +754,7 @@ static int dual_column(sn_dual *d, const sn_nnls_opts *opts, sn_nnls_stats *st, 
     }
     for (int j = 0; j < n; j++) d->x[j] = (d->inF[j] && d->w[j] > 0) ? d->w[j] : 0;
     kkt = dual_kkt(d, d->x, &obj);
-    if (kkt <= 10 * tol * fmax(cscale, DBL_MIN) || d->delta == d->ridge) break;
+    if (kkt <= 10 * tol * dmax(cscale, DBL_MIN) || d->delta == d->ridge) break;
     /* ridge||x||^2 + shift||x - x||^2 = delta||x - c||^2 + const with
      * c = (shift/delta) x: the next pass's centre (c = x when ridge = 0) */
     const double f = (d->delta - d->ridge) / d->delta;
@@ -758,8 +762,8 @@ static int dual_column(sn_dual *d, const sn_nnls_opts *opts, sn_nnls_stats *st, 
   }
   st->obj += obj;
   st->bnorm2 += bn;
-  st->kkt_abs = fmax(st->kkt_abs, kkt);
-  st->kkt_rel = fmax(st->kkt_rel, kkt / fmax(cscale, DBL_MIN));
+  st->kkt_abs = dmax(st->kkt_abs, kkt);
+  st->kkt_rel = dmax(st->kkt_rel, kkt / dmax(cscale, DBL_MIN));
   st->cols++;
   st->iters += it;
   if (it > st->max_iters) st->max_iters = it;
@@ -848,7 +852,7 @@ int sn_nnls_solve(int m, int n, const float *A, int64_t lda, int64_t ncols, cons
     for (int i = 0; i < m; i++) {
       double s = 0;
       for (int j = 0; j < n; j++) s += Ad[i + (size_t)m * j] * Ad[i + (size_t)m * j];
-      maxdiag = fmax(maxdiag, s);
+      maxdiag = dmax(maxdiag, s);
     }
     d.kd = kd;
     d.ldab = kd + 1;
@@ -974,7 +978,7 @@ int sn_nnls_ref_lh(int m, int n, const double *A, int64_t lda, const double *b, 
   }
   double anorm = 0;
   for (int j = 0; j < n; j++)
-    for (int i = 0; i < m; i++) anorm = fmax(anorm, fabs(A[i + lda * j]));
+    for (int i = 0; i < m; i++) anorm = dmax(anorm, fabs(A[i + lda * j]));
   const double tol = 10 * DBL_EPSILON * anorm * (m > n ? m : n);
   for (int j = 0; j < n; j++) x[j] = 0;
   int outer = 0;
