@@ -10,6 +10,21 @@
 
 #include "sn_comm.h"
 #include "sn_opts.h"
+#ifdef SN_BLAS_IS_OPENBLAS
+#include SN_BLAS_HEADER /* openblas_get_num_threads */
+#endif
+
+/* BLAS threads of this rank as the library runs them (OpenBLAS reads
+ * OPENBLAS_NUM_THREADS when it loads, else uses every core); the BLIS build
+ * links Debian's single-threaded libblis. */
+static int sn_blas_threads(void) {
+#ifdef SN_BLAS_IS_OPENBLAS
+  int t = openblas_get_num_threads();
+  return t > 0 ? t : 1;
+#else
+  return 1;
+#endif
+}
 
 static void sn_fact_key(sn_run *run, const char *key, size_t *len) {
   *len = strlen(run->facts);
@@ -85,8 +100,7 @@ int sn_run_report(sn_run *run, int rc) {
         char *nl = strchr(ver, '\n');
         if (nl) *nl = '\0';
         fprintf(f, "{\n  \"command\": \"%s\",\n  \"version\": \"%s\",\n", run->cmd, SN_VERSION);
-        fprintf(f, "  \"ranks\": %d,\n  \"threads_per_rank\": %d,\n", run->size,
-                atoi(sn_env_or("OPENBLAS_NUM_THREADS", "1")) > 0 ? atoi(sn_env_or("OPENBLAS_NUM_THREADS", "1")) : 1);
+        fprintf(f, "  \"ranks\": %d,\n  \"threads_per_rank\": %d,\n", run->size, sn_blas_threads());
         fprintf(f, "  \"blas\": \"%s\",\n", SN_BLAS_NAME);
         size_t len = 0;
         char esc[1024] = "";
