@@ -652,8 +652,28 @@ typedef struct {
   double delta;    /* total shift: ridge + internal */
   double ridge;    /* the user's ridge (for the certificate) */
   double *AB, *z, *w, *b, *x0, *x, *r;
+  double *ABs, *zs; /* the band system and right side before factoring, kept
+                       between pivots and updated by the columns that moved */
+  int *flip;        /* the columns that moved in the last exchange */
   unsigned char *inF;
 } sn_dual;
+
+/* Add (sgn = 1) or remove (sgn = -1) column j's part a_j a_j^T of the band
+ * system and its part -a_j c_j of the right side. */
+static inline void dual_column_add(sn_dual *d, int j, double sgn) {
+  const double *a = d->A + (size_t)d->m * j;
+  const double c = sgn * d->x0[j];
+  for (int r0 = d->lo[j]; r0 <= d->hi[j]; r0++) {
+    const double ar = sgn * a[r0];
+    double *col = d->ABs + (size_t)d->ldab * r0 - r0;
+    for (int s = r0; s <= d->hi[j]; s++) col[s] += ar * a[s];
+    d->zs[r0] -= a[r0] * c;
+  }
+}
+
+/* Pivots between two full assemblies of the band system (bounds the rounding
+ * that adding and removing columns accumulates). */
+#define SN_DUAL_REASSEMBLE 32
 
 /* KKT certificate of x for min ||Ax-b||^2 + ridge ||x||^2 (gradient units,
  * without the factor 2) from a fresh residual; adds ||Ax-b||^2 to *obj. */
@@ -699,22 +719,23 @@ static int dual_column(sn_dual *d, const sn_nnls_opts *opts, sn_nnls_stats *st, 
   }
   double kkt = 0, obj = 0;
   for (int pass = 0; pass < SN_NNLS_DUAL_PASSES; pass++) {
-    int alpha = 3, beta = n + 1, pit = 0;
+    int alpha = 3, beta = n + 1, pit = 0, nflip = -1, since = 0;
     for (;;) {
-      memset(d->AB, 0, (size_t)ldab * m * sizeof(double));
-      for (int i = 0; i < m; i++) d->AB[(size_t)ldab * i] = d->delta;
-      memcpy(d->z, d->b, m * sizeof(double));
-      for (int j = 0; j < n; j++) {
-        if (!d->inF[j]) continue;
-        const double *a = A + (size_t)m * j;
-        double x0 = d->x0[j];
-        for (int r0 = d->lo[j]; r0 <= d->hi[j]; r0++) {
-          double ar = a[r0];
-          double *col = d->AB + (size_t)ldab * r0 - r0;
-          for (int s = r0; s <= d->hi[j]; s++) col[s] += ar * a[s];
-          d->z[r0] -= ar * x0;
-        }
+      if (nflip < 0 || since >= SN_DUAL_REASSEMBLE) {
+        /* the whole system: at the start of a pass, and now and then */
+        memset(d->ABs, 0, (size_t)ldab * m * sizeof(double));
+        for (int i = 0; i < m; i++) d->ABs[(size_t)ldab * i] = d->delta;
+        memcpy(d->zs, d->b, m * sizeof(double));
+        for (int j = 0; j < n; j++)
+          if (d->inF[j]) dual_column_add(d, j, 1.0);
+        since = 0;
+      } else {
+        /* only the columns the last exchange moved (inF holds their new side) */
+        for (int q = 0; q < nflip; q++) dual_column_add(d, d->flip[q], d->inF[d->flip[q]] ? 1.0 : -1.0);
+        since++;
       }
+      memcpy(d->AB, d->ABs, (size_t)ldab * m * sizeof(double));
+      memcpy(d->z, d->zs, m * sizeof(double));
       int info = 0, one = 1;
       dpbtrf_("L", &m, &kd, d->AB, &ldab, &info, 1);
       st->factorizations++;
@@ -743,13 +764,18 @@ static int dual_column(sn_dual *d, const sn_nnls_opts *opts, sn_nnls_stats *st, 
         }
       }
       if (ninf == 0 || pit >= maxit) break;
+      nflip = 0;
       if (bpp_full_exchange(ninf, &alpha, &beta)) {
         for (int j = 0; j < n; j++) {
           int bad = d->inF[j] ? (d->w[j] < -tx) : (d->w[j] > tx);
-          if (bad) d->inF[j] ^= 1;
+          if (bad) {
+            d->inF[j] ^= 1;
+            d->flip[nflip++] = j;
+          }
         }
       } else {
         d->inF[last] ^= 1;
+        d->flip[nflip++] = last;
       }
     }
     for (int j = 0; j < n; j++) d->x[j] = (d->inF[j] && d->w[j] > 0) ? d->w[j] : 0;
@@ -867,7 +893,10 @@ int sn_nnls_solve(int m, int n, const float *A, int64_t lda, int64_t ncols, cons
     d.x0 = sn_calloc(n * sizeof(double), "nnls: x0", e);
     d.x = sn_calloc(n * sizeof(double), "nnls: x", e);
     d.inF = sn_calloc(n, "nnls: set", e);
-    if (!d.AB || !d.z || !d.b || !d.r || !d.w || !d.x0 || !d.x || !d.inF) {
+    d.ABs = sn_calloc((size_t)d.ldab * m * sizeof(double), "nnls: band", e);
+    d.zs = sn_calloc(m * sizeof(double), "nnls: z", e);
+    d.flip = sn_calloc(n * sizeof(int), "nnls: moves", e);
+    if (!d.AB || !d.z || !d.b || !d.r || !d.w || !d.x0 || !d.x || !d.inF || !d.ABs || !d.zs || !d.flip) {
       rc = SN_ERR_NOMEM;
       goto wide_done;
     }
@@ -890,6 +919,9 @@ int sn_nnls_solve(int m, int n, const float *A, int64_t lda, int64_t ncols, cons
     sn_free(d.x0);
     sn_free(d.x);
     sn_free(d.inF);
+    sn_free(d.ABs);
+    sn_free(d.zs);
+    sn_free(d.flip);
     sn_free(Ad);
     if (rc == SN_OK && st) sn_nnls_stats_merge(st, &local);
     return rc;
