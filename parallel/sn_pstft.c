@@ -85,6 +85,38 @@ int sn_pstft_plan(sn_run *run, const sn_spec_params *p, const char *wisdom, int6
   return rc;
 }
 
+/* Local. The staging buffer of stft_frames for up to n frames. */
+static float *stft_buffer(const sn_spec_params *p, int64_t n, sn_err *e) {
+  int64_t chunk = SN_PSTFT_CHUNK_SAMPLES / p->hop;
+  if (chunk < 1) chunk = 1;
+  if (chunk > n) chunk = n > 0 ? n : 1;
+  return sn_calloc((size_t)((chunk - 1) * (int64_t)p->hop + p->n_fft) * sizeof(float), "audio span", e);
+}
+
+/* Local. Frames [f0, f0 + n) of the audio a into mag (F x n, ld F) and, when
+ * cplx, the complex STFT (interleaved, ld F): reads only those frames' samples
+ * (with the n_fft/2 halo), staged in buf (from stft_buffer) chunk by chunk. */
+static int stft_frames(sn_run *run, sn_audio *a, sn_stft_plan *plan, const sn_spec_params *p, int64_t f0, int64_t n,
+                       float *buf, float *mag, int F, float *cplx) {
+  sn_err *e = &run->err;
+  int64_t chunk = SN_PSTFT_CHUNK_SAMPLES / p->hop;
+  if (chunk < 1) chunk = 1;
+  int64_t pad = p->center ? p->n_fft / 2 : 0;
+  int rc = SN_OK;
+  for (int64_t t0 = 0; rc == SN_OK && t0 < n; t0 += chunk) {
+    int64_t nf = n - t0 < chunk ? n - t0 : chunk;
+    int64_t first = (f0 + t0) * p->hop - pad;
+    sn_timer_begin(&run->timer, SN_PH_READ);
+    rc = sn_audio_read(a, first, (nf - 1) * p->hop + p->n_fft, buf, e);
+    sn_timer_end(&run->timer, SN_PH_READ);
+    if (rc) break;
+    sn_timer_begin(&run->timer, SN_PH_STFT);
+    rc = sn_stft_exec(plan, buf, nf, p->power, mag + (size_t)t0 * F, F, cplx ? cplx + (size_t)t0 * 2 * F : NULL, F, e);
+    sn_timer_end(&run->timer, SN_PH_STFT);
+  }
+  return rc;
+}
+
 int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int want_complex, sn_spec *s) {
   memset(s, 0, sizeof *s);
   sn_err *e = &run->err;
@@ -132,29 +164,13 @@ int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int
 
   /* Buffers: the block, and one staged span of audio. */
   size_t nel = (size_t)s->F * (size_t)s->n_local;
-  int64_t chunk = SN_PSTFT_CHUNK_SAMPLES / p->hop;
-  if (chunk < 1) chunk = 1;
-  if (chunk > s->n_local) chunk = s->n_local > 0 ? s->n_local : 1;
-  int64_t span_cap = (chunk - 1) * (int64_t)p->hop + p->n_fft;
   s->mag = sn_calloc(nel * sizeof(float), "spectrogram block", e);
   if (want_complex && s->mag) s->cplx = sn_calloc(nel * 2 * sizeof(float), "complex spectrogram block", e);
-  buf = sn_calloc((size_t)span_cap * sizeof(float), "audio span", e);
+  buf = stft_buffer(p, s->n_local, e);
   rc = (!s->mag || (want_complex && !s->cplx) || !buf) ? SN_ERR_NOMEM : SN_OK;
   if (rc == SN_OK) rc = sn_fault("read", run->rank, e);
-
-  int64_t pad = p->center ? p->n_fft / 2 : 0;
-  for (int64_t t0 = 0; rc == SN_OK && t0 < s->n_local; t0 += chunk) {
-    int64_t nf = s->n_local - t0 < chunk ? s->n_local - t0 : chunk;
-    int64_t first = (s->start + t0) * p->hop - pad;
-    sn_timer_begin(&run->timer, SN_PH_READ);
-    rc = sn_audio_read(a, first, (nf - 1) * p->hop + p->n_fft, buf, e);
-    sn_timer_end(&run->timer, SN_PH_READ);
-    if (rc) break;
-    sn_timer_begin(&run->timer, SN_PH_STFT);
-    rc = sn_stft_exec(plan, buf, nf, p->power, s->mag + (size_t)t0 * s->F, s->F,
-                      s->cplx ? s->cplx + (size_t)t0 * 2 * s->F : NULL, s->F, e);
-    sn_timer_end(&run->timer, SN_PH_STFT);
-  }
+  if (rc == SN_OK)
+    rc = stft_frames(run, a, plan, p, s->start, s->n_local, buf, s->mag, s->F, s->cplx);
   if (rc == SN_OK) rc = sn_fault("stft", run->rank, e);
   rc = sn_agree(run->comm, rc, e);
   if (rc == SN_OK) {
@@ -170,6 +186,183 @@ cleanup:
   sn_stft_plan_destroy(&plan);
   sn_audio_close(&a);
   if (rc) sn_spec_free(s);
+  return rc;
+}
+
+void sn_spec_files_free(sn_spec_files *fl) {
+  free(fl->first);
+  memset(fl, 0, sizeof *fl);
+}
+
+/* Collective. Is input a stored spectrogram (HDF5 with /stft/magnitude)? Then
+ * *is_spec = 1, with its parameters and frame count. Same answer on all ranks. */
+static int probe_spec(sn_run *run, const char *input, sn_spec_params *q, int64_t *N, int *is_spec) {
+  sn_err *e = &run->err;
+  *is_spec = 0;
+  int hdf = run->rank == 0 ? sn_h5_is_hdf5(input) : 0;
+  MPI_Bcast(&hdf, 1, MPI_INT, 0, run->comm);
+  if (!hdf) return SN_OK;
+  sn_h5 *f = NULL;
+  int rc = sn_h5_open(run->comm, input, &f, e);
+  if (rc) return rc;
+  if (sn_h5_exists(f, "/stft/magnitude")) {
+    int nd = 0;
+    int64_t dims[2] = {0, 0};
+    *is_spec = 1;
+    rc = sn_h5_shape(f, "/stft/magnitude", &nd, dims, e);
+    if (rc == SN_OK) rc = sn_spec_params_read(f, "/stft/magnitude", q, e);
+    if (rc == SN_OK && (nd != 2 || dims[0] != q->n_fft / 2 + 1 || dims[1] < 1))
+      rc = sn_agree(run->comm, SN_FAIL(e, SN_ERR_INPUT, "%s: /stft/magnitude must be (n_fft/2 + 1, frames)", input), e);
+    *N = dims[1];
+  }
+  int crc = sn_h5_close(&f, 0, e);
+  return rc ? rc : crc;
+}
+
+/* Local. Refuse a stored spectrogram made with other STFT options than p
+ * (naming the input and the first parameter that differs). */
+static int spec_matches(const char *input, const sn_spec_params *q, const sn_spec_params *p, int sr_known, sn_err *e) {
+  const char *what = NULL;
+  if (q->n_fft != p->n_fft) what = "n_fft";
+  else if (q->hop != p->hop) what = "hop_length";
+  else if (q->win_length != p->win_length) what = "win_length";
+  else if (strcmp(q->window, p->window)) what = "window";
+  else if (q->center != p->center) what = "center";
+  else if (q->power != p->power) what = "power";
+  else if (sr_known && q->sample_rate != p->sample_rate) what = "sample_rate";
+  if (!what) return SN_OK;
+  return SN_FAIL(e, SN_ERR_INPUT,
+                 "%s: a stored spectrogram made with other STFT options (%s differs: it has n_fft %d, hop %d, "
+                 "win_length %d, window %s, center %d, power %d at %g Hz; asked for %d, %d, %d, %s, %d, %d%s)",
+                 input, what, q->n_fft, q->hop, q->win_length, q->window, q->center, q->power, q->sample_rate,
+                 p->n_fft, p->hop, p->win_length, p->window, p->center, p->power, sr_known ? " at the other inputs' rate" : "");
+}
+
+int sn_pstft_compute_files(sn_run *run, const char *const *inputs, int n, const sn_stft_cfg *cfg, sn_spec *s,
+                           sn_spec_files *fl) {
+  memset(s, 0, sizeof *s);
+  memset(fl, 0, sizeof *fl);
+  sn_err *e = &run->err;
+  sn_window_kind wk;
+  sn_stft_plan *plan = NULL;
+  sn_audio *a = NULL;
+  float *buf = NULL;
+  double *peak = NULL;
+  char *kind = NULL; /* 1: stored spectrogram */
+  sn_spec_params *p = &s->par;
+  int rc = n >= 1 ? sn_stft_cfg_check(cfg, p, &wk, e) : SN_FAIL(e, SN_ERR_USAGE, "no inputs");
+  SN_CHECK(sn_agree(run->comm, rc, e));
+  fl->n = n;
+  fl->first = calloc((size_t)n + 1, sizeof *fl->first);
+  peak = calloc((size_t)n, sizeof *peak);
+  kind = calloc((size_t)n, 1);
+  SN_CHECK(sn_agree(run->comm, (fl->first && peak && kind) ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "inputs: out of memory"), e));
+
+  /* ---- every input's length (headers only) and rate; peaks for --normalize ---- */
+  sn_timer_begin(&run->timer, SN_PH_READ);
+  int sr_known = 0;
+  for (int i = 0; i < n && rc == SN_OK; i++) {
+    sn_spec_params q;
+    int64_t Ni = 0;
+    int is_spec = 0;
+    memset(&q, 0, sizeof q);
+    rc = probe_spec(run, inputs[i], &q, &Ni, &is_spec);
+    if (rc) break;
+    double rate = 0;
+    if (is_spec) {
+      kind[i] = 1;
+      rc = sn_agree(run->comm, spec_matches(inputs[i], &q, p, sr_known, e), e);
+      rate = q.sample_rate;
+      fl->seconds += q.n_samples > 0 ? q.n_samples / q.sample_rate : 0;
+    } else {
+      sn_audio_opts ao = {cfg->channel, cfg->sr, cfg->normalize};
+      sn_audio_info info;
+      memset(&info, 0, sizeof info);
+      rc = sn_agree(run->comm, sn_audio_open(inputs[i], &ao, &a, &info, e), e);
+      if (rc == SN_OK && cfg->normalize) rc = sn_audio_normalize(run->comm, a, &peak[i], e);
+      sn_audio_close(&a);
+      if (rc) break;
+      rate = info.sample_rate;
+      Ni = sn_stft_n_frames(info.n_samples, p->n_fft, p->hop, p->center);
+      fl->seconds += info.n_samples / info.sample_rate;
+      if (Ni <= 0)
+        rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %lld samples are too few for n_fft %d%s", inputs[i],
+                     (long long)info.n_samples, p->n_fft, p->center ? "" : " without centring");
+      rc = sn_agree(run->comm, rc, e);
+    }
+    if (rc) break;
+    if (sr_known && rate != p->sample_rate)
+      rc = SN_FAIL(e, SN_ERR_INPUT, "%s: sample rate %g Hz, but %s has %g Hz (resample all with --sr)", inputs[i], rate,
+                   inputs[0], p->sample_rate);
+    rc = sn_agree(run->comm, rc, e); /* the same on every rank */
+    p->sample_rate = rate;
+    sr_known = 1;
+    fl->first[i + 1] = fl->first[i] + Ni;
+  }
+  sn_timer_end(&run->timer, SN_PH_READ);
+  if (rc) goto cleanup;
+  snprintf(p->input, sizeof p->input, "%s", inputs[0]);
+  p->n_samples = 0;
+  s->F = p->n_fft / 2 + 1;
+  s->N = fl->first[n];
+  sn_block_range(s->N, run->size, run->rank, &s->start, &s->n_local);
+  SN_CHECK(sn_pstft_plan(run, p, cfg->wisdom, s->n_local, &plan));
+  s->mag = sn_calloc((size_t)s->F * (size_t)s->n_local * sizeof(float), "spectrogram block", e);
+  buf = stft_buffer(p, s->n_local, e);
+  SN_CHECK(sn_agree(run->comm, (s->mag && buf) ? SN_OK : SN_ERR_NOMEM, e));
+
+  /* ---- stored spectrograms: collective reads (a rank outside reads 0 columns) ---- */
+  const int64_t end = s->start + s->n_local;
+  sn_timer_begin(&run->timer, SN_PH_READ);
+  for (int i = 0; i < n && rc == SN_OK; i++) {
+    if (!kind[i]) continue;
+    int64_t lo = fl->first[i] > s->start ? fl->first[i] : s->start, hi = fl->first[i + 1] < end ? fl->first[i + 1] : end;
+    if (hi < lo) hi = lo;
+    sn_h5 *f = NULL;
+    rc = sn_h5_open(run->comm, inputs[i], &f, e);
+    if (rc == SN_OK)
+      rc = sn_h5_read_cols(f, "/stft/magnitude", s->F, hi > lo ? lo - fl->first[i] : 0, hi - lo,
+                           s->mag + (size_t)(lo - s->start) * s->F, s->F, e);
+    if (f) {
+      int crc = sn_h5_close(&f, 0, e);
+      if (rc == SN_OK) rc = crc;
+    }
+  }
+  sn_timer_end(&run->timer, SN_PH_READ);
+  if (rc) goto cleanup;
+
+  /* ---- audio: each rank its own frames of each file it overlaps (local) ---- */
+  int lrc = sn_fault("read", run->rank, e);
+  for (int i = 0; i < n && lrc == SN_OK; i++) {
+    int64_t lo = fl->first[i] > s->start ? fl->first[i] : s->start, hi = fl->first[i + 1] < end ? fl->first[i + 1] : end;
+    if (kind[i] || hi <= lo) continue;
+    sn_audio_opts ao = {cfg->channel, cfg->sr, cfg->normalize};
+    sn_audio_info info;
+    lrc = sn_audio_open(inputs[i], &ao, &a, &info, e);
+    if (lrc == SN_OK && cfg->normalize && peak[i] > 0) sn_audio_set_scale(a, 1.0 / peak[i]);
+    if (lrc == SN_OK)
+      lrc = stft_frames(run, a, plan, p, lo - fl->first[i], hi - lo, buf, s->mag + (size_t)(lo - s->start) * s->F, s->F,
+                        NULL);
+    sn_audio_close(&a);
+  }
+  if (lrc == SN_OK) lrc = sn_fault("stft", run->rank, e);
+  SN_CHECK(sn_agree(run->comm, lrc, e));
+  sn_run_fact_int(run, "n_inputs", n);
+  sn_run_fact_double(run, "seconds", fl->seconds);
+  sn_run_fact_double(run, "sample_rate", p->sample_rate);
+  sn_run_fact_int(run, "n_bins", s->F);
+  sn_run_fact_int(run, "n_frames", s->N);
+
+cleanup:
+  sn_free(buf);
+  sn_stft_plan_destroy(&plan);
+  sn_audio_close(&a);
+  free(peak);
+  free(kind);
+  if (rc) {
+    sn_spec_free(s);
+    sn_spec_files_free(fl);
+  }
   return rc;
 }
 

@@ -63,6 +63,29 @@ typedef struct sn_spec {
  * file or HDF5 /audio). want_complex also keeps the complex STFT. */
 int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int want_complex, sn_spec *s);
 
+/* Where each input's frames sit in a spectrogram made of several inputs side
+ * by side (sn_pstft_compute_files). */
+typedef struct sn_spec_files {
+  int n;                /* inputs */
+  int64_t *first;       /* n + 1 global frame offsets: input i is [first[i], first[i+1]) */
+  double seconds;       /* audio summed over the inputs (from stored spectrograms: their n_samples) */
+} sn_spec_files;
+
+/* Collective. This rank's block (sn_block_range over the total frame count)
+ * of the frames of n inputs side by side, in the order given: audio files
+ * (anything sn_pstft_compute reads) and stored magnitude spectrograms
+ * (FILE.h5 with /stft/magnitude, made with the same STFT options). A rank
+ * reads only the samples of its own frames and their STFT halo; a file may
+ * span ranks and a rank may hold parts of several files. Every input must
+ * have the same sample rate (after --sr) and at least one frame. Errors name
+ * the input. s->par.n_samples is 0 and s->par.input the first input; *fl gets
+ * the layout (sn_spec_files_free it). */
+int sn_pstft_compute_files(sn_run *run, const char *const *inputs, int n, const sn_stft_cfg *cfg, sn_spec *s,
+                           sn_spec_files *fl);
+
+/* Local. Free the layout; safe on a zeroed struct. */
+void sn_spec_files_free(sn_spec_files *fl);
+
 /* Collective. Write /stft/magnitude (F, N) float32 (and /stft/complex when
  * s->cplx) with the parameters as attributes. */
 int sn_spec_write(sn_run *run, sn_h5 *f, const sn_spec *s);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sn_cli.h"
+#include "sn_cmd_learn.h"
 #include "sn_cmd_nmf.h"
 #include "sn_cmd_nnls.h"
 #include "sn_cmd_separate.h"
@@ -27,6 +28,7 @@ static const sn_command sn_commands[] = {
     {"mel", sn_cmd_mel, "mel spectrogram (librosa melspectrogram) of a recording or spectrogram"},
     {"mel-invert", sn_cmd_mel_invert, "linear magnitude from a mel spectrogram (exact NNLS)"},
     {"separate", sn_cmd_separate, "spectrogram, NMF and one sound per component (WAVs, result.h5, overview.png)"},
+    {"learn", sn_cmd_learn, "one source's dictionary W from recordings of it (for separate --source)"},
     {"griffinlim", sn_cmd_griffinlim, "audio from a magnitude spectrogram (distributed fast Griffin-Lim)"},
     {NULL, NULL, NULL},
 };

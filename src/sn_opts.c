@@ -48,6 +48,13 @@ static int sn_opt_set(const char *cmd, const sn_opt *o, const char *val, sn_err 
     case SN_OPT_STRING:
       *(const char **)o->dst = val;
       return SN_OK;
+    case SN_OPT_LIST: {
+      sn_strlist *l = o->dst;
+      if (l->n >= SN_OPT_LIST_MAX)
+        return SN_FAIL(e, SN_ERR_USAGE, "%s %s: given more than %d times", cmd, o->name, SN_OPT_LIST_MAX);
+      l->v[l->n++] = val;
+      return SN_OK;
+    }
   }
   return SN_FAIL(e, SN_ERR_INTERNAL, "%s %s: unknown option type", cmd, o->name);
 }
@@ -160,6 +167,16 @@ void sn_opts_json(const sn_opt *const *tables, char *buf, size_t cap) {
             sn_json_str(buf, cap, &len, s);
           else
             len += (size_t)snprintf(buf + len, cap - len, "null");
+          break;
+        }
+        case SN_OPT_LIST: {
+          const sn_strlist *l = o->dst;
+          len += (size_t)snprintf(buf + len, cap - len, "[");
+          for (int i = 0; i < l->n && len + 8 < cap; i++) {
+            if (i) len += (size_t)snprintf(buf + len, cap - len, ", ");
+            sn_json_str(buf, cap, &len, l->v[i]);
+          }
+          if (len + 2 < cap) len += (size_t)snprintf(buf + len, cap - len, "]");
           break;
         }
       }

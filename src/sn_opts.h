@@ -6,13 +6,21 @@
 #include <stdio.h>
 #include "sn_base.h"
 
-typedef enum { SN_OPT_FLAG, SN_OPT_INT, SN_OPT_INT64, SN_OPT_DOUBLE, SN_OPT_STRING } sn_opt_type;
+typedef enum { SN_OPT_FLAG, SN_OPT_INT, SN_OPT_INT64, SN_OPT_DOUBLE, SN_OPT_STRING, SN_OPT_LIST } sn_opt_type;
+
+/* The values of a repeatable option (SN_OPT_LIST): each "--name VALUE" appends
+ * one; more than SN_OPT_LIST_MAX is a usage error. */
+#define SN_OPT_LIST_MAX 64
+typedef struct sn_strlist {
+  int n;
+  const char *v[SN_OPT_LIST_MAX];
+} sn_strlist;
 
 typedef struct sn_opt {
   const char *name;      /* long name with dashes: "--n-fft"; NULL ends a table */
   char shortname;        /* 'o' for -o, or 0 */
   sn_opt_type type;
-  void *dst;             /* int* for FLAG/INT, int64_t*, double*, const char** */
+  void *dst;             /* int* for FLAG/INT, int64_t*, double*, const char**, sn_strlist* */
   const char *metavar;   /* "N", "FILE", NULL for flags */
   const char *help;      /* one line; may mention the default */
 } sn_opt;
