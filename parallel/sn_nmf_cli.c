@@ -193,6 +193,19 @@ int sn_nmf_cli_sort(const char *cmd, int64_t F, int64_t k, int64_t n, float *W, 
   return rc;
 }
 
+/* Collective. H = sqrt(mean(V) / k) everywhere (sklearn's start of H when W
+ * is given): the start that does not depend on an unused init of W. */
+static int start_h_constant(sn_run *run, const sn_nmf_block *b, int64_t k, float *H) {
+  double sum = 0;
+  for (int64_t j = 0; j < b->n_local; j++)
+    for (int64_t i = 0; i < b->F; i++) sum += b->V[i + j * b->F];
+  int rc = sn_allreduce_sum_agree(run->comm, &sum, 1, SN_OK, &run->err);
+  if (rc) return rc;
+  float avg = (float)sqrt(sum / ((double)b->F * (double)b->N) / (double)k);
+  for (int64_t q = 0; q < k * b->n_local; q++) H[q] = avg;
+  return SN_OK;
+}
+
 int sn_nmf_cli_run(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_nmf_block *b, sn_pnmf_opts *o,
                    float **W, float **H, sn_pnmf_state *st, int64_t *n_fixed) {
   sn_err *e = &run->err;
@@ -226,7 +239,13 @@ int sn_nmf_cli_run(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_n
   SN_CHECK(sn_agree(run->comm, (*W && *H) ? SN_OK : SN_ERR_NOMEM, e));
 
   /* ---- fixed dictionary ---- */
-  if (c->fix_W_s) {
+  if (c->fix_W) {
+    Wfix = sn_calloc((size_t)(F * c->fix_W_cols) * sizeof(float), "fixed W", e);
+    SN_CHECK(sn_agree(run->comm, Wfix ? SN_OK : SN_ERR_NOMEM, e));
+    memcpy(Wfix, c->fix_W, (size_t)(F * c->fix_W_cols) * sizeof(float));
+    *n_fixed = c->fix_W_cols;
+    o->cfg.n_fixed = *n_fixed;
+  } else if (c->fix_W_s) {
     sn_timer_begin(&run->timer, SN_PH_READ);
     rc = read_fixed(run, c, b, &Wfix, n_fixed);
     sn_timer_end(&run->timer, SN_PH_READ);
@@ -259,6 +278,8 @@ int sn_nmf_cli_run(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_n
     rc = sn_agree(run->comm, lrc, e);
     if (rc == SN_OK) rc = sn_pnmf_checkpoint_read(run, o, *W, *H, st);
     if (rc == SN_OK) SN_PROGRESS(run, "%s: resuming the NMF from %s at iteration %lld", cmd, o->checkpoint, (long long)st->iter);
+  } else if (*n_fixed == k && c->init_kind != SN_NMF_INIT_FILE) {
+    rc = start_h_constant(run, b, k, *H); /* W is the dictionary: no init of W to run */
   } else if (c->init_kind == SN_NMF_INIT_RANDOM) {
     rc = sn_pnmf_init_random(run, o, b->V, (uint64_t)c->seed, *W, *H);
   } else if (c->init_kind != SN_NMF_INIT_FILE) {

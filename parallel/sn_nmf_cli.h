@@ -31,6 +31,8 @@ typedef struct sn_nmf_cli {
   int64_t checkpoint_every;  /* 0: only on a signal */
   int resume;
   int64_t tile;              /* columns per streamed tile (the command's default) */
+  const float *fix_W;        /* NULL, or fixed dictionary columns already in memory (F x fix_W_cols, ld F, */
+  int64_t fix_W_cols;        /* checked by the caller): separate --source; exclusive with fix_W_s */
   /* derived by sn_nmf_cli_check */
   double beta, alpha_H;
   int solver;                /* SN_NMF_MU, SN_NMF_CD or SN_NMF_ANLS */

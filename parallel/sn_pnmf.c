@@ -253,18 +253,22 @@ int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, 
   }
   int rc = sn_agree(run->comm, lrc, e);
   if (rc) goto cleanup;
-  const double bytes = (double)(L.len + 1) * sizeof(double);
+  /* With every column of W fixed only H is updated: no W sums are formed or
+   * reduced, only the loss, the violation and the flags at the tail. */
+  const int w_fixed = c->n_fixed == c->R;
+  const int64_t red0 = w_fixed ? L.loss : 0, red_len = L.len - red0;
+  const double bytes = (double)(red_len + 1) * sizeof(double);
 
   /* Opening pass: the first W update's accumulators and the starting loss. */
   sn_timer_begin(&run->timer, SN_PH_NMF_H);
   sn_nmf_set_w(ws, W);
-  sn_nmf_pass(ws, V, o->n_local, H, 0, o->max_iter > st->iter, 1, acc);
+  sn_nmf_pass(ws, V, o->n_local, H, 0, !w_fixed && o->max_iter > st->iter, 1, acc);
   sn_timer_end(&run->timer, SN_PH_NMF_H);
   acc[L.flags] = (o->stop && *o->stop) ? 1.0 : 0.0;
   lrc = sn_fault("nmf_iter", run->rank, e);
   if (!lrc) lrc = sn_nmf_ws_status(ws, e);
   sn_timer_begin(&run->timer, SN_PH_ALLREDUCE);
-  rc = sn_allreduce_sum_agree(run->comm, acc, (size_t)L.len, lrc, e);
+  rc = sn_allreduce_sum_agree(run->comm, acc + red0, (size_t)red_len, lrc, e);
   sn_timer_end(&run->timer, SN_PH_ALLREDUCE);
   run->bytes_reduced += bytes;
   if (rc) goto cleanup;
@@ -329,14 +333,16 @@ int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, 
       if (rc) goto cleanup;
     }
     /* W update (replicated) */
-    sn_timer_begin(&run->timer, SN_PH_NMF_W);
-    viol_w = sn_nmf_update_w(ws, acc, W);
-    sn_nmf_set_w(ws, W);
-    sn_timer_end(&run->timer, SN_PH_NMF_W);
+    if (!w_fixed) {
+      sn_timer_begin(&run->timer, SN_PH_NMF_W);
+      viol_w = sn_nmf_update_w(ws, acc, W);
+      sn_nmf_set_w(ws, W);
+      sn_timer_end(&run->timer, SN_PH_NMF_W);
+    }
     /* H update fused with the next W accumulators */
     const int64_t next = it + 1;
     const int want_loss = (next % 10 == 0) || next == o->max_iter;
-    const int want_acc = next < o->max_iter;
+    const int want_acc = !w_fixed && next < o->max_iter;
     memset(acc, 0, (size_t)L.len * sizeof(double));
     sn_timer_begin(&run->timer, SN_PH_NMF_H);
     sn_nmf_pass(ws, V, o->n_local, H, 1, want_acc, want_loss, acc);
@@ -350,7 +356,7 @@ int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, 
       if (sn_fault("nmf_signal", run->rank, &scratch) != SN_OK) acc[L.flags] = 1.0;
     }
     sn_timer_begin(&run->timer, SN_PH_ALLREDUCE);
-    rc = sn_allreduce_sum_agree(run->comm, acc, (size_t)L.len, lrc, e);
+    rc = sn_allreduce_sum_agree(run->comm, acc + red0, (size_t)red_len, lrc, e);
     sn_timer_end(&run->timer, SN_PH_ALLREDUCE);
     run->bytes_reduced += bytes;
     if (rc) goto cleanup;
