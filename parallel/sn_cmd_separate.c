@@ -22,15 +22,22 @@
 #include "sn_pnmf.h"
 #include "sn_pstft.h"
 #include "sn_signal.h"
+#include "sn_sources.h"
 #include "sn_wav.h"
+
+/* The loss of separate when neither --beta nor a dictionary says (measured:
+ * README "Separation quality"). */
+#define SN_SEPARATE_DEFAULT_BETA "fro"
 
 /* ---------------------------------------------------------------- groups -- */
 
-/* Sources: members of source s are idx[first[s] .. first[s+1]). */
+/* Sources: members of source s are idx[first[s] .. first[s+1]); named
+ * sources (--source) have names, else they are component-NN or source-NN. */
 typedef struct sn_groups {
   int n_src, n_idx;
   int *first; /* n_src + 1 */
   int *idx;
+  const char *name[SN_OPT_LIST_MAX + 1]; /* NULL: numbered */
 } sn_groups;
 
 static void sn_groups_free(sn_groups *g) {
@@ -105,6 +112,28 @@ static int sn_groups_identity(sn_groups *g, int64_t R, sn_err *e) {
     g->first[k + 1] = k + 1;
   }
   g->n_src = g->n_idx = (int)R;
+  return SN_OK;
+}
+
+/* Local. One source per dictionary of --source (its columns, in order), and
+ * "rest" for the n_free learned columns after them. */
+static int sn_groups_sources(sn_groups *g, const sn_sources *src, int64_t n_free, sn_err *e) {
+  memset(g, 0, sizeof *g);
+  const int64_t k = src->first[src->n] + n_free;
+  g->first = calloc((size_t)src->n + 2, sizeof(int));
+  g->idx = calloc((size_t)k, sizeof(int));
+  if (!g->first || !g->idx) return SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory");
+  for (int64_t r = 0; r < k; r++) g->idx[r] = (int)r;
+  for (int i = 0; i < src->n; i++) {
+    g->first[i + 1] = (int)src->first[i + 1];
+    g->name[i] = src->name[i];
+  }
+  g->n_src = src->n;
+  if (n_free > 0) {
+    g->first[++g->n_src] = (int)k;
+    g->name[src->n] = "rest";
+  }
+  g->n_idx = (int)k;
   return SN_OK;
 }
 
@@ -246,6 +275,75 @@ static int sn_write_source(sn_run *run, sn_outdir *od, const char *name, double 
   return rc;
 }
 
+/* Local. The --source options before any work: the names, and what may not
+ * go with them (--group, --fix-W, a negative --free, --free alone). */
+static int sep_sources_check(const sn_strlist *args, int64_t n_free, const char *group_s, const sn_nmf_cli *nc,
+                             sn_sources *src, sn_err *e) {
+  if (n_free != -1 && n_free < 0)
+    return SN_FAIL(e, SN_ERR_USAGE, "separate --free: must be >= 0 (got %lld)", (long long)n_free);
+  if (!args->n) {
+    if (n_free != -1) return SN_FAIL(e, SN_ERR_USAGE, "separate --free: goes with --source (without it, give -k)");
+    return SN_OK;
+  }
+  if (group_s) return SN_FAIL(e, SN_ERR_USAGE, "separate: --group does not go with --source (the sources are named)");
+  if (nc->fix_W_s) return SN_FAIL(e, SN_ERR_USAGE, "separate: --fix-W does not go with --source (give the dictionary as a --source)");
+  return sn_sources_parse(args, src, e);
+}
+
+/* Collective. Read the dictionaries of the named sources, checked against the
+ * parameters the input's spectrogram will have (before the transform), and
+ * make them the fixed columns of W: k = their columns + n_free (a -k that
+ * says otherwise is refused), beta = --beta, else the dictionaries' (beta_buf
+ * holds it), else the default. */
+static int sep_sources_setup(sn_run *run, const char *in, const sn_stft_cfg *scfg, int64_t n_free, sn_nmf_cli *nc,
+                             sn_sources *src, char *beta_buf, size_t cap) {
+  sn_err *e = &run->err;
+  sn_spec_params par;
+  int rc = sn_pstft_params(run, in, scfg, &par);
+  if (rc == SN_OK) rc = sn_sources_load(run, &par, src);
+  if (rc) return rc;
+  const int64_t k = src->first[src->n] + (n_free > 0 ? n_free : 0);
+  int lrc = SN_OK;
+  if (nc->k != 0 && nc->k != k)
+    lrc = SN_FAIL(e, SN_ERR_USAGE,
+                  "separate -k: %lld contradicts the sources: their dictionaries have %lld columns and --free is %lld, "
+                  "so k = %lld (leave -k out)",
+                  (long long)nc->k, (long long)src->first[src->n], (long long)(n_free > 0 ? n_free : 0), (long long)k);
+  nc->k = k;
+  nc->fix_W = src->W;
+  nc->fix_W_cols = src->first[src->n];
+  if (!nc->beta_s) {
+    if (src->has_beta) snprintf(beta_buf, cap, "%.17g", src->beta);
+    else snprintf(beta_buf, cap, "%s", SN_SEPARATE_DEFAULT_BETA);
+    nc->beta_s = beta_buf;
+  }
+  if (lrc == SN_OK) lrc = sn_nmf_cli_check("separate", nc, e);
+  return sn_agree(run->comm, lrc, e);
+}
+
+/* Collective. The named sources in result.h5: /separate/sources/NAME/components
+ * (the columns of W and rows of H of each source, and of rest) with the
+ * dictionary as an attribute, and /separate source_names "a,b,rest". */
+static int sep_write_sources(sn_h5 *res, const sn_groups *g, const sn_sources *src, sn_err *e) {
+  char names[SN_OPT_LIST_MAX * 66] = "", ds[256];
+  size_t len = 0;
+  double *cols = malloc(((size_t)g->n_idx + 1) * sizeof *cols);
+  /* the writes are collective: agree on the buffer first */
+  int rc = sn_agree(sn_h5_comm(res), cols ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"), e);
+  for (int s = 0; s < g->n_src && rc == SN_OK; s++) {
+    int m = g->first[s + 1] - g->first[s];
+    for (int j = 0; j < m; j++) cols[j] = g->idx[g->first[s] + j];
+    snprintf(ds, sizeof ds, "/separate/sources/%s/components", g->name[s]);
+    rc = sn_h5_write_vec(res, ds, m, cols, e);
+    snprintf(ds, sizeof ds, "/separate/sources/%s", g->name[s]);
+    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, ds, "dictionary", s < src->n ? src->file[s] : "(learned: --free)", e);
+    len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", s ? "," : "", g->name[s]);
+  }
+  if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "source_names", names, e);
+  free(cols);
+  return rc;
+}
+
 /* -------------------------------------------------------------- separate -- */
 
 int sn_cmd_separate(sn_run *run, int argc, char **argv) {
@@ -256,8 +354,15 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   double mask_power = 1.0, momentum = 0.99;
   const char *recon_s = "mask", *group_s = NULL, *gl_init_s = "random", *pool_s = "max";
   int store_audio = 0, gl_iter = 32, no_plot = 0;
+  sn_strlist src_args = {0};
+  int64_t n_free = -1;
+  nc.beta_s = NULL; /* --source: the dictionaries' beta, else the command's default */
   const sn_opt t_main[] = {
       SN_COMMON_OPTS(&com),
+      {"--source", 0, SN_OPT_LIST, &src_args, "NAME=DICT.h5[:/path]",
+       "a named source: its dictionary (from learn: /dict/W, else /nmf/W) held fixed; repeat per source; writes NAME.wav"},
+      {"--free", 0, SN_OPT_INT64, &n_free, "R",
+       "with --source: R more learned columns for what the dictionaries miss (writes rest.wav; default 0)"},
       {"--reconstruct", 0, SN_OPT_STRING, &recon_s, "HOW",
        "mask (soft mask on the mixture STFT; parts add up to the mixture) | phase (W_k H_k with the mixture's phase) | griffinlim (default mask)"},
       {"--mask-power", 0, SN_OPT_DOUBLE, &mask_power, "P", "soft mask (W_k H_k)^P / sum_j (W_j H_j)^P (default 1)"},
@@ -274,10 +379,13 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   const sn_opt *const tables[] = {t_main, t_nmf, t_stft, NULL};
   const char *pos[1] = {NULL};
   int n_pos = 0, done = 0;
-  int rc = sn_cli_parse(run, &com, "IN -k R -o OUTDIR [options]",
+  int rc = sn_cli_parse(run, &com, "IN (-k R | --source NAME=DICT.h5 ... [--free R]) -o OUTDIR [options]",
                         "Separate a recording into R parts: spectrogram, distributed NMF V ~= W H, one sound per\n"
                         "component (or per source with --group) as OUTDIR/component-NN.wav, OUTDIR/result.h5 (V, W, H,\n"
-                        "the report) and the picture OUTDIR/overview.png.",
+                        "the report) and the picture OUTDIR/overview.png. With --source, the dictionaries of named\n"
+                        "sources (from 'specnmf learn') are held fixed and only their activations are learned: one\n"
+                        "OUTDIR/NAME.wav per source (and rest.wav from --free columns); beta defaults to the one the\n"
+                        "dictionaries were learned with.",
                         tables, argc, argv, pos, 1, 1, &n_pos, &done);
   if (rc || done) return rc;
 
@@ -292,6 +400,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   sn_pnmf_state st;
   memset(&st, 0, sizeof st);
   float *W = NULL, *H = NULL, *Vp = NULL, *Hp = NULL, *mix = NULL, *Z = NULL;
+  sn_sources *src = calloc(1, sizeof *src);
   int64_t n_fixed = 0;
   unsigned char *rgb = NULL;
   sn_pola *pola = NULL;
@@ -299,13 +408,17 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   sn_audio *au = NULL;
   int pool_mode = SN_POOL_MAX, lrc = SN_OK, nmf_done = 0;
   sn_recon_kind recon = SN_RECON_MASK;
-  char ckpt_buf[4200];
+  char ckpt_buf[4200], beta_buf[32];
   sn_signal_catch(); /* from here to the end: a signal asks for a checkpoint */
 
   /* ---- options ---- */
-  if (!od) lrc = SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory");
+  if (!od || !src) lrc = SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory");
   else if (!com.output) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate: -o OUTDIR is required");
-  else lrc = sn_nmf_cli_check("separate", &nc, e);
+  else lrc = sep_sources_check(&src_args, n_free, group_s, &nc, src, e);
+  if (lrc == SN_OK && !src->n) {
+    if (!nc.beta_s) nc.beta_s = SN_SEPARATE_DEFAULT_BETA;
+    lrc = sn_nmf_cli_check("separate", &nc, e);
+  }
   if (lrc == SN_OK) {
     if (!(mask_power > 0) || !isfinite(mask_power))
       lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --mask-power: must be > 0 (got %g)", mask_power);
@@ -344,6 +457,10 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   if (lrc == SN_OK && run->rank == 0) lrc = sn_outdir_precheck(od->path, e);
   rc = sn_agree(run->comm, lrc, e);
   if (rc) goto cleanup;
+  if (src->n) {
+    SN_CHECK(sep_sources_setup(run, in, &scfg, n_free, &nc, src, beta_buf, sizeof beta_buf));
+    SN_CHECK(sn_agree(run->comm, sn_groups_sources(&grp, src, n_free > 0 ? n_free : 0, e), e));
+  }
   snprintf(ckpt_buf, sizeof ckpt_buf, "%s/nmf.ckpt.h5", od->path);
   if (!nc.checkpoint_s) nc.checkpoint_s = ckpt_buf;
   const int64_t k = nc.k;
@@ -354,7 +471,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   SN_CHECK(sn_pstft_compute(run, in, &scfg, 0, &s));
   const int64_t F = s.F, N = s.N;
   lrc = sn_nmf_cli_check_k("separate", k, F, N, in, e);
-  if (lrc == SN_OK && !group_s) lrc = sn_groups_identity(&grp, k, e);
+  if (lrc == SN_OK && !group_s && !src->n) lrc = sn_groups_identity(&grp, k, e);
   if (lrc == SN_OK) lrc = sn_nmf_cli_check_v(s.mag, F, s.n_local, s.start, nc.beta, in, "the spectrogram", e);
   SN_CHECK(sn_agree(run->comm, lrc, e));
   SN_PROGRESS(run, "separate: V %lld x %lld at %g Hz (%.1f s)", (long long)F, (long long)N, s.par.sample_rate,
@@ -422,6 +539,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
     if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "groups", group_s ? group_s : "", e);
     if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/separate", "n_sources", grp.n_src, e);
     if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "input", in, e);
+    if (rc == SN_OK && src->n) rc = sep_write_sources(res, &grp, src, e);
     sn_timer_end(&run->timer, SN_PH_WRITE);
     if (rc) goto cleanup;
   }
@@ -501,7 +619,8 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
       SN_CHECK(sn_pola_finish(run, pola, 0));
     }
     char name[64];
-    snprintf(name, sizeof name, "%s-%02d", group_s ? "source" : "component", g);
+    if (grp.name[g]) snprintf(name, sizeof name, "%s", grp.name[g]);
+    else snprintf(name, sizeof name, "%s-%02d", group_s ? "source" : "component", g);
     SN_CHECK(sn_write_source(run, od, name, s.par.sample_rate, length, com.force, pola, store_audio ? res : NULL));
     SN_PROGRESS(run, "separate: wrote %s/%s.wav", od->path, name);
   }
@@ -578,6 +697,8 @@ cleanup:
   sn_pnmf_state_free(&st);
   sn_spec_free(&s);
   sn_groups_free(&grp);
+  if (src) sn_sources_free(src);
+  free(src);
   sn_free(W), sn_free(H), sn_free(Vp), sn_free(Hp), sn_free(mix), sn_free(Z), sn_free(rgb);
   free(od);
   return rc;

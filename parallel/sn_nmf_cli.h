@@ -110,7 +110,9 @@ typedef struct sn_nmf_block {
  * ld k) are allocated here (sn_free them, also on error); *n_fixed is the
  * number of fixed columns. Returns the agreed code: SN_ERR_INPUT for a bad
  * dictionary, start file or checkpoint, SN_ERR_INTERRUPTED after writing a
- * checkpoint on a signal. */
+ * checkpoint on a signal. With every column fixed (c->fix_W or --fix-W of k
+ * columns), H starts from sklearn's constant sqrt(mean(V) / k) unless --init
+ * names a file, and only H is updated. */
 int sn_nmf_cli_run(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_nmf_block *b, sn_pnmf_opts *o,
                    float **W, float **H, sn_pnmf_state *st, int64_t *n_fixed);
 

@@ -117,6 +117,23 @@ static int stft_frames(sn_run *run, sn_audio *a, sn_stft_plan *plan, const sn_sp
   return rc;
 }
 
+int sn_pstft_params(sn_run *run, const char *input, const sn_stft_cfg *cfg, sn_spec_params *p) {
+  sn_window_kind wk;
+  sn_audio *a = NULL;
+  sn_audio_info info;
+  memset(p, 0, sizeof *p);
+  int rc = sn_agree(run->comm, sn_stft_cfg_check(cfg, p, &wk, &run->err), &run->err);
+  if (rc) return rc;
+  sn_audio_opts ao = {cfg->channel, cfg->sr, cfg->normalize};
+  rc = sn_agree(run->comm, sn_audio_open(input, &ao, &a, &info, &run->err), &run->err);
+  sn_audio_close(&a);
+  if (rc) return rc;
+  p->sample_rate = info.sample_rate;
+  p->n_samples = info.n_samples;
+  snprintf(p->input, sizeof p->input, "%s", input);
+  return SN_OK;
+}
+
 int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int want_complex, sn_spec *s) {
   memset(s, 0, sizeof *s);
   sn_err *e = &run->err;

@@ -59,6 +59,11 @@ typedef struct sn_spec {
   float *cplx;          /* NULL or F x n_local interleaved (re, im) */
 } sn_spec;
 
+/* Collective. The parameters the spectrogram of the audio `input` will have
+ * with cfg (sample rate after --sr, n_fft, hop, window, ...; n_samples), from
+ * the options and the file's header only: for checks before any work. */
+int sn_pstft_params(sn_run *run, const char *input, const sn_stft_cfg *cfg, sn_spec_params *p);
+
 /* Collective. Compute this rank's block of the spectrogram of `input` (audio
  * file or HDF5 /audio). want_complex also keeps the complex STFT. */
 int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int want_complex, sn_spec *s);
