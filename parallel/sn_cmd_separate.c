@@ -638,7 +638,15 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
       const char *base = strrchr(in, '/');
       snprintf(title, sizeof title, "%s: R=%lld, %.1f S, %s", base ? base + 1 : in, (long long)k,
                s.par.n_samples / s.par.sample_rate, recon_s);
-      sn_plot_in pin = {F, N, k, s.par.sample_rate, hop, PV, PH, Vp, W, Hp, title};
+      sn_plot_in pin = {F, N, k, s.par.sample_rate, hop, PV, PH, Vp, W, Hp, title, NULL, NULL};
+      int src_of[4097];
+      if (src->n && k <= 4097) { /* label the named sources (and rest) */
+        for (int64_t r = 0; r < k; r++) src_of[r] = -1;
+        for (int g = 0; g < grp.n_src; g++)
+          for (int j = grp.first[g]; j < grp.first[g + 1]; j++) src_of[grp.idx[j]] = g;
+        pin.src_of = src_of;
+        pin.src_name = grp.name;
+      }
       int w = 0, h = 0;
       lrc = sn_plot_overview(&pin, &rgb, &w, &h, e);
       if (lrc == SN_OK && (lrc = sn_fault("plot", run->rank, e)) == SN_OK) {

@@ -184,7 +184,7 @@ static void freq_ticks(sn_canvas *c, int x0, int y0, int h, int64_t F, double sr
 }
 
 int sn_plot_overview(const sn_plot_in *in, unsigned char **rgb, int *w_out, int *h_out, sn_err *e) {
-  const int W = 1240, Hh = 920;
+  const int W = in->src_name ? 1400 : 1240, Hh = 920; /* room for source names right of H */
   *rgb = NULL;
   sn_canvas c = {sn_calloc((size_t)W * Hh * 3, "overview picture", e), W, Hh};
   if (!c.px) return SN_ERR_NOMEM;
@@ -237,7 +237,23 @@ int sn_plot_overview(const sn_plot_in *in, unsigned char **rgb, int *w_out, int 
   }
   frame(&c, bx, by, bw, bh, sn_black);
   freq_ticks(&c, bx, by, bh, in->F, in->sample_rate);
-  text(&c, bx + bw / 2 - text_width(1, "COMPONENT") / 2, by + bh + 18, 1, "COMPONENT", sn_black);
+  if (in->src_of && in->src_name) {
+    /* each named source: a bracket under its run of columns, and its name */
+    for (int64_t k0 = 0; k0 < R;) {
+      int64_t k1 = k0 + 1;
+      while (k1 < R && in->src_of[k1] == in->src_of[k0]) k1++;
+      int x0 = bx + (int)(k0 * bw / R), x1 = bx + (int)(k1 * bw / R);
+      if (k0 > 0) rect(&c, x0, by, 2, bh, sn_black);
+      if (in->src_of[k0] >= 0) {
+        const char *nm = in->src_name[in->src_of[k0]];
+        rect(&c, x0 + 1, by + bh + 16, x1 - x0 - 2, 1, sn_black);
+        text(&c, (x0 + x1) / 2 - text_width(1, nm) / 2, by + bh + 20, 1, nm, sn_black);
+      }
+      k0 = k1;
+    }
+  } else {
+    text(&c, bx + bw / 2 - text_width(1, "COMPONENT") / 2, by + bh + 18, 1, "COMPONENT", sn_black);
+  }
 
   /* panel C: H, one row band per component (each scaled to its max) */
   const int cx = 440, cy = 530, cw = SN_PLOT_HCOLS, ch = SN_PLOT_ROWS;
@@ -260,6 +276,18 @@ int sn_plot_overview(const sn_plot_in *in, unsigned char **rgb, int *w_out, int 
   }
   frame(&c, cx, cy, cw, ch, sn_black);
   time_ticks(&c, cx, cy + ch + 1, cw, seconds);
+  for (int64_t k0 = 0; in->src_of && in->src_name && k0 < R;) {
+    /* each named source's band of rows: a bar and its name to the right */
+    int64_t k1 = k0 + 1;
+    while (k1 < R && in->src_of[k1] == in->src_of[k0]) k1++;
+    int y0 = cy + (int)(k0 * ch / R), y1 = cy + (int)(k1 * ch / R);
+    if (k0 > 0) rect(&c, cx, y0 - 1, cw, 2, sn_black);
+    if (in->src_of[k0] >= 0) {
+      rect(&c, cx + cw + 4, y0 + 1, 2, y1 - y0 - 2, sn_black);
+      text(&c, cx + cw + 10, (y0 + y1) / 2 - 3, 1, in->src_name[in->src_of[k0]], sn_black);
+    }
+    k0 = k1;
+  }
 
   /* colour bar */
   for (int x = 0; x < 200; x++) {

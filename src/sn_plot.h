@@ -42,6 +42,10 @@ typedef struct sn_plot_in {
   const float *W;      /* F x R (ld F) */
   const float *H;      /* R x PH (ld R), pooled activations */
   const char *title;   /* short text for the top line (ASCII) */
+  /* optional named sources: component r belongs to source src_of[r] (-1:
+   * none), named src_name[s]; NULL draws component numbers only */
+  const int *src_of;
+  const char *const *src_name;
 } sn_plot_in;
 
 /* Local. Draw the overview into a new RGB buffer (*rgb, sn_free it) of
