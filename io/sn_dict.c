@@ -83,10 +83,6 @@ cleanup:
 }
 
 int sn_dict_check(const sn_dict *d, const sn_spec_params *p, sn_err *e) {
-  if (d->F != p->n_fft / 2 + 1)
-    return SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %lld rows, but the input's n_fft=%d gives %d bins", d->file, d->dset,
-                   (long long)d->F, p->n_fft, p->n_fft / 2 + 1);
-  if (!d->has_par) return SN_OK;
   const sn_spec_params *q = &d->par;
   char a[64] = "", b[64] = "";
   const char *what = NULL;
@@ -97,9 +93,13 @@ int sn_dict_check(const sn_dict *d, const sn_spec_params *p, sn_err *e) {
   else if (strcmp(q->window, p->window)) what = "window", snprintf(a, sizeof a, "%s", q->window), snprintf(b, sizeof b, "%s", p->window);
   else if (q->center != p->center) what = "center", snprintf(a, sizeof a, "%d", q->center), snprintf(b, sizeof b, "%d", p->center);
   else if (q->power != p->power) what = "power", snprintf(a, sizeof a, "%d", q->power), snprintf(b, sizeof b, "%d", p->power);
+  if (!d->has_par) what = NULL; /* a bare W: the command line describes it */
   if (what)
     return SN_FAIL(e, SN_ERR_INPUT, "%s: %s was made with %s=%s, but the input has %s=%s", d->file, d->dset, what, a,
                    what, b);
+  if (d->F != p->n_fft / 2 + 1)
+    return SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %lld rows, but the input's n_fft=%d gives %d bins", d->file, d->dset,
+                   (long long)d->F, p->n_fft, p->n_fft / 2 + 1);
   return SN_OK;
 }
 

@@ -279,10 +279,10 @@ static int sn_write_source(sn_run *run, sn_outdir *od, const char *name, double 
  * go with them (--group, --fix-W, a negative --free, --free alone). */
 static int sep_sources_check(const sn_strlist *args, int64_t n_free, const char *group_s, const sn_nmf_cli *nc,
                              sn_sources *src, sn_err *e) {
-  if (n_free != -1 && n_free < 0)
+  if (n_free != INT64_MIN && n_free < 0)
     return SN_FAIL(e, SN_ERR_USAGE, "separate --free: must be >= 0 (got %lld)", (long long)n_free);
   if (!args->n) {
-    if (n_free != -1) return SN_FAIL(e, SN_ERR_USAGE, "separate --free: goes with --source (without it, give -k)");
+    if (n_free != INT64_MIN) return SN_FAIL(e, SN_ERR_USAGE, "separate --free: goes with --source (without it, give -k)");
     return SN_OK;
   }
   if (group_s) return SN_FAIL(e, SN_ERR_USAGE, "separate: --group does not go with --source (the sources are named)");
@@ -300,7 +300,7 @@ static int sep_sources_setup(sn_run *run, const char *in, const sn_stft_cfg *scf
   sn_err *e = &run->err;
   sn_spec_params par;
   int rc = sn_pstft_params(run, in, scfg, &par);
-  if (rc == SN_OK) rc = sn_sources_load(run, &par, src);
+  if (rc == SN_OK) rc = sn_sources_load(run, &par, nc->beta_s != NULL, src);
   if (rc) return rc;
   const int64_t k = src->first[src->n] + (n_free > 0 ? n_free : 0);
   int lrc = SN_OK;
@@ -355,7 +355,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   const char *recon_s = "mask", *group_s = NULL, *gl_init_s = "random", *pool_s = "max";
   int store_audio = 0, gl_iter = 32, no_plot = 0;
   sn_strlist src_args = {0};
-  int64_t n_free = -1;
+  int64_t n_free = INT64_MIN; /* not given */
   nc.beta_s = NULL; /* --source: the dictionaries' beta, else the command's default */
   const sn_opt t_main[] = {
       SN_COMMON_OPTS(&com),

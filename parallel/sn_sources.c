@@ -58,7 +58,7 @@ void sn_sources_free(sn_sources *s) {
   s->W = NULL;
 }
 
-int sn_sources_load(sn_run *run, const sn_spec_params *p, sn_sources *s) {
+int sn_sources_load(sn_run *run, const sn_spec_params *p, int beta_given, sn_sources *s) {
   sn_err *e = &run->err;
   sn_dict *d = calloc((size_t)s->n, sizeof *d);
   int rc = sn_agree(run->comm, d ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate --source: out of memory"), e);
@@ -69,7 +69,7 @@ int sn_sources_load(sn_run *run, const sn_spec_params *p, sn_sources *s) {
     SN_CHECK(sn_dict_read(run->comm, s->file[i], &d[i], e));
     /* the same on every rank: every rank read the same file */
     int lrc = sn_dict_check(&d[i], p, e);
-    if (lrc == SN_OK && d[i].has_beta) {
+    if (lrc == SN_OK && d[i].has_beta && !beta_given) {
       if (beta_from >= 0 && d[i].beta != s->beta)
         lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: learned with beta %g, but %s with beta %g (give --beta to choose)",
                       d[i].file, d[i].beta, d[beta_from].file, s->beta);

@@ -27,9 +27,10 @@ typedef struct sn_sources {
 int sn_sources_parse(const sn_strlist *l, sn_sources *s, sn_err *e);
 
 /* Collective. Read every dictionary (io/sn_dict.h), refuse one made with other
- * spectrogram parameters than p (naming the file and the parameter) or a
- * different beta than another, and concatenate them into s->W. */
-int sn_sources_load(sn_run *run, const sn_spec_params *p, sn_sources *s);
+ * spectrogram parameters than p (naming the file and the parameter) or, unless
+ * beta_given (--beta settles it), with a different beta than another, and
+ * concatenate them into s->W. */
+int sn_sources_load(sn_run *run, const sn_spec_params *p, int beta_given, sn_sources *s);
 
 /* Local. Free W; safe on a zeroed struct. */
 void sn_sources_free(sn_sources *s);
