@@ -249,7 +249,8 @@ def bass_notes(song, rng):
                                     else r + 7]))
             if h_i == len(hits) - 1 and len(hits) > 2 and rng.random() < 0.3:
                 p = r + int(rng.choice([-1, 1, 2, -2]))    # approach note
-            notes.append((_t(song, i, step, rng), (nxt - h) * step * legato, int(p), _vel(base, rng, 8 if h == 0 else 0)))
+            notes.append((_t(song, i, step, rng), (nxt - h) * step * legato, int(p),
+                          _vel(base, rng, 8 if h == 0 else 0)))
     return [n for n in notes if n[0] < song["seconds"]]
 
 
@@ -275,9 +276,10 @@ def drum_pattern(song, rng):
     for s in range(spb):
         if all(s != x for x, _ in snare) and rng.random() < ghosts:
             snare.append((s, float(rng.uniform(0.25, 0.45))))
-    rate = int(rng.choice([1, 2, 2, 4]))
+    rate = int(rng.choice([1, 2, 2, 4])) if song.get("hat_rate") is None else int(song["hat_rate"])
     hat = []
-    open_step = int(rng.choice([s for s in range(2, spb, 4)])) if rng.random() < 0.5 else -1
+    offs = [s for s in range(0, spb, rate) if s % 4 == 2] or list(range(4, spb, 4))
+    open_step = int(rng.choice(offs)) if rng.random() < 0.6 else -1
     for s in range(0, spb, rate):
         acc = 0.9 if s % 4 == 0 else 0.6
         hat.append((s, float(np.clip(acc + 0.1 * rng.standard_normal(), 0.3, 1.0)), "open" if s == open_step else
@@ -294,6 +296,9 @@ def _vary(pat, spb, rng):
     s = int(rng.integers(1, spb))
     if all(s != x for x, _, _ in out["snare"]):
         out["kick"] = sorted(out["kick"] + [(s, float(rng.uniform(0.35, 0.9)), "")])
+    if rng.random() < 0.5:                          # open the last off-beat hat
+        last = spb - pat["hat_rate"]
+        out["hihat"] = [(x, v, "open" if x == last else a) for x, v, a in out["hihat"]]
     if rng.random() < 0.5:
         g = int(rng.integers(0, spb))
         if all(g != x for x, _, _ in out["snare"]):
@@ -339,18 +344,19 @@ def _sample_for(kit, part, vel, art, rng):
 
 
 def render_drums(hits, kit, sr, n, rng):
-    """dict part -> float64 mono (n,), each hit the kit sample times its velocity."""
+    """(dict part -> float64 mono (n,), each hit the kit sample times its
+    velocity; dict part -> set of the files used)."""
     out = {k: np.zeros(n) for k in ("kick", "snare", "hihat")}
-    used = set()
+    used = {k: set() for k in out}
     for t0, part, vel, art in hits:
         f = _sample_for(kit, part, vel, art, rng)
-        used.add(f)
+        used[part].add(f)
         x = mx._load_sample(f, sr) * vel * (1.0 + 0.05 * rng.standard_normal())
         a = int(round(t0 * sr))
         b = min(n, a + len(x))
         if b > a:
             out[part][a:b] += x[:b - a]
-    return out, sorted(used)
+    return out, used
 
 
 def _render_notes(notes, inst, sr, n):
@@ -388,11 +394,20 @@ def train_parts(inst, seconds=120.0, sr=22050, seed=0):
     n = int(round(seconds * sr))
     lens, gains = _train_sections(inst, seconds, seed)
     info = {"sections": []}
+    # training covers the styles: each section takes the next of a shuffled cycle
+    crng = _rng("train", seed, inst, 10 ** 6 + 1)
+    styles = [str(v) for v in crng.permutation(["arp", "block", "stride", "melody"])]
+    rates = [int(v) for v in crng.permutation([1, 2, 4])]
+
+    def plan(rng, L, j):
+        song = make_song(rng, L)
+        song["piano_style"], song["hat_rate"] = styles[j % len(styles)], rates[j % len(rates)]
+        return song
     if inst in ("piano", "bass"):
         notes, t0 = [], 0.0
         for j, (L, g) in enumerate(zip(lens, gains)):
             rng = _rng("train", seed, inst, j)
-            song = make_song(rng, L)
+            song = plan(rng, L, j)
             part = piano_notes(song, rng) if inst == "piano" else bass_notes(song, rng)
             vscale = g                                   # dynamics by velocity, the timbre follows
             for s, d, p, v in part:
@@ -403,20 +418,21 @@ def train_parts(inst, seconds=120.0, sr=22050, seed=0):
         parts = {inst: _render_notes(notes, inst, sr, n)}
     else:
         parts = {k: np.zeros(n) for k in ("kick", "snare", "hihat")}
-        used, t0 = set(), 0.0
+        used, t0 = {k: set() for k in parts}, 0.0
         for j, (L, g) in enumerate(zip(lens, gains)):
             rng = _rng("train", seed, "drums", j)
-            song = make_song(rng, L)
+            song = plan(rng, L, j)
             hits, pinfo = drum_hits(song, rng)
             a, m = int(round(t0 * sr)), int(round(L * sr))
             m = min(m, n - a)
             sec, u = render_drums(hits, TRAIN_DRUMS, sr, m, rng)
-            used.update(u)
+            for k in used:
+                used[k] |= u[k]
             for k in parts:
                 parts[k][a:a + m] += g * sec[k]       # a hit's tail is cut at the section's end
             info["sections"].append(dict(_describe(song), start=t0, gain=round(g, 3), groove=pinfo))
             t0 += L
-        info["samples"] = sorted(used)
+        info["samples"] = {k: sorted(v) for k, v in used.items()}
     _cache[key] = (parts, info)
     return parts, info
 
@@ -471,7 +487,8 @@ def test_song(kind, seconds=30.0, sr=22050, seed=1001):
     drng = _rng("test", seed, "drums")
     hits, pinfo = drum_hits(song, drng)
     d, used = render_drums(hits, TEST_DRUMS, sr, n, drng)
-    info["groove"], info["samples"] = pinfo, used
+    parts = ["kick", "snare"] + (["hihat"] if kind == "piano_bass_drums" else [])
+    info["groove"], info["samples"] = pinfo, {k: sorted(used[k]) for k in parts}
     d = {k: mx._level(v, LEVEL[k] * 10 ** (db[k] / 20)) for k, v in d.items()}
     if kind == "piano_bass_drums":
         for inst in ("piano", "bass"):
@@ -570,7 +587,7 @@ def check(sr=22050, train_seconds=120.0, test_seconds=30.0, train_seed=0, test_s
                for sec in train_info(i, train_seconds, sr, train_seed)["sections"]}
     tr_grooves = {(tuple(sec["groove"]["kick_steps"]), tuple(sec["groove"]["snare_steps"]))
                   for sec in train_info("drums", train_seconds, sr, train_seed)["sections"]}
-    tr_samples = set(train_info("drums", train_seconds, sr, train_seed)["samples"])
+    tr_samples = {f for v in train_info("drums", train_seconds, sr, train_seed)["samples"].values() for f in v}
     for inst in ("piano", "bass"):
         tr_p = [p for sec in train_info(inst, train_seconds, sr, train_seed)["sections"] for p in sec["pitches"]]
         for s in test_seeds:
@@ -585,7 +602,7 @@ def check(sr=22050, train_seconds=120.0, test_seconds=30.0, train_seed=0, test_s
             sg = info["song"]
             g = (tuple(info["groove"]["kick_steps"]), tuple(info["groove"]["snare_steps"]))
             req(sg["tempo"] not in tr_tempi and (sg["key_name"], tuple(sg["degrees"])) not in tr_prog
-                and g not in tr_grooves and not (set(info["samples"]) & tr_samples),
+                and g not in tr_grooves and not ({f for v in info["samples"].values() for f in v} & tr_samples),
                 "test %s-%d (%.1f bpm, %s %s, %s) shares no tempo, progression, groove or drum sample with training"
                 % (kind, s, sg["tempo"], sg["key_name"], sg["degrees"], sg["piano_style"]))
     lines.append("training tempi: " + " ".join("%.1f" % t for t in sorted(tr_tempi)))

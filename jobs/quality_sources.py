@@ -20,7 +20,8 @@ of specnmf on test mixtures with known stems, for three ways of working:
 Material: by default made with examples/make_material.py into WORK/material
 (training seed --train-seed, test seeds --test-seeds); --material DIR uses any
 folder of the same layout instead (DIR/train/NAME.wav, DIR/test/*/mix.wav beside
-one WAV per stem), e.g. material the developers never saw.
+one WAV per stem), e.g. material the developers never saw; --val-material VDIR
+then gives the validation mixtures (VDIR/test/*) for the sweep.
 
   /usr/bin/python3 jobs/quality_sources.py --specnmf BUILD [--np N] [--methods a,a_kl,b,c]
       [--kinds piano_bass_drums,kick_snare] [--material DIR] [--work DIR]
@@ -80,12 +81,12 @@ class Runner:
 
 # ---------------------------------------------------------------- material --
 
-def make_material(d, seeds, train_seed, sr, train_seconds, test_seconds, kinds):
+def make_material(d, seeds, train_seed, sr, train_seconds, test_seconds, kinds, with_train=True):
     """Write training stems and the test mixtures of seeds with make_material."""
     sys.path.insert(0, os.path.join(SRC, "examples"))
     import make_material as mm
     os.makedirs(os.path.join(d, "train"), exist_ok=True)
-    for inst in ("piano", "bass", "drums", "kick", "snare"):
+    for inst in ("piano", "bass", "drums", "kick", "snare") if with_train else ():
         p = os.path.join(d, "train", inst + ".wav")
         if not os.path.exists(p):
             sf.write(p, mm.train_stem(inst, train_seconds, sr, train_seed), sr, subtype="FLOAT")
@@ -184,7 +185,8 @@ def parse_grid(s):
         key, _, vals = part.partition("=")
         key = key.strip()
         if key not in GRID_KEYS or not vals:
-            raise SystemExit("quality_sources: --grid: '%s' is not KEY=V1,V2 with KEY one of %s" % (part, ", ".join(GRID_KEYS)))
+            raise SystemExit("quality_sources: --grid: '%s' is not KEY=V1,V2 with KEY one of %s"
+                             % (part, ", ".join(GRID_KEYS)))
         g[key] = [v.strip() for v in vals.split(",") if v.strip()]
     g.setdefault("k", ["16"])
     g.setdefault("beta", ["kl"])
@@ -299,6 +301,7 @@ def main():
     ap.add_argument("--train-seed", type=int, default=0)
     ap.add_argument("--test-seeds", default="1001,1002,1003")
     ap.add_argument("--val-seeds", default="2001,2002", help="mixtures on which a sweep of c picks its point")
+    ap.add_argument("--val-material", help="folder whose test/ mixtures are the validation set (not --val-seeds)")
     ap.add_argument("--grid", default=DEFAULT_GRID)
     ap.add_argument("--out", help="also write the tables to this markdown file")
     a = ap.parse_args()
@@ -337,9 +340,10 @@ def main():
                 rows.append(("c: learn + separate --source", {}))
                 continue
             chosen = grid[0]
-            if len(grid) > 1 and val_seeds:
-                vmat = os.path.join(work, "val-material")
-                make_material(vmat, val_seeds, a.train_seed, a.sr, a.train_seconds, a.test_seconds, kinds)
+            if len(grid) > 1 and (val_seeds or a.val_material):
+                vmat = a.val_material or os.path.join(work, "val-material")
+                if not a.val_material:
+                    make_material(vmat, val_seeds, a.train_seed, a.sr, a.train_seconds, a.test_seconds, kinds, False)
                 vmix = [(n + "(val)", k, mx, st) for n, k, mx, st in find_mixtures(vmat, kinds)]
                 sweep = []
                 for pt in grid:
@@ -353,7 +357,8 @@ def main():
                 sweep.sort(key=lambda s: -s[0])
                 chosen = sweep[0][1]
                 vnames = [n for n, _, _, _ in vmix]
-                notes.append("c sweep on validation mixtures (seeds %s), mean SDR over sources:\n\n" % val_seeds
+                notes.append("c sweep on validation mixtures (%s), mean SDR over sources:\n\n" % (a.val_material or
+                                                                                     "seeds %s" % val_seeds)
                              + table([(_label(pt), r) for _, pt, r in sweep], vnames))
             rows.append(("c: learn + separate --source (%s)" % _label(chosen),
                          evaluate(run, "c", mixtures, train, work, dicts, chosen)))
