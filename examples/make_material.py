@@ -663,6 +663,9 @@ def main():
     ap.add_argument("--test-seed", type=int, default=1001, help="first test seed (then +1, +2, ...)")
     ap.add_argument("--check", action="store_true", help="run the listen-free checks too")
     a = ap.parse_args()
+    if a.test_seed <= a.train_seed < a.test_seed + a.n_test:
+        ap.error("the test seeds %d..%d must not contain the training seed %d"
+                 % (a.test_seed, a.test_seed + a.n_test - 1, a.train_seed))
     t0 = time.time()
     man = write_all(a.out, a.sr, a.train_seconds, a.test_seconds, a.n_test, a.train_seed, a.test_seed)
     print("%s: train %s (%.0f s each), %d test mixtures (%.0f s), %.1f s"
