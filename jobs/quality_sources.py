@@ -263,17 +263,20 @@ def _mean(r):
 
 
 def table(rows, names):
-    """rows: [(method label, {mixture: {source: sdr} | error})]."""
-    L = ["| method | " + " | ".join(names) + " | mean |", "| --- |" + " ---: |" * (len(names) + 1)]
+    """rows: [(method label, {mixture: {source: sdr} | error})]; a mean per
+    kind of mixture (the name's part before the last '-') and over all."""
+    kinds = sorted({n.rsplit("-", 1)[0] for n in names})
+    groups = [("mean " + k, [n for n in names if n.rsplit("-", 1)[0] == k]) for k in kinds] if len(kinds) > 1 else []
+    groups.append(("mean", names))
+    L = ["| method | " + " | ".join(names + [g for g, _ in groups]) + " |",
+         "| --- |" + " ---: |" * (len(names) + len(groups))]
     for label, res in rows:
-        cells, ms = [], []
-        for n in names:
-            m = _mean(res.get(n, "n/a"))
-            cells.append("%.2f" % m if m is not None else "n/a")
-            if m is not None:
-                ms.append(m)
-        mean = "%.2f" % np.mean(ms) if len(ms) == len(names) else "n/a"
-        L.append("| %s | %s | %s |" % (label, " | ".join(cells), mean))
+        m = {n: _mean(res.get(n, "n/a")) for n in names}
+        cells = ["%.2f" % m[n] if m[n] is not None else "n/a" for n in names]
+        for _, g in groups:
+            ok = all(m[n] is not None for n in g)
+            cells.append("%.2f" % np.mean([m[n] for n in g]) if ok else "n/a")
+        L.append("| %s | %s |" % (label, " | ".join(cells)))
     return "\n".join(L)
 
 
