@@ -9,6 +9,7 @@
 #include "sn_cli.h"
 #include "sn_cmd_nmf.h"
 #include "sn_cmd_nnls.h"
+#include "sn_cmd_score.h"
 #include "sn_cmd_separate.h"
 #include "sn_comm.h"
 #include "sn_run.h"
@@ -28,6 +29,7 @@ static const sn_command sn_commands[] = {
     {"mel-invert", sn_cmd_mel_invert, "linear magnitude from a mel spectrogram (exact NNLS)"},
     {"separate", sn_cmd_separate, "spectrogram, NMF and one sound per component (WAVs, result.h5, overview.png)"},
     {"griffinlim", sn_cmd_griffinlim, "audio from a magnitude spectrogram (distributed fast Griffin-Lim)"},
+    {"score", sn_cmd_score, "BSS Eval (SDR, SIR, SAR as mir_eval) and SI-SDR of estimates against references"},
     {NULL, NULL, NULL},
 };
 

@@ -6,13 +6,22 @@
 #include <stdio.h>
 #include "sn_base.h"
 
-typedef enum { SN_OPT_FLAG, SN_OPT_INT, SN_OPT_INT64, SN_OPT_DOUBLE, SN_OPT_STRING } sn_opt_type;
+typedef enum { SN_OPT_FLAG, SN_OPT_INT, SN_OPT_INT64, SN_OPT_DOUBLE, SN_OPT_STRING, SN_OPT_LIST } sn_opt_type;
+
+/* Values of a list option (SN_OPT_LIST): "--ref A.wav B.wav" takes every
+ * following argument up to the next one that starts with '-'; repeating the
+ * option appends. At most SN_OPT_LIST_MAX values. */
+#define SN_OPT_LIST_MAX 100
+typedef struct sn_strlist {
+  int n;
+  const char *v[SN_OPT_LIST_MAX];
+} sn_strlist;
 
 typedef struct sn_opt {
   const char *name;      /* long name with dashes: "--n-fft"; NULL ends a table */
   char shortname;        /* 'o' for -o, or 0 */
   sn_opt_type type;
-  void *dst;             /* int* for FLAG/INT, int64_t*, double*, const char** */
+  void *dst;             /* int* for FLAG/INT, int64_t*, double*, const char**, sn_strlist* */
   const char *metavar;   /* "N", "FILE", NULL for flags */
   const char *help;      /* one line; may mention the default */
 } sn_opt;
