@@ -1,0 +1,7 @@
+# specnmf score: BSS Eval v3 against mir_eval, and its bad inputs (engineer: score).
+sn_add_mpi_test(score py/test_score.py)
+sn_add_mpi_test(score_errors py/test_score_errors.py)
+foreach(np 1 2 3)
+  # mir_eval itself takes most of it (about 15 s of CPU); room for a shared machine
+  set_tests_properties(score.np${np} PROPERTIES TIMEOUT 240)
+endforeach()
