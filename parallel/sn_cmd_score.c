@@ -384,8 +384,19 @@ int sn_cmd_score(sn_run *run, int argc, char **argv) {
   else rc = SN_FAIL(e, SN_ERR_USAGE, "--search: '%s' is not auto, exhaustive or greedy", search_s);
   if (rc == SN_OK) rc = check_names("--ref", &refs, ref_names, e);
   if (rc == SN_OK) rc = check_names("--est", &ests, est_names, e);
-  if (rc == SN_OK && run->rank == 0 && !c.force && access(c.output, F_OK) == 0)
-    rc = SN_FAIL(e, SN_ERR_IO, "%s: exists (use --force to overwrite)", c.output);
+  if (rc == SN_OK && run->rank == 0) {
+    /* Fail before the work: an existing output, or a folder we cannot write. */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", c.output);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) dir[1] = '\0';
+    else if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    if (!c.force && access(c.output, F_OK) == 0)
+      rc = SN_FAIL(e, SN_ERR_IO, "%s: exists (use --force to overwrite)", c.output);
+    else if (access(dir, W_OK | X_OK) != 0)
+      rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", c.output, strerror(errno));
+  }
   rc = sn_agree(run->comm, rc, e);
   if (rc) return rc;
 

@@ -2,6 +2,6 @@
 sn_add_mpi_test(score py/test_score.py)
 sn_add_mpi_test(score_errors py/test_score_errors.py)
 foreach(np 1 2 3)
-  # mir_eval itself takes most of it (about 15 s of CPU); room for a shared machine
-  set_tests_properties(score.np${np} PROPERTIES TIMEOUT 240)
+  # score: mir_eval takes most (about 15 s of CPU); errors: 15 launches. Room for a shared machine.
+  set_tests_properties(score.np${np} score_errors.np${np} PROPERTIES TIMEOUT 240)
 endforeach()
