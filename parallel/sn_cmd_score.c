@@ -253,9 +253,10 @@ typedef struct score_out {
   double rate;
 } score_out;
 
-/* Local (rank 0). Choose the assignment(s) and write the JSON atomically. */
-static int write_json(sn_run *run, const char *path, const sn_bss_layout *l, const sn_bss_chan *ch, int search,
-                      const score_out *so, double *mean_sdr, const char **method_out) {
+/* Local (rank 0). Choose the assignment(s) and write the JSON to tmp (the
+ * caller renames it to path once every rank agrees). */
+static int write_json(sn_run *run, const char *path, const char *tmp, const sn_bss_layout *l, const sn_bss_chan *ch,
+                      int search, const score_out *so, double *mean_sdr, const char **method_out) {
   sn_err *e = &run->err;
   int n = l->n_ref, m = l->n_est, rc = SN_OK;
   int *group = sn_calloc((size_t)m * sizeof(int), "score: assignment", e);
@@ -263,7 +264,6 @@ static int write_json(sn_run *run, const char *path, const sn_bss_layout *l, con
   int *est_of = sn_calloc((size_t)n * sizeof(int), "score: assignment", e);
   sn_bss_metrics *mt = sn_calloc((size_t)n * sizeof *mt, "score: metrics", e);
   sn_bss_metrics *mt2 = sn_calloc((size_t)n * sizeof *mt2, "score: metrics", e);
-  char tmp[4200];
   FILE *f = NULL;
   if (!group || !group2 || !est_of || !mt || !mt2) {
     rc = SN_ERR_NOMEM;
@@ -287,7 +287,6 @@ static int write_json(sn_run *run, const char *path, const sn_bss_layout *l, con
   for (int j = 0; j < n; j++) *mean_sdr += mt[j].sdr / n;
   *method_out = method;
 
-  snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
   f = fopen(tmp, "w");
   if (!f) {
     rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
@@ -322,10 +321,6 @@ static int write_json(sn_run *run, const char *path, const sn_bss_layout *l, con
     goto cleanup;
   }
   f = NULL;
-  if (rename(tmp, path) != 0) {
-    rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    remove(tmp);
-  }
 cleanup:
   if (f) {
     fclose(f);
@@ -410,9 +405,8 @@ int sn_cmd_score(sn_run *run, int argc, char **argv) {
   double *sums = NULL, *Q = NULL;
   sn_bss_chan *ch = NULL;
   sn_timer_begin(&run->timer, SN_PH_READ);
-  rc = check_files(paths, ns, &n_ch, &T, &rate, e);
+  rc = sn_agree(run->comm, check_files(paths, ns, &n_ch, &T, &rate, e), e);
   sn_timer_end(&run->timer, SN_PH_READ);
-  rc = sn_agree(run->comm, rc, e);
   if (rc) return rc;
   SN_PROGRESS(run, "score: %d reference%s, %d estimate%s, %d channel%s, %lld samples at %g Hz on %d rank%s", refs.n,
               refs.n > 1 ? "s" : "", ests.n, ests.n > 1 ? "s" : "", n_ch, n_ch > 1 ? "s" : "", (long long)T, rate,
@@ -461,14 +455,26 @@ int sn_cmd_score(sn_run *run, int argc, char **argv) {
 
   double mean_sdr = 0;
   const char *method = "";
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp-%ld", c.output, (long)getpid());
   sn_timer_begin(&run->timer, SN_PH_WRITE);
   int lrc = SN_OK;
   if (run->rank == 0) {
     score_out so = {&refs, &ests, ref_names, est_names, n_ch, n_pinv, T, rate};
-    lrc = write_json(run, c.output, &l, ch, search, &so, &mean_sdr, &method);
+    lrc = write_json(run, c.output, tmp, &l, ch, search, &so, &mean_sdr, &method);
   }
   rc = sn_agree(run->comm, lrc, e);
   sn_timer_end(&run->timer, SN_PH_WRITE);
+  /* The final name only once every rank has succeeded; if the last agreement
+   * fails after the rename, the output goes again (no output on failure). */
+  lrc = SN_OK;
+  if (run->rank == 0 && rc == SN_OK && rename(tmp, c.output) != 0)
+    lrc = SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", c.output, strerror(errno));
+  if (run->rank == 0 && (rc != SN_OK || lrc != SN_OK)) remove(tmp);
+  if (rc == SN_OK) {
+    rc = sn_agree(run->comm, lrc, e);
+    if (rc != SN_OK && lrc == SN_OK && run->rank == 0) remove(c.output);
+  }
   if (rc) goto cleanup;
   SN_PROGRESS(run, "score: mean SDR %.2f dB (%s) -> %s", mean_sdr, method, c.output);
   sn_run_fact_int(run, "references", refs.n);
