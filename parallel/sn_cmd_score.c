@@ -344,8 +344,8 @@ int sn_cmd_score(sn_run *run, int argc, char **argv) {
       SN_COMMON_OPTS(&c),
       {"--ref", 0, SN_OPT_LIST, &refs, "FILE...", "reference sources (one or more audio files)"},
       {"--est", 0, SN_OPT_LIST, &ests, "FILE...", "estimated sources (at least as many as references)"},
-      {"--search", 0, SN_OPT_STRING, &search_s, "auto|exhaustive|greedy",
-       "more estimates than references: how to search the groupings (auto)"},
+      {"--search", 0, SN_OPT_STRING, &search_s, "HOW",
+       "auto|exhaustive|greedy: grouping search for more estimates than references (auto)"},
       {NULL}};
   const sn_opt *const tables[] = {common, NULL};
   const char *pos[1];
