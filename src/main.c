@@ -10,6 +10,7 @@
 #include "sn_cmd_learn.h"
 #include "sn_cmd_nmf.h"
 #include "sn_cmd_nnls.h"
+#include "sn_cmd_score.h"
 #include "sn_cmd_separate.h"
 #include "sn_comm.h"
 #include "sn_run.h"
@@ -30,6 +31,7 @@ static const sn_command sn_commands[] = {
     {"separate", sn_cmd_separate, "spectrogram, NMF and one sound per component (WAVs, result.h5, overview.png)"},
     {"learn", sn_cmd_learn, "one source's dictionary W from recordings of it (for separate --source)"},
     {"griffinlim", sn_cmd_griffinlim, "audio from a magnitude spectrogram (distributed fast Griffin-Lim)"},
+    {"score", sn_cmd_score, "BSS Eval (SDR, SIR, SAR as mir_eval) and SI-SDR of estimates against references"},
     {NULL, NULL, NULL},
 };
 

@@ -49,9 +49,9 @@ static int sn_opt_set(const char *cmd, const sn_opt *o, const char *val, sn_err 
       *(const char **)o->dst = val;
       return SN_OK;
     case SN_OPT_LIST: {
-      sn_strlist *l = o->dst;
+      sn_strlist *l = (sn_strlist *)o->dst;
       if (l->n >= SN_OPT_LIST_MAX)
-        return SN_FAIL(e, SN_ERR_USAGE, "%s %s: given more than %d times", cmd, o->name, SN_OPT_LIST_MAX);
+        return SN_FAIL(e, SN_ERR_USAGE, "%s %s: more than %d values", cmd, o->name, SN_OPT_LIST_MAX);
       l->v[l->n++] = val;
       return SN_OK;
     }
@@ -102,6 +102,11 @@ int sn_opts_parse(const char *cmd, const sn_opt *const *tables, int argc, char *
     }
     int rc = sn_opt_set(cmd, o, val, e);
     if (rc) return rc;
+    /* A list takes the following arguments up to the next option. */
+    while (o->type == SN_OPT_LIST && i + 1 < argc && !(argv[i + 1][0] == '-' && argv[i + 1][1] != '\0')) {
+      rc = sn_opt_set(cmd, o, argv[++i], e);
+      if (rc) return rc;
+    }
   }
   return SN_OK;
 }
@@ -161,22 +166,22 @@ void sn_opts_json(const sn_opt *const *tables, char *buf, size_t cap) {
         case SN_OPT_DOUBLE:
           len += (size_t)snprintf(buf + len, cap - len, "%.17g", *(double *)o->dst);
           break;
+        case SN_OPT_LIST: {
+          const sn_strlist *l = (const sn_strlist *)o->dst;
+          len += (size_t)snprintf(buf + len, cap - len, "[");
+          for (int k = 0; k < l->n && len + 8 < cap; k++) {
+            if (k) len += (size_t)snprintf(buf + len, cap - len, ", ");
+            sn_json_str(buf, cap, &len, l->v[k]);
+          }
+          if (len + 2 < cap) len += (size_t)snprintf(buf + len, cap - len, "]");
+          break;
+        }
         case SN_OPT_STRING: {
           const char *s = *(const char **)o->dst;
           if (s)
             sn_json_str(buf, cap, &len, s);
           else
             len += (size_t)snprintf(buf + len, cap - len, "null");
-          break;
-        }
-        case SN_OPT_LIST: {
-          const sn_strlist *l = o->dst;
-          len += (size_t)snprintf(buf + len, cap - len, "[");
-          for (int i = 0; i < l->n && len + 8 < cap; i++) {
-            if (i) len += (size_t)snprintf(buf + len, cap - len, ", ");
-            sn_json_str(buf, cap, &len, l->v[i]);
-          }
-          if (len + 2 < cap) len += (size_t)snprintf(buf + len, cap - len, "]");
           break;
         }
       }

@@ -8,9 +8,10 @@
 
 typedef enum { SN_OPT_FLAG, SN_OPT_INT, SN_OPT_INT64, SN_OPT_DOUBLE, SN_OPT_STRING, SN_OPT_LIST } sn_opt_type;
 
-/* The values of a repeatable option (SN_OPT_LIST): each "--name VALUE" appends
- * one; more than SN_OPT_LIST_MAX is a usage error. */
-#define SN_OPT_LIST_MAX 64
+/* Values of a list option (SN_OPT_LIST): "--ref A.wav B.wav" takes every
+ * following argument up to the next one that starts with '-'; repeating the
+ * option appends. At most SN_OPT_LIST_MAX values. */
+#define SN_OPT_LIST_MAX 100
 typedef struct sn_strlist {
   int n;
   const char *v[SN_OPT_LIST_MAX];

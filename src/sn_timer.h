@@ -22,6 +22,8 @@
   X(SN_PH_CHECKPOINT, "checkpoint") \
   X(SN_PH_WRITE, "write")         \
   X(SN_PH_PLOT, "plot")           \
+  X(SN_PH_CORRELATE, "correlate") \
+  X(SN_PH_PROJECT, "project")     \
   X(SN_PH_TOTAL, "total")
 
 enum sn_phase {

@@ -4,7 +4,7 @@
 
 # One test per command and rank count running every phase of that command
 # (a command missing from the build fails it).
-foreach(cmd stft istft nmf nnls mel mel-invert separate griffinlim)
+foreach(cmd stft istft nmf nnls mel mel-invert separate griffinlim score)
   foreach(np 2 3)
     _sn_add(fault.${cmd}.np${np} ${np} "fault;mpi" fault/fault_matrix.py ${cmd})
     set_tests_properties(fault.${cmd}.np${np} PROPERTIES TIMEOUT 300)

@@ -15,7 +15,7 @@ Every launch has its own time limit (a hang fails the test, the process group
 is killed). The faulting rank alternates (phase i faults rank i % np), so
 rank 0 (which prints) and the others are both covered.
 
-usage: fault_matrix.py COMMAND    (stft istft nmf nnls mel mel-invert separate griffinlim)
+usage: fault_matrix.py COMMAND    (stft istft nmf nnls mel mel-invert separate griffinlim score)
 A command missing from the build fails the test."""
 import glob
 import os
@@ -37,8 +37,8 @@ TMP = os.environ["SN_TMP"]
 LAUNCH_TIMEOUT = float(os.environ.get("SN_FAULT_LAUNCH_TIMEOUT", "40"))
 
 PHASES = ["read", "resample", "plan", "stft", "init", "nmf_w", "nmf_h", "loss", "allreduce", "nnls", "mel",
-          "griffinlim", "istft", "halo", "checkpoint", "write", "plot", "total"]
-EXPLICIT = ["nmf_iter", "nmf_iter2"]
+          "griffinlim", "istft", "halo", "checkpoint", "write", "plot", "correlate", "project", "total"]
+EXPLICIT = ["nmf_iter", "nmf_iter2", "score"]
 
 # Phases that must fire for each command (at least one variant). Found by
 # running this matrix; phases missing here are reported as "unreached" and
@@ -53,6 +53,7 @@ EXPECT = {
     "separate": {"read", "plan", "stft", "init", "allreduce", "nmf_iter", "nmf_iter2", "checkpoint", "istft",
                  "griffinlim", "plot", "write", "total"},
     "griffinlim": {"read", "plan", "griffinlim", "write", "total"},
+    "score": {"read", "allreduce", "project", "write", "total", "score"},
 }
 
 FAILS = []
@@ -185,6 +186,15 @@ def variants(cmd):
         return [("griffinlim", ["griffinlim", spec, "--n-iter", "4", "--quiet"], t("out.wav")),
                 ("griffinlim-templates", ["griffinlim", model, "--templates", "--n-iter", "4",
                                           "--template-seconds", "0.1", "--quiet"], t("templates"))]
+    if cmd == "score":
+        rng = np.random.default_rng(2)
+        x = sf.read(a, dtype="float32")[0]
+        b, e1, e2 = t("b.wav"), t("e1.wav"), t("e2.wav")
+        sf.write(b, rng.standard_normal(len(x)).astype(np.float32) * 0.1, 8000, subtype="FLOAT")
+        sf.write(e1, x + 0.05 * rng.standard_normal(len(x)).astype(np.float32), 8000, subtype="FLOAT")
+        sf.write(e2, sf.read(b, dtype="float32")[0] + 0.1 * x, 8000, subtype="FLOAT")
+        return [("score", ["score", "--ref", a, b, "--est", e2, e1, "--quiet"], t("out.json")),
+                ("score-group", ["score", "--ref", a, b, "--est", e2, e1, a, "--quiet"], t("out2.json"))]
     raise SystemExit(f"unknown command {cmd}")
 
 
