@@ -1,0 +1,10 @@
+# Multi-host tests (label multihost): 2-3 test hosts as network namespaces on
+# this machine (tests/multihost/hosts.sh: own veth, address 10.213.0.x, hostname
+# mhI; no route anywhere else), Open MPI over TCP between them, launched through
+# tests/multihost/agent.sh instead of ssh. They need root (ip netns); as root
+# they must work, so there is no skip. See docs/cluster.md, "Several nodes".
+
+# Every command across 3 hosts x 1 rank (tcp,self) and 2 hosts x 2 ranks
+# (tcp,vader,self) equals the one-node run at the same rank count bit for bit.
+_sn_add(multihost.run 3 "multihost" multihost/test_run.py)
+set_tests_properties(multihost.run PROPERTIES TIMEOUT 300)
