@@ -8,3 +8,10 @@
 # (tcp,vader,self) equals the one-node run at the same rank count bit for bit.
 _sn_add(multihost.run 3 "multihost" multihost/test_run.py)
 set_tests_properties(multihost.run PROPERTIES TIMEOUT 300)
+
+# A host fails in the middle of an NMF with --checkpoint-every: its ranks
+# SIGKILLed, the whole host killed, its cable pulled. mpirun must stop within
+# 60 s naming the host, and --resume must end bit-identical to the
+# uninterrupted run (~1.5 min on 2 shared cores).
+_sn_add(multihost.kill 3 "multihost" multihost/test_kill.py)
+set_tests_properties(multihost.kill PROPERTIES TIMEOUT 300)

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 
+import hashlib
+
 import h5py
 import numpy as np
 
@@ -23,6 +25,9 @@ SPECNMF = os.environ["SPECNMF"]
 TMP = os.environ["SN_TMP"]
 MPIRUN = shlex.split(os.environ["SN_MPIRUN"])[0]
 SUBNET = os.environ.get("SN_MH_SUBNET", "10.213.0")
+# hosts.sh's name prefix (the same default: a hash of the test's folder)
+PREFIX = os.environ.get("SN_MH_PREFIX") or "snmh" + hashlib.md5(TMP.encode()).hexdigest()[:6]
+os.environ["SN_MH_PREFIX"] = PREFIX
 T0 = time.time()
 FAILS = []
 
@@ -84,6 +89,10 @@ class Hosts:
 
     def exec_cmd(self, i, cmd):
         return ["bash", HOSTS_SH, "exec", str(i)] + cmd
+
+    def link(self, i, up):
+        """Plug host i's cable in or pull it out (its port on the switch)."""
+        subprocess.run(["ip", "-n", f"{PREFIX}-sw", "link", "set", f"p{i}", "up" if up else "down"], check=True)
 
     def pids(self, i):
         p = subprocess.run(["bash", HOSTS_SH, "pids", str(i)], capture_output=True, text=True)
