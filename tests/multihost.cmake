@@ -15,3 +15,10 @@ set_tests_properties(multihost.run PROPERTIES TIMEOUT 300)
 # uninterrupted run (~1.5 min on 2 shared cores).
 _sn_add(multihost.kill 3 "multihost" multihost/test_kill.py)
 set_tests_properties(multihost.kill PROPERTIES TIMEOUT 300)
+
+# Slurm across the hosts: one slurmd per host (node-local TmpFS), srun and
+# srun --mpi=pmix on 3 nodes, mpirun inside sbatch -N 3, jobs/separate.sbatch
+# with both launchers equal to one node bit for bit (~1 min). Shares the
+# Slurm tests' lock (CPU, not ports: each host has its own).
+_sn_add(multihost.slurm 3 "multihost;slurm" multihost/test_slurm.sh)
+set_tests_properties(multihost.slurm PROPERTIES TIMEOUT 300 RESOURCE_LOCK slurm_cluster)

@@ -6,7 +6,7 @@
 # the hosts). Then:
 #   1. srun -N 3 hostname: one task per host, each with its own name
 #   2. srun --mpi=pmix -N 3 of an MPI program: PMIx wire-up and an allreduce
-#      over TCP across the hosts
+#      over TCP across the hosts; the same program by mpirun inside sbatch -N 3
 #   3. jobs/separate.sbatch on 3 nodes, with srun --mpi=pmix and with mpirun
 #      inside the allocation (orteds started by Slurm, not ssh): the parts equal
 #      the one-node run at 3 ranks bit for bit
@@ -131,6 +131,20 @@ sinfo -N -o '%N %T %c' 2>&1 | sed 's/^/  /'
 [ "$(sinfo -h -N -o '%T' 2>/dev/null | grep -c '^idle')" = $N ] || { sn_log "FAIL: not all $N slurmds registered"; exit 1; }
 sn_log "cluster up: $N nodes idle"
 
+# the one-node reference of part 3, with the tests' shared-memory launch: 5 s of
+# the example, the same arguments the batch script passes (--force on a fresh run)
+/usr/bin/python3 -c "import soundfile as sf, sys; y, sr = sf.read(sys.argv[1], frames=22050 * 5); sf.write(sys.argv[2], y, sr, subtype='PCM_16')" \
+  "$src/examples/example.flac" "$SN_TMP/in.wav" || exit 1
+SPECNMF=${SPECNMF:-$src/build/specnmf}
+one_mpirun=${SN_MPIRUN:-mpirun --allow-run-as-root --oversubscribe --bind-to none --mca btl self,vader -n 3}
+sep_args=(separate "$SN_TMP/in.wav" -k 4 -o out --report out/report.json --wisdom "$SN_TMP/fftw.wisdom")
+mkdir -p "$SN_TMP/one"
+t0=$(date +%s)
+# shellcheck disable=SC2086
+(export OPENBLAS_NUM_THREADS=1; cd "$SN_TMP/one" && ${one_mpirun% -n *} -n 3 "$SPECNMF" "${sep_args[@]}" --force 2>"$SN_TMP/one/stderr") ||
+  { sn_log "FAIL: the one-node reference run"; exit 1; }
+sn_log "one-node reference: separate at 3 ranks ($(( $(date +%s) - t0 )) s)"
+
 # every job: TCP between the hosts on their subnet (ctest sets btl self,vader)
 export OMPI_MCA_btl=tcp,self OMPI_MCA_pml=ob1 OMPI_MCA_mtl=^ofi
 export OMPI_MCA_btl_tcp_if_include=$SN_MH_SUBNET.0/24 OMPI_MCA_oob_tcp_if_include=$SN_MH_SUBNET.0/24
@@ -165,3 +179,67 @@ srun --mpi=pmix -N $N -n $N -t 1 "$SN_TMP/hello" >"$out/hello.out" 2>&1
 sort "$out/hello.out" | sed 's/^/  /'
 check "srun --mpi=pmix: 3 ranks on mh0 mh1 mh2, allreduce over TCP ($(( $(date +%s) - t0 )) s)" \
   [ "$(grep -c "rank \([0-2]\) of 3 on mh\1 sum 3" "$out/hello.out")" = 3 ]
+# mpirun inside an allocation of the 3 nodes: Open MPI starts its orteds with srun
+t0=$(date +%s)
+j=$(sn_submit -N $N -n $N -t 2 -o "$out/hello-mpirun.out" --wrap "mpirun --bind-to none -n $N $SN_TMP/hello")
+sn_wait_job "$j" 90 || fail=1
+check "mpirun in sbatch -N 3: 3 ranks on mh0 mh1 mh2 ($(( $(date +%s) - t0 )) s)" \
+  [ "$(grep -c "rank \([0-2]\) of 3 on mh\1 sum 3" "$out/hello-mpirun.out")" = 3 ]
+
+if [ -n "${SN_MH_SLURM_DEBUG:-}" ]; then  # for a look at the cluster: run these commands on it
+  export -f on sbatch squeue scontrol scancel srun sinfo sn_mh_exec _sn_mh_defaults _sn_mh_die
+  bash -c "$SN_MH_SLURM_DEBUG"
+fi
+
+# 3. jobs/separate.sbatch on the 3 nodes: srun --mpi=pmix, then mpirun inside
+# the allocation (Open MPI starts its orteds with srun). Same parts as one node.
+same_parts() { # DIR: the parts equal the one-node run's (report.json has times)
+  /usr/bin/python3 - "$1/out" "$SN_TMP/one/out" <<'EOF'
+import os, sys
+sys.path.insert(0, os.environ["SN_MH_HERE"])
+os.environ.setdefault("SN_MPIRUN", "mpirun -n 1")
+from mh import compare_dirs
+a, b = sys.argv[1], sys.argv[2]
+names = sorted(x for x in os.listdir(b) if x != "report.json")
+diffs = compare_dirs(a, b, names)
+print("  compared " + ", ".join(names) + (": " + "; ".join(diffs[:6]) if diffs else ": identical"))
+sys.exit(1 if diffs else 0)
+EOF
+}
+export SN_MH_HERE=$here SPECNMF
+# Known, not ours: about 1 srun --mpi=pmix launch in 10 here has one rank die
+# of SIGSEGV inside MPI_Init (Open MPI 4.1.4's TCP BTL calls a NULL active-message
+# callback: a peer's fragment arrives before the PML registered its handlers;
+# gdb on a core: ompi_mpi_init > opal_progress > mca_btl_tcp > 0x0). mpirun
+# launches never showed it. Such a job (segfault before specnmf printed a line)
+# is logged as KNOWN and submitted once more; any other failure fails the test.
+mpi_init_crash() { grep -q 'Segmentation fault' "$1" && ! grep -q '^specnmf: separate:' "$1"; }
+known=0
+for launcher in srun mpirun; do
+  jd=$SN_TMP/job-$launcher
+  for try in 1 2; do
+    rm -rf "$jd"; mkdir -p "$jd"
+    t0=$(date +%s)
+    j=$(SN_LAUNCHER=$launcher SN_JOBS_DIR=$src/jobs SN_SEPARATE_ARGS="--wisdom $SN_TMP/fftw.wisdom" \
+        SN_MPIRUN_FLAGS="--bind-to none" \
+        sn_submit -N $N -n $N -t 10 -D "$jd" -o "$out/sep-$launcher-$try.out" "$src/jobs/separate.sbatch" "$SN_TMP/in.wav" 4 out)
+    sn_wait_job "$j" 180 || fail=1
+    st=$(sn_job_field "$j" JobState); nodes=$(sn_job_field "$j" NodeList)
+    sed 's/^/  | /' "$out/sep-$launcher-$try.out" | grep -v '^  | *$' | tail -8
+    if [ "$st" != COMPLETED ] && [ $try = 1 ] && mpi_init_crash "$out/sep-$launcher-$try.out"; then
+      sn_log "KNOWN: a rank died of SIGSEGV in MPI_Init (Open MPI TCP BTL race, see above); submitting again"
+      known=$((known + 1)); continue
+    fi
+    break
+  done
+  check "separate.sbatch with $launcher on $nodes: $st ($(( $(date +%s) - t0 )) s)" [ "$st" = COMPLETED ]
+  check "separate.sbatch with $launcher: the parts equal the one-node run at 3 ranks bit for bit" same_parts "$jd"
+  if [ -f "$jd/out/report.json" ]; then
+    check "separate.sbatch with $launcher: the report says 3 ranks" \
+      /usr/bin/python3 -c "import json,sys; sys.exit(json.load(open(sys.argv[1]))['ranks'] != 3)" "$jd/out/report.json"
+  fi
+done
+[ $known -gt 0 ] && sn_log "$known job(s) hit the known MPI_Init crash and were resubmitted"
+
+[ $fail = 0 ] && sn_log "all checks passed" || sn_log "some checks failed"
+exit $fail
