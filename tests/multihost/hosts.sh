@@ -9,7 +9,8 @@
 # The root namespace gets no interface, address or route. All namespaces see the
 # same file system (the "shared file system" of a cluster).
 #
-#   hosts.sh up N [OWNER_PID]   delete leftovers of the same PREFIX, create N hosts;
+#   hosts.sh up N [OWNER_PID]   delete leftovers of the same PREFIX, create N hosts
+#                               (prints the export line agent.sh needs);
 #                               with OWNER_PID, a detached watchdog tears them down
 #                               once that process is gone (ctest's timeout kills
 #                               with SIGKILL, so no trap would run)
@@ -144,7 +145,7 @@ sn_mh_pids() {
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   cmd=${1:-}; shift || true
   case "$cmd" in
-    up) sn_mh_up "$@" ;;
+    up) sn_mh_up "$@"; echo "export SN_MH_PREFIX=$SN_MH_PREFIX SN_MH_DIR=$SN_MH_DIR" ;;
     down) sn_mh_down ;;
     exec) sn_mh_exec "$@" ;;
     pids) sn_mh_pids "$@" ;;
