@@ -43,8 +43,7 @@ teardown() {
   trap - EXIT INT TERM HUP
   [ -n "${d:-}" ] && [ -d "$d" ] && { mkdir -p "$SN_TMP/slurm-logs"; cp -r "$d/log/." "$d/out" "$SN_TMP/slurm-logs/" 2>/dev/null; }
   [ $rc -ne 0 ] && [ -n "${d:-}" ] && tail -15 "$d"/log/*.log >&2 2>/dev/null
-  sn_mh_down                               # every daemon and step runs on a test host
-  [ -n "${d:-}" ] && rm -rf "$d"
+  sn_mh_down                               # every daemon and step runs on a test host; removes $d
   sn_log "hosts and cluster removed"
   exit $rc
 }
@@ -53,8 +52,8 @@ trap 'sn_log "interrupted"; exit 130' INT TERM HUP
 
 sn_mh_up $N $$ || exit 1
 sn_log "$N test hosts up"
-d=$(mktemp -d /tmp/snmhslurm.XXXXXX)   # short: the munge socket path < 108 chars
-chmod 0700 "$d"
+d=$SN_MH_DIR/slurm   # short (the munge socket path < 108 chars); hosts.sh down deletes it
+mkdir -p "$d"; chmod 0700 "$d"
 mkdir -p "$d/munge" "$d/state" "$d/spool" "$d/log" "$d/out" "$d/tmp"
 chmod 0700 "$d/munge"; chmod 0777 "$d/out"
 
