@@ -82,6 +82,12 @@ sn_mh_check() {
   ip netns delete "$probe"
 }
 
+# IPv4 only: no IPv6 link-local addresses and their chatter (router and
+# neighbour solicitations) on the switch; interfaces made later inherit it.
+_sn_mh_no_ipv6() {
+  nsenter --net="/run/netns/$1" sh -c 'echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6' 2>/dev/null || true
+}
+
 sn_mh_up() {
   local n=$1 owner=${2:-} i ns sw
   _sn_mh_defaults
@@ -92,14 +98,14 @@ sn_mh_up() {
   sw=$SN_MH_PREFIX-sw
   ip netns add "$sw"
   ip -n "$sw" link set lo up
+  _sn_mh_no_ipv6 "$sw"
   ip -n "$sw" link add br0 type bridge
   ip -n "$sw" link set br0 up
   for ((i = 0; i < n; i++)); do
     ns=$SN_MH_PREFIX-h$i
     ip netns add "$ns"
     ip -n "$ns" link set lo up
-    # IPv4 only: no IPv6 link-local chatter (router solicitations) on the switch
-    nsenter --net="/run/netns/$ns" sh -c 'echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6' 2>/dev/null || true
+    _sn_mh_no_ipv6 "$ns"
     ip -n "$sw" link add "p$i" type veth peer name veth0 netns "$ns"
     ip -n "$sw" link set "p$i" master br0 up
     ip -n "$ns" addr add "$SN_MH_SUBNET.$((i + 1))/24" dev veth0

@@ -2,7 +2,7 @@
 from the last checkpoint equals the uninterrupted run bit for bit (ctest
 multihost.kill).
 
-3 test hosts x 1 rank, nmf of a 257 x 1251 spectrogram (k 8, KL, 600 iterations,
+3 test hosts x 1 rank, nmf of a 257 x 1251 spectrogram (k 8, KL, 400 iterations,
 --checkpoint-every 20). The uninterrupted multi-host run is the reference; it
 must equal the one-node run at 3 ranks. Then, each at a seeded random point
 after the first checkpoint:
@@ -45,7 +45,7 @@ sf.write(t("long.wav"), y.astype(np.float32), sr, subtype="FLOAT")
 rc, out, _ = run(one_mpirun(1), ["stft", t("long.wav"), "-o", t("spec.h5"), "--n-fft", "512", "--hop", "128", "-q"])
 assert rc == 0, out
 
-ITER, EVERY = 600, 20
+ITER, EVERY = 400, 20
 BASE = ["nmf", t("spec.h5"), "-k", "8", "--max-iter", str(ITER), "--tol", "0", "--init", "random", "--seed", "5",
         "--beta", "kl", "--checkpoint-every", str(EVERY), "-q"]
 
@@ -77,7 +77,7 @@ with Hosts(3) as H:
     def fail_case(label, victim, how, expect, resume_on):
         out_h5, ckpt = t(f"{label}.h5"), t(f"{label}.ckpt.h5")
         args = BASE + ["-o", out_h5, "--checkpoint", ckpt]
-        scale = 0.4
+        scale = 0.3
         for attempt in range(4):
             for x in (out_h5, ckpt):
                 if os.path.exists(x):
@@ -89,32 +89,34 @@ with Hosts(3) as H:
                 time.sleep(0.02)
             delay = RNG.uniform(0.05, scale) * t_ref
             time.sleep(delay)
-            if p.poll() is None:
-                break
-            p.communicate()
-            log(f"{label}: the run ended before the failure at +{delay:.1f} s; again, sooner")
-            scale /= 2
+            victims = []
+            t_fail = time.time()
+            if how == "ranks":
+                victims = ranks_left([victim])[victim]
+            elif how == "host":
+                victims = H.pids(victim)
+            elif how == "network":
+                H.link(victim, False)
+            for q in victims:
+                os.kill(q, signal.SIGKILL)
+            try:
+                text, _ = p.communicate(timeout=LIMIT + 30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                text, _ = p.communicate()
+            dt = time.time() - t_fail
+            if p.returncode == 0 and os.path.exists(out_h5):
+                # the run ended before the failure hit it (a loaded machine runs unevenly)
+                log(f"{label}: the run ended before the failure at +{delay:.1f} s; again, sooner")
+                if how == "network":
+                    H.link(victim, True)
+                scale /= 2
+                continue
+            break
         else:
             check(False, f"{label}: a run still going {delay:.1f} s after its first checkpoint")
             return
-        victims = []
-        t_fail = time.time()
-        if how == "ranks":
-            victims = ranks_left([victim])[victim]
-        elif how == "host":
-            victims = H.pids(victim)
-        elif how == "network":
-            H.link(victim, False)
-        for q in victims:
-            os.kill(q, signal.SIGKILL)
         what = f"{label}: {how} of mh{victim} failed +{delay:.1f} s after the first checkpoint"
-        try:
-            text, _ = p.communicate(timeout=LIMIT + 30)
-            dt = time.time() - t_fail
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            text, _ = p.communicate()
-            dt = time.time() - t_fail
         log(f"{what}: mpirun exited {p.returncode} after {dt:.1f} s; its output:\n" +
             "\n".join("  | " + l for l in text.splitlines() if l.strip() and not l.startswith("-----")))
         lines = [l.strip() for l in text.splitlines()]

@@ -16,8 +16,8 @@ import soundfile as sf
 
 from mh import (SUBNET, Hosts, check, compare_dirs, finish, log, mh_env, mh_mpirun, one_mpirun, run, t)
 
-# 5 s of the bundled example (22.05 kHz stereo): 1025 x 216 at n_fft 2048
-y, sr = sf.read(os.path.join(os.environ["SN_SRC"], "examples", "example.flac"), frames=22050 * 5)
+# 3 s of the bundled example (22.05 kHz stereo): 1025 x 130 at n_fft 2048
+y, sr = sf.read(os.path.join(os.environ["SN_SRC"], "examples", "example.flac"), frames=22050 * 3)
 sf.write(t("in.wav"), y, sr, subtype="PCM_16")
 
 COMMANDS = {
