@@ -175,6 +175,11 @@ EOF
 mpicc -o "$SN_TMP/hello" "$SN_TMP/hello.c" || { sn_log "FAIL: mpicc"; exit 1; }
 t0=$(date +%s)
 srun --mpi=pmix -N $N -n $N -t 1 "$SN_TMP/hello" >"$out/hello.out" 2>&1
+if grep -q 'Segmentation fault' "$out/hello.out"; then   # the known MPI_Init crash, see part 3
+  sn_log "KNOWN: a rank died of SIGSEGV in MPI_Init under srun --mpi=pmix; once more"
+  sed 's/^/  | /' "$out/hello.out" | head -8
+  srun --mpi=pmix -N $N -n $N -t 1 "$SN_TMP/hello" >"$out/hello.out" 2>&1
+fi
 sort "$out/hello.out" | sed 's/^/  /'
 check "srun --mpi=pmix: 3 ranks on mh0 mh1 mh2, allreduce over TCP ($(( $(date +%s) - t0 )) s)" \
   [ "$(grep -c "rank \([0-2]\) of 3 on mh\1 sum 3" "$out/hello.out")" = 3 ]
