@@ -8,13 +8,14 @@ SN_BUILD_DIR="${SN_BUILD_DIR:-$SN_ROOT/build}"
 
 # Build and run dependencies, then what the tests use (Debian's Python stack,
 # the instrument samples the separation tests mix, Slurm for the cluster tests,
-# clang for the fuzz targets).
+# clang for the fuzz targets, iproute2 and util-linux for the multi-host tests'
+# network namespaces).
 SN_PKGS_BUILD="gcc make cmake pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
   libfftw3-dev libfftw3-mpi-dev libscalapack-openmpi-dev libopenblas-dev libblis-serial-dev
   libsndfile1-dev libsoxr-dev libpng-dev"
 SN_PKGS_TEST="python3 python3-numpy python3-scipy python3-sklearn python3-h5py python3-soundfile
   python3-matplotlib python3-mir-eval hydrogen-drumkits fluid-soundfont-gm fluidsynth
-  slurm-wlm munge clang libclang-rt-14-dev valgrind"
+  slurm-wlm munge clang libclang-rt-14-dev valgrind iproute2 util-linux"
 
 sn_install() {
   local missing=()
