@@ -1,4 +1,5 @@
 /* Serial NMF numerics on a local column block (see sn_nmf.h). */
+#include "sn_isa_clone.h" /* first: per-level names (sn_isa.h) */
 #include "sn_nmf.h"
 
 #include <float.h>
