@@ -21,7 +21,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 echo "| what | ranks | wall s/iteration (median of $REPS) | rank-0 CPU s/iteration | peak MiB/rank | V block MiB | bytes reduced/iter |"
 echo "|---|---|---|---|---|---|---|"
 for b in "${builds[@]}"; do
-  blas=$("$b/specnmf" --version | sed 's/.*BLAS: \(.*\))/\1/')
+  blas=$("$b/specnmf" --version | sed 's/.*BLAS: \([^,)]*\).*kernels: \([^;)]*\).*/\1, \2 kernels/')
   IFS=';' read -r -a cfgs <<< "$CFGS"
   for cfg in "${cfgs[@]}"; do
     set -- $cfg

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "sn_comm.h"
+#include "sn_isa.h"
 #include "sn_opts.h"
 #ifdef SN_BLAS_IS_OPENBLAS
 #include SN_BLAS_HEADER /* openblas_get_num_threads */
@@ -102,6 +103,7 @@ int sn_run_report(sn_run *run, int rc) {
         fprintf(f, "{\n  \"command\": \"%s\",\n  \"version\": \"%s\",\n", run->cmd, SN_VERSION);
         fprintf(f, "  \"ranks\": %d,\n  \"threads_per_rank\": %d,\n", run->size, sn_blas_threads());
         fprintf(f, "  \"blas\": \"%s\",\n", SN_BLAS_NAME);
+        fprintf(f, "  \"kernels\": \"%s\",\n", sn_isa_name(sn_isa_level()));
         size_t len = 0;
         char esc[1024] = "";
         sn_json_str(esc, sizeof esc, &len, ver);

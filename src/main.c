@@ -13,6 +13,7 @@
 #include "sn_cmd_score.h"
 #include "sn_cmd_separate.h"
 #include "sn_comm.h"
+#include "sn_isa.h"
 #include "sn_run.h"
 
 typedef struct sn_command {
@@ -57,7 +58,21 @@ int main(int argc, char **argv) {
   MPI_Comm_size(run.comm, &run.size);
   MPI_Comm_set_errhandler(run.comm, MPI_ERRORS_RETURN);
 
-  int rc = SN_OK;
+  /* Kernel level (src/sn_isa.h): SPECNMF_ISA or the best this rank's CPU has;
+   * a level some rank lacks fails on all ranks. Then every rank runs the
+   * lowest level any rank chose, so that a job across CPU generations computes
+   * the replicated W identically on every rank. */
+  int rc = sn_agree(run.comm, sn_isa_init(&run.err), &run.err);
+  if (rc != SN_OK) {
+    sn_err_print(&run.err);
+    MPI_Finalize();
+    return rc;
+  }
+  int level = sn_isa_level();
+  if (level >= 0) {
+    MPI_Allreduce(MPI_IN_PLACE, &level, 1, MPI_INT, MPI_MIN, run.comm);
+    if (level != sn_isa_level()) sn_isa_set(level, NULL);
+  }
   if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
     if (run.rank == 0) sn_usage(argc < 2 ? stderr : stdout);
     rc = argc < 2 ? SN_ERR_USAGE : SN_OK;
@@ -65,7 +80,11 @@ int main(int argc, char **argv) {
     return rc;
   }
   if (strcmp(argv[1], "--version") == 0) {
-    if (run.rank == 0) printf("specnmf %s (BLAS: %s)\n", SN_VERSION, SN_BLAS_NAME);
+    char levels[64];
+    sn_isa_list(levels, sizeof levels);
+    if (run.rank == 0)
+      printf("specnmf %s (BLAS: %s, kernels: %s; this CPU: %s; SPECNMF_ISA chooses)\n", SN_VERSION, SN_BLAS_NAME,
+             sn_isa_name(sn_isa_level()), levels);
     MPI_Finalize();
     return 0;
   }

@@ -1,4 +1,5 @@
 /* Serial separation kernels (see sn_mask.h). */
+#include "sn_isa_clone.h" /* first: per-level names (sn_isa.h) */
 #include "sn_mask.h"
 
 #include <float.h>

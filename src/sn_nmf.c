@@ -1,4 +1,5 @@
 /* Serial NMF numerics on a local column block (see sn_nmf.h). */
+#include "sn_isa_clone.h" /* first: per-level names (sn_isa.h) */
 #include "sn_nmf.h"
 
 #include <float.h>
@@ -24,7 +25,8 @@
  *   hht: H_t H_t^T added to the double R x R accumulator.
  * With them: the cd sweep over H runs 16 columns at once (cd_sweep_h).
  * The BLAS path stays as the reference and the fallback (cfg.plain = 1, R not
- * a multiple of 16, or a build without AVX-512). */
+ * a multiple of 16, or a copy of this file compiled without AVX-512: the
+ * baseline and avx2 kernel levels of sn_isa.h). */
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #define SN_NMF_HAVE_AVX512 1

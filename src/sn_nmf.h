@@ -51,8 +51,9 @@ typedef struct sn_nmf_ws sn_nmf_ws;
 int sn_nmf_ws_create(const sn_nmf_cfg *cfg, sn_nmf_ws **ws, sn_err *e);
 void sn_nmf_ws_destroy(sn_nmf_ws **ws);
 
-/* Local. 1 when the passes use the hand-written AVX-512 kernels (built with
- * AVX-512, R a multiple of 16, cfg.plain == 0), else 0 (BLAS). */
+/* Local. 1 when the passes use the hand-written AVX-512 kernels (the avx512
+ * kernel level of src/sn_isa.h or a native AVX-512 build, R a multiple of 16,
+ * cfg.plain == 0), else 0 (BLAS). */
 int sn_nmf_ws_fast(const sn_nmf_ws *ws);
 
 /* Local. Cache the W-dependent quantities (W^T W, column sums) used by the H

@@ -1,5 +1,6 @@
 /* Exact NNLS by block principal pivoting (Kim & Park 2011): Gram form with
  * columns grouped by passive set, and a dual form for wide, banded A. */
+#include "sn_isa_clone.h" /* first: per-level names (sn_isa.h) */
 #include "sn_nnls.h"
 
 #include <float.h>

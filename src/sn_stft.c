@@ -1,5 +1,6 @@
 /* Serial STFT / ISTFT kernels with librosa 0.11 conventions on batched FFTW
  * single-precision plans. See sn_stft.h. */
+#include "sn_isa_clone.h" /* first: per-level names (sn_isa.h) */
 #include "sn_stft.h"
 
 #include <fftw3.h>

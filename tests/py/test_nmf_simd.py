@@ -1,5 +1,5 @@
 """specnmf nmf with R = 16 and 32 (the hand-written AVX-512 kernels of
-src/sn_nmf.c where built with them; the BLAS path otherwise) against
+src/sn_nmf.c at the avx512 kernel level; the BLAS path at the others) against
 sklearn.decomposition.NMF 1.2 at SN_NP ranks, from the same float32 data and
 starting W, H; F = 65 and --tile 37 so row and column remainders are hit:
  - solver 'mu', 50 iterations, beta = 2, 1, 0.5 (and beta 2, 1 regularized):

@@ -27,11 +27,17 @@ static int rank = 0, size = 1;
 
 static int cmd_index = -1; /* in batch mode: the command's line number */
 
+/* The error line goes out whole, in one write(2) (sn_eprintf): mpirun forwards
+ * each rank's stderr as it reads it, so a line written in two pieces ("[I] "
+ * then "specnmf: error: ...") by one rank could be split by another rank's line
+ * of the next command, and neither line then matched in the test (seen at 2
+ * ranks under load: "[1] [2] specnmf: error: <line 2>" + "specnmf: error: <line 1>"). */
 static int finish(int rc, sn_err *e) {
   if (rc && e->msg[0]) {
-    if (cmd_index >= 0) fprintf(stderr, "[%d] ", cmd_index);
-    fprintf(stderr, "specnmf: error: %s\n", e->msg);
-    fflush(stderr);
+    if (cmd_index >= 0)
+      sn_eprintf("[%d] specnmf: error: %s\n", cmd_index, e->msg);
+    else
+      sn_eprintf("specnmf: error: %s\n", e->msg);
   }
   return rc;
 }

@@ -3,14 +3,16 @@
  * betas, regularization, fixed W columns and tile sizes that do not divide n.
  * Tolerance: 2e-4 relative (Frobenius norm) after 10 iterations (float32 kernels
  * against a double oracle). Also checks the fused loss against the reference.
- * R = 16 and 32 take the hand-written AVX-512 kernels (when built with them):
+ * R = 16 and 32 take the hand-written AVX-512 kernels (at the avx512 level):
  * against the oracle as above, and one pass against the BLAS/plain path
- * (cfg.plain = 1) within 1e-5, mu and cd. */
+ * (cfg.plain = 1) within 1e-5, mu and cd. Runs at every kernel level this CPU
+ * has (tests/unit/sn_test_levels.h); the oracle is the baseline build's. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "sn_nmf.h"
+#include "sn_test_levels.h"
 
 static uint64_t st = 88172645463325252ull;
 static double urand(void) {
@@ -107,7 +109,7 @@ static int fast_vs_plain(double beta, int solver, int64_t R, int64_t tile, doubl
   return bad;
 }
 
-int main(void) {
+static int all_checks(void) {
   int fails = 0, runs = 0;
   const double betas[] = {2.0, 1.0, 0.0, 1.5, 3.0, 0.5};
   for (int b = 0; b < 6; b++)
@@ -133,8 +135,15 @@ int main(void) {
     for (int q = 0; q < 3; q++, runs++)
       fails += fast_vs_plain(2.0, SN_NMF_CD, q == 2 ? 32 : 16, q ? 64 : 19, q == 1 ? 0.01 : 0.0);
   } else {
-    printf("built without AVX-512: SIMD kernels not compiled, BLAS path only\n");
+    printf("level %s: no hand-written AVX-512 kernels, BLAS path only\n", sn_isa_name(sn_isa_level()));
+  }
+  /* the avx512 level must take the hand-written kernels (else they go untested) */
+  if (sn_isa_level() == SN_ISA_AVX512 && !simd) {
+    printf("FAIL: avx512 level without the AVX-512 kernels\n");
+    fails++;
   }
   printf("%d passed, %d failed\n", runs - fails, fails);
-  return fails != 0;
+  return fails;
 }
+
+int main(void) { return sn_test_levels(all_checks) != 0; }

@@ -2,7 +2,8 @@
  * against brute-force counting, sn_stft_exec against a direct O(n^2) DFT in
  * double (tolerance 1e-5 of the frame's peak magnitude, peak^2 for power 2),
  * ISTFT(STFT(x)) with window-sum-square normalisation (1e-5 of max|x|), the
- * window sum-square against librosa's fill loop, and bad parameters.
+ * window sum-square against librosa's fill loop, and bad parameters, at every
+ * kernel level this CPU has (tests/unit/sn_test_levels.h).
  *
  * With arguments, `test_stft --dump IN OUT n_fft win_length hop window power`
  * is a helper for tests/py/check_stft_librosa.py: it reads float32 samples
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "sn_stft.h"
+#include "sn_test_levels.h"
 
 static int failures = 0;
 #define CHECK(cond, ...)                                        \
@@ -432,8 +434,8 @@ static int dump(int argc, char **argv) {
   return 0;
 }
 
-int main(int argc, char **argv) {
-  if (argc > 1 && strcmp(argv[1], "--dump") == 0) return dump(argc, argv);
+static int all_checks(void) {
+  int before = failures;
   test_windows();
   test_frame_counts();
   test_forward();
@@ -441,6 +443,12 @@ int main(int argc, char **argv) {
   test_roundtrip();
   test_inverse_direct();
   test_bad_params();
+  return failures - before;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--dump") == 0) return dump(argc, argv);
+  sn_test_levels(all_checks);
   if (failures) {
     fprintf(stderr, "test_stft: %d failure(s)\n", failures);
     return 1;
