@@ -10,12 +10,33 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <poll.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sn_comm.h"
 
+/* Values of an object's variable-length string attributes, read by a bounded
+ * child process (see sn_h5_vstr_load). blob holds n pairs "name\0value\0";
+ * bad names the attribute libhdf5 failed on (every read of it fails with msg);
+ * rc != SN_OK with bad[0] == '\0' fails every read on the object. */
+typedef struct {
+  char obj[256];
+  int rc;
+  char bad[256];
+  char msg[512];
+  size_t len;
+  char *blob;
+} sn_h5_vstr;
+#define SN_H5_VSTR_OBJS 4
+
 struct sn_h5 {
   hid_t file;
+  sn_h5_vstr vstr[SN_H5_VSTR_OBJS]; /* read-once cache, same on every rank */
+  int n_vstr;
   MPI_Comm comm;
   int rank, size;
   int created;           /* opened for writing under tmp */
@@ -186,6 +207,7 @@ int sn_h5_close(sn_h5 **fp, int commit, sn_err *e) {
     }
   }
   if (f->created) rc = sn_agree(f->comm, rc, e);
+  for (int i = 0; i < f->n_vstr; i++) free(f->vstr[i].blob);
   free(f);
   return rc;
 }
@@ -691,9 +713,336 @@ int sn_h5_attr_get_int(sn_h5 *f, const char *obj, const char *name, int64_t *v, 
   return sn_h5_attr_get_num(f, obj, name, H5T_NATIVE_INT64, v, found, e);
 }
 
+/* ---- variable-length strings: read in a bounded child process --------------
+ * libhdf5 1.10.8 converts a variable-length string by following its global-heap
+ * reference, and a corrupted file makes that crash (H5HG_read), allocate what
+ * a bogus length says (17 GB) or loop forever (H5C_protect): see
+ * tests/fuzz/regress/fuzz_h5/ and docs/reliability.md. Such values are never
+ * read in a rank: rank 0 forks a child that opens the file again with the
+ * POSIX (sec2) driver - no MPI in the child -, reads every scalar
+ * variable-length string attribute of the object under limits, and writes
+ * them through a pipe; rank 0 broadcasts what came back, and every rank keeps
+ * it for the later reads of that object (one child per object and file). */
+
+#define SN_H5_VSTR_MAX_ATTRS 64        /* attributes read per object */
+#define SN_H5_VSTR_MAX_VALUE 4095      /* bytes kept of a value */
+#define SN_H5_VSTR_MEM_MB 256          /* address space (MiB) the child may add */
+#define SN_H5_VSTR_MEM ((rlim_t)SN_H5_VSTR_MEM_MB << 20)
+#define SN_H5_STR_(x) #x
+#define SN_H5_STR(x) SN_H5_STR_(x)
+#define SN_H5_VSTR_CPU 3               /* CPU seconds of the child */
+#define SN_H5_VSTR_WALL 15             /* seconds before the child is killed */
+
+/* Child side: one record is a tag byte, a 32-bit length and that many bytes.
+ * 'B' name: about to read it; 'V' value of the last 'B'; 'F' name: libhdf5
+ * refused it; 'X' text: the file or object could not be opened; 'E': done. */
+static int sn_h5_vstr_put(int fd, char tag, const char *p, size_t n) {
+  unsigned char h[5] = {(unsigned char)tag, (unsigned char)(n & 0xff), (unsigned char)((n >> 8) & 0xff),
+                        (unsigned char)((n >> 16) & 0xff), (unsigned char)((n >> 24) & 0xff)};
+  struct { const void *p; size_t n; } part[2] = {{h, 5}, {p, n}};
+  for (int k = 0; k < 2; k++) {
+    const char *q = part[k].p;
+    size_t left = part[k].n;
+    while (left > 0) {
+      ssize_t w = write(fd, q, left);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return -1;
+      q += w;
+      left -= (size_t)w;
+    }
+  }
+  return 0;
+}
+
+typedef struct {
+  int fd, count;
+} sn_h5_vstr_it;
+
+static herr_t sn_h5_vstr_one(hid_t loc, const char *name, const H5A_info_t *info, void *data) {
+  (void)info;
+  sn_h5_vstr_it *it = data;
+  if (it->count >= SN_H5_VSTR_MAX_ATTRS) return 1;
+  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+  if (a < 0) return 0;
+  hid_t t = H5Aget_type(a), s = H5Aget_space(a);
+  int want = t >= 0 && s >= 0 && H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0 &&
+             H5Sget_simple_extent_npoints(s) == 1;
+  if (want) {
+    it->count++;
+    size_t nl = strlen(name);
+    if (sn_h5_vstr_put(it->fd, 'B', name, nl)) _exit(3);
+    hid_t mt = H5Tcopy(t);
+    char *p = NULL;
+    if (H5Aread(a, mt, &p) < 0 || !p) {
+      if (sn_h5_vstr_put(it->fd, 'F', name, nl)) _exit(3);
+    } else {
+      size_t n = strlen(p);
+      if (sn_h5_vstr_put(it->fd, 'V', p, n > SN_H5_VSTR_MAX_VALUE ? SN_H5_VSTR_MAX_VALUE : n)) _exit(3);
+      H5free_memory(p);
+    }
+    H5Tclose(mt);
+  }
+  if (s >= 0) H5Sclose(s);
+  if (t >= 0) H5Tclose(t);
+  H5Aclose(a);
+  return 0;
+}
+
+/* Under a sanitizer with libFuzzer, a crash in the child would run the fuzzer's
+ * death callback (and write a crash file) there: the parent judges instead. */
+extern void __sanitizer_set_death_callback(void (*)(void)) __attribute__((weak));
+
+/* In the child: limits, then the reads. Never returns. */
+static void sn_h5_vstr_child(int fd, const char *path, const char *obj) {
+  if (__sanitizer_set_death_callback) __sanitizer_set_death_callback(NULL);
+  /* default actions: no MPI stack-trace handler, no checkpoint-on-signal flag */
+  int sigs[] = {SIGALRM, SIGXCPU, SIGTERM, SIGINT, SIGUSR1, SIGHUP, SIGPIPE,
+                SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+  for (size_t k = 0; k < sizeof sigs / sizeof *sigs; k++) signal(sigs[k], SIG_DFL);
+  struct rlimit rl = {0, 0};
+  setrlimit(RLIMIT_CORE, &rl); /* a crash here leaves no core file */
+  rl.rlim_cur = SN_H5_VSTR_CPU;
+  rl.rlim_max = SN_H5_VSTR_CPU + 1;
+  setrlimit(RLIMIT_CPU, &rl);
+  /* The child inherits the rank's whole address space (MPI, libraries, data):
+   * it may grow by SN_H5_VSTR_MEM beyond what it has now. */
+  unsigned long pages = 0;
+  FILE *sf = fopen("/proc/self/statm", "r");
+  if (sf) {
+    if (fscanf(sf, "%lu", &pages) != 1) pages = 0;
+    fclose(sf);
+  }
+  if (pages > 0) {
+    rlim_t now = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE);
+    struct rlimit cur;
+    if (getrlimit(RLIMIT_AS, &cur) == 0 && (cur.rlim_cur == RLIM_INFINITY || cur.rlim_cur > now + SN_H5_VSTR_MEM)) {
+      rl.rlim_cur = rl.rlim_max = now + SN_H5_VSTR_MEM;
+      setrlimit(RLIMIT_AS, &rl);
+    }
+  }
+  alarm(SN_H5_VSTR_WALL);
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_fapl_sec2(fapl);
+  H5Pset_file_locking(fapl, 0, 1);
+  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  H5Pclose(fapl);
+  if (file < 0) {
+    static const char m[] = "cannot open the file again to read its strings";
+    sn_h5_vstr_put(fd, 'X', m, sizeof m - 1);
+    _exit(2);
+  }
+  sn_h5_vstr_it it = {fd, 0};
+  hsize_t idx = 0;
+  if (H5Aiterate_by_name(file, obj, H5_INDEX_NAME, H5_ITER_NATIVE, &idx, sn_h5_vstr_one, &it, H5P_DEFAULT) < 0) {
+    static const char m[] = "cannot list the attributes";
+    sn_h5_vstr_put(fd, 'X', m, sizeof m - 1);
+    _exit(2);
+  }
+  sn_h5_vstr_put(fd, 'E', "", 0);
+  _exit(0); /* nothing of the rank's (HDF5 close, MPI, atexit) runs here */
+}
+
+static double sn_h5_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Local (rank 0). Run the child for `obj` and fill c from its records. */
+static void sn_h5_vstr_load(sn_h5 *f, const char *obj, sn_h5_vstr *c) {
+  int pfd[2];
+  c->rc = SN_OK;
+  if (pipe(pfd) != 0) {
+    c->rc = SN_ERR_IO;
+    snprintf(c->msg, sizeof c->msg, "cannot make a pipe to read string attributes: %s", strerror(errno));
+    return;
+  }
+  fflush(NULL); /* nothing buffered is written twice (the child never flushes: _exit) */
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(pfd[0]);
+    sn_h5_vstr_child(pfd[1], f->path, obj);
+  }
+  close(pfd[1]);
+  if (pid < 0) {
+    close(pfd[0]);
+    c->rc = SN_ERR_IO;
+    snprintf(c->msg, sizeof c->msg, "cannot start a process to read string attributes: %s", strerror(errno));
+    return;
+  }
+  /* Read everything until end of file or the deadline. */
+  size_t cap = 4096, n = 0;
+  unsigned char *buf = malloc(cap);
+  int timed_out = 0, too_big = 0;
+  double deadline = sn_h5_now() + SN_H5_VSTR_WALL + 2;
+  for (;;) {
+    double left = deadline - sn_h5_now();
+    if (left <= 0) {
+      timed_out = 1;
+      break;
+    }
+    struct pollfd pf = {pfd[0], POLLIN, 0};
+    int pr = poll(&pf, 1, (int)(left * 1000) + 1);
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr == 0) continue;
+    if (pr < 0) break;
+    if (n == cap) {
+      unsigned char *nb = cap < (4u << 20) ? realloc(buf, cap * 2) : NULL;
+      if (!nb) {
+        too_big = 1;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    ssize_t r = read(pfd[0], buf ? buf + n : NULL, buf ? cap - n : 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    n += (size_t)r;
+  }
+  close(pfd[0]);
+  int st = 0, waited = 0;
+  if (timed_out || too_big || !buf) kill(pid, SIGKILL);
+  for (;;) {
+    pid_t w = waitpid(pid, &st, 0);
+    if (w == pid) {
+      waited = 1;
+      break;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    break; /* ECHILD: SIGCHLD ignored by someone; the records still tell */
+  }
+  /* Parse. */
+  size_t cap_blob = 64, nb = 0;
+  char *blob = malloc(cap_blob);
+  const char *last = NULL;
+  size_t last_n = 0;
+  int ended = 0, open_fail = 0;
+  char xmsg[200] = "";
+  size_t pos = 0;
+  while (buf && blob && pos + 5 <= n) {
+    char tag = (char)buf[pos];
+    size_t len = (size_t)buf[pos + 1] | (size_t)buf[pos + 2] << 8 | (size_t)buf[pos + 3] << 16 | (size_t)buf[pos + 4] << 24;
+    if (len > n - pos - 5) break;
+    const char *p = (const char *)buf + pos + 5;
+    pos += 5 + len;
+    if (tag == 'B') {
+      last = p;
+      last_n = len;
+    } else if (tag == 'V' || tag == 'F') {
+      if (!last) break;
+      if (tag == 'F') {
+        if (c->bad[0] == '\0') {
+          snprintf(c->bad, sizeof c->bad, "%.*s", (int)(last_n < 255 ? last_n : 255), last);
+          snprintf(c->msg, sizeof c->msg, "attribute %s of %s: libhdf5 cannot read it within " SN_H5_STR(SN_H5_VSTR_MEM_MB) " MiB (corrupted file?)", c->bad, obj);
+          c->rc = SN_ERR_INPUT;
+        }
+      } else {
+        size_t need = nb + last_n + len + 2;
+        if (need > cap_blob) {
+          size_t nc = cap_blob;
+          while (nc < need) nc *= 2;
+          char *q = realloc(blob, nc);
+          if (!q) break;
+          blob = q;
+          cap_blob = nc;
+        }
+        memcpy(blob + nb, last, last_n);
+        blob[nb + last_n] = '\0';
+        memcpy(blob + nb + last_n + 1, p, len);
+        blob[nb + last_n + 1 + len] = '\0';
+        /* a value with a NUL inside ends there, as the in-process read did */
+        nb += last_n + len + 2;
+      }
+      last = NULL;
+    } else if (tag == 'X') {
+      open_fail = 1;
+      snprintf(xmsg, sizeof xmsg, "%.*s", (int)(len < 199 ? len : 199), p);
+    } else if (tag == 'E') {
+      ended = 1;
+      break;
+    }
+  }
+  c->blob = blob;
+  c->len = blob ? nb : 0;
+  if (ended && (!waited || (WIFEXITED(st) && WEXITSTATUS(st) == 0))) {
+    free(buf);
+    return;
+  }
+  /* The child did not finish: name the attribute it was reading. */
+  char what[400];
+  if (last)
+    snprintf(what, sizeof what, "attribute %.*s of %s", (int)(last_n < 255 ? last_n : 255), last, obj);
+  else
+    snprintf(what, sizeof what, "the string attributes of %s", obj);
+  const char *why;
+  char sig[80] = "";
+  if (!buf || !blob)
+    why = "out of memory";
+  else if (open_fail)
+    why = xmsg;
+  else if (timed_out)
+    why = "reading it did not finish within " SN_H5_STR(SN_H5_VSTR_WALL) " s (libhdf5 loops on a corrupted file)";
+  else if (too_big)
+    why = "too many attribute bytes";
+  else if (waited && WIFSIGNALED(st)) {
+    int sg = WTERMSIG(st);
+    snprintf(sig, sizeof sig, "%s",
+             sg == SIGXCPU || sg == SIGALRM || sg == SIGKILL
+                 ? "reading it took more than the time limit (libhdf5 loops on a corrupted file)"
+                 : "libhdf5 crashed reading it (corrupted file)");
+    why = sig;
+  } else if (last && waited && WIFEXITED(st)) {
+    snprintf(sig, sizeof sig, "libhdf5 failed reading it (status %d; corrupted file)", WEXITSTATUS(st));
+    why = sig;
+  }
+  else
+    why = "the reading process failed";
+  c->rc = SN_ERR_INPUT;
+  c->bad[0] = '\0';
+  snprintf(c->msg, sizeof c->msg, "%s: %s", what, why);
+  free(buf);
+}
+
+/* Collective. The cache entry of obj, made on first use: rank 0 runs the child,
+ * every rank gets its result. */
+static sn_h5_vstr *sn_h5_vstr_get(sn_h5 *f, const char *obj) {
+  for (int i = 0; i < f->n_vstr; i++)
+    if (strcmp(f->vstr[i].obj, obj) == 0) return &f->vstr[i];
+  int slot = f->n_vstr < SN_H5_VSTR_OBJS ? f->n_vstr++ : SN_H5_VSTR_OBJS - 1;
+  sn_h5_vstr *c = &f->vstr[slot];
+  free(c->blob);
+  memset(c, 0, sizeof *c);
+  snprintf(c->obj, sizeof c->obj, "%s", obj);
+  if (f->rank == 0) sn_h5_vstr_load(f, obj, c);
+  long long hdr[2] = {c->rc, (long long)c->len};
+  if (f->size > 1) {
+    MPI_Bcast(hdr, 2, MPI_LONG_LONG, 0, f->comm);
+    MPI_Bcast(c->bad, (int)sizeof c->bad, MPI_CHAR, 0, f->comm);
+    MPI_Bcast(c->msg, (int)sizeof c->msg, MPI_CHAR, 0, f->comm);
+    if (f->rank != 0) {
+      c->rc = (int)hdr[0];
+      c->len = (size_t)hdr[1];
+      c->blob = malloc(c->len + 1);
+      if (!c->blob) c->len = 0; /* still receive: every rank takes part */
+    }
+    /* the blob is at most a few hundred KiB (64 values of 4 KiB) */
+    if (hdr[1] > 0) {
+      char *tmp = c->blob ? c->blob : malloc((size_t)hdr[1]);
+      if (tmp) MPI_Bcast(tmp, (int)hdr[1], MPI_CHAR, 0, f->comm);
+      if (tmp != c->blob) free(tmp);
+      if (!c->blob && f->rank != 0) {
+        c->rc = SN_ERR_NOMEM;
+        snprintf(c->msg, sizeof c->msg, "out of memory for the string attributes of %s", obj);
+      }
+    }
+  }
+  return c;
+}
+
 int sn_h5_attr_get_str(sn_h5 *f, const char *obj, const char *name, char *buf, size_t cap, int *found,
                        sn_err *e) {
-  int rc = SN_OK;
+  int rc = SN_OK, vlen = 0;
   if (cap) buf[0] = '\0';
   hid_t a = sn_h5_attr_open(f, obj, name, found);
   if (a >= 0) {
@@ -701,21 +1050,28 @@ int sn_h5_attr_get_str(sn_h5 *f, const char *obj, const char *name, char *buf, s
     if (H5Tget_class(t) != H5T_STRING) {
       rc = SN_FAIL(e, SN_ERR_INPUT, "%s: attribute %s of %s is not a string", f->path, name, obj);
     } else if (H5Tis_variable_str(t) > 0) {
-      hid_t mt = H5Tcopy(t); /* same character set as the file's */
-      char *p = NULL;
-      if (H5Aread(a, mt, &p) < 0 || !p)
-        rc = SN_FAIL(e, SN_ERR_INPUT, "%s: cannot read attribute %s of %s", f->path, name, obj);
-      else {
-        snprintf(buf, cap, "%s", p);
-        H5free_memory(p);
+      vlen = 1;
+      if (f->created) { /* written by this run: trusted, and not on disk yet for another process */
+        hid_t mt = H5Tcopy(t);
+        char *p = NULL;
+        if (H5Aread(a, mt, &p) < 0 || !p)
+          rc = SN_FAIL(e, SN_ERR_INPUT, "%s: cannot read attribute %s of %s", f->path, name, obj);
+        else {
+          snprintf(buf, cap, "%s", p);
+          H5free_memory(p);
+        }
+        H5Tclose(mt);
+        vlen = 0;
       }
-      H5Tclose(mt);
     } else {
       size_t sz = H5Tget_size(t);
-      char *tmp = calloc(sz + 1, 1);
+      char *tmp = sz <= (1u << 20) ? calloc(sz + 1, 1) : NULL;
       hid_t mt = H5Tcopy(H5T_C_S1);
       H5Tset_size(mt, sz + 1);
-      if (!tmp || H5Aread(a, mt, tmp) < 0)
+      if (sz > (1u << 20))
+        rc = SN_FAIL(e, SN_ERR_INPUT, "%s: attribute %s of %s is a string of %zu bytes (corrupted file?)", f->path,
+                     name, obj, sz);
+      else if (!tmp || H5Aread(a, mt, tmp) < 0)
         rc = SN_FAIL(e, SN_ERR_INPUT, "%s: cannot read attribute %s of %s", f->path, name, obj);
       else
         snprintf(buf, cap, "%s", tmp);
@@ -724,6 +1080,31 @@ int sn_h5_attr_get_str(sn_h5 *f, const char *obj, const char *name, char *buf, s
     }
     H5Tclose(t);
     H5Aclose(a);
+  }
+  /* One allreduce agrees on the outcome so far and on whether a child is needed
+   * (the same on every rank: the metadata was read collectively). */
+  int v[2] = {rc, vlen};
+  MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_INT, MPI_MAX, f->comm);
+  if (v[0] != SN_OK) return sn_agree(f->comm, rc ? rc : v[0], e);
+  if (v[1]) {
+    sn_h5_vstr *c = sn_h5_vstr_get(f, obj);
+    const char *val = NULL;
+    for (size_t p = 0; c->blob && p < c->len;) {
+      const char *nm = c->blob + p;
+      const char *vv = nm + strlen(nm) + 1;
+      if (strcmp(nm, name) == 0) {
+        val = vv;
+        break;
+      }
+      p = (size_t)(vv + strlen(vv) + 1 - c->blob);
+    }
+    if (c->rc != SN_OK && (c->bad[0] == '\0' || strcmp(c->bad, name) == 0))
+      rc = SN_FAIL(e, c->rc, "%s: %s", f->path, c->msg);
+    else if (!val)
+      rc = SN_FAIL(e, SN_ERR_INPUT, "%s: attribute %s of %s was not read (more than %d string attributes?)", f->path,
+                   name, obj, SN_H5_VSTR_MAX_ATTRS);
+    else
+      snprintf(buf, cap, "%s", val);
   }
   return sn_agree(f->comm, rc, e);
 }

@@ -44,3 +44,11 @@ endforeach()
 
 # 64-bit sizes: counts above 2^31, overflow refusals, ownership of 2^34 columns.
 sn_add_unit_test(test_sizes fault/test_sizes.c)
+
+# The libhdf5 findings of the fuzz runs through the commands, at 1 and 2 ranks:
+# refused with one line and exit 3, no crash, no hang (io/sn_h5.c reads
+# variable-length strings in a bounded child process).
+foreach(np 1 2)
+  _sn_add(h5_findings.np${np} ${np} "fault;mpi" fault/h5_findings.py)
+  set_tests_properties(h5_findings.np${np} PROPERTIES TIMEOUT 300)
+endforeach()

@@ -43,7 +43,7 @@ for t in fuzz_audio fuzz_h5 fuzz_opts; do
         -artifact_prefix="$FUZZ_OUT/crashes/$t/" "$FUZZ_OUT/corpus/$t" > "$FUZZ_OUT/$t.log" 2>&1; then
     # The first report's top frames (past the sanitizer's interceptors): inside a
     # third-party library (no guard possible from specnmf: documented in
-    # docs/reliability.md, input kept under tests/fuzz/known/) or in specnmf's code?
+    # docs/reliability.md) or in specnmf's code?
     top=$(awk '/ERROR: (AddressSanitizer|libFuzzer|UndefinedBehaviorSanitizer)/{on=1} on && /^ *#[0-9]+ /' "$FUZZ_OUT/$t.log" |
           grep -vE "__interceptor|__asan|__sanitizer|fuzzer::|in (malloc|calloc|realloc|memcpy|memmove|memset) |/libc\.so" | head -3)
     echo "fuzz: $t FOUND A FAILURE:"; grep -E "ERROR|SUMMARY|Test unit written" "$FUZZ_OUT/$t.log" | head -5
