@@ -40,9 +40,15 @@ struct sn_h5 {
   MPI_Comm comm;
   int rank, size;
   int created;           /* opened for writing under tmp */
+  int64_t reserved;      /* rank 0: bytes of tmp the file system has allocated (sn_h5_reserve) */
   char path[PATH_MAX];   /* final name */
   char tmp[PATH_MAX];    /* temporary name while writing */
 };
+
+/* Seconds H5Fclose of a written file may take before the watchdog ends the
+ * rank: after an agreed failure, and in a run that went well. */
+#define SN_H5_CLOSE_WAIT_FAILED 10
+#define SN_H5_CLOSE_WAIT 60
 
 /* Bytes per column tile staged for the transposition between column-major
  * memory and row-major file layout. */
@@ -152,6 +158,7 @@ int sn_h5_create(MPI_Comm comm, const char *path, int force, sn_h5 **f, sn_err *
     return rc;
   }
   h->created = 1;
+  if (h->rank == 0) sn_tmp_add(h->tmp);
   *f = h;
   return SN_OK;
 }
@@ -194,7 +201,20 @@ int sn_h5_close(sn_h5 **fp, int commit, sn_err *e) {
   if (!f) return SN_OK;
   *fp = NULL;
   int rc = SN_OK;
+  if (f->created && f->file >= 0) {
+    /* After a failed write (above all a full disk) H5Fclose's metadata flush
+     * can fail on one rank and leave the ranks in different collectives: a
+     * watchdog ends every rank with the agreed error. Writes into space that
+     * sn_h5_reserve allocated do not fail, so a good run never meets it. */
+    int failing = !commit || (e && e->code);
+    char why[PATH_MAX + 96];
+    snprintf(why, sizeof why, "%s: closing the HDF5 file did not finish within %d s (file system full or stuck?)",
+             f->path, failing ? SN_H5_CLOSE_WAIT_FAILED : SN_H5_CLOSE_WAIT);
+    int print = (e && e->code) ? e->msg[0] != '\0' : f->rank == 0;
+    sn_watchdog_arm(failing ? SN_H5_CLOSE_WAIT_FAILED : SN_H5_CLOSE_WAIT, e, print, why);
+  }
   if (f->file >= 0 && H5Fclose(f->file) < 0) rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot close the HDF5 file", f->path);
+  if (f->created && f->file >= 0) sn_watchdog_disarm();
   rc = sn_agree(f->comm, rc, e);
   if (f->created && f->rank == 0) {
     if (commit && rc == SN_OK) {
@@ -206,6 +226,7 @@ int sn_h5_close(sn_h5 **fp, int commit, sn_err *e) {
       remove(f->tmp);
     }
   }
+  if (f->created && f->rank == 0) sn_tmp_remove(f->tmp);
   if (f->created) rc = sn_agree(f->comm, rc, e);
   for (int i = 0; i < f->n_vstr; i++) free(f->vstr[i].blob);
   free(f);
@@ -455,6 +476,61 @@ static int sn_h5_room(sn_h5 *f, const char *dset, double bytes, sn_err *e) {
   return SN_OK;
 }
 
+/* Room the metadata written after the last dataset (attributes, object
+ * headers, the superblock at close) may take beyond the end of allocation. */
+#define SN_H5_META_SLACK ((int64_t)1 << 20)
+
+/* Collective (metadata reads are collective). The end address of dataset d's
+ * storage: parallel HDF5 allocates every chunk when the dataset is created,
+ * in order, so the last chunks end it. 0 if unknown. */
+static int64_t sn_h5_data_end(hid_t d) {
+  int64_t end = 0;
+  hid_t dcpl = H5Dget_create_plist(d);
+  int chunked = dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED;
+  if (dcpl >= 0) H5Pclose(dcpl);
+  if (chunked) {
+    hid_t sp = H5Dget_space(d);
+    hsize_t n = 0;
+    if (sp >= 0 && H5Dget_num_chunks(d, sp, &n) >= 0) {
+      hsize_t first = n > 64 ? n - 64 : 0; /* the last ones: lookups by index walk the index */
+      for (hsize_t k = first; k < n; k++) {
+        haddr_t addr = HADDR_UNDEF;
+        hsize_t size = 0;
+        if (H5Dget_chunk_info(d, sp, k, NULL, NULL, &addr, &size) >= 0 && addr != HADDR_UNDEF &&
+            (int64_t)(addr + size) > end)
+          end = (int64_t)(addr + size);
+      }
+    }
+    if (sp >= 0) H5Sclose(sp);
+  } else {
+    haddr_t addr = H5Dget_offset(d);
+    if (addr != HADDR_UNDEF) end = (int64_t)(addr + H5Dget_storage_size(d));
+  }
+  return end;
+}
+
+/* Collective. Have the file system allocate the temporary file up to the end
+ * of dataset d's storage plus SN_H5_META_SLACK before the collective write: a
+ * disk that another job fills meanwhile then fails here, where every rank
+ * agrees, and not inside parallel HDF5's collective write or H5Fclose, which
+ * hang when one rank's write fails (docs/reliability.md). Rank 0 allocates. */
+static int sn_h5_reserve(sn_h5 *f, hid_t d, const char *what, sn_err *e) {
+  int rc = SN_OK;
+  if (!f->created) return SN_OK;
+  int64_t want = sn_h5_data_end(d) + SN_H5_META_SLACK;
+  if (f->rank == 0 && want > f->reserved) {
+    int fd = open(f->tmp, O_WRONLY);
+    int err = fd < 0 ? errno : posix_fallocate(fd, 0, (off_t)want);
+    if (fd >= 0) close(fd);
+    if (err == 0 || err == EOPNOTSUPP || err == EINVAL) /* (a file system without allocation: as before) */
+      f->reserved = want;
+    else
+      rc = SN_FAIL(e, SN_ERR_IO, "%s: no room to write %s: %s (reserving %lld bytes)", f->path, what, strerror(err),
+                   (long long)want);
+  }
+  return sn_agree(f->comm, rc, e);
+}
+
 static int sn_h5_write_any(sn_h5 *f, const char *dset, int cplx, int64_t rows, int64_t cols, int64_t col0,
                            int64_t ncols, const float *a, int64_t ld, sn_err *e) {
   int rc = sn_h5_check_block(f, dset, rows, cols, col0, ncols, ld, e);
@@ -466,6 +542,10 @@ static int sn_h5_write_any(sn_h5 *f, const char *dset, int cplx, int64_t rows, i
   hid_t ftype = cplx ? sn_h5_complex_type() : H5Tcopy(H5T_IEEE_F32LE);
   hid_t d = sn_h5_dcreate(f, dset, ftype, es, rows, cols, e);
   rc = sn_agree(f->comm, d < 0 ? SN_ERR_IO : SN_OK, e);
+  if (rc == SN_OK) {
+    sn_fault_fill(f->tmp, f->rank);
+    rc = sn_h5_reserve(f, d, dset, e);
+  }
   if (rc == SN_OK) rc = sn_h5_xfer_cols(f, d, mtype, es, 1, rows, col0, ncols, (void *)a, ld, dset, e);
   if (d >= 0) H5Dclose(d);
   H5Tclose(mtype);
@@ -526,6 +606,10 @@ int sn_h5_write_vec(sn_h5 *f, const char *dset, int64_t n, const double *x, sn_e
   hid_t d = H5Dcreate2(f->file, dset, H5T_IEEE_F64LE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
   H5Pclose(lcpl);
   int rc = sn_agree(f->comm, d < 0 ? SN_FAIL(e, SN_ERR_IO, "%s: cannot create dataset %s", f->path, dset) : SN_OK, e);
+  if (rc == SN_OK) {
+    sn_fault_fill(f->tmp, f->rank);
+    rc = sn_h5_reserve(f, d, dset, e);
+  }
   if (rc == SN_OK) {
     hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
     H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
@@ -612,6 +696,10 @@ int sn_h5_write_1d(sn_h5 *f, const char *dset, int64_t n_total, int64_t start, i
   H5Pclose(dcpl);
   H5Pclose(lcpl);
   rc = sn_agree(f->comm, d < 0 ? SN_FAIL(e, SN_ERR_IO, "%s: cannot create dataset %s", f->path, dset) : SN_OK, e);
+  if (rc == SN_OK) {
+    sn_fault_fill(f->tmp, f->rank);
+    rc = sn_h5_reserve(f, d, dset, e);
+  }
   if (rc == SN_OK) {
     hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
     H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);

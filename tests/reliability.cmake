@@ -52,3 +52,12 @@ foreach(np 1 2)
   _sn_add(h5_findings.np${np} ${np} "fault;mpi" fault/h5_findings.py)
   set_tests_properties(h5_findings.np${np} PROPERTIES TIMEOUT 300)
 endforeach()
+
+# A full disk before and during the collective writes (stft, nmf with
+# checkpoints, separate) at 2 and 3 ranks, on a 64 MiB tmpfs (root; skips
+# with 77 otherwise, fails in CI): exit 4 within 60 s, one line, no output,
+# no temporary file, the last checkpoint kept.
+foreach(np 2 3)
+  _sn_add(disk_full.np${np} ${np} "fault;mpi" fault/disk_full.py)
+  set_tests_properties(disk_full.np${np} PROPERTIES TIMEOUT 1200 SKIP_RETURN_CODE 77)
+endforeach()
