@@ -127,6 +127,7 @@ int sn_h5_create(MPI_Comm comm, const char *path, int force, sn_h5 **f, sn_err *
   }
   /* Rank 0 checks the name and makes the temporary name everybody uses. */
   if (h->rank == 0) {
+    if (force) sn_leftovers_clean(path); /* what a killed run left under this name */
     snprintf(h->tmp, sizeof h->tmp, "%s.tmp-%ld", path, (long)getpid());
     if (!force && access(path, F_OK) == 0) {
       rc = SN_FAIL(e, SN_ERR_IO, "%s: exists (use --force to overwrite)", path);

@@ -128,6 +128,7 @@ int sn_wav_create_ex(MPI_Comm comm, const char *path, double sample_rate, int64_
   /* rank 0 makes the temporary file with its header and full length */
   if (!rc && w->rank == 0) {
     struct stat st;
+    if (force) sn_leftovers_clean(path); /* what a killed run left under this name */
     if (!force && stat(path, &st) == 0) {
       rc = SN_FAIL(e, SN_ERR_IO, "%s: exists (use --force to overwrite)", path);
     } else if (strlen(path) > PATH_MAX) {

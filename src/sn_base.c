@@ -3,6 +3,7 @@
 #include "sn_base.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -182,6 +183,62 @@ void sn_watchdog_disarm(void) {
   alarm(0);
   sigaction(SIGALRM, &sn_wd_old, NULL);
 }
+
+/* The PID of a leftover name "BASE.tmp-PID" / "BASE.partPID" (name starts with
+ * base when base is not NULL), or 0 when name is not one. */
+static long sn_leftover_pid(const char *name, const char *base) {
+  size_t bl = base ? strlen(base) : 0;
+  if (base && strncmp(name, base, bl) != 0) return 0;
+  const char *tags[2] = {".tmp-", ".part"};
+  for (int t = 0; t < 2; t++) {
+    const char *p = base ? name + bl : strstr(name, tags[t]);
+    while (p) {
+      size_t tl = strlen(tags[t]);
+      if (strncmp(p, tags[t], tl) == 0 && p[tl] >= '0' && p[tl] <= '9') {
+        const char *q = p + tl;
+        while (*q >= '0' && *q <= '9') q++;
+        if (*q == '\0') return strtol(p + tl, NULL, 10);
+      }
+      p = base ? NULL : strstr(p + 1, tags[t]);
+    }
+  }
+  return 0;
+}
+
+static int sn_leftovers_scan(const char *dir, const char *base) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  int n = 0;
+  struct dirent *de;
+  char full[8400];
+  while ((de = readdir(d))) {
+    long pid = sn_leftover_pid(de->d_name, base);
+    if (pid <= 0 || pid == (long)getpid()) continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* that run is alive */
+    snprintf(full, sizeof full, "%s/%s", dir, de->d_name);
+    if (unlink(full) == 0) n++;
+  }
+  closedir(d);
+  return n;
+}
+
+int sn_leftovers_clean(const char *path) {
+  if (!path || !*path) return 0;
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  const char *base = slash ? slash + 1 : path;
+  if (slash == dir)
+    strcpy(dir, "/");
+  else if (slash)
+    *slash = '\0';
+  else
+    strcpy(dir, ".");
+  if (!*base) return 0;
+  return sn_leftovers_scan(dir, base);
+}
+
+int sn_leftovers_clean_dir(const char *dir) { return dir && *dir ? sn_leftovers_scan(dir, NULL) : 0; }
 
 /* The phases this rank is in (innermost last); only used for fault injection. */
 static const char *sn_fault_stack[16];

@@ -98,6 +98,15 @@ void sn_watchdog_disarm(void);
 void sn_tmp_add(const char *path);
 void sn_tmp_remove(const char *path);
 
+/* What a run killed mid-write leaves (nobody was left to remove it): the
+ * temporary files "NAME.tmp-PID" (HDF5) and "NAME.partPID" (WAV, PNG). With
+ * --force, a writer removes those of its output name (sn_leftovers_clean) or,
+ * for an output folder, every one in it (sn_leftovers_clean_dir) - only when
+ * no process PID runs on this node, so a live run's file is kept. Returns the
+ * number removed. Local (rank 0 calls it). */
+int sn_leftovers_clean(const char *path);
+int sn_leftovers_clean_dir(const char *dir);
+
 /* Progress/log line to stderr, printed only when `enabled` (rank 0 and not --quiet). */
 void sn_log(int enabled, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print one line (a newline is added if missing) to stderr with a single write(2). Local. */

@@ -61,3 +61,14 @@ foreach(np 2 3)
   _sn_add(disk_full.np${np} ${np} "fault;mpi" fault/disk_full.py)
   set_tests_properties(disk_full.np${np} PROPERTIES TIMEOUT 1200 SKIP_RETURN_CODE 77)
 endforeach()
+
+# Soak (not in the default run): 100 separate --force runs at 3 ranks with
+# seeded faults and crashes; no hang, stable peak RSS, crashed runs' temporary
+# files removed by the next --force run. ~5-10 min:
+#   cmake -DSN_SOAK=ON BUILD && ctest --test-dir BUILD -L soak --output-on-failure
+option(SN_SOAK "Add the soak test (label soak) to ctest" OFF)
+_sn_add(soak.np3 3 "soak" fault/soak.py)
+set_tests_properties(soak.np3 PROPERTIES TIMEOUT 3600)
+if(NOT SN_SOAK)
+  set_tests_properties(soak.np3 PROPERTIES DISABLED TRUE)
+endif()
