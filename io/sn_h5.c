@@ -815,6 +815,19 @@ int sn_h5_attr_get_int(sn_h5 *f, const char *obj, const char *name, int64_t *v, 
 
 #define SN_H5_VSTR_MAX_ATTRS 64        /* attributes read per object */
 #define SN_H5_VSTR_MAX_VALUE 4095      /* bytes kept of a value */
+/* Under valgrind (memcheck runs the child too, 20-50 times slower, in an
+ * address space of its own making) the time limits grow and the address-space
+ * limit is left out. */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define SN_H5_VALGRIND() (RUNNING_ON_VALGRIND)
+#endif
+#endif
+#ifndef SN_H5_VALGRIND
+#define SN_H5_VALGRIND() 0
+#endif
+#define SN_H5_VSTR_SLOW 60             /* factor of the time limits under valgrind */
 #define SN_H5_VSTR_MEM_MB 256          /* address space (MiB) the child may add */
 #define SN_H5_VSTR_MEM ((rlim_t)SN_H5_VSTR_MEM_MB << 20)
 #define SN_H5_STR_(x) #x
@@ -890,8 +903,9 @@ static void sn_h5_vstr_child(int fd, const char *path, const char *obj) {
   for (size_t k = 0; k < sizeof sigs / sizeof *sigs; k++) signal(sigs[k], SIG_DFL);
   struct rlimit rl = {0, 0};
   setrlimit(RLIMIT_CORE, &rl); /* a crash here leaves no core file */
-  rl.rlim_cur = SN_H5_VSTR_CPU;
-  rl.rlim_max = SN_H5_VSTR_CPU + 1;
+  const int slow = SN_H5_VALGRIND() ? SN_H5_VSTR_SLOW : 1;
+  rl.rlim_cur = (rlim_t)(SN_H5_VSTR_CPU * slow);
+  rl.rlim_max = rl.rlim_cur + 1;
   setrlimit(RLIMIT_CPU, &rl);
   /* The child inherits the rank's whole address space (MPI, libraries, data):
    * it may grow by SN_H5_VSTR_MEM beyond what it has now. */
@@ -901,7 +915,7 @@ static void sn_h5_vstr_child(int fd, const char *path, const char *obj) {
     if (fscanf(sf, "%lu", &pages) != 1) pages = 0;
     fclose(sf);
   }
-  if (pages > 0) {
+  if (pages > 0 && slow == 1) {
     rlim_t now = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE);
     struct rlimit cur;
     if (getrlimit(RLIMIT_AS, &cur) == 0 && (cur.rlim_cur == RLIM_INFINITY || cur.rlim_cur > now + SN_H5_VSTR_MEM)) {
@@ -909,7 +923,7 @@ static void sn_h5_vstr_child(int fd, const char *path, const char *obj) {
       setrlimit(RLIMIT_AS, &rl);
     }
   }
-  alarm(SN_H5_VSTR_WALL);
+  alarm((unsigned)(SN_H5_VSTR_WALL * slow));
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_fapl_sec2(fapl);
   H5Pset_file_locking(fapl, 0, 1);
@@ -1012,7 +1026,7 @@ static void sn_h5_vstr_run(sn_h5 *f, const char *obj, sn_h5_vstr *c) {
   size_t cap = 4096, n = 0;
   unsigned char *buf = malloc(cap);
   int timed_out = 0, too_big = 0;
-  double deadline = sn_h5_now() + SN_H5_VSTR_WALL + 1;
+  double deadline = sn_h5_now() + SN_H5_VSTR_WALL * (SN_H5_VALGRIND() ? SN_H5_VSTR_SLOW : 1) + 1;
   for (;;) {
     double left = deadline - sn_h5_now();
     if (left <= 0) {
