@@ -78,7 +78,15 @@ int sn_h5_write_1d(sn_h5 *f, const char *dset, int64_t n_total, int64_t start, i
 
 /* Collective. Attributes on an existing object (dataset or group, "/" for the
  * file). Setting replaces an existing attribute. Getting: *found = 0 (and SN_OK)
- * when the attribute does not exist. Strings are variable-length UTF-8. */
+ * when the attribute does not exist. Strings are written variable-length UTF-8.
+ * A variable-length string of a file opened for reading is never converted in
+ * a rank (libhdf5 1.10.8 crashes, allocates 17 GB or loops on corrupted ones):
+ * rank 0 forks a child (256 MiB more address space, 1 s CPU, 5 s) that reads
+ * all of the object's string attributes (up to 64, 4095 bytes each) and sends
+ * them back through a pipe; rank 0 broadcasts them and every rank keeps them
+ * for later reads of that object (one child per object and open file, about
+ * 30 ms). A child that crashes, runs out of its limits or fails makes the read
+ * fail with SN_ERR_INPUT naming the attribute, on every rank. */
 int sn_h5_attr_set_double(sn_h5 *f, const char *obj, const char *name, double v, sn_err *e);
 int sn_h5_attr_set_int(sn_h5 *f, const char *obj, const char *name, int64_t v, sn_err *e);
 int sn_h5_attr_set_str(sn_h5 *f, const char *obj, const char *name, const char *v, sn_err *e);

@@ -128,6 +128,7 @@ int sn_wav_create_ex(MPI_Comm comm, const char *path, double sample_rate, int64_
   /* rank 0 makes the temporary file with its header and full length */
   if (!rc && w->rank == 0) {
     struct stat st;
+    if (force) sn_leftovers_clean(path); /* what a killed run left under this name */
     if (!force && stat(path, &st) == 0) {
       rc = SN_FAIL(e, SN_ERR_IO, "%s: exists (use --force to overwrite)", path);
     } else if (strlen(path) > PATH_MAX) {
@@ -141,8 +142,13 @@ int sn_wav_create_ex(MPI_Comm comm, const char *path, double sample_rate, int64_
         unsigned char hdr[SN_WAV_HEADER_BYTES];
         sn_wav_header(hdr, rate, n_total, force_rf64);
         off_t total = (off_t)SN_WAV_HEADER_BYTES + (off_t)n_total * 4;
+        /* The file system allocates the whole file now (not a sparse file):
+         * a disk that fills later cannot fail the collective writes. */
+        int err = 0;
         if (write(fd, hdr, sizeof hdr) != (ssize_t)sizeof hdr || ftruncate(fd, total) != 0)
           rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot write the header: %s", path, strerror(errno));
+        else if ((err = posix_fallocate(fd, 0, total)) != 0 && err != EOPNOTSUPP && err != EINVAL)
+          rc = SN_FAIL(e, SN_ERR_IO, "%s: no room for %lld bytes: %s", path, (long long)total, strerror(err));
         if (close(fd) != 0 && !rc) rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
         if (rc) unlink(tmp);
       }
@@ -175,6 +181,7 @@ int sn_wav_create_ex(MPI_Comm comm, const char *path, double sample_rate, int64_
     wav_free(w);
     return rc;
   }
+  if (w->rank == 0) sn_tmp_add(w->tmp);
   *wp = w;
   return SN_OK;
 }
@@ -199,6 +206,7 @@ int sn_wav_write(sn_wav *w, int64_t start, int64_t n, const float *x, sn_err *e)
     return rc;
   }
   MPI_Allreduce(&chunks, &max_chunks, 1, MPI_INT64_T, MPI_MAX, w->comm);
+  sn_fault_fill(w->tmp, w->rank);
   for (int64_t c = 0; c < max_chunks; c++) {
     int64_t off = c * C;
     int64_t len = off < n ? (n - off < C ? n - off : C) : 0;
@@ -243,6 +251,7 @@ int sn_wav_close(sn_wav **wp, int commit, sn_err *e) {
       unlink(w->tmp);
     }
   }
+  if (w->rank == 0) sn_tmp_remove(w->tmp);
   rc2 = sn_agree(w->comm, rc2, e);
   wav_free(w);
   return rc ? rc : rc2;

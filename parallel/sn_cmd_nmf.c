@@ -26,19 +26,28 @@ typedef struct {
   char str[SN_NKEYS][64];
 } sn_stft_attrs;
 
-static int attrs_read(sn_h5 *f, const char *obj, sn_stft_attrs *a) {
+/* Collective. An attribute that is neither a string nor a number fails with
+ * the string reader's message (e.g. a corrupted variable-length string that
+ * libhdf5 cannot read: see sn_h5_attr_get_str). */
+static int attrs_read(sn_h5 *f, const char *obj, sn_stft_attrs *a, sn_err *e) {
   memset(a, 0, sizeof *a);
   for (int k = 0; k < SN_NKEYS; k++) {
     sn_err s = {0};
     int found = 0;
-    if (sn_h5_attr_get_str(f, obj, sn_stft_keys[k], a->str[k], sizeof a->str[k], &found, &s) == SN_OK) {
+    int src = sn_h5_attr_get_str(f, obj, sn_stft_keys[k], a->str[k], sizeof a->str[k], &found, &s);
+    if (src == SN_OK) {
       if (found) a->kind[k] = 2;
       continue;
     }
     sn_err s2 = {0};
     found = 0;
-    if (sn_h5_attr_get_double(f, obj, sn_stft_keys[k], &a->num[k], &found, &s2) == SN_OK && found)
-      a->kind[k] = 1;
+    if (sn_h5_attr_get_double(f, obj, sn_stft_keys[k], &a->num[k], &found, &s2) == SN_OK) {
+      if (found) a->kind[k] = 1;
+      continue;
+    }
+    /* agreed codes: every rank gets here together; the rank holding s's message prints it */
+    if (s.msg[0]) SN_FAIL(e, src, "%s", s.msg);
+    return sn_agree(sn_h5_comm(f), src, e);
   }
   return SN_OK;
 }
@@ -90,7 +99,8 @@ typedef struct {
 static int nmf_compat(void *ctx, sn_h5 *f, const char *obj, const char *file, sn_err *e) {
   const nmf_compat_ctx *c = ctx;
   sn_stft_attrs other;
-  attrs_read(f, obj, &other);
+  int rc = attrs_read(f, obj, &other, e);
+  if (rc) return rc;
   return attrs_compat(c->in, &other, file, c->path, e);
 }
 
@@ -159,7 +169,7 @@ int sn_cmd_nmf(sn_run *run, int argc, char **argv) {
   if (!lrc && !V) lrc = SN_ERR_NOMEM;
   SN_CHECK(sn_agree(run->comm, lrc, e));
   SN_CHECK(sn_h5_read_cols(f, dset, F, col0, n_local, V, F, e));
-  attrs_read(f, dset, &at_in);
+  SN_CHECK(attrs_read(f, dset, &at_in, e));
   SN_CHECK(sn_h5_close(&f, 0, e));
   SN_CHECK(sn_agree(run->comm, sn_nmf_cli_check_v(V, F, n_local, col0, nc.beta, in, dset, e), e));
   sn_timer_end(&run->timer, SN_PH_READ);

