@@ -30,8 +30,12 @@ then gives the validation mixtures (VDIR/test/*) for the sweep.
 Grid keys (value lists joined by commas, keys by semicolons): k (learn -k),
 beta (learn and separate --beta), iter (both --max-iter), learn_iter, alpha_h /
 l1 (separate --alpha-H / --l1-ratio), learn_alpha_h / learn_l1 (learn's),
-mask_power (separate --mask-power), free (separate --free). Options at their
-defaults (0, 1) are not passed.
+mask_power (separate --mask-power), free (separate --free; rest.wav is not
+scored). Options at their defaults (0, 1) are not passed. alpha is scaled as
+sklearn's (by the number of frequency bins for H), so useful values are small:
+on this material alpha_h=0.001,l1=1 changed little, alpha_h=0.1,l1=1 silenced
+the sources (SDR -28 dB). One point is picked for all kinds of mixture (mean
+over the validation mixtures); use --kinds to pick one per kind.
 Prints a markdown table of mean SDR (dB) over the sources, per method and
 mixture, with the mean over mixtures; then per-source SDRs.
 """
