@@ -16,6 +16,9 @@ of specnmf on test mixtures with known stems, for three ways of working:
         seeds, --val-seeds) and only that point is run on the test mixtures, so
         the test numbers are not tuned to the test mixtures. Fails cleanly (n/a)
         when specnmf has no `learn` command.
+  d     semi-supervised: `--source` dictionaries for every source but the last
+        (piano, bass of piano_bass_drums; kick of kick_snare) and `--free 8` (grid
+        key free), the last source scored in OUT/rest.wav; at the grid's first point.
 
 Material: by default made with examples/make_material.py into WORK/material
 (training seed --train-seed, test seeds --test-seeds); --material DIR uses any
@@ -233,6 +236,22 @@ def method_c(run, mix, order, train, work, dicts, pt):
     return [os.path.join(out, name + ".wav") for name in order], False
 
 
+def method_d(run, mix, order, train, work, dicts, pt):
+    """Semi-supervised: dictionaries for every source but the last of order,
+    --free F learned columns (F = pt['free'], default 8) for the rest; the
+    last source is scored in rest.wav."""
+    pt = dict(pt, free=pt.get("free", "8"))
+    args = ["separate", mix]
+    for name in order[:-1]:
+        args += ["--source", "%s=%s" % (name, learn_dict(run, train, name, pt, dicts))]
+    args += ["--beta", pt["beta"], "--max-iter", pt["iter"], "--free", pt["free"]]
+    if "mask_power" in pt and float(pt["mask_power"]) != 1.0:
+        args += ["--mask-power", pt["mask_power"]]
+    out = os.path.join(work, "out")
+    run(*(args + ["-o", out, "--force", "-q", "--no-plot"]))
+    return [os.path.join(out, name + ".wav") for name in order[:-1]] + [os.path.join(out, "rest.wav")], False
+
+
 def has_learn(run):
     p = run("learn", "--help", check=False)
     return p.returncode == 0
@@ -254,6 +273,8 @@ def evaluate(run, method, mixtures, train, work, dicts, pt=None):
                 est, perm = method_a(run, mix, order, w, "kl")
             elif method == "b":
                 est, perm = method_b(run, mix, order, train, w, dicts)
+            elif method == "d":
+                est, perm = method_d(run, mix, order, train, w, dicts, pt)
             else:
                 est, perm = method_c(run, mix, order, train, w, dicts, pt)
             res[name] = score(stems, order, est, perm)
@@ -317,7 +338,7 @@ def main():
         raise SystemExit("quality_sources: no specnmf executable at %s" % exe)
     kinds = [k for k in a.kinds.split(",") if k]
     methods = [m for m in a.methods.split(",") if m]
-    grid = parse_grid(a.grid) if "c" in methods else []
+    grid = parse_grid(a.grid) if ("c" in methods or "d" in methods) else []
     work = a.work or tempfile.mkdtemp(prefix="quality_sources_")
     os.makedirs(work, exist_ok=True)
     test_seeds = [int(s) for s in a.test_seeds.split(",")]
@@ -369,8 +390,12 @@ def main():
                              + table([(_label(pt), r) for _, pt, r in sweep], vnames))
             rows.append(("c: learn + separate --source (%s)" % _label(chosen),
                          evaluate(run, "c", mixtures, train, work, dicts, chosen)))
+        elif m == "d":
+            pt = grid[0] if grid else parse_grid("")[0]
+            rows.append(("d: --source for all but the last source, --free %s, the last scored in rest.wav (%s)"
+                         % (pt.get("free", "8"), _label(pt)), evaluate(run, "d", mixtures, train, work, dicts, pt)))
         else:
-            raise SystemExit("quality_sources: unknown method %s (a, a_kl, b, c)" % m)
+            raise SystemExit("quality_sources: unknown method %s (a, a_kl, b, c, d)" % m)
     names = [n for n, _, _, _ in mixtures]
     head = ("SDR (dB, mir_eval bss_eval_sources, mean over the sources of each mixture); specnmf %s, %d rank(s); "
             "material %s; %.0f s" % (exe, a.np, mat, time.time() - t0))

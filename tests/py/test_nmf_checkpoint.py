@@ -51,10 +51,21 @@ args = [f"{T}/big.h5", "-o", f"{T}/big.h5.out", "-k", "5", "--init", "random", "
 cmd = ([C.SPECNMF] if not C.MPIRUN else C.MPIRUN + [C.SPECNMF]) + ["nmf"] + args + ["--max-iter", "1000000"]
 env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
 proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-time.sleep(3.0)
+# signal only once the solver runs (its first progress line): a fixed sleep lost
+# the race under load (a sanitizer build got SIGUSR1 before its handler: exit 138)
+head, t_end = [], time.time() + 120
+while time.time() < t_end:
+    line = proc.stderr.readline()
+    if not line:
+        break
+    head.append(line)
+    if "nmf: iteration" in line:
+        break
+time.sleep(0.5)
 proc.send_signal(signal.SIGUSR1)
 try:
     out, err = proc.communicate(timeout=60)
+    err = "".join(head) + err
 except subprocess.TimeoutExpired:
     proc.kill()
     out, err = proc.communicate()
