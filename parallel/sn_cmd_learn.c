@@ -121,7 +121,7 @@ int sn_cmd_learn(sn_run *run, int argc, char **argv) {
   int rc = sn_agree(run->comm, pos ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "learn: out of memory"), e);
   if (rc) return rc;
   rc = sn_cli_parse(run, &com, "FILE... [--list FILE] --name NAME [-k R] -o DICT.h5 [options]",
-                    "Learn one source's dictionary W (F x R, default R = 16, KL divergence) from recordings of that\n"
+                    "Learn one source's dictionary W (F x R, default R = 8, KL divergence) from recordings of that\n"
                     "source: the frames of all inputs (audio files or stored spectrograms) side by side as one V,\n"
                     "split over ranks by frame, factorized V ~= W H. Writes /dict/W with the STFT parameters, the\n"
                     "beta, the source name and the inputs as attributes, for 'separate --source NAME=DICT.h5'.",

@@ -8,7 +8,7 @@
 
 /* The defaults `learn` and `separate --source` share, chosen by measurement
  * (README "Named sources"): components per source and the loss. */
-#define SN_LEARN_DEFAULT_K 16
+#define SN_LEARN_DEFAULT_K 8
 #define SN_LEARN_DEFAULT_BETA "kl"
 
 /* Collective over run->comm. Returns the agreed code (SN_ERR_INTERRUPTED
