@@ -28,7 +28,8 @@ int64_t sn_group_hstat_len(int64_t R);
 
 /* Local. Add the frames of a block of H (R x n, column-major, ld R) to the H
  * statistic stat (sn_group_hstat_len(R) doubles: the Gram H H^T, R x R
- * column-major, then the R row sums), accumulated in double. The statistic
+ * column-major, of which only the upper triangle i <= j is formed, then the
+ * R row sums), accumulated in double. The statistic
  * of all frames is the sum of the blocks' (an allreduce over ranks). */
 void sn_group_hstat(int64_t R, int64_t n, const float *H, double *stat);
 
