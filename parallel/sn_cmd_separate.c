@@ -13,6 +13,7 @@
 #include "sn_audio.h"
 #include "sn_cli.h"
 #include "sn_comm.h"
+#include "sn_group.h"
 #include "sn_h5.h"
 #include "sn_mask.h"
 #include "sn_nmf_cli.h"
@@ -38,11 +39,13 @@ typedef struct sn_groups {
   int *first; /* n_src + 1 */
   int *idx;
   const char *name[SN_OPT_LIST_MAX + 1]; /* NULL: numbered */
+  char *name_buf; /* --sources: storage of the names source-NN */
 } sn_groups;
 
 static void sn_groups_free(sn_groups *g) {
   free(g->first);
   free(g->idx);
+  free(g->name_buf);
   memset(g, 0, sizeof *g);
 }
 
@@ -344,6 +347,75 @@ static int sep_write_sources(sn_h5 *res, const sn_groups *g, const sn_sources *s
   return rc;
 }
 
+/* Local. The --sources options before any work: what may not go with them
+ * (--group, --source), S in 1..R, --grouping named. n_sources is INT_MIN
+ * when not given. */
+static int sep_auto_check(int n_sources, const char *grouping_s, const char *group_s, const sn_strlist *src_args,
+                          int64_t k, sn_group_method *m, sn_err *e) {
+  if (n_sources == INT_MIN)
+    return grouping_s ? SN_FAIL(e, SN_ERR_USAGE, "separate --grouping: goes with --sources S") : SN_OK;
+  if (group_s) return SN_FAIL(e, SN_ERR_USAGE, "separate: --sources does not go with --group (give one or the other)");
+  if (src_args->n)
+    return SN_FAIL(e, SN_ERR_USAGE, "separate: --sources does not go with --source (named dictionaries are grouped already)");
+  if (n_sources < 1) return SN_FAIL(e, SN_ERR_USAGE, "separate --sources: must be >= 1 (got %d)", n_sources);
+  if (n_sources > k)
+    return SN_FAIL(e, SN_ERR_USAGE, "separate --sources: %d sources of %lld components (S must be <= -k)", n_sources,
+                   (long long)k);
+  return sn_group_method_parse(grouping_s ? grouping_s : "both", m, e);
+}
+
+/* Collective. --sources S: group the k components (W replicated, this rank's
+ * frames of H) into S sources named source-NN by sn_group_components: the H
+ * statistic (H H^T and row sums, k*k + k doubles) is reduced once, rank 0
+ * clusters and broadcasts the labels. list (cap bytes) gets the grouping as
+ * a --group list ("0+3,1+2"), or "" if it does not fit. */
+static int sep_group_auto(sn_run *run, sn_groups *g, int S, sn_group_method m, const sn_spec *s, int64_t k,
+                          const float *W, const float *H, char *list, size_t cap) {
+  sn_err *e = &run->err;
+  const int64_t n = sn_group_hstat_len(k);
+  double *stat = calloc((size_t)n, sizeof *stat);
+  int *lab = calloc((size_t)k, sizeof *lab);
+  memset(g, 0, sizeof *g);
+  g->first = calloc((size_t)S + 1, sizeof(int));
+  g->idx = calloc((size_t)k, sizeof(int));
+  g->name_buf = calloc((size_t)S, 24);
+  int lrc = (stat && lab && g->first && g->idx && g->name_buf) ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory");
+  if (lrc == SN_OK && m != SN_GROUP_TIMBRE) sn_group_hstat(k, s->n_local, H, stat);
+  int rc = m != SN_GROUP_TIMBRE ? sn_allreduce_sum_agree(run->comm, stat, (size_t)n, lrc, e) : sn_agree(run->comm, lrc, e);
+  if (rc == SN_OK) {
+    lrc = run->rank == 0 ? sn_group_components(m, s->F, k, W, s->par.sample_rate, s->par.n_fft, s->N, stat, S, lab, e)
+                         : SN_OK;
+    rc = sn_agree(run->comm, lrc, e);
+  }
+  int cnt = 0;
+  if (rc == SN_OK) rc = sn_agree(run->comm, sn_mpi_count(k, "grouping labels", &cnt, e), e);
+  if (rc == SN_OK && MPI_Bcast(lab, cnt, MPI_INT, 0, run->comm) != MPI_SUCCESS)
+    rc = SN_FAIL(e, SN_ERR_MPI, "separate --sources: broadcast failed");
+  rc = sn_agree(run->comm, rc, e);
+  if (rc == SN_OK) {
+    size_t used = 0;
+    list[0] = '\0';
+    for (int src = 0; src < S; src++) {
+      g->first[src] = g->n_idx;
+      for (int64_t r = 0; r < k; r++)
+        if (lab[r] == src) {
+          g->idx[g->n_idx++] = (int)r;
+          if (used < cap)
+            used += (size_t)snprintf(list + used, cap - used, "%s%lld", g->first[src] == g->n_idx - 1 ? (src ? "," : "") : "+",
+                                     (long long)r);
+        }
+      snprintf(g->name_buf + 24 * src, 24, "source-%02d", src);
+      if (src <= SN_OPT_LIST_MAX) g->name[src] = g->name_buf + 24 * src;
+    }
+    if (used >= cap) list[0] = '\0';
+    g->first[S] = g->n_idx;
+    g->n_src = S;
+  }
+  free(stat);
+  free(lab);
+  return rc;
+}
+
 /* -------------------------------------------------------------- separate -- */
 
 int sn_cmd_separate(sn_run *run, int argc, char **argv) {
@@ -356,6 +428,10 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   int store_audio = 0, gl_iter = 32, no_plot = 0;
   sn_strlist src_args = {0};
   int64_t n_free = INT64_MIN; /* not given */
+  int n_sources = INT_MIN;    /* not given */
+  const char *grouping_s = NULL;
+  sn_group_method grouping = SN_GROUP_BOTH;
+  char *auto_list = NULL;
   nc.beta_s = NULL; /* --source: the dictionaries' beta, else the command's default */
   const sn_opt t_main[] = {
       SN_COMMON_OPTS(&com),
@@ -367,6 +443,10 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
        "mask (soft mask on the mixture STFT; parts add up to the mixture) | phase (W_k H_k with the mixture's phase) | griffinlim (default mask)"},
       {"--mask-power", 0, SN_OPT_DOUBLE, &mask_power, "P", "soft mask (W_k H_k)^P / sum_j (W_j H_j)^P (default 1)"},
       {"--group", 0, SN_OPT_STRING, &group_s, "LIST", "sum components into sources: 0+1,2,3+4 (writes source-NN.wav)"},
+      {"--sources", 0, SN_OPT_INT, &n_sources, "S",
+       "group the -k R components into S sources automatically, with no dictionaries (writes source-NN.wav)"},
+      {"--grouping", 0, SN_OPT_STRING, &grouping_s, "HOW",
+       "with --sources: both (spectral flatness of W and co-activation in H; default) | coact (H only) | timbre (cepstra of W)"},
       {"--store-audio", 0, SN_OPT_FLAG, &store_audio, NULL, "also store each part's audio in result.h5 (/separate/audio)"},
       {"--gl-iter", 0, SN_OPT_INT, &gl_iter, "N", "Griffin-Lim iterations (default 32)"},
       {"--momentum", 0, SN_OPT_DOUBLE, &momentum, "X", "Griffin-Lim momentum (default 0.99)"},
@@ -381,7 +461,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   int n_pos = 0, done = 0;
   int rc = sn_cli_parse(run, &com, "IN (-k R | --source NAME=DICT.h5 ... [--free R]) -o OUTDIR [options]",
                         "Separate a recording into R parts: spectrogram, distributed NMF V ~= W H, one sound per\n"
-                        "component (or per source with --group) as OUTDIR/component-NN.wav, OUTDIR/result.h5 (V, W, H,\n"
+                        "component (or per source with --group or --sources) as OUTDIR/component-NN.wav, OUTDIR/result.h5 (V, W, H,\n"
                         "the report) and the picture OUTDIR/overview.png. With --source, the dictionaries of named\n"
                         "sources (from 'specnmf learn') are held fixed and only their activations are learned: one\n"
                         "OUTDIR/NAME.wav per source (and rest.wav from --free columns); beta defaults to the one the\n"
@@ -437,6 +517,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
     else lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --reconstruct: '%s' is not mask, phase or griffinlim", recon_s);
   }
   if (lrc == SN_OK) pool_mode = strcmp(pool_s, "max") ? SN_POOL_MEAN : SN_POOL_MAX;
+  if (lrc == SN_OK) lrc = sep_auto_check(n_sources, grouping_s, group_s, &src_args, nc.k, &grouping, e);
   if (lrc == SN_OK && group_s) lrc = sn_groups_parse(group_s, &grp, e);
   /* the component numbers need only k: check them before the transform */
   if (lrc == SN_OK && group_s) lrc = sn_groups_check(&grp, nc.k, e);
@@ -471,7 +552,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   SN_CHECK(sn_pstft_compute(run, in, &scfg, 0, &s));
   const int64_t F = s.F, N = s.N;
   lrc = sn_nmf_cli_check_k("separate", k, F, N, in, e);
-  if (lrc == SN_OK && !group_s && !src->n) lrc = sn_groups_identity(&grp, k, e);
+  if (lrc == SN_OK && !group_s && !src->n && n_sources == INT_MIN) lrc = sn_groups_identity(&grp, k, e);
   if (lrc == SN_OK) lrc = sn_nmf_cli_check_v(s.mag, F, s.n_local, s.start, nc.beta, in, "the spectrogram", e);
   SN_CHECK(sn_agree(run->comm, lrc, e));
   SN_PROGRESS(run, "separate: V %lld x %lld at %g Hz (%.1f s)", (long long)F, (long long)N, s.par.sample_rate,
@@ -504,6 +585,12 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   if (run->rank == 0) unlink(nc.checkpoint_s);
   SN_PROGRESS(run, "separate: NMF %lld iterations, loss %.6g%s", (long long)st.iter, st.loss,
               st.converged ? " (converged)" : "");
+  if (n_sources != INT_MIN) {
+    auto_list = calloc(4096, 1);
+    SN_CHECK(sn_agree(run->comm, auto_list ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"), e));
+    SN_CHECK(sep_group_auto(run, &grp, n_sources, grouping, &s, k, W, H, auto_list, 4096));
+    SN_PROGRESS(run, "separate: %d sources by %s: %s", n_sources, sn_group_method_name(grouping), auto_list);
+  }
 
   /* ---- result.h5: V, W, H, the NMF's facts ---- */
   {
@@ -537,7 +624,8 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
     }
     if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "reconstruct", recon_s, e);
     if (rc == SN_OK) rc = sn_h5_attr_set_double(res, "/separate", "mask_power", mask_power, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "groups", group_s ? group_s : "", e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "groups", group_s ? group_s : auto_list ? auto_list : "", e);
+    if (rc == SN_OK && auto_list) rc = sn_h5_attr_set_str(res, "/separate", "grouping", sn_group_method_name(grouping), e);
     if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/separate", "n_sources", grp.n_src, e);
     if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "input", in, e);
     if (rc == SN_OK && src->n) rc = sep_write_sources(res, &grp, src, e);
@@ -621,7 +709,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
     }
     char name[64];
     if (grp.name[g]) snprintf(name, sizeof name, "%s", grp.name[g]);
-    else snprintf(name, sizeof name, "%s-%02d", group_s ? "source" : "component", g);
+    else snprintf(name, sizeof name, "%s-%02d", group_s || auto_list ? "source" : "component", g);
     SN_CHECK(sn_write_source(run, od, name, s.par.sample_rate, length, com.force, pola, store_audio ? res : NULL));
     SN_PROGRESS(run, "separate: wrote %s/%s.wav", od->path, name);
   }
@@ -641,7 +729,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
                s.par.n_samples / s.par.sample_rate, recon_s);
       sn_plot_in pin = {F, N, k, s.par.sample_rate, hop, PV, PH, Vp, W, Hp, title, NULL, NULL};
       int src_of[4097];
-      if (src->n && k <= 4097) { /* label the named sources (and rest) */
+      if ((src->n || (auto_list && grp.n_src <= SN_OPT_LIST_MAX + 1)) && k <= 4097) { /* label the named sources (and rest) */
         for (int64_t r = 0; r < k; r++) src_of[r] = -1;
         for (int g = 0; g < grp.n_src; g++)
           for (int j = grp.first[g]; j < grp.first[g + 1]; j++) src_of[grp.idx[j]] = g;
@@ -668,6 +756,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   sn_run_fact_int(run, "N", N);
   sn_run_fact_int(run, "k", k);
   sn_run_fact_int(run, "n_sources", grp.n_src);
+  if (auto_list) sn_run_fact_str(run, "grouping", sn_group_method_name(grouping));
   sn_run_fact_int(run, "n_iter", st.iter);
   sn_run_fact_int(run, "converged", st.converged);
   sn_run_fact_double(run, "loss", st.loss);
@@ -706,6 +795,7 @@ cleanup:
   sn_pnmf_state_free(&st);
   sn_spec_free(&s);
   sn_groups_free(&grp);
+  free(auto_list);
   if (src) sn_sources_free(src);
   free(src);
   sn_free(W), sn_free(H), sn_free(Vp), sn_free(Hp), sn_free(mix), sn_free(Z), sn_free(rgb);

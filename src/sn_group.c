@@ -1,0 +1,347 @@
+/* Grouping of NMF components into sources (see sn_group.h). */
+#include "sn_group.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sn_mel.h"
+
+#define SN_PI 3.14159265358979323846
+
+static const char *const sn_group_names[] = {"timbre", "coact", "both"};
+
+int sn_group_method_parse(const char *s, sn_group_method *m, sn_err *e) {
+  for (int i = 0; i < 3; i++)
+    if (!strcmp(s, sn_group_names[i])) {
+      *m = (sn_group_method)i;
+      return SN_OK;
+    }
+  return SN_FAIL(e, SN_ERR_USAGE, "separate --grouping: '%s' is not timbre, coact or both", s);
+}
+
+const char *sn_group_method_name(sn_group_method m) {
+  return (unsigned)m < 3 ? sn_group_names[m] : "?";
+}
+
+/* ------------------------------------------------------------ H statistic -- */
+
+int64_t sn_group_hstat_len(int64_t R) { return R * R + R; }
+
+void sn_group_hstat(int64_t R, int64_t n, const float *H, double *stat) {
+  double *G = stat, *s = stat + R * R;
+  for (int64_t t = 0; t < n; t++) {
+    const float *h = H + t * R;
+    for (int64_t j = 0; j < R; j++) {
+      const double hj = h[j];
+      s[j] += hj;
+      if (hj == 0) continue;
+      double *g = G + j * R;
+      for (int64_t i = 0; i <= j; i++) g[i] += (double)h[i] * hj;
+    }
+  }
+}
+
+void sn_group_hcorr(int64_t R, int64_t N, const double *stat, double *C) {
+  const double *G = stat, *s = stat + R * R;
+  const double invN = N > 0 ? 1.0 / (double)N : 0.0;
+  for (int64_t j = 0; j < R; j++)
+    for (int64_t i = 0; i <= j; i++) {
+      double cov = G[i + j * R] * invN - (s[i] * invN) * (s[j] * invN);
+      double vi = G[i + i * R] * invN - (s[i] * invN) * (s[i] * invN);
+      double vj = G[j + j * R] * invN - (s[j] * invN) * (s[j] * invN);
+      double c;
+      if (i == j) c = 1.0;
+      else if (vi > 0 && vj > 0) {
+        c = cov / sqrt(vi * vj);
+        if (c > 1) c = 1;
+        if (c < -1) c = -1;
+      } else
+        c = 0.0;
+      C[i + j * R] = C[j + i * R] = c;
+    }
+}
+
+/* ----------------------------------------------------------------- timbre -- */
+
+int sn_group_timbre(int64_t F, int64_t R, const float *W, double sr, int n_fft, double *X, sn_err *e) {
+  const int B = SN_GROUP_MELS, D = SN_GROUP_CEPS - 1;
+  if (F != n_fft / 2 + 1 || R < 1)
+    return SN_FAIL(e, SN_ERR_INPUT, "grouping: W has %lld rows, not n_fft/2 + 1 = %d", (long long)F, n_fft / 2 + 1);
+  float *M = sn_calloc((size_t)B * (size_t)F * sizeof(float), "mel filterbank", e);
+  if (!M) return SN_ERR_NOMEM;
+  int rc = sn_mel_filterbank(sr, n_fft, B, 0.0, 0.0, 0, 1, M, B, NULL, e);
+  if (rc) {
+    sn_free(M);
+    return rc;
+  }
+  double b[SN_GROUP_MELS], L[SN_GROUP_MELS];
+  for (int64_t r = 0; r < R; r++) {
+    const float *w = W + r * F;
+    for (int m = 0; m < B; m++) b[m] = 0;
+    for (int64_t f = 0; f < F; f++) {
+      const double wf = w[f];
+      if (wf == 0) continue;
+      const float *Mf = M + f * B;
+      for (int m = 0; m < B; m++) b[m] += (double)Mf[m] * wf;
+    }
+    double tot = 0;
+    for (int m = 0; m < B; m++) tot += b[m];
+    for (int m = 0; m < B; m++) L[m] = log((tot > 0 ? b[m] / tot : 1.0 / B) + SN_GROUP_FLOOR / B);
+    /* DCT-II, orthonormal, coefficients 1..D */
+    for (int c = 1; c <= D; c++) {
+      double acc = 0;
+      for (int m = 0; m < B; m++) acc += L[m] * cos(SN_PI * c * (2.0 * m + 1.0) / (2.0 * B));
+      X[r * D + (c - 1)] = acc * sqrt(2.0 / B);
+    }
+  }
+  sn_free(M);
+  return SN_OK;
+}
+
+void sn_group_flatness(int64_t F, int64_t R, const float *W, double *lf) {
+  double mx = 0;
+  for (int64_t i = 0; i < F * R; i++)
+    if (W[i] > mx) mx = W[i];
+  const double fl = 1e-12 * mx + DBL_MIN;
+  for (int64_t r = 0; r < R; r++) {
+    double sl = 0, s = 0;
+    for (int64_t f = 0; f < F; f++) {
+      sl += log((double)W[f + r * F] + fl);
+      s += W[f + r * F];
+    }
+    lf[r] = s > 0 ? sl / (double)F - log(s / (double)F) : 0.0;
+  }
+}
+
+/* ---------------------------------------------------------------- k-means -- */
+
+static uint64_t sn_splitmix(uint64_t *s) {
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+/* uniform in [0, 1) from the top 53 bits */
+static double sn_unif(uint64_t *s) { return (double)(sn_splitmix(s) >> 11) * (1.0 / 9007199254740992.0); }
+
+static double sn_d2(const double *a, const double *b, int d) {
+  double acc = 0;
+  for (int j = 0; j < d; j++) {
+    double t = a[j] - b[j];
+    acc += t * t;
+  }
+  return acc;
+}
+
+/* Relabel in order of first appearance. */
+static void sn_canon(int64_t n, int k, int *label) {
+  int map[k > 0 ? k : 1];
+  for (int c = 0; c < k; c++) map[c] = -1;
+  int next = 0;
+  for (int64_t i = 0; i < n; i++) {
+    if (map[label[i]] < 0) map[label[i]] = next++;
+    label[i] = map[label[i]];
+  }
+}
+
+/* Sum of squared distances of the points to their cluster means. */
+static double sn_inertia(int64_t n, int d, const double *X, int k, const int *label, double *cen, int64_t *cnt) {
+  memset(cen, 0, (size_t)k * (size_t)d * sizeof *cen);
+  memset(cnt, 0, (size_t)k * sizeof *cnt);
+  for (int64_t i = 0; i < n; i++) {
+    cnt[label[i]]++;
+    for (int j = 0; j < d; j++) cen[label[i] * d + j] += X[i * d + j];
+  }
+  for (int c = 0; c < k; c++)
+    for (int j = 0; j < d; j++) cen[c * d + j] = cnt[c] ? cen[c * d + j] / (double)cnt[c] : 0.0;
+  double in = 0;
+  for (int64_t i = 0; i < n; i++) in += sn_d2(X + i * d, cen + label[i] * d, d);
+  return in;
+}
+
+/* One run: k-means++ seeding from rng, then Lloyd. */
+static void sn_kmeans_run(int64_t n, int d, const double *X, int k, uint64_t *rng, int *lab, double *cen,
+                          int64_t *cnt, double *dist) {
+  /* seeding */
+  int64_t first = (int64_t)(sn_unif(rng) * (double)n);
+  if (first >= n) first = n - 1;
+  memcpy(cen, X + first * d, (size_t)d * sizeof *cen);
+  for (int64_t i = 0; i < n; i++) dist[i] = sn_d2(X + i * d, cen, d);
+  for (int c = 1; c < k; c++) {
+    double tot = 0;
+    for (int64_t i = 0; i < n; i++) tot += dist[i];
+    int64_t pick = -1;
+    if (tot > 0) {
+      double u = sn_unif(rng) * tot, acc = 0;
+      for (int64_t i = 0; i < n && pick < 0; i++) {
+        acc += dist[i];
+        if (dist[i] > 0 && u < acc) pick = i;
+      }
+      if (pick < 0) /* rounding at the end of the sum: the last point with weight */
+        for (int64_t i = n - 1; i >= 0 && pick < 0; i--)
+          if (dist[i] > 0) pick = i;
+    } else { /* every point sits on a centre: take the next point by index */
+      pick = c < n ? c : n - 1;
+    }
+    memcpy(cen + c * d, X + pick * d, (size_t)d * sizeof *cen);
+    for (int64_t i = 0; i < n; i++) {
+      double t = sn_d2(X + i * d, cen + c * d, d);
+      if (t < dist[i]) dist[i] = t;
+    }
+  }
+  /* Lloyd */
+  for (int64_t i = 0; i < n; i++) lab[i] = -1;
+  for (int it = 0; it < 300; it++) {
+    int changed = 0;
+    for (int64_t i = 0; i < n; i++) {
+      int best = 0;
+      double bd = sn_d2(X + i * d, cen, d);
+      for (int c = 1; c < k; c++) {
+        double t = sn_d2(X + i * d, cen + c * d, d);
+        if (t < bd) bd = t, best = c;
+      }
+      dist[i] = bd;
+      if (lab[i] != best) lab[i] = best, changed = 1;
+    }
+    /* an empty cluster takes the point farthest from its centre (among
+     * clusters of two or more points) */
+    for (int c = 0; c < k; c++) {
+      int64_t m = 0;
+      for (int64_t i = 0; i < n; i++) m += lab[i] == c;
+      if (m) continue;
+      memset(cnt, 0, (size_t)k * sizeof *cnt);
+      for (int64_t i = 0; i < n; i++) cnt[lab[i]]++;
+      int64_t far = -1;
+      for (int64_t i = 0; i < n; i++)
+        if (cnt[lab[i]] > 1 && (far < 0 || dist[i] > dist[far])) far = i;
+      lab[far] = c;
+      dist[far] = 0;
+      changed = 1;
+    }
+    sn_inertia(n, d, X, k, lab, cen, cnt); /* new centres */
+    if (!changed) break;
+  }
+}
+
+int sn_kmeans(int64_t n, int d, const double *X, int k, int n_restart, uint64_t seed, int *label, double *inertia,
+              sn_err *e) {
+  if (k < 1 || k > n) return SN_FAIL(e, SN_ERR_INPUT, "k-means: %d clusters of %lld points", k, (long long)n);
+  if (n_restart < 1) return SN_FAIL(e, SN_ERR_INPUT, "k-means: %d restarts", n_restart);
+  size_t dd = (size_t)(d > 0 ? d : 1);
+  double *cen = malloc((size_t)k * dd * sizeof *cen), *dist = malloc((size_t)n * sizeof *dist);
+  int64_t *cnt = malloc((size_t)k * sizeof *cnt);
+  int *lab = malloc((size_t)n * sizeof *lab);
+  if (!cen || !dist || !cnt || !lab) {
+    free(cen), free(dist), free(cnt), free(lab);
+    return SN_FAIL(e, SN_ERR_NOMEM, "k-means: out of memory");
+  }
+  double best = DBL_MAX;
+  for (int run = 0; run < n_restart; run++) {
+    uint64_t rng = seed ^ (0xd1b54a32d192ed03ull * (uint64_t)(run + 1));
+    sn_kmeans_run(n, d, X, k, &rng, lab, cen, cnt, dist);
+    double in = sn_inertia(n, d, X, k, lab, cen, cnt);
+    if (in < best) {
+      best = in;
+      memcpy(label, lab, (size_t)n * sizeof *lab);
+    }
+  }
+  sn_canon(n, k, label);
+  if (inertia) *inertia = best;
+  free(cen), free(dist), free(cnt), free(lab);
+  return SN_OK;
+}
+
+int sn_kmeans_exhaustive(int64_t n, int d, const double *X, int k, int *label, double *inertia, sn_err *e) {
+  if (k < 1 || k > n || n > 16) return SN_FAIL(e, SN_ERR_INPUT, "k-means (exhaustive): %d clusters of %lld points", k, (long long)n);
+  size_t dd = (size_t)(d > 0 ? d : 1);
+  double *cen = malloc((size_t)k * dd * sizeof *cen);
+  int64_t *cnt = malloc((size_t)k * sizeof *cnt);
+  int lab[16], used[16];
+  if (!cen || !cnt) {
+    free(cen), free(cnt);
+    return SN_FAIL(e, SN_ERR_NOMEM, "k-means: out of memory");
+  }
+  /* canonical labellings only (restricted growth strings): lab[0] = 0,
+   * lab[i] <= 1 + max(lab[0..i-1]); enumerated in lexicographic order */
+  double best = DBL_MAX;
+  for (int64_t i = 0; i < n; i++) lab[i] = 0;
+  for (;;) {
+    int m = 0;
+    for (int64_t i = 0; i < n; i++) {
+      used[i] = m; /* max label before i, plus one */
+      if (lab[i] + 1 > m) m = lab[i] + 1;
+    }
+    if (m == k) {
+      double in = sn_inertia(n, d, X, k, lab, cen, cnt);
+      if (in < best) {
+        best = in;
+        memcpy(label, lab, (size_t)n * sizeof *lab);
+      }
+    }
+    /* next restricted growth string with labels < k */
+    int64_t i = n - 1;
+    while (i > 0 && (lab[i] >= used[i] || lab[i] >= k - 1)) lab[i--] = 0;
+    if (i <= 0) break;
+    lab[i]++;
+  }
+  if (inertia) *inertia = best;
+  free(cen), free(cnt);
+  return SN_OK;
+}
+
+/* ------------------------------------------------------------ the grouping -- */
+
+/* Center the columns of an n x d block (row-major, stride ld) and scale it to
+ * a mean squared norm of 1 per point (nothing if it is constant). */
+static void sn_unit_scale(int64_t n, int d, double *X, int ld) {
+  double tot = 0;
+  for (int j = 0; j < d; j++) {
+    double m = 0;
+    for (int64_t i = 0; i < n; i++) m += X[i * ld + j];
+    m /= (double)n;
+    for (int64_t i = 0; i < n; i++) {
+      X[i * ld + j] -= m;
+      tot += X[i * ld + j] * X[i * ld + j];
+    }
+  }
+  double s = tot > 0 ? sqrt((double)n / tot) : 1.0;
+  for (int64_t i = 0; i < n; i++)
+    for (int j = 0; j < d; j++) X[i * ld + j] *= s;
+}
+
+int sn_group_components(sn_group_method method, int64_t F, int64_t R, const float *W, double sr, int n_fft,
+                        int64_t N, const double *hstat, int S, int *src_of, sn_err *e) {
+  if (S < 1 || S > R) return SN_FAIL(e, SN_ERR_INPUT, "grouping: %d sources of %lld components", S, (long long)R);
+  if (method != SN_GROUP_TIMBRE && !hstat) return SN_FAIL(e, SN_ERR_INTERNAL, "grouping: no H statistic");
+  /* columns: timbre SN_GROUP_CEPS - 1 cepstra; coact R correlations; both 1 flatness + R correlations */
+  const int Dw = method == SN_GROUP_TIMBRE ? SN_GROUP_CEPS - 1 : method == SN_GROUP_BOTH ? 1 : 0;
+  const int64_t Dc = method == SN_GROUP_TIMBRE ? 0 : R;
+  const int d = (int)(Dw + Dc);
+  double *X = malloc((size_t)R * (size_t)d * sizeof *X), *T = malloc((size_t)R * (size_t)(Dw ? Dw : 1) * sizeof *T),
+         *C = NULL;
+  if (Dc) C = malloc((size_t)R * (size_t)R * sizeof *C);
+  int rc = (!X || !T || (Dc && !C)) ? SN_FAIL(e, SN_ERR_NOMEM, "grouping: out of memory") : SN_OK;
+  if (rc == SN_OK && method == SN_GROUP_TIMBRE) rc = sn_group_timbre(F, R, W, sr, n_fft, T, e);
+  if (rc == SN_OK && method == SN_GROUP_BOTH) sn_group_flatness(F, R, W, T);
+  if (rc == SN_OK) {
+    for (int64_t r = 0; r < R; r++)
+      for (int j = 0; j < Dw; j++) X[r * d + j] = T[r * Dw + j];
+    if (Dc) {
+      sn_group_hcorr(R, N, hstat, C);
+      for (int64_t r = 0; r < R; r++)
+        for (int64_t j = 0; j < R; j++) X[r * d + Dw + j] = C[r + j * R];
+    }
+    if (method == SN_GROUP_BOTH) {
+      sn_unit_scale(R, Dw, X, d);
+      sn_unit_scale(R, (int)Dc, X + Dw, d);
+      for (int64_t r = 0; r < R; r++)
+        for (int64_t j = 0; j < Dc; j++) X[r * d + Dw + j] *= SN_GROUP_COACT_WEIGHT;
+    }
+    rc = sn_kmeans(R, d, X, S, SN_GROUP_RESTARTS, SN_GROUP_SEED, src_of, NULL, e);
+  }
+  free(X), free(T), free(C);
+  return rc;
+}

@@ -1,0 +1,96 @@
+#pragma once
+/* Automatic grouping of NMF components into S sources with no dictionaries
+ * (separate -k R --sources S): each component is described by the timbre of
+ * its W column (cepstrum of its mel spectrum, as nussl's timbre clustering
+ * and Spiertz & Gnann 2009) and/or by how its row of H moves with the other
+ * rows (correlation over frames), and the R descriptions are clustered by a
+ * deterministic k-means. No MPI here: the H statistic is a sum over frames
+ * (sn_group_hstat) that the caller adds up over the ranks once. */
+#include <stdint.h>
+
+#include "sn_base.h"
+
+/* What the components are grouped by. */
+typedef enum {
+  SN_GROUP_TIMBRE = 0, /* cepstra of the W columns */
+  SN_GROUP_COACT = 1,  /* correlation of the H rows */
+  SN_GROUP_BOTH = 2    /* the spectral flatness of the W columns and the
+                          correlation of the H rows (the default: best on
+                          validation mixtures, jobs/quality_grouping.py) */
+} sn_group_method;
+
+/* Local. "timbre" | "coact" | "both" -> *m; SN_ERR_USAGE otherwise. */
+int sn_group_method_parse(const char *s, sn_group_method *m, sn_err *e);
+const char *sn_group_method_name(sn_group_method m);
+
+/* Number of doubles of the H statistic for R components: R*R + R. */
+int64_t sn_group_hstat_len(int64_t R);
+
+/* Local. Add the frames of a block of H (R x n, column-major, ld R) to the H
+ * statistic stat (sn_group_hstat_len(R) doubles: the Gram H H^T, R x R
+ * column-major, of which only the upper triangle i <= j is formed, then the
+ * R row sums), accumulated in double. The statistic
+ * of all frames is the sum of the blocks' (an allreduce over ranks). */
+void sn_group_hstat(int64_t R, int64_t n, const float *H, double *stat);
+
+/* Local. Log spectral flatness of each column of W (F x R, ld F) into lf[R]:
+ * mean over bins of log(w + floor) minus log of the mean of w, floor =
+ * 1e-12 of the largest value of W: near 0 for a flat (noisy, drum-like)
+ * column, very negative for a few harmonics. A zero column gets 0. */
+void sn_group_flatness(int64_t F, int64_t R, const float *W, double *lf);
+
+/* Local. Correlation (Pearson, over the N frames) of the rows of H from the
+ * complete statistic: C (R x R, column-major). A row of zero variance
+ * correlates 0 with the others and 1 with itself. */
+void sn_group_hcorr(int64_t R, int64_t N, const double *stat, double *C);
+
+/* Timbre features of a W column: mel bands, cepstral coefficients 1..n_ceps-1. */
+#define SN_GROUP_MELS 40
+#define SN_GROUP_CEPS 13
+#define SN_GROUP_FLOOR 1e-4 /* log floor: floor / n_mels of a column's band total */
+
+/* Local. Timbre features of the R columns of W (F x R, ld F, F = n_fft/2 + 1,
+ * nonnegative) into X (R x (SN_GROUP_CEPS - 1), row-major: component r's
+ * features at X + r * (SN_GROUP_CEPS - 1)): the column through the Slaney mel
+ * filterbank (SN_GROUP_MELS bands, 0 to sr/2), divided by its band total
+ * (the level drops out), log(b + SN_GROUP_FLOOR / SN_GROUP_MELS), DCT-II
+ * (orthonormal), coefficients 1 .. SN_GROUP_CEPS - 1. A zero column gets the
+ * features of a flat spectrum. SN_ERR_INPUT (bad sr, n_fft), SN_ERR_NOMEM. */
+int sn_group_timbre(int64_t F, int64_t R, const float *W, double sr, int n_fft, double *X, sn_err *e);
+
+/* Local. Deterministic k-means of n points of d coordinates (X row-major,
+ * point i at X + i*d) into k clusters, 1 <= k <= n: n_restart runs of
+ * k-means++ seeding (splitmix64 stream of seed and the run number; a point
+ * at distance 0 from every centre is never drawn while another is left) then
+ * Lloyd's iterations (nearest centre, ties to the lower cluster; an emptied
+ * cluster takes the point farthest from its centre); the run of lowest
+ * inertia wins (ties: the earlier run). label[n] gets 0..k-1, numbered in
+ * order of first appearance (point 0 is in cluster 0), every cluster
+ * non-empty; *inertia (if not NULL) the sum of squared distances.
+ * SN_ERR_INPUT (k outside 1..n, n_restart < 1), SN_ERR_NOMEM. */
+int sn_kmeans(int64_t n, int d, const double *X, int k, int n_restart, uint64_t seed, int *label, double *inertia,
+              sn_err *e);
+
+/* Local. The reference for sn_kmeans on small n: the partition of least
+ * inertia over all k^n labellings with k non-empty clusters (ties: the first
+ * in lexicographic order of canonical labels), by enumeration. n <= 16.
+ * Same outputs and errors as sn_kmeans. */
+int sn_kmeans_exhaustive(int64_t n, int d, const double *X, int k, int *label, double *inertia, sn_err *e);
+
+/* Restarts and seed of the grouping's k-means. */
+#define SN_GROUP_RESTARTS 32
+#define SN_GROUP_SEED 20260101u
+/* both: weight of the correlations (unit mean square) beside the flatness
+ * (unit variance), chosen on validation mixtures (1, 1.5, 2, 3 tried) */
+#define SN_GROUP_COACT_WEIGHT 1.5
+
+/* Local. Group R components into S sources (1 <= S <= R): features by method
+ * (timbre: sn_group_timbre; coact: the rows of the correlation matrix;
+ * both: the flatness scaled to unit variance beside the correlation rows
+ * centred, scaled to unit mean square and weighted SN_GROUP_COACT_WEIGHT)
+ * (W: F x R, ld F, replicated; hstat: the complete statistic of all N frames,
+ * used by coact and both, may be NULL for timbre), then sn_kmeans. src_of[R]
+ * gets each component's source, 0..S-1 in order of first appearance, every
+ * source non-empty. SN_ERR_INPUT, SN_ERR_NOMEM. */
+int sn_group_components(sn_group_method method, int64_t F, int64_t R, const float *W, double sr, int n_fft,
+                        int64_t N, const double *hstat, int S, int *src_of, sn_err *e);

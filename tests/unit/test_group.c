@@ -1,0 +1,256 @@
+/* Unit tests of src/sn_group (grouping NMF components into sources): k-means
+ * against the exhaustive reference in the same module, separable clusters
+ * recovered exactly whatever the order of the points, determinism, the H
+ * statistic summed by blocks against a direct Pearson correlation, timbre
+ * features independent of a column's level, and whole groupings of synthetic
+ * W and H by timbre and by co-activation. Exit status 0 = all passed. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sn_group.h"
+
+static int failures = 0, checks = 0;
+#define CHECK(cond, ...)                                   \
+  do {                                                     \
+    checks++;                                              \
+    if (!(cond)) {                                         \
+      failures++;                                          \
+      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+      fprintf(stderr, __VA_ARGS__);                        \
+      fputc('\n', stderr);                                 \
+    }                                                      \
+  } while (0)
+
+static uint64_t rng = 88172645463325252ULL;
+static double urand(void) {
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return (double)(rng >> 11) / 9007199254740992.0;
+}
+static double nrand(void) {
+  double u = urand() + 1e-300, v = urand();
+  return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
+}
+
+/* Same partition (labels equal up to renaming)? Both are canonical when they
+ * come from sn_kmeans, but compare as partitions to test that too. */
+static int same_partition(int n, const int *a, const int *b) {
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++)
+      if ((a[i] == a[j]) != (b[i] == b[j])) return 0;
+  return 1;
+}
+
+static int canonical(int n, const int *a) {
+  int next = 0;
+  for (int i = 0; i < n; i++) {
+    if (a[i] > next) return 0;
+    if (a[i] == next) next++;
+  }
+  return 1;
+}
+
+/* Separable blobs: k centres far apart, n points in a shuffled order. */
+static void test_blobs(void) {
+  for (int trial = 0; trial < 40; trial++) {
+    int k = 2 + trial % 4, d = 1 + trial % 7, n = k + (int)(urand() * 40);
+    double *X = malloc((size_t)n * d * sizeof *X), *cen = malloc((size_t)k * d * sizeof *cen);
+    int *truth = malloc(n * sizeof(int)), *lab = malloc(n * sizeof(int)), *lab2 = malloc(n * sizeof(int));
+    for (int c = 0; c < k; c++)
+      for (int j = 0; j < d; j++) cen[c * d + j] = 100.0 * nrand();
+    for (int i = 0; i < n; i++) truth[i] = i < k ? i : (int)(urand() * k); /* every cluster has a point */
+    for (int i = n - 1; i > 0; i--) {                                        /* shuffle */
+      int j = (int)(urand() * (i + 1)), t = truth[i];
+      truth[i] = truth[j], truth[j] = t;
+    }
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < d; j++) X[i * d + j] = cen[truth[i] * d + j] + 0.5 * nrand();
+    /* unless two centres came close, the blobs are separable */
+    double mind = 1e300;
+    for (int a = 0; a < k; a++)
+      for (int b = 0; b < a; b++) {
+        double s = 0;
+        for (int j = 0; j < d; j++) s += (cen[a * d + j] - cen[b * d + j]) * (cen[a * d + j] - cen[b * d + j]);
+        if (s < mind) mind = s;
+      }
+    sn_err e = {0};
+    double in = 0, in2 = 0;
+    int rc = sn_kmeans(n, d, X, k, SN_GROUP_RESTARTS, 7, lab, &in, &e);
+    CHECK(rc == SN_OK, "blobs: %s", e.msg);
+    CHECK(canonical(n, lab), "blobs %d: labels not in order of first appearance", trial);
+    if (sqrt(mind) > 20 * sqrt((double)d))
+      CHECK(same_partition(n, lab, truth), "blobs %d (n %d, k %d, d %d): clusters not recovered", trial, n, k, d);
+    rc = sn_kmeans(n, d, X, k, SN_GROUP_RESTARTS, 7, lab2, &in2, &e);
+    CHECK(rc == SN_OK && in == in2 && !memcmp(lab, lab2, n * sizeof(int)), "blobs %d: two runs differ", trial);
+    free(X), free(cen), free(truth), free(lab), free(lab2);
+  }
+}
+
+/* Small random sets: k-means never beats the exhaustive optimum, and finds
+ * it on nearly all of them. */
+static void test_exhaustive(void) {
+  int found = 0, total = 0;
+  for (int trial = 0; trial < 60; trial++) {
+    int n = 4 + trial % 9, k = 1 + trial % 4, d = 1 + trial % 3;
+    if (k > n) k = n;
+    double X[16 * 3];
+    for (int i = 0; i < n * d; i++) X[i] = nrand();
+    int a[16], b[16];
+    double ia = 0, ib = 0;
+    sn_err e = {0};
+    CHECK(sn_kmeans(n, d, X, k, SN_GROUP_RESTARTS, 1, a, &ia, &e) == SN_OK, "%s", e.msg);
+    CHECK(sn_kmeans_exhaustive(n, d, X, k, b, &ib, &e) == SN_OK, "%s", e.msg);
+    CHECK(canonical(n, b), "exhaustive: labels not canonical");
+    int used[16] = {0}, nu = 0;
+    for (int i = 0; i < n; i++) nu += !used[a[i]]++;
+    CHECK(nu == k, "random %d: %d of %d clusters used", trial, nu, k);
+    CHECK(ia >= ib * (1 - 1e-12) - 1e-12, "random %d: k-means %.17g below the exhaustive optimum %.17g", trial, ia, ib);
+    found += ia <= ib * (1 + 1e-12) + 1e-12;
+    total++;
+  }
+  CHECK(found >= total - 2, "k-means found the optimum on %d of %d small sets", found, total);
+  /* hand-made: three pairs on a line */
+  double X[6] = {0, 0.1, 10, 10.1, 20, 20.1};
+  int lab[6], want[6] = {0, 0, 1, 1, 2, 2};
+  sn_err e = {0};
+  CHECK(sn_kmeans_exhaustive(6, 1, X, 3, lab, NULL, &e) == SN_OK && !memcmp(lab, want, sizeof want), "exhaustive: pairs");
+  CHECK(sn_kmeans(6, 1, X, 3, 4, 0, lab, NULL, &e) == SN_OK && !memcmp(lab, want, sizeof want), "k-means: pairs");
+}
+
+/* Degenerate inputs: identical points, k = n, k = 1, bad k. */
+static void test_degenerate(void) {
+  double X[10] = {0};
+  int lab[10];
+  sn_err e = {0};
+  CHECK(sn_kmeans(10, 1, X, 3, 5, 0, lab, NULL, &e) == SN_OK, "identical points: %s", e.msg);
+  int used[3] = {0};
+  for (int i = 0; i < 10; i++) used[lab[i]] = 1;
+  CHECK(used[0] && used[1] && used[2], "identical points: a cluster is empty");
+  for (int i = 0; i < 10; i++) X[i] = i * i;
+  CHECK(sn_kmeans(10, 1, X, 10, 3, 0, lab, NULL, &e) == SN_OK, "k = n: %s", e.msg);
+  for (int i = 0; i < 10; i++) CHECK(lab[i] == i, "k = n: point %d in cluster %d", i, lab[i]);
+  CHECK(sn_kmeans(10, 1, X, 1, 3, 0, lab, NULL, &e) == SN_OK, "k = 1: %s", e.msg);
+  for (int i = 0; i < 10; i++) CHECK(lab[i] == 0, "k = 1: point %d in cluster %d", i, lab[i]);
+  sn_err e2 = {0};
+  CHECK(sn_kmeans(10, 1, X, 11, 3, 0, lab, NULL, &e2) == SN_ERR_INPUT, "k > n accepted");
+  sn_err e3 = {0};
+  CHECK(sn_kmeans(10, 1, X, 0, 3, 0, lab, NULL, &e3) == SN_ERR_INPUT, "k = 0 accepted");
+}
+
+/* The H statistic by blocks equals one pass; the correlation equals a
+ * direct two-pass Pearson coefficient. */
+static void test_hcorr(void) {
+  const int R = 5, N = 37;
+  float H[5 * 37];
+  for (int t = 0; t < N; t++)
+    for (int r = 0; r < R; r++) H[r + t * R] = (float)(r == 4 ? 2.0 : (urand() < 0.3 ? 0.0 : urand() * (r + 1)));
+  double one[30] = {0}, blocks[30] = {0}, part[30];
+  sn_group_hstat(R, N, H, one);
+  for (int t0 = 0; t0 < N; t0 += 10) {
+    memset(part, 0, sizeof part);
+    sn_group_hstat(R, N - t0 < 10 ? N - t0 : 10, H + t0 * R, part);
+    for (int i = 0; i < 30; i++) blocks[i] += part[i];
+  }
+  double C[25];
+  sn_group_hcorr(R, N, blocks, C);
+  double worst = 0;
+  for (int i = 0; i < R; i++)
+    for (int j = 0; j < R; j++) {
+      double mi = 0, mj = 0, sij = 0, sii = 0, sjj = 0;
+      for (int t = 0; t < N; t++) mi += H[i + t * R] / (double)N, mj += H[j + t * R] / (double)N;
+      for (int t = 0; t < N; t++) {
+        double a = H[i + t * R] - mi, b = H[j + t * R] - mj;
+        sij += a * b, sii += a * a, sjj += b * b;
+      }
+      double want = i == j ? 1.0 : (sii > 0 && sjj > 0 ? sij / sqrt(sii * sjj) : 0.0);
+      double d = fabs(C[i + j * R] - want);
+      if (d > worst) worst = d;
+    }
+  CHECK(worst < 1e-12, "H correlation off by %g", worst);
+  /* the statistic from blocks adds up to the one-pass statistic (upper triangle and sums) */
+  double dev = 0;
+  for (int j = 0; j < R; j++)
+    for (int i = 0; i <= j; i++) dev = fmax(dev, fabs(one[i + j * R] - blocks[i + j * R]));
+  for (int i = 0; i < R; i++) dev = fmax(dev, fabs(one[R * R + i] - blocks[R * R + i]));
+  CHECK(dev < 1e-9, "H statistic by blocks differs by %g", dev);
+}
+
+/* Synthetic W of F = 1025 bins: low components (energy below 300 Hz) and
+ * high ones (above 3 kHz), at different levels; H with two groups of rows
+ * that rise and fall together. */
+static void test_groupings(void) {
+  enum { F = 1025, R = 8, N = 400 };
+  const double sr = 22050;
+  static float W[F * R], H[R * N];
+  int group_w[R] = {1, 0, 1, 0, 0, 1, 1, 0}; /* timbre: 0 high, 1 low */
+  for (int r = 0; r < R; r++) {
+    double peak = group_w[r] ? 60 + 120 * urand() : 3000 + 4000 * urand(), level = pow(10, 3 * urand());
+    for (int f = 0; f < F; f++) {
+      double hz = f * sr / 2048.0, x = log(hz + 1) - log(peak);
+      W[f + r * F] = (float)(level * (exp(-x * x * 8) + 1e-4 * urand()));
+    }
+  }
+  double Xt[R * (SN_GROUP_CEPS - 1)], Xs[R * (SN_GROUP_CEPS - 1)];
+  sn_err e = {0};
+  CHECK(sn_group_timbre(F, R, W, sr, 2048, Xt, &e) == SN_OK, "timbre: %s", e.msg);
+  static float W5[F * R];
+  for (int i = 0; i < F * R; i++) W5[i] = 5 * W[i];
+  CHECK(sn_group_timbre(F, R, W5, sr, 2048, Xs, &e) == SN_OK, "timbre: %s", e.msg);
+  double dev = 0;
+  for (int i = 0; i < R * (SN_GROUP_CEPS - 1); i++) dev = fmax(dev, fabs(Xt[i] - Xs[i]));
+  CHECK(dev < 1e-5, "timbre features depend on the level (%g)", dev);
+  static float Z[F];
+  double Xz[SN_GROUP_CEPS - 1];
+  CHECK(sn_group_timbre(F, 1, Z, sr, 2048, Xz, &e) == SN_OK, "timbre of a zero column: %s", e.msg);
+  for (int j = 0; j < SN_GROUP_CEPS - 1; j++) CHECK(isfinite(Xz[j]) && fabs(Xz[j]) < 1e-9, "zero column: feature %d = %g", j, Xz[j]);
+  int lab[R];
+  CHECK(sn_group_components(SN_GROUP_TIMBRE, F, R, W, sr, 2048, 0, NULL, 2, lab, &e) == SN_OK, "timbre: %s", e.msg);
+  CHECK(same_partition(R, lab, group_w), "timbre: low and high components not separated");
+  CHECK(lab[0] == 0, "timbre: component 0 not in source 0");
+
+  /* co-activation: rows 0,2,4,6 follow one envelope, 1,3,5,7 another */
+  int group_h[R] = {0, 1, 0, 1, 0, 1, 0, 1};
+  double *stat = calloc((size_t)sn_group_hstat_len(R), sizeof(double));
+  for (int t = 0; t < N; t++) {
+    double a = urand() < 0.2 ? 1 + urand() : 0.01 * urand(), b = urand() < 0.2 ? 1 + urand() : 0.01 * urand();
+    for (int r = 0; r < R; r++) H[r + t * R] = (float)((group_h[r] ? b : a) * (0.5 + r) * (0.8 + 0.4 * urand()));
+  }
+  for (int t0 = 0; t0 < N; t0 += 64) sn_group_hstat(R, N - t0 < 64 ? N - t0 : 64, H + t0 * R, stat);
+  CHECK(sn_group_components(SN_GROUP_COACT, F, R, W, sr, 2048, N, stat, 2, lab, &e) == SN_OK, "coact: %s", e.msg);
+  CHECK(same_partition(R, lab, group_h), "coact: co-active rows not grouped");
+  /* both, with W and H agreeing on one partition */
+  for (int t = 0; t < N; t++) {
+    double a = urand() < 0.2 ? 1 + urand() : 0.01 * urand(), b = urand() < 0.2 ? 1 + urand() : 0.01 * urand();
+    for (int r = 0; r < R; r++) H[r + t * R] = (float)((group_w[r] ? b : a) * (0.8 + 0.4 * urand()));
+  }
+  memset(stat, 0, (size_t)sn_group_hstat_len(R) * sizeof(double));
+  sn_group_hstat(R, N, H, stat);
+  CHECK(sn_group_components(SN_GROUP_BOTH, F, R, W, sr, 2048, N, stat, 2, lab, &e) == SN_OK, "both: %s", e.msg);
+  CHECK(same_partition(R, lab, group_w), "both: not grouped");
+  for (int S = 1; S <= R; S++) {
+    CHECK(sn_group_components(SN_GROUP_BOTH, F, R, W, sr, 2048, N, stat, S, lab, &e) == SN_OK, "both S=%d: %s", S, e.msg);
+    int used[R] = {0}, nu = 0;
+    for (int r = 0; r < R; r++) nu += !used[lab[r]]++;
+    CHECK(nu == S && canonical(R, lab), "both S=%d: %d sources used", S, nu);
+  }
+  sn_err e2 = {0};
+  CHECK(sn_group_components(SN_GROUP_TIMBRE, F, R, W, sr, 2048, N, stat, R + 1, lab, &e2) == SN_ERR_INPUT, "S > R accepted");
+  sn_group_method m;
+  sn_err e3 = {0};
+  CHECK(sn_group_method_parse("both", &m, &e3) == SN_OK && m == SN_GROUP_BOTH, "parse both");
+  CHECK(sn_group_method_parse("mfcc", &m, &e3) == SN_ERR_USAGE, "parse mfcc accepted");
+  free(stat);
+}
+
+int main(void) {
+  test_blobs();
+  test_exhaustive();
+  test_degenerate();
+  test_hcorr();
+  test_groupings();
+  printf("test_group: %d checks, %d failures\n", checks, failures);
+  return failures ? 1 : 0;
+}
