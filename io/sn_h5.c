@@ -1085,8 +1085,12 @@ static void sn_h5_vstr_run(sn_h5 *f, const char *obj, sn_h5_vstr *c) {
       if (!last) break;
       if (tag == 'F') {
         if (c->bad[0] == '\0') {
-          snprintf(c->bad, sizeof c->bad, "%.*s", (int)(last_n < 255 ? last_n : 255), last);
-          snprintf(c->msg, sizeof c->msg, "attribute %s of %s: libhdf5 cannot read it within " SN_H5_STR(SN_H5_VSTR_MEM_MB) " MiB (corrupted file?)", c->bad, obj);
+          char bad[256];
+          snprintf(bad, sizeof bad, "%.*s", (int)(last_n < 255 ? last_n : 255), last);
+          memcpy(c->bad, bad, sizeof bad);
+          snprintf(c->msg, sizeof c->msg,
+                   "attribute %s of %s: libhdf5 cannot read it within " SN_H5_STR(SN_H5_VSTR_MEM_MB) " MiB (corrupted file?)",
+                   bad, obj);
           c->rc = SN_ERR_INPUT;
         }
       } else {
