@@ -83,7 +83,7 @@ def main():
     # 2. three 32-column dictionaries vs 96 learned components, 2 ranks
     for inst in ("piano", "bass", "drums"):
         if not os.path.exists(p(f"d32_{inst}.h5")):
-            subprocess.run([exe, "learn", p(inst + ".wav"), "--name", inst, "-k", 32, "--max-iter", 100,
+            subprocess.run([exe, "learn", p(inst + ".wav"), "--name", inst, "-k", "32", "--max-iter", "100",
                             "-o", p(f"d32_{inst}.h5"), "-q", "--force"], check=True, env=ENV)
     src = sum((["--source", f"{i}={p(f'd32_{i}.h5')}"] for i in ("piano", "bass", "drums")), [])
     sep_opts = ["--beta", "kl", "--max-iter", a.iter, "--tol", 0, "--no-plot"]
