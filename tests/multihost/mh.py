@@ -91,8 +91,18 @@ class Hosts:
         return ["bash", HOSTS_SH, "exec", str(i)] + cmd
 
     def link(self, i, up):
-        """Plug host i's cable in or pull it out (its port on the switch)."""
+        """Plug host i's cable in or pull it out (its port on the switch).
+        Plugging in also forgets the neighbours every host marked unreachable
+        while the cable was out: a FAILED entry makes connect() fail at once
+        with EHOSTUNREACH until it ages out (a resume right after the plug
+        failed so on CI: "unable to complete a TCP connection")."""
         subprocess.run(["ip", "-n", f"{PREFIX}-sw", "link", "set", f"p{i}", "up" if up else "down"], check=True)
+        if up:
+            for name in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split("\n"):
+                ns = name.split(" ")[0]
+                if ns.startswith(f"{PREFIX}-h"):
+                    subprocess.run(["ip", "-n", ns, "neigh", "flush", "all"], check=False)
+            time.sleep(1.0)
 
     def pids(self, i):
         p = subprocess.run(["bash", HOSTS_SH, "pids", str(i)], capture_output=True, text=True)
