@@ -37,6 +37,24 @@ def error_lines(stderr):
     return [l for l in stderr.splitlines() if l.startswith("specnmf: error:")]
 
 
+def expect_fail(args, what, words, code=None, gone=(), no_tmp=False, timeout=120):
+    """Run a bad command: a non-zero exit (code, if given), exactly one
+    "specnmf: error:" line containing every word of words, nothing at the
+    paths in gone (and, with no_tmp, no temporary file beside them)."""
+    import glob
+    p = run(args, check=False, timeout=timeout)
+    lines = error_lines(p.stderr)
+    check(p.returncode != 0 and (code is None or p.returncode == code),
+          f"{what}: exit code {p.returncode} (expected {code or 'non-zero'})")
+    check(len(lines) == 1, f"{what}: exactly one error line ({len(lines)}): {lines}")
+    check(all(w in (lines[0] if lines else "") for w in words), f"{what}: message names {words}: {lines[:1]}")
+    for g in gone:
+        check(not os.path.exists(g), f"{what}: {g} not created")
+        if no_tmp:
+            check(not glob.glob(g + "*tmp*"), f"{what}: no temporary file beside {g}")
+    return p
+
+
 def check(cond, what):
     """Record a failed check (all checks run; the script fails at the end)."""
     status = "ok  " if cond else "FAIL"

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import soundfile as sf
 
-from sn_testlib import check, error_lines, finish, run, tmp
+from sn_testlib import check, expect_fail, finish, tmp
 
 sr = 22050
 t = np.arange(int(0.5 * sr)) / sr
@@ -16,17 +16,6 @@ inp = tmp("a.wav")
 sf.write(inp, x, sr, subtype="FLOAT")
 n_frames = 1 + len(x) // 512
 
-
-def expect_fail(args, what, words, code=None, gone=()):
-    p = run(args, check=False, timeout=120)
-    lines = error_lines(p.stderr)
-    check(p.returncode != 0 and (code is None or p.returncode == code),
-          f"{what}: exit code {p.returncode} (expected {code or 'non-zero'})")
-    check(len(lines) == 1, f"{what}: exactly one error line ({len(lines)}): {lines}")
-    check(all(w in (lines[0] if lines else "") for w in words), f"{what}: message names {words}: {lines[:1]}")
-    for g in gone:
-        check(not os.path.exists(g), f"{what}: {g} not created")
-    return p
 
 
 out = tmp("out")
