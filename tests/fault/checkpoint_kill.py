@@ -4,8 +4,9 @@
 2. The same job SIGKILLed (the whole process group: mpirun and every rank) at
    random points after its first checkpoint, resumed with --resume, killed
    again, resumed to the end: W, H and the loss history must equal the
-   reference bit for bit (same seed, ranks, build). No output file may exist
-   under the final name after a kill.
+   reference bit for bit (same seed, ranks, build). After a kill, a file under
+   the final name may only be the whole result (a run can end just as its kill
+   lands): equal to the reference.
 3. SIGTERM to every rank (as Slurm's scancel/time limit does), SIGTERM to
    one rank only, and SIGUSR1 to mpirun (which forwards it): exit code 10,
    exactly one error line, a checkpoint, no output; resuming ends equal to the
@@ -169,10 +170,22 @@ for attempt in range(5):
         except ProcessLookupError:
             pass
     p.communicate()
-    kills += 1
     time.sleep(0.2)
-    check(not rank_pids(p.pid), f"SIGKILL {kills} (+{delay:.2f} s{' after resume' if resume else ' after the first checkpoint'}): no rank survives")
-    check(not os.path.exists(out), f"SIGKILL {kills}: no output under the final name")
+    check(not rank_pids(p.pid), f"SIGKILL at +{delay:.2f} s{' after resume' if resume else ' after the first checkpoint'}: no rank survives")
+    if os.path.exists(out):
+        # The run ended between the poll above and the kill (seen in CI at 3
+        # ranks under load). A file under the final name must then be whole:
+        # the same as the reference.
+        print(f"run {attempt} finished as the kill at +{delay:.2f} s landed")
+        same_as_ref(out, "a run that ended as the kill landed")
+        if kills == 0 and not resume:
+            for x in (out, ckpt):
+                if os.path.exists(x):
+                    os.remove(x)
+            scale *= 0.5
+            continue
+        break
+    kills += 1
     check(os.path.exists(ckpt), f"SIGKILL {kills}: a checkpoint to resume from")
     with h5py.File(ckpt, "r") as f:
         it = int(f["/checkpoint/loss"].attrs["iter"])
