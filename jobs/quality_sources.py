@@ -16,6 +16,9 @@ of specnmf on test mixtures with known stems, for three ways of working:
         seeds, --val-seeds) and only that point is run on the test mixtures, so
         the test numbers are not tuned to the test mixtures. Fails cleanly (n/a)
         when specnmf has no `learn` command.
+  irm   the ceiling of every magnitude-mask method: the ideal ratio mask
+        |S_i| / sum_j |S_j| from the true stems' STFTs (Hann, n_fft 2048, hop
+        512, specnmf's defaults) applied to the mixture's STFT; needs no specnmf.
   d     semi-supervised: `--source` dictionaries for every source but the last
         (piano, bass of piano_bass_drums; kick of kick_snare) and `--free 8` (grid
         key free), the last source scored in OUT/rest.wav; at the grid's first point.
@@ -152,6 +155,23 @@ def method_a(run, mix, order, work, beta=None):
     return [os.path.join(out, "component-%02d.wav" % i) for i in range(len(order))], True
 
 
+def method_irm(mix, order, stems, work, n_fft=2048, hop=512):
+    """Ideal ratio masks from the true stems, applied to the mixture's STFT."""
+    from scipy.signal import stft, istft
+    kw = dict(nperseg=n_fft, noverlap=n_fft - hop, window="hann")
+    x, sr = sf.read(mix, dtype="float64")
+    mags = [np.abs(stft(sf.read(stems[n], dtype="float64")[0], **kw)[2]) for n in order]
+    X = stft(x, **kw)[2]
+    total = np.sum(mags, axis=0) + 1e-12
+    out = []
+    for n, A in zip(order, mags):
+        y = istft(A / total * X, **kw)[1][:len(x)]
+        path = os.path.join(work, "irm-%s.wav" % n)
+        sf.write(path, y.astype(np.float32), sr, subtype="FLOAT")
+        out.append(path)
+    return out, False
+
+
 def glued_dictionary(run, train, order, work, k=16, beta="kl"):
     """GLUED.h5 with /nmf/W = [W_1 ... W_S] of per-stem models (k each)."""
     import h5py
@@ -273,6 +293,8 @@ def evaluate(run, method, mixtures, train, work, dicts, pt=None):
                 est, perm = method_a(run, mix, order, w, "kl")
             elif method == "b":
                 est, perm = method_b(run, mix, order, train, w, dicts)
+            elif method == "irm":
+                est, perm = method_irm(mix, order, stems, w)
             elif method == "d":
                 est, perm = method_d(run, mix, order, train, w, dicts, pt)
             else:
@@ -358,9 +380,10 @@ def main():
     t0 = time.time()
     rows, notes = [], []
     for m in methods:
-        if m in ("a", "a_kl", "b"):
+        if m in ("a", "a_kl", "b", "irm"):
             rows.append(({"a": "a: separate -k S (best permutation)", "a_kl": "a_kl: separate -k S --beta kl",
-                          "b": "b: glued W (nmf -k 16 kl per stem), --fix-W"}[m],
+                          "b": "b: glued W (nmf -k 16 kl per stem), --fix-W",
+                          "irm": "irm: ideal ratio mask from the true stems (ceiling of masking)"}[m],
                          evaluate(run, m, mixtures, train, work, dicts)))
         elif m == "c":
             if not has_learn(run):
@@ -395,7 +418,7 @@ def main():
             rows.append(("d: --source for all but the last source, --free %s, the last scored in rest.wav (%s)"
                          % (pt.get("free", "8"), _label(pt)), evaluate(run, "d", mixtures, train, work, dicts, pt)))
         else:
-            raise SystemExit("quality_sources: unknown method %s (a, a_kl, b, c, d)" % m)
+            raise SystemExit("quality_sources: unknown method %s (a, a_kl, b, c, d, irm)" % m)
     names = [n for n, _, _, _ in mixtures]
     head = ("SDR (dB, mir_eval bss_eval_sources, mean over the sources of each mixture); specnmf %s, %d rank(s); "
             "material %s; %.0f s" % (exe, a.np, mat, time.time() - t0))
