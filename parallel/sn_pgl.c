@@ -9,6 +9,7 @@
 
 #include "sn_comm.h"
 #include "sn_mask.h"
+#include "sn_pstft.h"
 
 struct sn_pola {
   sn_spec_params par;
@@ -43,43 +44,6 @@ static void sn_frames_of(const sn_pola *p, int q, int64_t *c0, int64_t *cl) {
   sn_block_range(p->N, p->size, q, &qs, &qn);
   *c0 = qs * p->par.hop - p->off;
   *cl = qn > 0 ? (qn - 1) * p->par.hop + p->par.n_fft : 0;
-}
-
-/* Collective. Rank 0 plans with FFTW_MEASURE; its wisdom goes to the others
- * as a string, so every rank executes the same algorithm. */
-static int sn_pgl_plan(sn_run *run, const sn_spec_params *par, sn_stft_plan **plan) {
-  sn_err *e = &run->err;
-  sn_window_kind wk;
-  int rc = sn_window_parse(par->window, &wk, e);
-  sn_timer_begin(&run->timer, SN_PH_PLAN);
-  if (rc == SN_OK && run->rank == 0)
-    rc = sn_stft_plan_create(par->n_fft, par->win_length, par->hop, wk, 0, FFTW_MEASURE, plan, e);
-  rc = sn_agree(run->comm, rc, e);
-  if (rc == SN_OK && run->size > 1) {
-    char *w = NULL;
-    long len = 0;
-    if (run->rank == 0) {
-      w = fftwf_export_wisdom_to_string();
-      len = w ? (long)strlen(w) + 1 : 0;
-    }
-    MPI_Bcast(&len, 1, MPI_LONG, 0, run->comm);
-    char *buf = run->rank == 0 ? w : malloc(len > 0 ? (size_t)len : 1);
-    int lrc = SN_OK;
-    if (!buf) lrc = SN_FAIL(e, SN_ERR_NOMEM, "griffinlim: out of memory for FFTW wisdom");
-    rc = sn_agree(run->comm, lrc, e);
-    if (rc == SN_OK && len > 0) {
-      MPI_Bcast(buf, (int)len, MPI_CHAR, 0, run->comm);
-      if (run->rank != 0) fftwf_import_wisdom_from_string(buf);
-    }
-    if (run->rank != 0) free(buf);
-    else if (w) fftwf_free(w);
-    if (rc == SN_OK && run->rank != 0)
-      lrc = sn_stft_plan_create(par->n_fft, par->win_length, par->hop, wk, 0, FFTW_MEASURE, plan, e);
-    if (rc == SN_OK) rc = sn_agree(run->comm, lrc, e);
-  }
-  sn_timer_end(&run->timer, SN_PH_PLAN);
-  if (rc) sn_stft_plan_destroy(plan);
-  return rc;
 }
 
 void sn_pola_destroy(sn_pola **pp) {
@@ -118,7 +82,7 @@ int sn_pola_create(sn_run *run, const sn_spec_params *par, int64_t N, int64_t le
   p->length = length;
   p->off = par->center ? par->n_fft / 2 : 0;
   sn_block_range(N, run->size, run->rank, &p->start, &p->n_local);
-  rc = sn_pgl_plan(run, par, &p->plan);
+  rc = sn_pstft_plan(run, par, NULL, &p->plan);
   if (rc) {
     sn_pola_destroy(&p);
     return rc;

@@ -15,8 +15,8 @@
 /* Geometry, plan and buffers of a distributed overlap-add. Opaque. */
 typedef struct sn_pola sn_pola;
 
-/* Collective. Plan (rank 0 measures with FFTW, the others import its wisdom)
- * and lay out the overlap-add of N frames (this rank's block of sn_block_range)
+/* Collective. Plan (sn_pstft_plan, without wisdom: reproducible bits) and
+ * lay out the overlap-add of N frames (this rank's block of sn_block_range)
  * into a signal of `length` samples (librosa.istft(..., length=length)).
  * Returns the agreed code; *p is NULL on error. */
 int sn_pola_create(sn_run *run, const sn_spec_params *par, int64_t N, int64_t length, sn_pola **p);

@@ -38,8 +38,7 @@ static int sn_stft_cfg_check(const sn_stft_cfg *c, sn_spec_params *p, sn_window_
   return SN_OK;
 }
 
-int sn_pstft_plan(sn_run *run, const sn_spec_params *p, const char *wisdom, int64_t work_frames,
-                  sn_stft_plan **plan) {
+int sn_pstft_plan(sn_run *run, const sn_spec_params *p, const char *wisdom, sn_stft_plan **plan) {
   static int mpi_inited = 0;
   if (!mpi_inited) {
     fftwf_mpi_init();
@@ -47,11 +46,10 @@ int sn_pstft_plan(sn_run *run, const sn_spec_params *p, const char *wisdom, int6
   }
   sn_window_kind wk;
   int rc = sn_window_parse(p->window, &wk, &run->err);
-  /* FFTW_MEASURE costs about 0.3 s per plan here and saves about 0.6 us per
-   * 2048-point frame: it pays from about 500k frames, or at once with wisdom. */
-  int64_t most = work_frames;
-  MPI_Allreduce(&work_frames, &most, 1, MPI_INT64_T, MPI_MAX, run->comm);
-  unsigned flags = (wisdom || most >= SN_PSTFT_MEASURE_FRAMES) ? FFTW_MEASURE : FFTW_ESTIMATE;
+  /* FFTW_MEASURE times candidate algorithms, so two runs may execute
+   * different ones and differ in the last bits; it saves about 0.6 us per
+   * 2048-point frame. Reproducible by default; measured once with wisdom. */
+  unsigned flags = wisdom ? FFTW_MEASURE : FFTW_ESTIMATE;
   sn_timer_begin(&run->timer, SN_PH_PLAN);
   if (rc == SN_OK) rc = sn_fault("plan", run->rank, &run->err);
   if (run->rank == 0 && rc == SN_OK) {
@@ -176,7 +174,7 @@ int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int
   if (rc) goto cleanup;
   sn_block_range(s->N, run->size, run->rank, &s->start, &s->n_local);
 
-  rc = sn_pstft_plan(run, p, cfg->wisdom, s->n_local, &plan);
+  rc = sn_pstft_plan(run, p, cfg->wisdom, &plan);
   if (rc) goto cleanup;
 
   /* Buffers: the block, and one staged span of audio. */
@@ -323,7 +321,7 @@ int sn_pstft_compute_files(sn_run *run, const char *const *inputs, int n, const 
   s->F = p->n_fft / 2 + 1;
   s->N = fl->first[n];
   sn_block_range(s->N, run->size, run->rank, &s->start, &s->n_local);
-  SN_CHECK(sn_pstft_plan(run, p, cfg->wisdom, s->n_local, &plan));
+  SN_CHECK(sn_pstft_plan(run, p, cfg->wisdom, &plan));
   s->mag = sn_calloc((size_t)s->F * (size_t)s->n_local * sizeof(float), "spectrogram block", e);
   buf = stft_buffer(p, s->n_local, e);
   SN_CHECK(sn_agree(run->comm, (s->mag && buf) ? SN_OK : SN_ERR_NOMEM, e));
@@ -471,7 +469,7 @@ int sn_pistft(sn_run *run, const sn_spec *s, int64_t length, int64_t *y0, int64_
   int rc = (length < 0) ? SN_FAIL(e, SN_ERR_USAGE, "--length: must not be negative") : SN_OK;
   rc = sn_agree(run->comm, rc, e);
   if (rc) return rc;
-  rc = sn_pstft_plan(run, p, NULL, s->n_local, &plan);
+  rc = sn_pstft_plan(run, p, NULL, &plan);
   if (rc) return rc;
 
   int64_t off = p->center ? p->n_fft / 2 : 0;

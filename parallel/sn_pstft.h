@@ -37,18 +37,16 @@ typedef struct sn_stft_cfg {
   {"--normalize", 0, SN_OPT_FLAG, &(c)->normalize, NULL, "divide the signal by its peak"},          \
   {"--wisdom", 0, SN_OPT_STRING, &(c)->wisdom, "FILE", "FFTW wisdom to import and keep between jobs"}
 
-/* Frames per rank from which FFTW_MEASURE pays for its planning time. */
-#define SN_PSTFT_MEASURE_FRAMES 500000
-
-/* Collective. STFT/ISTFT plans for p on every rank: rank 0 plans (importing
- * `wisdom` if the file exists), the wisdom is broadcast so all ranks get the
- * same plan cheaply, and gathered back into the file. FFTW_MEASURE is used
- * with a wisdom file or when some rank will transform at least
- * SN_PSTFT_MEASURE_FRAMES frames (work_frames: this rank's frames times the
- * passes over them), else FFTW_ESTIMATE. */
+/* Collective. STFT/ISTFT plans for p on every rank: rank 0 plans, the wisdom
+ * is broadcast so every rank executes the same algorithm, and gathered back
+ * into `wisdom`. Without a wisdom file the plans are FFTW_ESTIMATE: chosen
+ * without timing, so identical runs give identical bits. With one, rank 0
+ * imports it (if the file exists) and plans with FFTW_MEASURE: the first run
+ * times the algorithms and stores the choice, and every run with that file
+ * then executes the same plans (bit-identical again). The one FFTW planner of
+ * the program: stft, istft, separate and griffinlim plan through it. */
 struct sn_stft_plan;
-int sn_pstft_plan(sn_run *run, const sn_spec_params *p, const char *wisdom, int64_t work_frames,
-                  struct sn_stft_plan **plan);
+int sn_pstft_plan(sn_run *run, const sn_spec_params *p, const char *wisdom, struct sn_stft_plan **plan);
 
 /* A rank's block of a spectrogram: frames [start, start + n_local) of N. */
 typedef struct sn_spec {
