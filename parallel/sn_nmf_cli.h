@@ -47,8 +47,8 @@ enum { SN_NMF_INIT_RANDOM = 0, SN_NMF_INIT_NNDSVD, SN_NMF_INIT_NNDSVDA, SN_NMF_I
    .alpha_H_s = "same", .tile = (tile_), .beta = 2.0, .init_kind = SN_NMF_INIT_NNDSVDA}
 
 #define SN_NMF_OPTS(c)                                                                                                  \
-  {"--components", 'k', SN_OPT_INT64, &(c)->k, "R", "number of components R (required, 1 <= R <= min(F, N))"},          \
-  {"--beta", 0, SN_OPT_STRING, &(c)->beta_s, "LOSS", "fro|kl|is|NUMBER: beta-divergence (default fro)"},                \
+  {"--components", 'k', SN_OPT_INT64, &(c)->k, "R", "number of components R, 1 <= R <= min(F, N)"},                       \
+  {"--beta", 0, SN_OPT_STRING, &(c)->beta_s, "LOSS", "fro|kl|is|NUMBER: beta-divergence (default fro; learn: kl)"},     \
   {"--solver", 0, SN_OPT_STRING, &(c)->solver_s, "mu|cd|anls",                                                          \
    "multiplicative updates, coordinate descent (HALS) or exact alternating NNLS (cd, anls: fro only; default mu)"},     \
   {"--init", 0, SN_OPT_STRING, &(c)->init_s, "HOW", "random|nndsvd|nndsvda|nndsvdar|FILE.h5 (/nmf/W, /nmf/H) (default nndsvda)"}, \
