@@ -648,32 +648,6 @@ int sn_h5_read_vec(sn_h5 *f, const char *dset, double *x, int64_t cap, int64_t *
   return sn_agree(f->comm, rc, e);
 }
 
-int sn_h5_read_1d(sn_h5 *f, const char *dset, int64_t start, int64_t n, float *x, sn_err *e) {
-  int nd = 0;
-  hsize_t dims[2];
-  int rc = SN_OK;
-  hid_t d = sn_h5_dopen(f, dset, 0, &nd, dims, e);
-  if (d < 0)
-    rc = SN_ERR_INPUT;
-  else if (nd != 1)
-    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %d dimensions, expected 1", f->path, dset, nd);
-  else if (start < 0 || n < 0 || (hsize_t)(start + n) > dims[0])
-    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s: samples [%lld, %lld) out of range", f->path, dset,
-                 (long long)start, (long long)(start + n));
-  else if (n > 0) {
-    hid_t fs = H5Dget_space(d);
-    hsize_t st[1] = {(hsize_t)start}, ct[1] = {(hsize_t)n};
-    H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, NULL, ct, NULL);
-    hid_t ms = H5Screate_simple(1, ct, NULL);
-    if (H5Dread(d, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, x) < 0)
-      rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot read %s", f->path, dset);
-    H5Sclose(ms);
-    H5Sclose(fs);
-  }
-  if (d >= 0) H5Dclose(d);
-  return sn_agree(f->comm, rc, e);
-}
-
 int sn_h5_write_1d(sn_h5 *f, const char *dset, int64_t n_total, int64_t start, int64_t n, const float *x,
                    sn_err *e) {
   int rc = SN_OK;

@@ -40,9 +40,6 @@ int sn_err_set(sn_err *e, int code, const char *file, int line,
                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 #define SN_FAIL(e, code, ...) sn_err_set((e), (code), __FILE__, __LINE__, __VA_ARGS__)
 
-/* Short text of a code ("bad input"). Local. */
-const char *sn_code_text(int code);
-
 /* Call an expression returning an int code; on failure jump to `cleanup`
  * with rc set. Requires `int rc` in scope. */
 #define SN_CHECK(expr)        \

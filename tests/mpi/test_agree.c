@@ -7,16 +7,7 @@
 
 #include "sn_comm.h"
 
-static int fails = 0;
-#define CHECK(cond, ...)                          \
-  do {                                            \
-    if (!(cond)) {                                \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);               \
-      fputc('\n', stderr);                        \
-      fails++;                                    \
-    }                                             \
-  } while (0)
+#include "../unit/sn_check.h"
 
 /* Number of ranks holding a message, and that every rank got `want`. */
 static void expect(MPI_Comm comm, int got, int want, const sn_err *e, const char *what) {
@@ -86,7 +77,7 @@ int main(int argc, char **argv) {
   CHECK(sn_mpi_count((int64_t)1 << 31, "big", &c32, &e) == SN_ERR_INPUT, "2^31 does not fit an MPI int");
 
   int all = 0;
-  MPI_Allreduce(&fails, &all, 1, MPI_INT, MPI_SUM, c);
+  MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, c);
   if (rank == 0) printf("%s (%d failed checks at %d ranks)\n", all ? "FAILED" : "passed", all, size);
   MPI_Finalize();
   return all ? 1 : 0;
