@@ -3,7 +3,7 @@
  * Every function in specnmf returns an int code (SN_OK = 0) and, on failure,
  * fills an sn_err with "PATH: reason" plus file:line. The first failure wins:
  * later calls to sn_err_set on an already failed record do not overwrite it.
- * Not collective: agreement across ranks lives in parallel/sn_comm.h. */
+ * Not collective: agreement across ranks lives in parallel/comm/sn_comm.h. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,7 +63,7 @@ int sn_mul_size(size_t a, size_t b, size_t *out);
 int sn_fault(const char *phase, int rank, sn_err *e);
 
 /* Fault injection at agreement points: sn_timer_begin/end keep a stack of the
- * phases this rank is in, and every agreement (parallel/sn_comm.c) calls
+ * phases this rank is in, and every agreement (parallel/comm/sn_comm.c) calls
  * sn_fault_here(rank, e), which fails as sn_fault does when SPECNMF_FAULT names
  * the innermost open phase. "phase:rank:crash" makes that rank _exit(1) on the
  * spot instead (a rank dying mid-run: mpirun must end the others). */

@@ -49,7 +49,8 @@ void sn_stft_plan_destroy(sn_stft_plan **p);
 
 /* F = n_fft/2 + 1. Local. */
 int sn_stft_n_bins(const sn_stft_plan *p);
-/* The batch size the plan was made with. Local. */
+/* hop and the batch size the plan was made with. Local. */
+int sn_stft_hop(const sn_stft_plan *p);
 int sn_stft_batch(const sn_stft_plan *p);
 
 /* The plan's n_fft window (see sn_window_make), owned by the plan. Local. */

@@ -1,4 +1,4 @@
-/* The agreement contract of parallel/sn_comm.c, at whatever rank count it is
+/* The agreement contract of parallel/comm/sn_comm.c, at whatever rank count it is
  * launched with: every rank gets the same code, exactly one rank keeps the
  * message, a second agreement on an agreed failure keeps that same reporter,
  * and the sum-with-agreement reduces correctly. Also block ownership. */
