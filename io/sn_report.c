@@ -35,18 +35,18 @@ static const char *sn_env_or(const char *name, const char *dflt) {
 int sn_report_write(sn_run *run, int rc) {
   double loc[SN_NPHASES], mn[SN_NPHASES], mx[SN_NPHASES], sum[SN_NPHASES];
   for (int p = 0; p < SN_NPHASES; p++) loc[p] = run->timer.acc[p];
-  MPI_Allreduce(loc, mn, SN_NPHASES, MPI_DOUBLE, MPI_MIN, run->comm);
-  MPI_Allreduce(loc, mx, SN_NPHASES, MPI_DOUBLE, MPI_MAX, run->comm);
-  MPI_Allreduce(loc, sum, SN_NPHASES, MPI_DOUBLE, MPI_SUM, run->comm);
+  SN_MPI_CALL(MPI_Allreduce(loc, mn, SN_NPHASES, MPI_DOUBLE, MPI_MIN, run->comm));
+  SN_MPI_CALL(MPI_Allreduce(loc, mx, SN_NPHASES, MPI_DOUBLE, MPI_MAX, run->comm));
+  SN_MPI_CALL(MPI_Allreduce(loc, sum, SN_NPHASES, MPI_DOUBLE, MPI_SUM, run->comm));
   double bytes = run->bytes_reduced, bytes_max = 0;
-  MPI_Allreduce(&bytes, &bytes_max, 1, MPI_DOUBLE, MPI_MAX, run->comm);
+  SN_MPI_CALL(MPI_Allreduce(&bytes, &bytes_max, 1, MPI_DOUBLE, MPI_MAX, run->comm));
   struct rusage ru;
   double rss = 0, rss_max = 0, rss_min = 0;
   if (getrusage(RUSAGE_SELF, &ru) == 0) rss = (double)ru.ru_maxrss / 1024.0; /* MiB */
-  MPI_Allreduce(&rss, &rss_max, 1, MPI_DOUBLE, MPI_MAX, run->comm);
-  MPI_Allreduce(&rss, &rss_min, 1, MPI_DOUBLE, MPI_MIN, run->comm);
+  SN_MPI_CALL(MPI_Allreduce(&rss, &rss_max, 1, MPI_DOUBLE, MPI_MAX, run->comm));
+  SN_MPI_CALL(MPI_Allreduce(&rss, &rss_min, 1, MPI_DOUBLE, MPI_MIN, run->comm));
   int64_t calls[SN_NPHASES];
-  MPI_Allreduce(run->timer.calls, calls, SN_NPHASES, MPI_INT64_T, MPI_MAX, run->comm);
+  SN_MPI_CALL(MPI_Allreduce(run->timer.calls, calls, SN_NPHASES, MPI_INT64_T, MPI_MAX, run->comm));
 
   int wrc = SN_OK;
   if (run->rank == 0) {
@@ -68,7 +68,7 @@ int sn_report_write(sn_run *run, int rc) {
       } else {
         char ver[MPI_MAX_LIBRARY_VERSION_STRING];
         int vlen = 0;
-        MPI_Get_library_version(ver, &vlen);
+        SN_MPI_CALL(MPI_Get_library_version(ver, &vlen));
         char *nl = strchr(ver, '\n');
         if (nl) *nl = '\0';
         fprintf(f, "{\n  \"command\": \"%s\",\n  \"version\": \"%s\",\n", run->cmd, SN_VERSION);
