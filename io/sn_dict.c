@@ -106,7 +106,7 @@ int sn_dict_check(const sn_dict *d, const sn_spec_params *p, sn_err *e) {
 int sn_dict_write(sn_h5 *f, const char *dset, int64_t F, int64_t R, const float *W, const sn_spec_params *p,
                   const sn_dict_meta *m, sn_err *e) {
   int rank = 0, rc;
-  MPI_Comm_rank(sn_h5_comm(f), &rank);
+  SN_MPI_CALL(MPI_Comm_rank(sn_h5_comm(f), &rank));
   SN_CHECK(sn_h5_write_cols(f, dset, F, R, 0, rank == 0 ? R : 0, W, F, e));
   SN_CHECK(sn_spec_params_write(f, dset, p, e));
   SN_CHECK(sn_h5_attr_set_str(f, dset, "source", m->name, e));

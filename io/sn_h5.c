@@ -104,8 +104,8 @@ static int sn_h5_new(MPI_Comm comm, const char *path, sn_h5 **f, sn_err *e) {
   if (!h) return SN_FAIL(e, SN_ERR_NOMEM, "%s: out of memory", path);
   h->file = H5I_INVALID_HID;
   h->comm = comm;
-  MPI_Comm_rank(comm, &h->rank);
-  MPI_Comm_size(comm, &h->size);
+  SN_MPI_CALL(MPI_Comm_rank(comm, &h->rank));
+  SN_MPI_CALL(MPI_Comm_size(comm, &h->size));
   if (strlen(path) + 32 > sizeof h->path) {
     free(h);
     return SN_FAIL(e, SN_ERR_USAGE, "%s: path too long", path);
@@ -141,7 +141,7 @@ int sn_h5_create(MPI_Comm comm, const char *path, int force, sn_h5 **f, sn_err *
       }
     }
   }
-  MPI_Bcast(h->tmp, (int)sizeof h->tmp, MPI_CHAR, 0, comm);
+  SN_MPI_CALL(MPI_Bcast(h->tmp, (int)sizeof h->tmp, MPI_CHAR, 0, comm));
   rc = sn_agree(comm, rc, e);
   if (rc) {
     free(h);
@@ -375,7 +375,7 @@ static int sn_h5_xfer_cols(sn_h5 *f, hid_t d, hid_t mtype, size_t es, int write,
   if (tw < 1) tw = 1;
   int64_t first = ncols > 0 ? col0 / tw : 0;
   int64_t my_tiles = ncols > 0 ? (col0 + ncols - 1) / tw - first + 1 : 0, max_tiles = 0;
-  MPI_Allreduce(&my_tiles, &max_tiles, 1, MPI_INT64_T, MPI_MAX, f->comm);
+  SN_MPI_CALL(MPI_Allreduce(&my_tiles, &max_tiles, 1, MPI_INT64_T, MPI_MAX, f->comm));
   int64_t bw = ncols < tw ? ncols : tw;
   void *buf = sn_calloc((size_t)rows * (size_t)bw * es, "HDF5 staging tile", e);
   if (!buf) rc = SN_ERR_NOMEM;
@@ -644,32 +644,6 @@ int sn_h5_read_vec(sn_h5 *f, const char *dset, double *x, int64_t cap, int64_t *
   else if (dims[0] > 0 && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) < 0)
     rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot read %s", f->path, dset);
   if (rc == SN_OK) *n = (int64_t)dims[0];
-  if (d >= 0) H5Dclose(d);
-  return sn_agree(f->comm, rc, e);
-}
-
-int sn_h5_read_1d(sn_h5 *f, const char *dset, int64_t start, int64_t n, float *x, sn_err *e) {
-  int nd = 0;
-  hsize_t dims[2];
-  int rc = SN_OK;
-  hid_t d = sn_h5_dopen(f, dset, 0, &nd, dims, e);
-  if (d < 0)
-    rc = SN_ERR_INPUT;
-  else if (nd != 1)
-    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %d dimensions, expected 1", f->path, dset, nd);
-  else if (start < 0 || n < 0 || (hsize_t)(start + n) > dims[0])
-    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s: samples [%lld, %lld) out of range", f->path, dset,
-                 (long long)start, (long long)(start + n));
-  else if (n > 0) {
-    hid_t fs = H5Dget_space(d);
-    hsize_t st[1] = {(hsize_t)start}, ct[1] = {(hsize_t)n};
-    H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, NULL, ct, NULL);
-    hid_t ms = H5Screate_simple(1, ct, NULL);
-    if (H5Dread(d, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, x) < 0)
-      rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot read %s", f->path, dset);
-    H5Sclose(ms);
-    H5Sclose(fs);
-  }
   if (d >= 0) H5Dclose(d);
   return sn_agree(f->comm, rc, e);
 }
@@ -1173,9 +1147,9 @@ static sn_h5_vstr *sn_h5_vstr_get(sn_h5 *f, const char *obj) {
   if (f->rank == 0) sn_h5_vstr_load(f, obj, c);
   long long hdr[2] = {c->rc, (long long)c->len};
   if (f->size > 1) {
-    MPI_Bcast(hdr, 2, MPI_LONG_LONG, 0, f->comm);
-    MPI_Bcast(c->bad, (int)sizeof c->bad, MPI_CHAR, 0, f->comm);
-    MPI_Bcast(c->msg, (int)sizeof c->msg, MPI_CHAR, 0, f->comm);
+    SN_MPI_CALL(MPI_Bcast(hdr, 2, MPI_LONG_LONG, 0, f->comm));
+    SN_MPI_CALL(MPI_Bcast(c->bad, (int)sizeof c->bad, MPI_CHAR, 0, f->comm));
+    SN_MPI_CALL(MPI_Bcast(c->msg, (int)sizeof c->msg, MPI_CHAR, 0, f->comm));
     if (f->rank != 0) {
       c->rc = (int)hdr[0];
       c->len = (size_t)hdr[1];
@@ -1185,7 +1159,7 @@ static sn_h5_vstr *sn_h5_vstr_get(sn_h5 *f, const char *obj) {
     /* the blob is at most a few hundred KiB (64 values of 4 KiB) */
     if (hdr[1] > 0) {
       char *tmp = c->blob ? c->blob : malloc((size_t)hdr[1]);
-      if (tmp) MPI_Bcast(tmp, (int)hdr[1], MPI_CHAR, 0, f->comm);
+      if (tmp) SN_MPI_CALL(MPI_Bcast(tmp, (int)hdr[1], MPI_CHAR, 0, f->comm));
       if (tmp != c->blob) free(tmp);
       if (!c->blob && f->rank != 0) {
         c->rc = SN_ERR_NOMEM;
@@ -1240,7 +1214,7 @@ int sn_h5_attr_get_str(sn_h5 *f, const char *obj, const char *name, char *buf, s
   /* One allreduce agrees on the outcome so far and on whether a child is needed
    * (the same on every rank: the metadata was read collectively). */
   int v[2] = {rc, vlen};
-  MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_INT, MPI_MAX, f->comm);
+  SN_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_INT, MPI_MAX, f->comm));
   if (v[0] != SN_OK) return sn_agree(f->comm, rc ? rc : v[0], e);
   if (v[1]) {
     sn_h5_vstr *c = sn_h5_vstr_get(f, obj);

@@ -1,12 +1,13 @@
 #pragma once
-/* HDF5 files through parallel HDF5: the only module that includes hdf5.h.
+/* HDF5 files through parallel HDF5. Only io/ includes hdf5.h (here and the
+ * audio reader's HDF5 input in io/sn_audio.c); no other layer has its path.
  * Arrays in memory are column-major (a column = one frame, contiguous, leading
  * dimension ld); datasets on file are row-major (rows, cols), so a spectrogram
  * V of F bins x N frames is the dataset (F, N) and numpy users get V = W @ H.
  * Each rank reads or writes its own column block [col0, col0 + ncols).
  * Every function marked Collective must be called by all ranks of the file's
  * communicator with the same names and shapes; it returns the same code on all
- * ranks (failures are agreed inside, see parallel/sn_comm.h). Files created for
+ * ranks (failures are agreed inside, see parallel/comm/sn_comm.h). Files created for
  * writing live under a temporary name until sn_h5_close(..., commit=1). */
 #include <mpi.h>
 #include <stdint.h>
@@ -66,10 +67,6 @@ int sn_h5_read_cols_complex(sn_h5 *f, const char *dset, int64_t rows, int64_t co
  * cap and sets *n (SN_ERR_INPUT if larger than cap or not 1-D). */
 int sn_h5_write_vec(sn_h5 *f, const char *dset, int64_t n, const double *x, sn_err *e);
 int sn_h5_read_vec(sn_h5 *f, const char *dset, double *x, int64_t cap, int64_t *n, sn_err *e);
-
-/* Collective. Read samples [start, start+n) of a 1-D numeric dataset as float32
- * (used for HDF5 audio input `/audio`). SN_ERR_INPUT if out of range. */
-int sn_h5_read_1d(sn_h5 *f, const char *dset, int64_t start, int64_t n, float *x, sn_err *e);
 
 /* Collective. Create a 1-D float32 dataset of n_total values (creating parent
  * groups) and write this rank's values [start, start+n) (n may be 0). */

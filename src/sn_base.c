@@ -25,17 +25,6 @@ int sn_err_set(sn_err *e, int code, const char *file, int line, const char *fmt,
   return code;
 }
 
-const char *sn_code_text(int code) {
-  switch (code) {
-#define SN_CASE_(name, value, text) \
-  case name:                        \
-    return text;
-    SN_ERRORS(SN_CASE_)
-#undef SN_CASE_
-  }
-  return "unknown error";
-}
-
 /* Physical memory of the node (bytes), 0 if unknown. */
 static size_t sn_phys_bytes(void) {
   static size_t phys = (size_t)-1;

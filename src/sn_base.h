@@ -3,7 +3,7 @@
  * Every function in specnmf returns an int code (SN_OK = 0) and, on failure,
  * fills an sn_err with "PATH: reason" plus file:line. The first failure wins:
  * later calls to sn_err_set on an already failed record do not overwrite it.
- * Not collective: agreement across ranks lives in parallel/sn_comm.h. */
+ * Not collective: agreement across ranks lives in parallel/comm/sn_comm.h. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,9 +40,6 @@ int sn_err_set(sn_err *e, int code, const char *file, int line,
                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 #define SN_FAIL(e, code, ...) sn_err_set((e), (code), __FILE__, __LINE__, __VA_ARGS__)
 
-/* Short text of a code ("bad input"). Local. */
-const char *sn_code_text(int code);
-
 /* Call an expression returning an int code; on failure jump to `cleanup`
  * with rc set. Requires `int rc` in scope. */
 #define SN_CHECK(expr)        \
@@ -66,7 +63,7 @@ int sn_mul_size(size_t a, size_t b, size_t *out);
 int sn_fault(const char *phase, int rank, sn_err *e);
 
 /* Fault injection at agreement points: sn_timer_begin/end keep a stack of the
- * phases this rank is in, and every agreement (parallel/sn_comm.c) calls
+ * phases this rank is in, and every agreement (parallel/comm/sn_comm.c) calls
  * sn_fault_here(rank, e), which fails as sn_fault does when SPECNMF_FAULT names
  * the innermost open phase. "phase:rank:crash" makes that rank _exit(1) on the
  * spot instead (a rank dying mid-run: mpirun must end the others). */

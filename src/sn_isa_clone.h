@@ -33,7 +33,6 @@
 #define sn_stft_plan_create SN_ISA_NAME(sn_stft_plan_create)
 #define sn_stft_plan_destroy SN_ISA_NAME(sn_stft_plan_destroy)
 #define sn_stft_n_bins SN_ISA_NAME(sn_stft_n_bins)
-#define sn_stft_n_fft SN_ISA_NAME(sn_stft_n_fft)
 #define sn_stft_hop SN_ISA_NAME(sn_stft_hop)
 #define sn_stft_batch SN_ISA_NAME(sn_stft_batch)
 #define sn_stft_window SN_ISA_NAME(sn_stft_window)

@@ -54,7 +54,6 @@
     (n_fft, win_length, hop, win, batch, fftw_flags, p, e), cur)                                 \
   V(sn_stft_plan_destroy, (sn_stft_plan **p), (p), cur)                                          \
   R(int, sn_stft_n_bins, (const sn_stft_plan *p), (p), cur)                                      \
-  R(int, sn_stft_n_fft, (const sn_stft_plan *p), (p), cur)                                       \
   R(int, sn_stft_hop, (const sn_stft_plan *p), (p), cur)                                         \
   R(int, sn_stft_batch, (const sn_stft_plan *p), (p), cur)                                       \
   R(const float *, sn_stft_window, (const sn_stft_plan *p), (p), cur)                            \

@@ -212,7 +212,6 @@ void sn_stft_plan_destroy(sn_stft_plan **p) {
 }
 
 int sn_stft_n_bins(const sn_stft_plan *p) { return p->F; }
-int sn_stft_n_fft(const sn_stft_plan *p) { return p->n_fft; }
 int sn_stft_hop(const sn_stft_plan *p) { return p->hop; }
 int sn_stft_batch(const sn_stft_plan *p) { return p->batch; }
 const float *sn_stft_window(const sn_stft_plan *p) { return p->w; }

@@ -49,8 +49,7 @@ void sn_stft_plan_destroy(sn_stft_plan **p);
 
 /* F = n_fft/2 + 1. Local. */
 int sn_stft_n_bins(const sn_stft_plan *p);
-/* n_fft, hop, and the batch size the plan was made with. Local. */
-int sn_stft_n_fft(const sn_stft_plan *p);
+/* hop and the batch size the plan was made with. Local. */
 int sn_stft_hop(const sn_stft_plan *p);
 int sn_stft_batch(const sn_stft_plan *p);
 

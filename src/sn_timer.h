@@ -1,6 +1,6 @@
 #pragma once
 /* Phase timers: a fixed table of phases; begin/end accumulate wall time on this
- * rank. parallel/sn_report reduces them over ranks (min, max, mean, imbalance)
+ * rank. io/sn_report reduces them over ranks (min, max, mean, imbalance)
  * and writes the JSON report. Local. */
 #include "sn_base.h"
 

@@ -1,5 +1,5 @@
 # NMF tests (engineer: nmf).
-sn_add_unit_test(test_nmf_kernels unit/test_nmf_kernels.c)
+sn_add_unit_test(test_nmf_kernels unit/test_nmf_kernels.c LINK sn_numerics)
 sn_add_mpi_test(nmf_sklearn py/test_nmf_sklearn.py)
 sn_add_mpi_test(nmf_init py/test_nmf_init.py)
 sn_add_mpi_test(nmf_checkpoint py/test_nmf_checkpoint.py)

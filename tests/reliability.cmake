@@ -43,7 +43,7 @@ foreach(np 2 3)
 endforeach()
 
 # 64-bit sizes: counts above 2^31, overflow refusals, ownership of 2^34 columns.
-sn_add_unit_test(test_sizes fault/test_sizes.c)
+sn_add_unit_test(test_sizes fault/test_sizes.c LINK sn_io sn_hdf5)
 
 # The libhdf5 findings of the fuzz runs through the commands, at 1 and 2 ranks:
 # refused with one line and exit 3, no crash, no hang (io/sn_h5.c reads

@@ -6,4 +6,4 @@ foreach(np 1 2 3)
   set_tests_properties(score.np${np} score_errors.np${np} PROPERTIES TIMEOUT 240)
 endforeach()
 # src/sn_bss: the correlator against direct sums, the Hungarian and grouping searches.
-sn_add_unit_test(test_bss unit/test_bss.c)
+sn_add_unit_test(test_bss unit/test_bss.c LINK sn_numerics)

@@ -12,16 +12,7 @@
 #include "sn_comm.h"
 #include "sn_stft.h"
 
-static int fails = 0;
-#define CHECK(c, ...)                                 \
-  do {                                                \
-    if (!(c)) {                                       \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__);     \
-      printf(__VA_ARGS__);                            \
-      printf("\n");                                   \
-      fails++;                                        \
-    }                                                 \
-  } while (0)
+#include "../unit/sn_check.h"
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
@@ -69,7 +60,7 @@ int main(int argc, char **argv) {
   int64_t q = ((int64_t)1 << 50) / 147, r = ((int64_t)1 << 50) % 147;
   CHECK(rl == q * 160 + (r * 160 + 146) / 147, "resampled length of 2^50 samples: %lld", (long long)rl);
 
-  printf("%d failed checks\n", fails);
+  printf("%d failed checks\n", failures);
   MPI_Finalize();
-  return fails ? 1 : 0;
+  return failures ? 1 : 0;
 }

@@ -1,22 +1,16 @@
-/* The agreement contract of parallel/sn_comm.c, at whatever rank count it is
+/* The agreement contract of parallel/comm/sn_comm.c, at whatever rank count it is
  * launched with: every rank gets the same code, exactly one rank keeps the
  * message, a second agreement on an agreed failure keeps that same reporter,
- * and the sum-with-agreement reduces correctly. Also block ownership. */
+ * and the sum-with-agreement reduces correctly. Also block ownership.
+ * With the argument mpi-fail: a failing MPI call under SN_MPI_CALL must end the
+ * job with one "specnmf: error: FILE:LINE: CALL: reason" line per rank
+ * (tests/py/test_mpi_call.py). */
 #include <stdio.h>
 #include <string.h>
 
 #include "sn_comm.h"
 
-static int fails = 0;
-#define CHECK(cond, ...)                          \
-  do {                                            \
-    if (!(cond)) {                                \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);               \
-      fputc('\n', stderr);                        \
-      fails++;                                    \
-    }                                             \
-  } while (0)
+#include "../unit/sn_check.h"
 
 /* Number of ranks holding a message, and that every rank got `want`. */
 static void expect(MPI_Comm comm, int got, int want, const sn_err *e, const char *what) {
@@ -34,6 +28,14 @@ int main(int argc, char **argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   MPI_Comm c = MPI_COMM_WORLD;
+  if (argc > 1 && strcmp(argv[1], "mpi-fail") == 0) {
+    MPI_Comm_set_errhandler(c, MPI_ERRORS_RETURN); /* as main.c */
+    int x = 0;
+    SN_MPI_CALL(MPI_Bcast(&x, -1, MPI_INT, 0, c)); /* negative count: MPI_ERR_COUNT */
+    printf("SN_MPI_CALL returned\n");
+    MPI_Finalize();
+    return 0;
+  }
 
   sn_err e = {0};
   expect(c, sn_agree(c, SN_OK, &e), SN_OK, &e, "nobody fails");
@@ -86,7 +88,7 @@ int main(int argc, char **argv) {
   CHECK(sn_mpi_count((int64_t)1 << 31, "big", &c32, &e) == SN_ERR_INPUT, "2^31 does not fit an MPI int");
 
   int all = 0;
-  MPI_Allreduce(&fails, &all, 1, MPI_INT, MPI_SUM, c);
+  MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, c);
   if (rank == 0) printf("%s (%d failed checks at %d ranks)\n", all ? "FAILED" : "passed", all, size);
   MPI_Finalize();
   return all ? 1 : 0;

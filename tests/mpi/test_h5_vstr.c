@@ -14,16 +14,7 @@
 #include "sn_comm.h"
 #include "sn_h5.h"
 
-static int fails = 0;
-#define CHECK(cond, ...)                                   \
-  do {                                                     \
-    if (!(cond)) {                                         \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);                        \
-      fputc('\n', stderr);                                 \
-      fails++;                                             \
-    }                                                      \
-  } while (0)
+#include "../unit/sn_check.h"
 
 static double now(void) {
   struct timespec ts;
@@ -150,7 +141,7 @@ int main(int argc, char **argv) {
            1e3 * ts[R / 2], 1e3 * tn[R / 2], 1e3 * (ts[R / 2] - tn[R / 2]), R);
 
   int all = 0;
-  MPI_Allreduce(&fails, &all, 1, MPI_INT, MPI_SUM, comm);
+  MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, comm);
   if (rank == 0) printf("%s\n", all ? "FAILED" : "all passed");
   MPI_Finalize();
   return all != 0;

@@ -19,17 +19,7 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-static int failures = 0, checks = 0;
-#define CHECK(cond, ...)                                       \
-  do {                                                         \
-    checks++;                                                  \
-    if (!(cond)) {                                             \
-      failures++;                                              \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);     \
-      fprintf(stderr, __VA_ARGS__);                            \
-      fprintf(stderr, "\n");                                   \
-    }                                                          \
-  } while (0)
+#include "sn_check.h"
 
 static char dir[512];
 

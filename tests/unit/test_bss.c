@@ -10,18 +10,7 @@
 
 #include "sn_bss.h"
 
-static int fails = 0;
-#define CHECK(cond, ...)                   \
-  do {                                     \
-    if (!(cond)) {                         \
-      fails++;                             \
-      printf("FAIL ");                     \
-    } else {                               \
-      printf("ok   ");                     \
-    }                                      \
-    printf(__VA_ARGS__);                   \
-    printf("\n");                          \
-  } while (0)
+#include "sn_check.h"
 
 static uint64_t rs = 88172645463325252ull;
 static double urand(void) {
@@ -273,6 +262,6 @@ int main(void) {
   test_corr();
   test_perm();
   test_grouping();
-  printf(fails ? "%d failed checks\n" : "all checks passed\n", fails);
-  return fails ? 1 : 0;
+  printf(failures ? "%d failed checks\n" : "all checks passed\n", failures);
+  return failures ? 1 : 0;
 }

@@ -11,17 +11,7 @@
 
 #include "sn_group.h"
 
-static int failures = 0, checks = 0;
-#define CHECK(cond, ...)                                   \
-  do {                                                     \
-    checks++;                                              \
-    if (!(cond)) {                                         \
-      failures++;                                          \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);                        \
-      fputc('\n', stderr);                                 \
-    }                                                      \
-  } while (0)
+#include "sn_check.h"
 
 static uint64_t rng = 88172645463325252ULL;
 static double urand(void) {

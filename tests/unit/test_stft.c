@@ -20,16 +20,7 @@
 #include "sn_stft.h"
 #include "sn_test_levels.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                        \
-  do {                                                          \
-    if (!(cond)) {                                              \
-      failures++;                                               \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);      \
-      fprintf(stderr, __VA_ARGS__);                             \
-      fputc('\n', stderr);                                      \
-    }                                                           \
-  } while (0)
+#include "sn_check.h"
 
 static const double PI = 3.14159265358979323846;
 

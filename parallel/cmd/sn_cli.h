@@ -27,6 +27,6 @@ int sn_cli_parse(sn_run *run, const sn_common *c, const char *synopsis, const ch
                  const sn_opt *const *tables, int argc, char **argv, const char **pos,
                  int min_pos, int max_pos, int *n_pos, int *done);
 
-/* Commands (one per file in parallel/sn_cmd_*.c). */
+/* Commands (one per file in parallel/cmd/sn_cmd_*.c). */
 int sn_cmd_stft(sn_run *run, int argc, char **argv);
 int sn_cmd_istft(sn_run *run, int argc, char **argv);

@@ -1,5 +1,5 @@
-/* Distributed overlap-add and fast Griffin-Lim (see sn_pgl.h). */
-#include "sn_pgl.h"
+/* Distributed overlap-add and fast Griffin-Lim (see sn_pgriffinlim.h). */
+#include "sn_pgriffinlim.h"
 
 #include <float.h>
 #include <fftw3.h>
@@ -11,7 +11,7 @@
 #include "sn_mask.h"
 #include "sn_pstft.h"
 
-struct sn_pola {
+struct sn_poverlap {
   sn_spec_params par;
   sn_stft_plan *plan;
   int F, size, rank;
@@ -39,16 +39,16 @@ static int64_t sn_own(int64_t N, int hop, int size, int r, int64_t off, int64_t 
   return v < 0 ? 0 : v > length ? length : v;
 }
 
-static void sn_frames_of(const sn_pola *p, int q, int64_t *c0, int64_t *cl) {
+static void sn_frames_of(const sn_poverlap *p, int q, int64_t *c0, int64_t *cl) {
   int64_t qs, qn;
   sn_block_range(p->N, p->size, q, &qs, &qn);
   *c0 = qs * p->par.hop - p->off;
   *cl = qn > 0 ? (qn - 1) * p->par.hop + p->par.n_fft : 0;
 }
 
-void sn_pola_destroy(sn_pola **pp) {
+void sn_poverlap_destroy(sn_poverlap **pp) {
   if (!pp || !*pp) return;
-  sn_pola *p = *pp;
+  sn_poverlap *p = *pp;
   sn_stft_plan_destroy(&p->plan);
   sn_free(p->acc);
   sn_free(p->sig);
@@ -61,13 +61,13 @@ void sn_pola_destroy(sn_pola **pp) {
   *pp = NULL;
 }
 
-int sn_pola_create(sn_run *run, const sn_spec_params *par, int64_t N, int64_t length, sn_pola **pp) {
+int sn_poverlap_create(sn_run *run, const sn_spec_params *par, int64_t N, int64_t length, sn_poverlap **pp) {
   sn_err *e = &run->err;
   *pp = NULL;
   int rc = SN_OK;
   if (length < 0) rc = SN_FAIL(e, SN_ERR_USAGE, "--length: must not be negative");
   else if (N < 1) rc = SN_FAIL(e, SN_ERR_INPUT, "%s: no frames to invert", par->input);
-  sn_pola *p = calloc(1, sizeof *p);
+  sn_poverlap *p = calloc(1, sizeof *p);
   if (!p && rc == SN_OK) rc = SN_FAIL(e, SN_ERR_NOMEM, "overlap-add: out of memory");
   rc = sn_agree(run->comm, rc, e);
   if (rc) {
@@ -84,7 +84,7 @@ int sn_pola_create(sn_run *run, const sn_spec_params *par, int64_t N, int64_t le
   sn_block_range(N, run->size, run->rank, &p->start, &p->n_local);
   rc = sn_pstft_plan(run, par, NULL, &p->plan);
   if (rc) {
-    sn_pola_destroy(&p);
+    sn_poverlap_destroy(&p);
     return rc;
   }
   const int hop = par->hop;
@@ -151,31 +151,31 @@ int sn_pola_create(sn_run *run, const sn_spec_params *par, int64_t N, int64_t le
     for (int64_t i = 0; i < p->a1 - p->a0; i++) w[i] = w[i] > FLT_MIN ? 1.0f / w[i] : 0.0f;
   }
   rc = sn_agree(run->comm, rc, e);
-  if (rc) sn_pola_destroy(&p);
+  if (rc) sn_poverlap_destroy(&p);
   *pp = p;
   return rc;
 }
 
-sn_stft_plan *sn_pola_plan(sn_pola *p) { return p->plan; }
+sn_stft_plan *sn_poverlap_plan(sn_poverlap *p) { return p->plan; }
 
-void sn_pola_frames(const sn_pola *p, int64_t *start, int64_t *n_local) {
+void sn_poverlap_frames(const sn_poverlap *p, int64_t *start, int64_t *n_local) {
   *start = p->start;
   *n_local = p->n_local;
 }
 
-void sn_pola_owned(const sn_pola *p, int64_t *y0, int64_t *ny) {
+void sn_poverlap_owned(const sn_poverlap *p, int64_t *y0, int64_t *ny) {
   *y0 = p->a0;
   *ny = p->a1 - p->a0;
 }
 
-void sn_pola_span(const sn_pola *p, int64_t *b0, int64_t *lenb) {
+void sn_poverlap_span(const sn_poverlap *p, int64_t *b0, int64_t *lenb) {
   *b0 = p->b0;
   *lenb = p->lenb;
 }
 
-void sn_pola_clear(sn_pola *p) { memset(p->acc, 0, (size_t)(p->u1 - p->u0) * sizeof(float)); }
+void sn_poverlap_clear(sn_poverlap *p) { memset(p->acc, 0, (size_t)(p->u1 - p->u0) * sizeof(float)); }
 
-int sn_pola_add(sn_pola *p, int64_t t0, int64_t nf, const float *X, sn_err *e) {
+int sn_poverlap_add(sn_poverlap *p, int64_t t0, int64_t nf, const float *X, sn_err *e) {
   if (t0 < 0 || nf < 0 || t0 + nf > p->n_local)
     return SN_FAIL(e, SN_ERR_INTERNAL, "overlap-add: frames [%lld, %lld) outside the block of %lld",
                    (long long)t0, (long long)(t0 + nf), (long long)p->n_local);
@@ -184,11 +184,11 @@ int sn_pola_add(sn_pola *p, int64_t t0, int64_t nf, const float *X, sn_err *e) {
   return sn_istft_exec(p->plan, X, p->F, nf, y, e);
 }
 
-float *sn_pola_owned_ptr(sn_pola *p) { return p->sig + (p->a0 - p->u0); }
+float *sn_poverlap_owned_ptr(sn_poverlap *p) { return p->sig + (p->a0 - p->u0); }
 
-float *sn_pola_signal(sn_pola *p) { return p->sig + (p->b0 - p->u0); }
+float *sn_poverlap_signal(sn_poverlap *p) { return p->sig + (p->b0 - p->u0); }
 
-int sn_pola_finish(sn_run *run, sn_pola *p, int halo) {
+int sn_poverlap_finish(sn_run *run, sn_poverlap *p, int halo) {
   sn_err *e = &run->err;
   int rc = SN_OK;
   float *acc = p->acc;
@@ -227,7 +227,7 @@ int sn_pola_finish(sn_run *run, sn_pola *p, int halo) {
   return sn_agree(run->comm, rc, e);
 }
 
-int sn_pgl_run(sn_run *run, sn_pola *p, const float *S, const sn_gl_cfg *cfg) {
+int sn_pgriffinlim_run(sn_run *run, sn_poverlap *p, const float *S, const sn_gl_cfg *cfg) {
   sn_err *e = &run->err;
   int rc = SN_OK;
   if (cfg->n_iter < 0) rc = SN_FAIL(e, SN_ERR_USAGE, "griffinlim --n-iter: must be >= 0 (got %d)", cfg->n_iter);
@@ -246,28 +246,28 @@ int sn_pgl_run(sn_run *run, sn_pola *p, const float *S, const sn_gl_cfg *cfg) {
 
   sn_timer_begin(&run->timer, SN_PH_GRIFFINLIM);
   /* inverse = istft(S * angles0) */
-  sn_pola_clear(p);
+  sn_poverlap_clear(p);
   for (int64_t t0 = 0; t0 < n && rc == SN_OK; t0 += batch) {
     int64_t nf = n - t0 < batch ? n - t0 : batch;
     sn_gl_init(F, nf, p->start + t0, S + t0 * F, cfg->random_init, cfg->seed, Z);
-    rc = sn_pola_add(p, t0, nf, Z, e);
+    rc = sn_poverlap_add(p, t0, nf, Z, e);
   }
   rc = sn_agree(run->comm, rc, e);
-  if (rc == SN_OK) rc = sn_pola_finish(run, p, cfg->n_iter > 0);
+  if (rc == SN_OK) rc = sn_poverlap_finish(run, p, cfg->n_iter > 0);
   for (int it = 0; it < cfg->n_iter && rc == SN_OK; it++) {
     /* rebuilt = stft(inverse); angles update; next inverse accumulates at once */
-    const float *x = sn_pola_signal(p);
-    sn_pola_clear(p);
+    const float *x = sn_poverlap_signal(p);
+    sn_poverlap_clear(p);
     for (int64_t t0 = 0; t0 < n && rc == SN_OK; t0 += batch) {
       int64_t nf = n - t0 < batch ? n - t0 : batch;
       rc = sn_stft_exec(p->plan, x + t0 * hop, nf, 1, NULL, 0, Z, F, e);
       if (rc) break;
       sn_gl_update(F * nf, S + t0 * F, Z, T + 2 * t0 * F, c, it == 0 || c == 0.0f);
-      rc = sn_pola_add(p, t0, nf, Z, e);
+      rc = sn_poverlap_add(p, t0, nf, Z, e);
     }
     if (rc == SN_OK) rc = sn_fault("griffinlim", run->rank, e);
     rc = sn_agree(run->comm, rc, e);
-    if (rc == SN_OK) rc = sn_pola_finish(run, p, 1);
+    if (rc == SN_OK) rc = sn_poverlap_finish(run, p, 1);
   }
   sn_timer_end(&run->timer, SN_PH_GRIFFINLIM);
 cleanup:
@@ -276,7 +276,7 @@ cleanup:
   return rc;
 }
 
-int sn_pgl_convergence(sn_run *run, sn_pola *p, const float *S, double *sc) {
+int sn_pgriffinlim_convergence(sn_run *run, sn_poverlap *p, const float *S, double *sc) {
   sn_err *e = &run->err;
   const int64_t F = p->F, n = p->n_local;
   const int hop = p->par.hop;
@@ -291,7 +291,7 @@ int sn_pgl_convergence(sn_run *run, sn_pola *p, const float *S, double *sc) {
     rc = sn_agree(run->comm, mrc == MPI_SUCCESS ? SN_OK : SN_FAIL(e, SN_ERR_MPI, "convergence: halo failed"), e);
   }
   double acc[2] = {0.0, 0.0};
-  const float *x = sn_pola_signal(p);
+  const float *x = sn_poverlap_signal(p);
   for (int64_t t0 = 0; t0 < n && rc == SN_OK; t0 += batch) {
     int64_t nf = n - t0 < batch ? n - t0 : batch;
     rc = sn_stft_exec(p->plan, x + t0 * hop, nf, 1, mag, F, NULL, 0, e);

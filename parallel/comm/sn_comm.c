@@ -9,20 +9,20 @@
 /* Values that travel with the failure flag in sn_allreduce_sum_agree's one call. */
 #define SN_STAGE_DOUBLES 262144
 
-/* An MPI failure inside the agreement itself cannot be agreed: abort. */
-static void sn_mpi_or_abort(int mpirc, const char *what) {
+/* An MPI failure cannot be agreed (not even inside the agreement): abort. */
+void sn_mpi_check(int mpirc, const char *call, const char *file, int line) {
   if (mpirc == MPI_SUCCESS) return;
   char s[MPI_MAX_ERROR_STRING];
   int len = 0;
-  MPI_Error_string(mpirc, s, &len);
-  sn_eprintf("specnmf: error: %s: %s\n", what, s);
+  if (MPI_Error_string(mpirc, s, &len) != MPI_SUCCESS) snprintf(s, sizeof s, "MPI error %d", mpirc);
+  sn_eprintf("specnmf: error: %s:%d: %s: %s\n", file, line, call, s);
   MPI_Abort(MPI_COMM_WORLD, SN_ERR_MPI);
 }
 
 /* After the reduction: keep the message on the chosen rank only. */
 static int sn_settle(MPI_Comm comm, int code, int who, int rc, sn_err *e) {
   int rank;
-  MPI_Comm_rank(comm, &rank);
+  SN_MPI_CALL(MPI_Comm_rank(comm, &rank));
   if (code == SN_OK) return SN_OK;
   if (e) {
     if (rank == who && rc == code && e->code == code) return code;
@@ -34,7 +34,7 @@ static int sn_settle(MPI_Comm comm, int code, int who, int rc, sn_err *e) {
 
 int sn_agree(MPI_Comm comm, int rc, sn_err *e) {
   int rank;
-  MPI_Comm_rank(comm, &rank);
+  SN_MPI_CALL(MPI_Comm_rank(comm, &rank));
   if (rc == SN_OK) rc = sn_fault_here(rank, e);
   if (rc != SN_OK && e && e->code == SN_OK) SN_FAIL(e, rc, "internal: failure without a message");
   /* MAXLOC picks the largest code and, among equal codes, a rank that still
@@ -42,7 +42,7 @@ int sn_agree(MPI_Comm comm, int rc, sn_err *e) {
    * the lowest rank. */
   int has_msg = (rc != SN_OK && e && e->msg[0] != '\0') ? 1 : 0;
   struct { int code, rank; } in = {rc * 2 + has_msg, rank}, out;
-  sn_mpi_or_abort(MPI_Allreduce(&in, &out, 1, MPI_2INT, MPI_MAXLOC, comm), "MPI_Allreduce");
+  SN_MPI_CALL(MPI_Allreduce(&in, &out, 1, MPI_2INT, MPI_MAXLOC, comm));
   out.code /= 2;
   return sn_settle(comm, out.code, out.rank, rc, e);
 }
@@ -50,7 +50,7 @@ int sn_agree(MPI_Comm comm, int rc, sn_err *e) {
 int sn_allreduce_sum_agree(MPI_Comm comm, double *buf, size_t n, int rc, sn_err *e) {
   if (rc == SN_OK) {
     int rank;
-    MPI_Comm_rank(comm, &rank);
+    SN_MPI_CALL(MPI_Comm_rank(comm, &rank));
     rc = sn_fault_here(rank, e);
   }
   /* One extra slot carries "this rank failed" (1.0) so the usual case costs a
@@ -64,14 +64,12 @@ int sn_allreduce_sum_agree(MPI_Comm comm, double *buf, size_t n, int rc, sn_err 
   const size_t m = n < SN_STAGE_DOUBLES ? n : SN_STAGE_DOUBLES;
   for (size_t off = 0; off < n - m;) {
     size_t piece = n - m - off < (size_t)(INT_MAX / 2) ? n - m - off : (size_t)(INT_MAX / 2);
-    sn_mpi_or_abort(MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)piece, MPI_DOUBLE, MPI_SUM, comm),
-                    "MPI_Allreduce");
+    SN_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)piece, MPI_DOUBLE, MPI_SUM, comm));
     off += piece;
   }
   if (m) memcpy(stage, buf + (n - m), m * sizeof *stage);
   stage[m] = rc != SN_OK ? 1.0 : 0.0;
-  sn_mpi_or_abort(MPI_Allreduce(MPI_IN_PLACE, stage, (int)(m + 1), MPI_DOUBLE, MPI_SUM, comm),
-                  "MPI_Allreduce");
+  SN_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, stage, (int)(m + 1), MPI_DOUBLE, MPI_SUM, comm));
   if (m) memcpy(buf + (n - m), stage, m * sizeof *stage);
   if (stage[m] == 0.0) return SN_OK;
   return sn_agree(comm, rc, e); /* rare path: find the code and the reporting rank */
@@ -104,7 +102,7 @@ void sn_err_print(const sn_err *e) {
 int sn_exchange_floats(MPI_Comm comm, float *buf, const int *sc, const int *sd, const int *rc, const int *rd,
                        MPI_Request *reqs) {
   int size, n = 0, mrc = MPI_SUCCESS;
-  MPI_Comm_size(comm, &size);
+  SN_MPI_CALL(MPI_Comm_size(comm, &size));
   for (int q = 0; q < size && mrc == MPI_SUCCESS; q++)
     if (rc[q] > 0) mrc = MPI_Irecv(buf + rd[q], rc[q], MPI_FLOAT, q, SN_TAG_HALO, comm, &reqs[n++]);
   for (int q = 0; q < size && mrc == MPI_SUCCESS; q++)

@@ -1,5 +1,5 @@
-/* Run context: report facts, timer reduction and the JSON report (see sn_run.h). */
-#include "sn_run.h"
+/* The JSON run report: timers reduced over ranks, facts, options (see sn_report.h). */
+#include "sn_report.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,55 +27,26 @@ static int sn_blas_threads(void) {
 #endif
 }
 
-static void sn_fact_key(sn_run *run, const char *key, size_t *len) {
-  *len = strlen(run->facts);
-  if (*len) *len += (size_t)snprintf(run->facts + *len, sizeof run->facts - *len, ", ");
-  sn_json_str(run->facts, sizeof run->facts, len, key);
-  if (*len < sizeof run->facts) *len += (size_t)snprintf(run->facts + *len, sizeof run->facts - *len, ": ");
-}
-
-void sn_run_fact_int(sn_run *run, const char *key, int64_t v) {
-  size_t len;
-  sn_fact_key(run, key, &len);
-  if (len < sizeof run->facts) snprintf(run->facts + len, sizeof run->facts - len, "%" PRId64, v);
-}
-
-void sn_run_fact_double(sn_run *run, const char *key, double v) {
-  size_t len;
-  sn_fact_key(run, key, &len);
-  if (len >= sizeof run->facts) return;
-  if (v != v || v > 1e308 || v < -1e308)
-    snprintf(run->facts + len, sizeof run->facts - len, "null");
-  else
-    snprintf(run->facts + len, sizeof run->facts - len, "%.10g", v);
-}
-
-void sn_run_fact_str(sn_run *run, const char *key, const char *v) {
-  size_t len;
-  sn_fact_key(run, key, &len);
-  if (len < sizeof run->facts) sn_json_str(run->facts, sizeof run->facts, &len, v ? v : "");
-}
-
 static const char *sn_env_or(const char *name, const char *dflt) {
   const char *v = getenv(name);
   return (v && *v) ? v : dflt;
 }
 
-int sn_run_report(sn_run *run, int rc) {
+int sn_report_write(sn_run *run, int rc) {
   double loc[SN_NPHASES], mn[SN_NPHASES], mx[SN_NPHASES], sum[SN_NPHASES];
   for (int p = 0; p < SN_NPHASES; p++) loc[p] = run->timer.acc[p];
-  MPI_Allreduce(loc, mn, SN_NPHASES, MPI_DOUBLE, MPI_MIN, run->comm);
-  MPI_Allreduce(loc, mx, SN_NPHASES, MPI_DOUBLE, MPI_MAX, run->comm);
-  MPI_Allreduce(loc, sum, SN_NPHASES, MPI_DOUBLE, MPI_SUM, run->comm);
+  SN_MPI_CALL(MPI_Allreduce(loc, mn, SN_NPHASES, MPI_DOUBLE, MPI_MIN, run->comm));
+  SN_MPI_CALL(MPI_Allreduce(loc, mx, SN_NPHASES, MPI_DOUBLE, MPI_MAX, run->comm));
+  SN_MPI_CALL(MPI_Allreduce(loc, sum, SN_NPHASES, MPI_DOUBLE, MPI_SUM, run->comm));
   double bytes = run->bytes_reduced, bytes_max = 0;
-  MPI_Allreduce(&bytes, &bytes_max, 1, MPI_DOUBLE, MPI_MAX, run->comm);
+  SN_MPI_CALL(MPI_Allreduce(&bytes, &bytes_max, 1, MPI_DOUBLE, MPI_MAX, run->comm));
   struct rusage ru;
   double rss = 0, rss_max = 0, rss_min = 0;
   if (getrusage(RUSAGE_SELF, &ru) == 0) rss = (double)ru.ru_maxrss / 1024.0; /* MiB */
-  MPI_Allreduce(&rss, &rss_max, 1, MPI_DOUBLE, MPI_MAX, run->comm);
-  MPI_Allreduce(&rss, &rss_min, 1, MPI_DOUBLE, MPI_MIN, run->comm);
+  SN_MPI_CALL(MPI_Allreduce(&rss, &rss_max, 1, MPI_DOUBLE, MPI_MAX, run->comm));
+  SN_MPI_CALL(MPI_Allreduce(&rss, &rss_min, 1, MPI_DOUBLE, MPI_MIN, run->comm));
   int64_t calls[SN_NPHASES];
-  MPI_Allreduce(run->timer.calls, calls, SN_NPHASES, MPI_INT64_T, MPI_MAX, run->comm);
+  SN_MPI_CALL(MPI_Allreduce(run->timer.calls, calls, SN_NPHASES, MPI_INT64_T, MPI_MAX, run->comm));
 
   int wrc = SN_OK;
   if (run->rank == 0) {
@@ -97,7 +68,7 @@ int sn_run_report(sn_run *run, int rc) {
       } else {
         char ver[MPI_MAX_LIBRARY_VERSION_STRING];
         int vlen = 0;
-        MPI_Get_library_version(ver, &vlen);
+        SN_MPI_CALL(MPI_Get_library_version(ver, &vlen));
         char *nl = strchr(ver, '\n');
         if (nl) *nl = '\0';
         fprintf(f, "{\n  \"command\": \"%s\",\n  \"version\": \"%s\",\n", run->cmd, SN_VERSION);

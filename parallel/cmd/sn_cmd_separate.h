@@ -4,7 +4,7 @@
  * and overview.png, in one MPI job) and `specnmf griffinlim` (any stored
  * magnitude, or each column of a dictionary W, to audio by distributed fast
  * Griffin-Lim). */
-#include "sn_pgl.h"
+#include "sn_pgriffinlim.h"
 #include "sn_run.h"
 
 /* Collective over run->comm. Return the agreed code (SN_ERR_INTERRUPTED when a

@@ -8,12 +8,14 @@
 
 #include "sn_cli.h"
 #include "sn_cmd_learn.h"
+#include "sn_cmd_mel.h"
 #include "sn_cmd_nmf.h"
 #include "sn_cmd_nnls.h"
 #include "sn_cmd_score.h"
 #include "sn_cmd_separate.h"
 #include "sn_comm.h"
 #include "sn_isa.h"
+#include "sn_report.h"
 #include "sn_run.h"
 
 typedef struct sn_command {
@@ -103,7 +105,7 @@ int main(int argc, char **argv) {
   sn_timer_end(&run.timer, SN_PH_TOTAL);
   /* The report is written for failed runs too (with their exit code). */
   if (run.options[0] != '\0') {
-    int rrc = sn_run_report(&run, rc);
+    int rrc = sn_report_write(&run, rc);
     if (rc == SN_OK) rc = rrc;
   }
   sn_err_print(&run.err);

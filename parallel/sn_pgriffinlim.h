@@ -1,5 +1,6 @@
 #pragma once
-/* Distributed overlap-add and Griffin-Lim. Frames are split over ranks in
+/* Distributed overlap-add (sn_poverlap_*) and Griffin-Lim (sn_pgriffinlim_*).
+ * Frames are split over ranks in
  * contiguous blocks (sn_block_range); each rank inverts its frames into a local
  * buffer of the samples they cover, sends the parts that belong to other ranks
  * to their owners (frame-aligned ownership, as sn_pistft), normalises its own
@@ -13,31 +14,31 @@
 #include "sn_stft.h"
 
 /* Geometry, plan and buffers of a distributed overlap-add. Opaque. */
-typedef struct sn_pola sn_pola;
+typedef struct sn_poverlap sn_poverlap;
 
 /* Collective. Plan (sn_pstft_plan, without wisdom: reproducible bits) and
  * lay out the overlap-add of N frames (this rank's block of sn_block_range)
  * into a signal of `length` samples (librosa.istft(..., length=length)).
  * Returns the agreed code; *p is NULL on error. */
-int sn_pola_create(sn_run *run, const sn_spec_params *par, int64_t N, int64_t length, sn_pola **p);
+int sn_poverlap_create(sn_run *run, const sn_spec_params *par, int64_t N, int64_t length, sn_poverlap **p);
 
 /* Local. Free; *p becomes NULL. Safe on NULL. */
-void sn_pola_destroy(sn_pola **p);
+void sn_poverlap_destroy(sn_poverlap **p);
 
 /* Local. The plan (for local STFTs of the rank's frames). */
-sn_stft_plan *sn_pola_plan(sn_pola *p);
+sn_stft_plan *sn_poverlap_plan(sn_poverlap *p);
 
 /* Local. This rank's frames [*start, *start + *n_local), and its owned output
  * samples [*y0, *y0 + *ny). */
-void sn_pola_frames(const sn_pola *p, int64_t *start, int64_t *n_local);
-void sn_pola_owned(const sn_pola *p, int64_t *y0, int64_t *ny);
+void sn_poverlap_frames(const sn_poverlap *p, int64_t *start, int64_t *n_local);
+void sn_poverlap_owned(const sn_poverlap *p, int64_t *y0, int64_t *ny);
 
 /* Local. Zero the accumulation buffer (start of an inverse). */
-void sn_pola_clear(sn_pola *p);
+void sn_poverlap_clear(sn_poverlap *p);
 
 /* Local. Overlap-add nf local frames starting at local frame t0 (0-based in the
  * rank's block) of complex STFT X (interleaved (re, im), F x nf, ld F). */
-int sn_pola_add(sn_pola *p, int64_t t0, int64_t nf, const float *X, sn_err *e);
+int sn_poverlap_add(sn_poverlap *p, int64_t t0, int64_t nf, const float *X, sn_err *e);
 
 /* Collective. Finish the inverse: tails to their owners (MPI_Alltoallv), sum,
  * divide by the window sum-square. With halo != 0 also fetch the samples of
@@ -47,17 +48,17 @@ int sn_pola_add(sn_pola *p, int64_t t0, int64_t nf, const float *X, sn_err *e);
  * signal buffer the next accumulation buffer (double buffering: Griffin-Lim's
  * next inverse accumulates while the current signal is still transformed).
  * Returns the agreed code. */
-int sn_pola_finish(sn_run *run, sn_pola *p, int halo);
+int sn_poverlap_finish(sn_run *run, sn_poverlap *p, int halo);
 
-/* Local. The owned samples (ny floats) of the signal after sn_pola_finish. */
-float *sn_pola_owned_ptr(sn_pola *p);
+/* Local. The owned samples (ny floats) of the signal after sn_poverlap_finish. */
+float *sn_poverlap_owned_ptr(sn_poverlap *p);
 
 /* Local. Pointer to the (padded) signal sample at which local frame 0 starts:
  * frame t covers [ptr + t*hop, ptr + t*hop + n_fft). Complete after
- * sn_pola_finish(halo=1). For a mixture held by the caller, the span is
- * sn_pola_span (first padded-signal index, count). */
-float *sn_pola_signal(sn_pola *p);
-void sn_pola_span(const sn_pola *p, int64_t *b0, int64_t *lenb);
+ * sn_poverlap_finish(halo=1). For a mixture held by the caller, the span is
+ * sn_poverlap_span (first padded-signal index, count). */
+float *sn_poverlap_signal(sn_poverlap *p);
+void sn_poverlap_span(const sn_poverlap *p, int64_t *b0, int64_t *lenb);
 
 /* Griffin-Lim options. */
 typedef struct sn_gl_cfg {
@@ -70,15 +71,35 @@ typedef struct sn_gl_cfg {
 #define SN_GL_CFG_DEFAULT {32, 0.99, 1, 0}
 
 /* Collective. Fast Griffin-Lim of the magnitude block S (F x n_local, ld F,
- * this rank's frames of the pola's layout), as librosa.griffinlim(S, n_iter,
+ * this rank's frames of the overlap-add's layout), as librosa.griffinlim(S, n_iter,
  * momentum, init, length): each iteration inverts S * angles across ranks,
  * fetches the halo, transforms locally and updates the angles
  * (rebuilt - momentum/(1+momentum) * previous rebuilt, normalised). On return
- * the owned samples (sn_pola_owned_ptr) hold istft(S * angles). Returns the
+ * the owned samples (sn_poverlap_owned_ptr) hold istft(S * angles). Returns the
  * agreed code (SN_ERR_USAGE for n_iter < 0 or momentum < 0). */
-int sn_pgl_run(sn_run *run, sn_pola *p, const float *S, const sn_gl_cfg *cfg);
+int sn_pgriffinlim_run(sn_run *run, sn_poverlap *p, const float *S, const sn_gl_cfg *cfg);
 
 /* Collective. Spectral convergence ||(|STFT(y)| - S)||_F / ||S||_F of the
- * owned signal (after sn_pgl_run or any sn_pola_finish), computed across
+ * owned signal (after sn_pgriffinlim_run or any sn_poverlap_finish), computed across
  * ranks (one halo exchange, local STFTs, one allreduce). */
-int sn_pgl_convergence(sn_run *run, sn_pola *p, const float *S, double *sc);
+int sn_pgriffinlim_convergence(sn_run *run, sn_poverlap *p, const float *S, double *sc);
+
+/* The old names (sn_pgl.h), kept only while branches written against them are
+ * merged (issue 13); after the merge, run on the .c files of parallel/cmd:
+ *   sed -i 's/\bsn_pola_/sn_poverlap_/g; s/\bsn_pola\b/sn_poverlap/g;
+ *           s/\bsn_pgl_/sn_pgriffinlim_/g'
+ * and delete these lines. */
+#define sn_pola sn_poverlap
+#define sn_pola_create sn_poverlap_create
+#define sn_pola_destroy sn_poverlap_destroy
+#define sn_pola_plan sn_poverlap_plan
+#define sn_pola_frames sn_poverlap_frames
+#define sn_pola_owned sn_poverlap_owned
+#define sn_pola_clear sn_poverlap_clear
+#define sn_pola_add sn_poverlap_add
+#define sn_pola_finish sn_poverlap_finish
+#define sn_pola_owned_ptr sn_poverlap_owned_ptr
+#define sn_pola_signal sn_poverlap_signal
+#define sn_pola_span sn_poverlap_span
+#define sn_pgl_run sn_pgriffinlim_run
+#define sn_pgl_convergence sn_pgriffinlim_convergence

@@ -1,7 +1,8 @@
 #pragma once
 /* The run context: one per command invocation, no globals. Holds the
  * communicator, this rank's place in it, verbosity, the phase timers, the
- * error record and the key/value facts that go into the JSON report. */
+ * error record and the key/value facts that go into the JSON report
+ * (io/sn_report.h). */
 #include <mpi.h>
 #include "sn_base.h"
 #include "sn_timer.h"
@@ -27,10 +28,3 @@ typedef struct sn_run {
 void sn_run_fact_int(sn_run *run, const char *key, int64_t v);
 void sn_run_fact_double(sn_run *run, const char *key, double v);
 void sn_run_fact_str(sn_run *run, const char *key, const char *v);
-
-/* Collective. Reduce the phase timers over ranks (min, max, mean, imbalance =
- * max/mean) and, if run->report is set, write the JSON report (atomically:
- * temporary name, then rename) with command, version, ranks, threads, BLAS,
- * Slurm job id, options, facts, phases and the exit code `rc`. Also prints the
- * phase table to stderr from rank 0 when verbose. Returns the agreed code. */
-int sn_run_report(sn_run *run, int rc);

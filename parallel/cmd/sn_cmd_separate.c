@@ -17,7 +17,7 @@
 #include "sn_h5.h"
 #include "sn_mask.h"
 #include "sn_nmf_cli.h"
-#include "sn_pgl.h"
+#include "sn_pgriffinlim.h"
 #include "sn_plot.h"
 #include "sn_png.h"
 #include "sn_pnmf.h"

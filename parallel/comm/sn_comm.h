@@ -7,6 +7,17 @@
 #include <mpi.h>
 #include "sn_base.h"
 
+/* Local. Check an MPI call in the spirit of PETSc's PetscCallMPI: when it does
+ * not return MPI_SUCCESS (the communicators' error handler is
+ * MPI_ERRORS_RETURN), print "specnmf: error: FILE:LINE: CALL: MPI's reason"
+ * from this rank and MPI_Abort the job. A failed MPI call cannot be agreed
+ * (ranks may stand at different points of a collective), so ending the job is
+ * the only way no rank waits forever. A call whose failure the caller turns
+ * into an agreed code (MPI-IO in io/sn_wav.c, the halo exchange below) tests
+ * the return code itself instead. */
+#define SN_MPI_CALL(call) sn_mpi_check((call), #call, __FILE__, __LINE__)
+void sn_mpi_check(int mpirc, const char *call, const char *file, int line);
+
 /* Collective. Agree on the outcome of a step: rc is this rank's local code
  * (SN_OK or a failure recorded in e). Returns the largest code over ranks; on
  * failure, the lowest rank holding that code keeps its message in e, every

@@ -1,0 +1,37 @@
+/* Run context: the report facts (see sn_run.h; the report itself: io/sn_report.c). */
+#include "sn_run.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sn_opts.h"
+
+static void sn_fact_key(sn_run *run, const char *key, size_t *len) {
+  *len = strlen(run->facts);
+  if (*len) *len += (size_t)snprintf(run->facts + *len, sizeof run->facts - *len, ", ");
+  sn_json_str(run->facts, sizeof run->facts, len, key);
+  if (*len < sizeof run->facts) *len += (size_t)snprintf(run->facts + *len, sizeof run->facts - *len, ": ");
+}
+
+void sn_run_fact_int(sn_run *run, const char *key, int64_t v) {
+  size_t len;
+  sn_fact_key(run, key, &len);
+  if (len < sizeof run->facts) snprintf(run->facts + len, sizeof run->facts - len, "%" PRId64, v);
+}
+
+void sn_run_fact_double(sn_run *run, const char *key, double v) {
+  size_t len;
+  sn_fact_key(run, key, &len);
+  if (len >= sizeof run->facts) return;
+  if (v != v || v > 1e308 || v < -1e308)
+    snprintf(run->facts + len, sizeof run->facts - len, "null");
+  else
+    snprintf(run->facts + len, sizeof run->facts - len, "%.10g", v);
+}
+
+void sn_run_fact_str(sn_run *run, const char *key, const char *v) {
+  size_t len;
+  sn_fact_key(run, key, &len);
+  if (len < sizeof run->facts) sn_json_str(run->facts, sizeof run->facts, &len, v ? v : "");
+}
