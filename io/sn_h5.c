@@ -1158,10 +1158,11 @@ static sn_h5_vstr *sn_h5_vstr_get(sn_h5 *f, const char *obj) {
     }
     /* the blob is at most a few hundred KiB (64 values of 4 KiB) */
     if (hdr[1] > 0) {
-      char *tmp = c->blob ? c->blob : malloc((size_t)hdr[1]);
-      if (tmp) SN_MPI_CALL(MPI_Bcast(tmp, (int)hdr[1], MPI_CHAR, 0, f->comm));
-      if (tmp != c->blob) free(tmp);
-      if (!c->blob && f->rank != 0) {
+      /* every rank must have a buffer before the broadcast, or none takes part */
+      int ok = c->blob != NULL || f->rank == 0, all = 0;
+      SN_MPI_CALL(MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, f->comm));
+      if (all) SN_MPI_CALL(MPI_Bcast(c->blob, (int)hdr[1], MPI_CHAR, 0, f->comm));
+      else {
         c->rc = SN_ERR_NOMEM;
         snprintf(c->msg, sizeof c->msg, "out of memory for the string attributes of %s", obj);
       }
