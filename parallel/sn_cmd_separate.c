@@ -552,6 +552,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   SN_CHECK(sn_pstft_compute(run, in, &scfg, 0, &s));
   const int64_t F = s.F, N = s.N;
   lrc = sn_nmf_cli_check_k("separate", k, F, N, in, e);
+  if (lrc == SN_OK) lrc = sn_nmf_cli_check_batch("separate", &nc, N, e);
   if (lrc == SN_OK && !group_s && !src->n && n_sources == INT_MIN) lrc = sn_groups_identity(&grp, k, e);
   if (lrc == SN_OK) lrc = sn_nmf_cli_check_v(s.mag, F, s.n_local, s.start, nc.beta, in, "the spectrogram", e);
   SN_CHECK(sn_agree(run->comm, lrc, e));
