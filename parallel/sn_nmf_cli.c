@@ -54,6 +54,7 @@ int sn_nmf_cli_check(const char *cmd, sn_nmf_cli *c, sn_err *e) {
   else if (!(c->forget_factor >= 0 && c->forget_factor <= 1))
     rc = SN_FAIL(e, SN_ERR_USAGE, "%s --forget-factor: must be in [0, 1] (got %g)", cmd, c->forget_factor);
   else if (c->max_no_improvement < 0) rc = SN_FAIL(e, SN_ERR_USAGE, "%s --max-no-improvement: must be >= 0", cmd);
+  else if (c->transform_max_iter < -1) rc = SN_FAIL(e, SN_ERR_USAGE, "%s --transform-max-iter: must be >= 0", cmd);
   if (rc) return rc;
   c->online = !strcmp(c->solver_s, "online");
   if (c->online && c->max_iter < 1)
@@ -322,7 +323,8 @@ int sn_nmf_cli_run(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_n
   if (c->online) {
     sn_ponline_opts oo = {.batch = c->batch_size > 0 ? c->batch_size : (N < 1024 ? N : 1024),
                           .forget_factor = c->forget_factor, .fresh_restarts = c->fresh_restarts, .fresh_max_iter = 30,
-                          .max_no_improvement = c->max_no_improvement, .alpha_W = c->alpha_W, .l1_ratio = c->l1_ratio};
+                          .max_no_improvement = c->max_no_improvement,
+                          .transform_max_iter = c->transform_max_iter >= 0 ? c->transform_max_iter : c->max_iter, .alpha_W = c->alpha_W, .l1_ratio = c->l1_ratio};
     SN_CHECK(sn_ponline_solve(run, o, &oo, b->V, *W, *H, st));
   } else {
     SN_CHECK(sn_pnmf_solve(run, o, b->V, *W, *H, st, c->resume));

@@ -37,6 +37,7 @@ typedef struct sn_nmf_cli {
   double forget_factor;      /* 0.7 */
   int fresh_restarts;
   int64_t max_no_improvement; /* 10; 0: none */
+  int64_t transform_max_iter; /* iterations of the final H pass; -1: max_iter */
   /* derived by sn_nmf_cli_check */
   double beta, alpha_H;
   int solver;                /* SN_NMF_MU, SN_NMF_CD or SN_NMF_ANLS */
@@ -50,7 +51,7 @@ enum { SN_NMF_INIT_RANDOM = 0, SN_NMF_INIT_NNDSVD, SN_NMF_INIT_NNDSVDA, SN_NMF_I
 #define SN_NMF_CLI_DEFAULT(tile_)                                                                    \
   {.beta_s = "fro", .solver_s = "mu", .init_s = "nndsvda", .tol = 1e-4, .max_iter = 200,            \
    .alpha_H_s = "same", .tile = (tile_), .beta = 2.0, .init_kind = SN_NMF_INIT_NNDSVDA, .batch_size = -1,    \
-   .forget_factor = 0.7, .max_no_improvement = 10}
+   .forget_factor = 0.7, .max_no_improvement = 10, .transform_max_iter = -1}
 
 #define SN_NMF_OPTS(c)                                                                                                  \
   {"--components", 'k', SN_OPT_INT64, &(c)->k, "R", "number of components R (required, 1 <= R <= min(F, N))"},          \
@@ -66,6 +67,8 @@ enum { SN_NMF_INIT_RANDOM = 0, SN_NMF_INIT_NNDSVD, SN_NMF_INIT_NNDSVDA, SN_NMF_I
    "online: solve each batch's H from a constant start (30 MU iterations) instead of one update"},                      \
   {"--max-no-improvement", 0, SN_OPT_INT64, &(c)->max_no_improvement, "N",                                             \
    "online: stop after N steps without a lower smoothed batch cost (default 10; 0: never)"},                           \
+  {"--transform-max-iter", 0, SN_OPT_INT64, &(c)->transform_max_iter, "N",                                             \
+   "online: MU iterations of the final H pass over every frame, W fixed (default --max-iter; --tol stops it)"},         \
   {"--init", 0, SN_OPT_STRING, &(c)->init_s, "HOW", "random|nndsvd|nndsvda|nndsvdar|FILE.h5 (/nmf/W, /nmf/H) (default nndsvda)"}, \
   {"--fix-W", 0, SN_OPT_STRING, &(c)->fix_W_s, "FILE.h5[:/path]",                                                       \
    "fixed dictionary columns (default path /nmf/W); the rest are learned"},                                             \

@@ -238,7 +238,7 @@ int sn_ponline_solve(sn_run *run, const sn_pnmf_opts *o, const sn_ponline_opts *
     float avg = (float)sqrt(vtotal / ((double)F * (double)N) / (double)R);
     for (int64_t q = 0; q < n_local * R; q++) H[q] = avg;
     sn_timer_end(&run->timer, SN_PH_NMF_H);
-    for (int64_t it = 0; it < o->max_iter; it++) {
+    for (int64_t it = 0; it < oo->transform_max_iter; it++) {
       double red[3] = {0, 0, 0};
       sn_timer_begin(&run->timer, SN_PH_NMF_H);
       for (int64_t j0 = 0; j0 < n_local; j0 += cs.tile) {

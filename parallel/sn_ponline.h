@@ -16,6 +16,7 @@ typedef struct sn_ponline_opts {
   int fresh_restarts;          /* solve each batch's H from a constant start */
   int64_t fresh_max_iter;      /* MU iterations of such a solve (sklearn 30) */
   int64_t max_no_improvement;  /* steps without a better EWA cost; 0: no such stop */
+  int64_t transform_max_iter;  /* MU iterations of the final H pass (stopped by tol) */
   double alpha_W, l1_ratio;    /* W's regularization, scaled per batch (frames) */
 } sn_ponline_opts;
 
