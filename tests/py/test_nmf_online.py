@@ -36,35 +36,36 @@ C.write_model(f"{T}/init.h5", W0, H0)
 NAMES = {"fro": "frobenius", "kl": "kullback-leibler", "is": "itakura-saito"}
 
 
-def sk(X, beta, bs, it=3, tol=0.0, mni=None, fresh=False, aW=0.0, aH="same", l1=0.0):
+def sk(X, beta, bs, it=3, tol=0.0, mni=None, fresh=False, aW=0.0, aH="same", l1=0.0, start=(W0, H0)):
     """sklearn with our options mapped under the transpose; returns the batch
     costs of every step, W (F x R), the transform H (R x N) and its loss."""
-    m = MiniBatchNMF(n_components=R, init="custom", batch_size=bs, beta_loss=NAMES.get(beta, beta), tol=tol,
+    W0_, H0_ = start
+    m = MiniBatchNMF(n_components=W0_.shape[1], init="custom", batch_size=bs, beta_loss=NAMES.get(beta, beta), tol=tol,
                      max_no_improvement=mni, max_iter=it, fresh_restarts=fresh, verbose=1,
                      alpha_W=aW if aH == "same" else aH, alpha_H=aW, l1_ratio=l1)
     Xd = X.T.astype(np.float64)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        m.fit_transform(Xd, W=H0.T.astype(np.float64).copy(), H=W0.T.astype(np.float64).copy())
+        m.fit_transform(Xd, W=H0_.T.astype(np.float64).copy(), H=W0_.T.astype(np.float64).copy())
     costs = np.array([float(x) for x in re.findall(r"mean batch cost: ([0-9.eE+-]+)", out.getvalue())])
     Ht = m.transform(Xd)
     return costs, m.components_.T, Ht.T, _beta_divergence(Xd, Ht, m.components_, m._beta_loss)
 
 
 def ours(inp, beta, bs, it=3, tol=0.0, mni=0, fresh=False, aW=0.0, aH="same", l1=0.0, np_=1, tag="o",
-         init=None, extra=()):
+         init=None, extra=(), k=R):
     out = f"{T}/{tag}.h5"
-    C.run([inp, "-k", str(R), "-o", out, "--force", "--init", init or f"{T}/init.h5", "--beta", str(beta),
+    C.run([inp, "-k", str(k), "-o", out, "--force", "--init", init or f"{T}/init.h5", "--beta", str(beta),
            "--solver", "online", "--batch-size", str(bs), "--max-iter", str(it), "--tol", str(tol),
            "--max-no-improvement", str(mni), "--alpha-W", str(aW), "--alpha-H", str(aH), "--l1-ratio", str(l1),
            "--tile", "37"] + (["--fresh-restarts"] if fresh else []) + list(extra), np_=np_)
     return C.read_model(out)
 
 
-def compare(what, X, inp, beta, bs, **kw):
+def compare(what, X, inp, beta, bs, start=(W0, H0), init=None, **kw):
     mni = kw.pop("mni", None)
-    costs, W, H, loss = sk(X, beta, bs, mni=mni, **kw)
-    m = ours(inp, beta, bs, mni=mni or 0, **kw)
+    costs, W, H, loss = sk(X, beta, bs, mni=mni, start=start, **kw)
+    m = ours(inp, beta, bs, mni=mni or 0, init=init, k=start[0].shape[1], **kw)
     n = min(len(costs), len(m["loss"]))
     ec = float(np.max(np.abs(m["loss"][:n] - costs[:n]) / np.abs(costs[:n]))) if n else 1.0
     eW, eH = C.rel(m["W"], W), C.rel(m["H"], H)
@@ -86,6 +87,13 @@ for beta in ["fro", "kl"]:
     compare(f"beta {beta} regularized (0.001, 0.003, 0)", V, f"{T}/v.h5", beta, 50, aW=0.001, aH=0.003)
     compare(f"beta {beta} tol 1e-2 stop", V, f"{T}/v.h5", beta, 30, it=50, tol=1e-2)
     compare(f"beta {beta} max_no_improvement 3 stop", V, f"{T}/v.h5", beta, 30, it=50, mni=3)
+
+# R = 16: the hand-written AVX-512 kernels where the CPU has them (BLAS elsewhere)
+W16 = (avg * np.abs(rng.standard_normal((F, 16)))).astype(np.float32) + np.float32(0.01)
+H16 = (avg * np.abs(rng.standard_normal((16, N)))).astype(np.float32) + np.float32(0.01)
+C.write_model(f"{T}/init16.h5", W16, H16)
+for beta in ["fro", "kl"]:
+    compare(f"R = 16, beta {beta} batch 50", V, f"{T}/v.h5", beta, 50, start=(W16, H16), init=f"{T}/init16.h5")
 
 # SN_NP ranks: deterministic, and close to one rank in loss
 for beta in ["fro", "kl"]:
