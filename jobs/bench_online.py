@@ -70,10 +70,12 @@ def model(path):
 
 
 DEFAULT_ONLINE = [
-    "sklearn-defaults=--batch-size 1024 --max-iter 1",
-    "b2048-ff0.01-fresh-1pass=--batch-size 2048 --forget-factor 0.01 --fresh-restarts --max-iter 1",
-    "b4096-ff0.05-fresh-3pass=--batch-size 4096 --forget-factor 0.05 --fresh-restarts --max-iter 3",
-    "b4096-ff0.05-fresh-5pass=--batch-size 4096 --forget-factor 0.05 --fresh-restarts --max-iter 5",
+    # sklearn's defaults (max_iter 200 passes, stopped by max_no_improvement 10 or tol; transform 200 iterations)
+    "defaults-b1024=--batch-size 1024",
+    # one to five passes with fresh restarts and a short memory; the final H pass: up to 200 iterations (tol)
+    "b2048-ff0.01-fresh-1pass=--batch-size 2048 --forget-factor 0.01 --fresh-restarts --max-iter 1 --transform-max-iter 200 --max-no-improvement 0",
+    "b4096-ff0.05-fresh-3pass=--batch-size 4096 --forget-factor 0.05 --fresh-restarts --max-iter 3 --transform-max-iter 200 --max-no-improvement 0",
+    "b4096-ff0.05-fresh-5pass=--batch-size 4096 --forget-factor 0.05 --fresh-restarts --max-iter 5 --transform-max-iter 200 --max-no-improvement 0",
 ]
 
 

@@ -76,7 +76,7 @@ enum { SN_NMF_INIT_RANDOM = 0, SN_NMF_INIT_NNDSVD, SN_NMF_INIT_NNDSVDA, SN_NMF_I
   {"--tol", 0, SN_OPT_DOUBLE, &(c)->tol, "X",                                                                        \
    "stopping tolerance, sklearn's rule (online: on W's relative change per step, and each frame-H solve's; default 1e-4)"}, \
   {"--max-iter", 0, SN_OPT_INT64, &(c)->max_iter, "N",                                                               \
-   "maximum NMF iterations (online: passes over the frames, and the final H pass's iterations; default 200; 0 keeps the start)"}, \
+   "maximum NMF iterations (online: passes over the frames; default 200; 0 keeps the start, not online)"}, \
   {"--alpha-W", 0, SN_OPT_DOUBLE, &(c)->alpha_W, "X",                                   \
    "regularization of W, scaled as sklearn (default 0; online: times the batch's frames, = MiniBatchNMF's alpha_H)"}, \
   {"--alpha-H", 0, SN_OPT_STRING, &(c)->alpha_H_s, "X",                                   \
