@@ -72,10 +72,10 @@ def model(path):
 DEFAULT_ONLINE = [
     # sklearn's defaults (max_iter 200 passes, stopped by max_no_improvement 10 or tol; transform 200 iterations)
     "defaults-b1024=--batch-size 1024",
-    # one to five passes with fresh restarts and a short memory; the final H pass: up to 200 iterations (tol)
-    "b2048-ff0.01-fresh-1pass=--batch-size 2048 --forget-factor 0.01 --fresh-restarts --max-iter 1 --transform-max-iter 200 --max-no-improvement 0",
-    "b4096-ff0.05-fresh-3pass=--batch-size 4096 --forget-factor 0.05 --fresh-restarts --max-iter 3 --transform-max-iter 200 --max-no-improvement 0",
-    "b4096-ff0.05-fresh-5pass=--batch-size 4096 --forget-factor 0.05 --fresh-restarts --max-iter 5 --transform-max-iter 200 --max-no-improvement 0",
+    # batches of 4096 frames with a short memory (forget factor 0.05 per pass), 10-20 passes, final H pass 30 iterations
+    "b4096-ff0.05-10pass-t30=--batch-size 4096 --forget-factor 0.05 --max-iter 10 --transform-max-iter 30 --max-no-improvement 0",
+    "b4096-ff0.05-15pass-t30=--batch-size 4096 --forget-factor 0.05 --max-iter 15 --transform-max-iter 30 --max-no-improvement 0",
+    "b4096-ff0.05-20pass-t30=--batch-size 4096 --forget-factor 0.05 --max-iter 20 --transform-max-iter 30 --max-no-improvement 0",
 ]
 
 
