@@ -74,6 +74,8 @@ static void hist_push(sn_pnmf_state *st, int64_t it, double loss) {
   st->n_hist++;
 }
 
+void sn_pnmf_hist_push(sn_pnmf_state *st, int64_t it, double loss) { hist_push(st, it, loss); }
+
 /* ---- counter-based random numbers ------------------------------------------ */
 
 static uint64_t splitmix(uint64_t x) {

@@ -39,6 +39,9 @@ typedef struct sn_pnmf_state {
 int sn_pnmf_state_init(sn_pnmf_state *st, int64_t max_iter, sn_err *e);
 void sn_pnmf_state_free(sn_pnmf_state *st);
 
+/* Local. Append (it, loss) to the loss history (thinned when full). */
+void sn_pnmf_hist_push(sn_pnmf_state *st, int64_t it, double loss);
+
 /* Collective. Iterate from (W, H) (W F x R replicated, H R x n_local block)
  * until the stopping rule, max_iter, or a signal. resumed != 0: st, W, H come
  * from a checkpoint (the check at st->iter was already done). Returns the

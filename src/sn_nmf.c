@@ -425,7 +425,7 @@ void sn_nmf_set_w(sn_nmf_ws *w, const float *W) {
     const float *wa = W + a * F;
     double s = 0;
     for (int64_t i = 0; i < F; i++) s += wa[i];
-    w->wsum[a] = (s == 0.0) ? 1.0 : s;
+    w->wsum[a] = (s == 0.0 && w->c.h_rule == SN_NMF_H_BATCH) ? 1.0 : s;
     for (int64_t b = a; b < R; b++) {
       const float *wb = W + b * F;
       double d = 0;
@@ -751,7 +751,7 @@ static void update_h_tile(sn_nmf_ws *w, const float *Vt, float *Ht, int64_t t, d
   wtv_tile(w, w->A, t, w->nh);
   if (c->beta != 1.0) wtv_tile(w, w->B, t, w->dh);
   const double g = w->gamma;
-  const int clip = c->beta <= 1.0;
+  const int clip = c->h_rule == SN_NMF_H_BATCH ? c->beta <= 1.0 : c->h_rule == SN_NMF_H_ONLINE && c->beta < 1.0;
   for (int64_t j = 0; j < t; j++) {
     float *hj = Ht + j * R;
     const float *nj = w->nh + j * R, *dj = w->dh + j * R;

@@ -24,7 +24,13 @@ typedef struct sn_nmf_cfg {
   int64_t tile;      /* columns of V per tile (>= 1) */
   int plain;         /* 1: BLAS + plain loops only, even where a hand-written
                         SIMD kernel exists (tests compare the two); 0: auto */
+  int h_rule;        /* the MU H update's edge rules: SN_NMF_H_BATCH (sklearn NMF's H
+                        update), SN_NMF_H_ONLINE (MiniBatchNMF's update of its W = our
+                        H: clip only for beta < 1, no fix of a zero column sum of W)
+                        or SN_NMF_H_FREE (as ONLINE, never clipped: _solve_W) */
 } sn_nmf_cfg;
+
+enum { SN_NMF_H_BATCH = 0, SN_NMF_H_ONLINE = 1, SN_NMF_H_FREE = 2 };
 
 /* The accumulator vector of one pass (doubles, summed over ranks as one
  * buffer). Offsets are in doubles from the start; a part of length 0 is

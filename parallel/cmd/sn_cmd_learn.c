@@ -167,6 +167,7 @@ int sn_cmd_learn(sn_run *run, int argc, char **argv) {
               run->size, run->size > 1 ? "s" : "", (long long)nc.k, nc.beta);
   SN_CHECK(sn_pstft_compute_files(run, in.v, in.n, &scfg, &s, &fl));
   lrc = sn_nmf_cli_check_k("learn", nc.k, s.F, s.N, "the inputs", e);
+  if (lrc == SN_OK) lrc = sn_nmf_cli_check_batch("learn", &nc, s.N, e);
   if (lrc == SN_OK) lrc = sn_nmf_cli_check_v(s.mag, s.F, s.n_local, s.start, nc.beta, in.v[0], "the spectrogram", e);
   SN_CHECK(sn_agree(run->comm, lrc, e));
   SN_PROGRESS(run, "learn: V %d x %lld (%.1f s of audio)", s.F, (long long)s.N, fl.seconds);

@@ -160,6 +160,7 @@ int sn_cmd_nmf(sn_run *run, int argc, char **argv) {
     lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s must be a 2-D (F, N) array with F, N >= 1", in, dset);
   else
     lrc = sn_nmf_cli_check_k("nmf", k, dims[0], dims[1], what, e);
+  if (lrc == SN_OK) lrc = sn_nmf_cli_check_batch("nmf", &nc, dims[1], e);
   SN_CHECK(sn_agree(run->comm, lrc, e));
   const int64_t F = dims[0], N = dims[1];
   sn_block_range(N, run->size, run->rank, &col0, &n_local);

@@ -553,6 +553,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   const int64_t F = s.F, N = s.N;
   /* Held-fixed dictionaries may be overcomplete (k > F): only H is learned. */
   lrc = nc.fix_W && nc.fix_W_cols == k ? SN_OK : sn_nmf_cli_check_k("separate", k, F, N, in, e);
+  if (lrc == SN_OK) lrc = sn_nmf_cli_check_batch("separate", &nc, N, e);
   if (lrc == SN_OK && !group_s && !src->n && n_sources == INT_MIN) lrc = sn_groups_identity(&grp, k, e);
   if (lrc == SN_OK) lrc = sn_nmf_cli_check_v(s.mag, F, s.n_local, s.start, nc.beta, in, "the spectrogram", e);
   SN_CHECK(sn_agree(run->comm, lrc, e));

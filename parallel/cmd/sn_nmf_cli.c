@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "sn_comm.h"
+#include "sn_ponline.h"
 #include "sn_signal.h"
 #include "sn_svd.h"
 
@@ -31,8 +32,9 @@ int sn_nmf_cli_check(const char *cmd, sn_nmf_cli *c, sn_err *e) {
   if (c->k <= 0)
     rc = SN_FAIL(e, SN_ERR_USAGE, "%s -k: the number of components must be >= 1 (got %lld)", cmd, (long long)c->k);
   else if (parse_beta(cmd, c->beta_s, &c->beta, e)) rc = SN_ERR_USAGE;
-  else if (strcmp(c->solver_s, "mu") && strcmp(c->solver_s, "cd") && strcmp(c->solver_s, "anls"))
-    rc = SN_FAIL(e, SN_ERR_USAGE, "%s --solver: '%s' is not mu, cd or anls", cmd, c->solver_s);
+  else if (strcmp(c->solver_s, "mu") && strcmp(c->solver_s, "cd") && strcmp(c->solver_s, "anls") &&
+           strcmp(c->solver_s, "online"))
+    rc = SN_FAIL(e, SN_ERR_USAGE, "%s --solver: '%s' is not mu, cd, anls or online", cmd, c->solver_s);
   else if (!strcmp(c->solver_s, "cd") && c->beta != 2.0)
     rc = SN_FAIL(e, SN_ERR_USAGE,
                  "%s --solver cd: coordinate descent handles only the Frobenius loss (--beta fro), not beta = %g (as sklearn: use --solver mu)",
@@ -47,7 +49,18 @@ int sn_nmf_cli_check(const char *cmd, sn_nmf_cli *c, sn_err *e) {
   else if (!(c->l1_ratio >= 0 && c->l1_ratio <= 1)) rc = SN_FAIL(e, SN_ERR_USAGE, "%s --l1-ratio: must be in [0, 1]", cmd);
   else if (c->tile <= 0 || c->tile > 65536) rc = SN_FAIL(e, SN_ERR_USAGE, "%s --tile: must be in 1..65536", cmd);
   else if (c->checkpoint_every < 0) rc = SN_FAIL(e, SN_ERR_USAGE, "%s --checkpoint-every: must be >= 0", cmd);
+  else if (c->batch_size == 0 || c->batch_size < -1)
+    rc = SN_FAIL(e, SN_ERR_USAGE, "%s --batch-size: must be >= 1 frame (got %lld)", cmd, (long long)c->batch_size);
+  else if (!(c->forget_factor >= 0 && c->forget_factor <= 1))
+    rc = SN_FAIL(e, SN_ERR_USAGE, "%s --forget-factor: must be in [0, 1] (got %g)", cmd, c->forget_factor);
+  else if (c->max_no_improvement < 0) rc = SN_FAIL(e, SN_ERR_USAGE, "%s --max-no-improvement: must be >= 0", cmd);
+  else if (c->transform_max_iter < -1) rc = SN_FAIL(e, SN_ERR_USAGE, "%s --transform-max-iter: must be >= 0", cmd);
   if (rc) return rc;
+  c->online = !strcmp(c->solver_s, "online");
+  if (c->online && c->max_iter < 1)
+    return SN_FAIL(e, SN_ERR_USAGE, "%s --max-iter: --solver online needs at least 1 pass", cmd);
+  if (c->online && (c->resume || c->checkpoint_every > 0))
+    return SN_FAIL(e, SN_ERR_USAGE, "%s --solver online: no checkpoints (--resume, --checkpoint-every): a run restarts", cmd);
   c->solver = !strcmp(c->solver_s, "cd") ? SN_NMF_CD : !strcmp(c->solver_s, "anls") ? SN_NMF_ANLS : SN_NMF_MU;
   if (!strcmp(c->alpha_H_s, "same")) c->alpha_H = c->alpha_W;
   else {
@@ -61,6 +74,13 @@ int sn_nmf_cli_check(const char *cmd, sn_nmf_cli *c, sn_err *e) {
   else if (!strcmp(c->init_s, "nndsvda")) c->init_kind = SN_NMF_INIT_NNDSVDA;
   else if (!strcmp(c->init_s, "nndsvdar")) c->init_kind = SN_NMF_INIT_NNDSVDAR;
   else c->init_kind = SN_NMF_INIT_FILE;
+  return SN_OK;
+}
+
+int sn_nmf_cli_check_batch(const char *cmd, const sn_nmf_cli *c, int64_t N, sn_err *e) {
+  if (c->online && c->batch_size > N)
+    return SN_FAIL(e, SN_ERR_USAGE, "%s --batch-size: %lld frames exceed the %lld frames of the input", cmd,
+                   (long long)c->batch_size, (long long)N);
   return SN_OK;
 }
 
@@ -253,6 +273,14 @@ int sn_nmf_cli_run(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_n
     o->cfg.n_fixed = *n_fixed;
   }
 
+  if (c->online)
+    SN_CHECK(sn_agree(run->comm,
+                      *n_fixed == k ? SN_FAIL(e, SN_ERR_USAGE,
+                                              "%s --solver online: every column of W is fixed, nothing to learn (use --solver mu, or learn columns with --free)",
+                                              cmd)
+                                    : sn_nmf_cli_check_batch(cmd, c, N, e),
+                      e));
+
   /* ---- fingerprint of data + options (a checkpoint must match it) ---- */
   {
     uint64_t h = 0;
@@ -292,7 +320,15 @@ int sn_nmf_cli_run(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_n
   if (rc) goto cleanup;
 
   /* ---- solve (a SIGTERM/SIGUSR1 caught since the command's start asks for a checkpoint) ---- */
-  SN_CHECK(sn_pnmf_solve(run, o, b->V, *W, *H, st, c->resume));
+  if (c->online) {
+    sn_ponline_opts oo = {.batch = c->batch_size > 0 ? c->batch_size : (N < 1024 ? N : 1024),
+                          .forget_factor = c->forget_factor, .fresh_restarts = c->fresh_restarts, .fresh_max_iter = 30,
+                          .max_no_improvement = c->max_no_improvement,
+                          .transform_max_iter = c->transform_max_iter >= 0 ? c->transform_max_iter : c->max_iter, .alpha_W = c->alpha_W, .l1_ratio = c->l1_ratio};
+    SN_CHECK(sn_ponline_solve(run, o, &oo, b->V, *W, *H, st));
+  } else {
+    SN_CHECK(sn_pnmf_solve(run, o, b->V, *W, *H, st, c->resume));
+  }
 
   /* ---- sort by peak frequency (librosa.decompose: argsort of argmax over bins) ---- */
   if (c->sort) SN_CHECK(sn_agree(run->comm, sn_nmf_cli_sort(cmd, F, k, b->n_local, *W, *H, e), e));

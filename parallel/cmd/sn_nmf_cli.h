@@ -33,9 +33,15 @@ typedef struct sn_nmf_cli {
   int64_t tile;              /* columns per streamed tile (the command's default) */
   const float *fix_W;        /* NULL, or fixed dictionary columns already in memory (F x fix_W_cols, ld F, */
   int64_t fix_W_cols;        /* checked by the caller): separate --source; exclusive with fix_W_s */
+  int64_t batch_size;        /* --solver online: frames per mini-batch; -1: min(1024, N) */
+  double forget_factor;      /* 0.7 */
+  int fresh_restarts;
+  int64_t max_no_improvement; /* 10; 0: none */
+  int64_t transform_max_iter; /* iterations of the final H pass; -1: max_iter */
   /* derived by sn_nmf_cli_check */
   double beta, alpha_H;
   int solver;                /* SN_NMF_MU, SN_NMF_CD or SN_NMF_ANLS */
+  int online;                /* --solver online (solver is then SN_NMF_MU) */
   int init_kind;             /* SN_NMF_INIT_* */
 } sn_nmf_cli;
 
@@ -44,21 +50,37 @@ enum { SN_NMF_INIT_RANDOM = 0, SN_NMF_INIT_NNDSVD, SN_NMF_INIT_NNDSVDA, SN_NMF_I
 /* The defaults; tile differs per command (nmf 64, separate 256). */
 #define SN_NMF_CLI_DEFAULT(tile_)                                                                    \
   {.beta_s = "fro", .solver_s = "mu", .init_s = "nndsvda", .tol = 1e-4, .max_iter = 200,            \
-   .alpha_H_s = "same", .tile = (tile_), .beta = 2.0, .init_kind = SN_NMF_INIT_NNDSVDA}
+   .alpha_H_s = "same", .tile = (tile_), .beta = 2.0, .init_kind = SN_NMF_INIT_NNDSVDA, .batch_size = -1,    \
+   .forget_factor = 0.7, .max_no_improvement = 10, .transform_max_iter = -1}
 
 #define SN_NMF_OPTS(c)                                                                                                  \
   {"--components", 'k', SN_OPT_INT64, &(c)->k, "R", "number of components R, 1 <= R <= min(F, N)"},                       \
   {"--beta", 0, SN_OPT_STRING, &(c)->beta_s, "LOSS", "fro|kl|is|NUMBER: beta-divergence (default fro; learn: kl)"},     \
-  {"--solver", 0, SN_OPT_STRING, &(c)->solver_s, "mu|cd|anls",                                                          \
-   "multiplicative updates, coordinate descent (HALS) or exact alternating NNLS (cd, anls: fro only; default mu)"},     \
+  {"--solver", 0, SN_OPT_STRING, &(c)->solver_s, "mu|cd|anls|online",                                                   \
+   "multiplicative updates, coordinate descent (HALS), exact alternating NNLS (cd, anls: fro only) or online "         \
+   "mini-batch MU as sklearn's MiniBatchNMF with X = V^T (any beta; results depend on the rank count; default mu)"},    \
+  {"--batch-size", 0, SN_OPT_INT64, &(c)->batch_size, "N",                                                             \
+   "online: frames per mini-batch, 1..N, a slice of every rank's frames (default 1024, or N if fewer)"},                \
+  {"--forget-factor", 0, SN_OPT_DOUBLE, &(c)->forget_factor, "X",                                                      \
+   "online: weight of past batches in the W statistics, 0..1, per pass (default 0.7)"},                                \
+  {"--fresh-restarts", 0, SN_OPT_FLAG, &(c)->fresh_restarts, NULL,                                                     \
+   "online: solve each batch's H from a constant start (30 MU iterations) instead of one update"},                      \
+  {"--max-no-improvement", 0, SN_OPT_INT64, &(c)->max_no_improvement, "N",                                             \
+   "online: stop after N steps without a lower smoothed batch cost (default 10; 0: never)"},                           \
+  {"--transform-max-iter", 0, SN_OPT_INT64, &(c)->transform_max_iter, "N",                                             \
+   "online: MU iterations of the final H pass over every frame, W fixed (default --max-iter; --tol stops it)"},         \
   {"--init", 0, SN_OPT_STRING, &(c)->init_s, "HOW", "random|nndsvd|nndsvda|nndsvdar|FILE.h5 (/nmf/W, /nmf/H) (default nndsvda)"}, \
   {"--fix-W", 0, SN_OPT_STRING, &(c)->fix_W_s, "FILE.h5[:/path]",                                                       \
    "fixed dictionary columns (default path /nmf/W); the rest are learned"},                                             \
   {"--seed", 0, SN_OPT_INT64, &(c)->seed, "N", "seed of the random starts (default 0)"},                                \
-  {"--tol", 0, SN_OPT_DOUBLE, &(c)->tol, "X", "stopping tolerance, sklearn's rule (default 1e-4)"},                     \
-  {"--max-iter", 0, SN_OPT_INT64, &(c)->max_iter, "N", "maximum NMF iterations (default 200; 0 keeps the start)"},      \
-  {"--alpha-W", 0, SN_OPT_DOUBLE, &(c)->alpha_W, "X", "regularization of W, scaled as sklearn (default 0)"},            \
-  {"--alpha-H", 0, SN_OPT_STRING, &(c)->alpha_H_s, "X", "regularization of H, or 'same' as alpha-W (default same)"},    \
+  {"--tol", 0, SN_OPT_DOUBLE, &(c)->tol, "X",                                                                        \
+   "stopping tolerance, sklearn's rule (online: on W's relative change per step, and each frame-H solve's; default 1e-4)"}, \
+  {"--max-iter", 0, SN_OPT_INT64, &(c)->max_iter, "N",                                                               \
+   "maximum NMF iterations (online: passes over the frames; default 200; 0 keeps the start, not online)"}, \
+  {"--alpha-W", 0, SN_OPT_DOUBLE, &(c)->alpha_W, "X",                                   \
+   "regularization of W, scaled as sklearn (default 0; online: times the batch's frames, = MiniBatchNMF's alpha_H)"}, \
+  {"--alpha-H", 0, SN_OPT_STRING, &(c)->alpha_H_s, "X",                                   \
+   "regularization of H, or 'same' as alpha-W (default same; online: = MiniBatchNMF's alpha_W)"}, \
   {"--l1-ratio", 0, SN_OPT_DOUBLE, &(c)->l1_ratio, "X", "L1 share of the regularization, 0..1 (default 0)"},            \
   {"--sort", 0, SN_OPT_FLAG, &(c)->sort, NULL, "order components by peak frequency (as librosa.decompose)"},            \
   {"--checkpoint", 0, SN_OPT_STRING, &(c)->checkpoint_s, "FILE.h5",                                                     \
@@ -77,6 +99,10 @@ int sn_nmf_cli_check(const char *cmd, sn_nmf_cli *c, sn_err *e);
 /* Local. SN_ERR_USAGE ("CMD -k: ... exceed min(F, N) ...") unless
  * 1 <= k <= min(F, N); `what` names V in the message ("a.h5 /stft/magnitude"). */
 int sn_nmf_cli_check_k(const char *cmd, int64_t k, int64_t F, int64_t N, const char *what, sn_err *e);
+
+/* Local. SN_ERR_USAGE ("CMD --batch-size: ...") when --solver online's
+ * --batch-size exceeds the N frames of V. */
+int sn_nmf_cli_check_batch(const char *cmd, const sn_nmf_cli *c, int64_t N, sn_err *e);
 
 /* Local. V block (F x n, ld F, global columns col0..col0+n) must be finite and
  * nonnegative, and without zeros when beta <= 0 (as sklearn). SN_ERR_INPUT

@@ -1,0 +1,31 @@
+#pragma once
+/* Distributed online (mini-batch) NMF, as scikit-learn 1.2's MiniBatchNMF
+ * with X = V^T. A global mini-batch is a contiguous slice of every rank's
+ * frames (each rank's slice ~ its share of --batch-size): each rank updates
+ * its slice's H columns locally, and the W statistics of the step are summed
+ * with one MPI_Allreduce (F x R numerator + denominator + a few scalars,
+ * whatever N). Deterministic for a given rank count; the slices, so the
+ * results, depend on it (one rank: sklearn's batches). The written H is a
+ * final pass over every frame with W fixed (sklearn's transform). */
+#include <stdint.h>
+#include "sn_pnmf.h"
+
+typedef struct sn_ponline_opts {
+  int64_t batch;               /* global frames per mini-batch, 1..N */
+  double forget_factor;        /* 0..1 */
+  int fresh_restarts;          /* solve each batch's H from a constant start */
+  int64_t fresh_max_iter;      /* MU iterations of such a solve (sklearn 30) */
+  int64_t max_no_improvement;  /* steps without a better EWA cost; 0: no such stop */
+  int64_t transform_max_iter;  /* MU iterations of the final H pass (stopped by tol) */
+  double alpha_W, l1_ratio;    /* W's regularization, scaled per batch (frames) */
+} sn_ponline_opts;
+
+/* Collective. Learn W (F x R replicated, from its start in W; the first
+ * cfg.n_fixed columns stay) by at most o->max_iter passes of mini-batch steps
+ * from (W, H) (H: R x n_local, this rank's columns), then overwrite H with the
+ * transform of every frame. st: iter = passes started, converged = an early
+ * stop (tol on W's relative change, or max_no_improvement), hist = the mean
+ * batch cost at each step, loss = the beta-divergence of V and the final W H.
+ * Returns the agreed code (SN_ERR_INTERRUPTED on a signal: no checkpoint). */
+int sn_ponline_solve(sn_run *run, const sn_pnmf_opts *o, const sn_ponline_opts *oo, const float *V,
+                     float *W, float *H, sn_pnmf_state *st);
