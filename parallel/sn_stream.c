@@ -401,6 +401,8 @@ int sn_stream_separate(sn_run *run, const sn_stream_cfg *c, sn_stream_out *out) 
         int64_t l = qx > a0 ? qx : a0;
         for (int i = 0; i < rcn[q]; i++) hs[l - a0 + i] += rbuf[rd[q] + i];
       }
+      /* this rank's own tail where it reaches its head (a rank of few frames) */
+      for (int64_t y = (xe > a0 ? xe : a0); y < xe + tl && y < hend; y++) hs[y - a0] += cs[y - xe];
       sn_timer_begin(&run->timer, SN_PH_ISTFT);
       float *ob = obig, *oh = obig + nr;
       if (nr > 0) {
