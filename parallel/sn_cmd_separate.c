@@ -35,6 +35,10 @@
  * "Streamed separation"). */
 #define SN_SEPARATE_DEFAULT_BLOCK_SECONDS 30.0
 
+/* --max-iter of a streamed separation when not given: where the SDR stops
+ * improving (measured: README "Streamed separation"). */
+#define SN_SEPARATE_STREAM_DEFAULT_ITER 100
+
 /* ---------------------------------------------------------------- groups -- */
 
 /* Sources: members of source s are idx[first[s] .. first[s+1]); named
@@ -447,6 +451,7 @@ static int sep_stream(sn_run *run, const char *in, const sn_stft_cfg *scfg, cons
   c.recon = recon, c.mask_power = mask_power;
   c.n_src = grp->n_src, c.first = grp->first, c.idx = grp->idx, c.path = paths;
   c.force = com->force, c.checkpoint = nc->checkpoint_s, c.resume = nc->resume;
+  c.checkpoint_every = nc->checkpoint_every;
   SN_CHECK(sn_agree(run->comm, sn_stream_block_frames("separate", block_seconds, par, &c.block, e), e));
   for (int g = 0; g < grp->n_src; g++) {
     if (grp->name[g]) snprintf(paths[g], sizeof paths[g], "%s/%s.wav", od->path, grp->name[g]);
@@ -533,6 +538,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   sn_group_method grouping = SN_GROUP_BOTH;
   char *auto_list = NULL;
   nc.beta_s = NULL; /* --source: the dictionaries' beta, else the command's default */
+  nc.max_iter = INT64_MIN; /* not given: the batch or the streamed default */
   const sn_opt t_main[] = {
       SN_COMMON_OPTS(&com),
       {"--source", 0, SN_OPT_LIST, &src_args, "NAME=DICT.h5[:/path]",
@@ -551,7 +557,8 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
       {"--block-seconds", 0, SN_OPT_DOUBLE, &block_seconds, "S",
        "with every column fixed (--source without --free, or --fix-W of all k): stream the input in blocks of S "
        "seconds of audio, memory set by the block (default 30; 0: hold the whole span); exactly --max-iter H updates "
-       "per frame, no V or H in result.h5, no overview.png; --checkpoint after every block"},
+       "per frame (default 100 when streamed), no V or H in result.h5, no overview.png; a checkpoint every 10 s of wall time at a block's end, "
+       "or every N blocks with --checkpoint-every N"},
       {"--store-spectrogram", 0, SN_OPT_FLAG, &store_spec, NULL,
        "store V in result.h5 also when every column is fixed (the run is then not streamed)"},
       {"--gl-iter", 0, SN_OPT_INT, &gl_iter, "N", "Griffin-Lim iterations (default 32)"},
@@ -574,6 +581,9 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
                         "dictionaries were learned with.",
                         tables, argc, argv, pos, 1, 1, &n_pos, &done);
   if (rc || done) return rc;
+  const int iter_given = nc.max_iter != INT64_MIN;
+  if (!iter_given) nc.max_iter = 200;
+  if (!iter_given) sn_opts_json(tables, run->options, sizeof run->options); /* the report's options: the value used */
 
   const char *in = pos[0];
   sn_outdir *od = calloc(1, sizeof *od);
@@ -585,7 +595,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   memset(&o, 0, sizeof o);
   sn_pnmf_state st;
   memset(&st, 0, sizeof st);
-  float *W = NULL, *H = NULL, *Vp = NULL, *Hp = NULL, *mix = NULL, *Z = NULL;
+  float *W = NULL, *H = NULL, *Vp = NULL, *Hp = NULL, *mix = NULL, *Z = NULL, *Wfix = NULL;
   sn_sources *src = calloc(1, sizeof *src);
   int64_t n_fixed = 0;
   unsigned char *rgb = NULL;
@@ -654,21 +664,32 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
 
   /* ---- every column fixed: stream (parallel/sn_stream.h) ---- */
   {
-    const char *why = !src->n ? "needs every column fixed (--source)"
+    const char *why = !src->n && !nc.fix_W_s ? "needs every column fixed (--source, or --fix-W of all k columns)"
                       : n_free > 0 ? "needs every column fixed (no --free)"
+                      : n_sources != INT_MIN ? "does not go with --sources (grouping needs all of H)"
                       : recon == SN_RECON_GRIFFINLIM ? "does not go with --reconstruct griffinlim"
                       : store_spec ? "does not go with --store-spectrogram"
                       : store_audio ? "does not go with --store-audio"
                       : nc.sort ? "does not go with --sort"
                       : nc.init_kind == SN_NMF_INIT_FILE ? "does not go with --init FILE"
                       : NULL;
-    if (block_seconds > 0 && why) SN_CHECK(sn_agree(run->comm, SN_FAIL(e, SN_ERR_USAGE, "separate --block-seconds: streaming %s", why), e));
-    if (block_seconds != 0 && !why) {
-      sn_spec_params par;
+    sn_spec_params par;
+    if (!why && block_seconds != 0) {
       SN_CHECK(sn_pstft_params(run, in, &scfg, &par));
-      rc = sep_stream(run, in, &scfg, &par, &nc, src->W, &grp, src,
+      if (!src->n) {
+        SN_CHECK(sn_stream_fixed_w(run, nc.fix_W_s, &par, k, &Wfix));
+        if (!Wfix) why = "needs every column fixed (--fix-W of all k columns, made with these STFT options)";
+      }
+    }
+    if (block_seconds > 0 && why)
+      SN_CHECK(sn_agree(run->comm, SN_FAIL(e, SN_ERR_USAGE, "separate --block-seconds: streaming %s", why), e));
+    if (block_seconds != 0 && !why) {
+      if (!src->n && !group_s) SN_CHECK(sn_agree(run->comm, sn_groups_identity(&grp, k, e), e));
+      if (!iter_given) nc.max_iter = SN_SEPARATE_STREAM_DEFAULT_ITER;
+      if (!iter_given) sn_opts_json(tables, run->options, sizeof run->options);
+      rc = sep_stream(run, in, &scfg, &par, &nc, src->n ? src->W : Wfix, &grp, src,
                       block_seconds < 0 ? SN_SEPARATE_DEFAULT_BLOCK_SECONDS : block_seconds, recon, recon_s, mask_power,
-                      &com, "component", od);
+                      &com, group_s ? "source" : "component", od);
       goto cleanup;
     }
   }
@@ -925,7 +946,7 @@ cleanup:
   free(auto_list);
   if (src) sn_sources_free(src);
   free(src);
-  sn_free(W), sn_free(H), sn_free(Vp), sn_free(Hp), sn_free(mix), sn_free(Z), sn_free(rgb);
+  sn_free(W), sn_free(H), sn_free(Vp), sn_free(Hp), sn_free(mix), sn_free(Z), sn_free(rgb), sn_free(Wfix);
   free(od);
   return rc;
 }

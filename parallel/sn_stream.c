@@ -40,6 +40,43 @@ int sn_stream_block_frames(const char *cmd, double seconds, const sn_spec_params
   return SN_OK;
 }
 
+int sn_stream_fixed_w(sn_run *run, const char *spec, const sn_spec_params *p, int64_t k, float **W) {
+  sn_err *e = &run->err, quiet;
+  char file[4096], dset[1024];
+  sn_h5 *f = NULL;
+  sn_spec_params fp;
+  int64_t dims[2] = {0, 0};
+  int nd = 0, ok = 0;
+  const int64_t F = p->n_fft / 2 + 1;
+  *W = NULL;
+  memset(&quiet, 0, sizeof quiet);
+  /* every failure here means "not streamable": the batch path reports it */
+  if (sn_agree(run->comm, sn_h5_split_spec(spec, "/nmf/W", file, sizeof file, dset, sizeof dset, &quiet), &quiet) ||
+      access(file, R_OK) != 0 || !sn_h5_is_hdf5(file))
+    return SN_OK;
+  if (sn_h5_open(run->comm, file, &f, &quiet)) return SN_OK;
+  ok = sn_h5_exists(f, dset) && sn_h5_shape(f, dset, &nd, dims, &quiet) == SN_OK && nd == 2 && dims[0] == F &&
+       dims[1] == k && sn_spec_params_read(f, dset, &fp, &quiet) == SN_OK &&
+       sn_agree(run->comm, sn_spec_params_check(p, &fp, file, &quiet), &quiet) == SN_OK;
+  int rc = SN_OK;
+  if (ok) {
+    *W = sn_calloc((size_t)(F * k) * sizeof(float), "fixed W", e);
+    rc = sn_agree(run->comm, *W ? SN_OK : SN_ERR_NOMEM, e);
+    if (rc == SN_OK && sn_h5_read_cols(f, dset, F, 0, k, *W, F, &quiet) != SN_OK) ok = 0;
+    for (int64_t i = 0; ok && i < F * k; i++)
+      if (!((*W)[i] >= 0) || !isfinite((*W)[i])) ok = 0;
+    int all = 0;
+    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, run->comm);
+    ok = all;
+  }
+  sn_h5_close(&f, 0, &quiet);
+  if (!ok || rc) {
+    sn_free(*W);
+    *W = NULL;
+  }
+  return rc;
+}
+
 static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 /* The layout of the job: every rank's frames and owned samples. */
@@ -274,6 +311,7 @@ int sn_stream_separate(sn_run *run, const sn_stream_cfg *c, sn_stream_out *out) 
 
   /* ---- the blocks: all ranks step together (the writes are collective) ---- */
   int64_t wcur = hend; /* first owned body sample not yet written */
+  double t_ckpt = MPI_Wtime();
   for (int64_t b = 0; b < n_blocks; b++) {
     const int64_t t0 = S + b * B, nb = b < my_blocks ? (n - b * B < B ? n - b * B : B) : 0;
     const int64_t x0 = t0 * hop - g.off;
@@ -340,11 +378,18 @@ int sn_stream_separate(sn_run *run, const sn_stream_cfg *c, sn_stream_out *out) 
       if (rc) goto cleanup;
     }
     if (hi > lo) wcur = hi;
-    /* ---- checkpoint, then honour a signal ---- */
+    /* ---- checkpoint (every checkpoint_every blocks, else when rank 0 has
+     * seen SN_STREAM_CKPT_SECONDS pass since the last), then honour a signal ---- */
     int flag = stop && *stop ? 1 : 0, any = 0;
-    MPI_Allreduce(&flag, &any, 1, MPI_INT, MPI_MAX, run->comm);
-    if (c->checkpoint && b + 1 < n_blocks) SN_CHECK(ckpt_write(run, c, fp, b + 1, rows, state, loss));
-    if (any && b + 1 < n_blocks) {
+    if (c->checkpoint_every > 0 ? (b + 1) % c->checkpoint_every == 0
+                                : run->rank == 0 && MPI_Wtime() - t_ckpt >= SN_STREAM_CKPT_SECONDS)
+      flag |= 2;
+    MPI_Allreduce(&flag, &any, 1, MPI_INT, MPI_BOR, run->comm);
+    if (c->checkpoint && any && b + 1 < n_blocks) {
+      SN_CHECK(ckpt_write(run, c, fp, b + 1, rows, state, loss));
+      t_ckpt = MPI_Wtime();
+    }
+    if ((any & 1) && b + 1 < n_blocks) {
       interrupted = 1;
       rc = SN_FAIL(e, SN_ERR_INTERRUPTED, "separate: interrupted by a signal after block %lld of %lld%s%s",
                    (long long)(b + 1), (long long)n_blocks, c->checkpoint ? "; checkpoint written to " : "",

@@ -7,14 +7,19 @@
  * each source's finished samples. The overlap-add tail of a block (n_fft - hop
  * samples) is carried into the next; the tails that cross into a neighbour's
  * samples are exchanged once at the end (sn_exchange_floats), so memory is set
- * by the block, not by the recording. A checkpoint after every block lets a
- * killed job resume at its last finished block, bit for bit. */
+ * by the block, not by the recording. A checkpoint at block boundaries (every
+ * N blocks, or every SN_STREAM_CKPT_SECONDS) lets a killed job resume at the
+ * last checkpointed block, bit for bit. */
 #include <stdint.h>
 
 #include "sn_mask.h"
 #include "sn_nmf.h"
 #include "sn_pstft.h"
 #include "sn_run.h"
+
+/* Wall seconds between checkpoints by default: a block's checkpoint costs a
+ * few collective HDF5 calls, too many for blocks of a fraction of a second. */
+#define SN_STREAM_CKPT_SECONDS 10.0
 
 typedef struct sn_stream_cfg {
   const char *input;           /* audio file (anything sn_audio_open reads) */
@@ -30,7 +35,9 @@ typedef struct sn_stream_cfg {
   const int *first, *idx;
   char (*path)[4200];          /* n_src output WAV paths */
   int force;
-  const char *checkpoint;      /* checkpoint file (written after every block), or NULL */
+  const char *checkpoint;      /* checkpoint file, or NULL */
+  int64_t checkpoint_every;    /* > 0: a checkpoint every this many blocks; 0: after the first block that
+                                  ends SN_STREAM_CKPT_SECONDS after the last checkpoint (and on a signal) */
   int resume;                  /* continue from the checkpoint */
 } sn_stream_cfg;
 
@@ -46,10 +53,19 @@ typedef struct sn_stream_out {
  * shorter than n_fft samples. */
 int sn_stream_block_frames(const char *cmd, double seconds, const sn_spec_params *p, int64_t *block, sn_err *e);
 
+/* Collective. For --fix-W spec (FILE.h5[:/path], default /nmf/W): when the
+ * dataset is (n_fft/2 + 1, k), made with the spectrogram parameters p, and
+ * nonnegative, *W gets it (F x k, ld F; sn_free it), so that every column is
+ * fixed and the run can stream; otherwise *W = NULL and SN_OK (the in-memory
+ * path reads the file and reports what is wrong with it). Returns the agreed
+ * code (a file that cannot be opened is left to the in-memory path too). */
+int sn_stream_fixed_w(sn_run *run, const char *spec, const sn_spec_params *p, int64_t k, float **W);
+
 /* Collective. Separate c->input into the c->n_src WAV files c->path (each the
  * input's length, float32), writing them under "PATH.stream" until the end.
- * With c->checkpoint, a checkpoint is written (atomically) after every block:
- * a signal (sn_signal_flag) stops after the next one with SN_ERR_INTERRUPTED,
+ * With c->checkpoint, a checkpoint is written (atomically) after a block as
+ * c->checkpoint_every says, and after the block in which a signal
+ * (sn_signal_flag) came, which then stops the run with SN_ERR_INTERRUPTED,
  * leaving the checkpoint and the partial outputs; c->resume continues from
  * them (SN_ERR_INPUT when the checkpoint is missing, was made with another
  * dictionary, input, options or rank count (fingerprint), or a partial output

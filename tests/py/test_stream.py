@@ -9,10 +9,11 @@ dictionaries (KL):
   path (--block-seconds 0 --tol 0: the same --max-iter updates); and within
   1e-4 of a numpy oracle of the whole pipeline (STFT, sklearn's KL MU for H
   from sqrt(mean(v_t)/k) per frame, soft masks, librosa's ISTFT);
+- --fix-W of every column (with --group) streams too, equal to --source;
 - recordings of 2, 4 and 6 frames: at 3 ranks a rank holds no frame, or one;
   same oracle;
-- kill and resume by block: SIGKILL of the whole job at random points after
-  its first checkpoint, resumed (--resume) until done: WAVs bit-identical to an
+- kill and resume by block (--checkpoint-every 1): SIGKILL of the whole job at
+  random points after its first checkpoint, resumed (--resume) until done: WAVs bit-identical to an
   uninterrupted run; SIGUSR1 to mpirun: exit 10, one error line, no final
   output, the resume ends bit-identical;
 - bad inputs, one error line each, non-zero exit and no output: a block shorter
@@ -129,6 +130,21 @@ check(d < 1e-5, f"--reconstruct phase: blocks of 7 frames equal one block ({d:.1
 d = rel(pref, oracle(y, 30, "phase"), np.abs(pref).max())
 check(d < 1e-4, f"--reconstruct phase: equal to the numpy oracle ({d:.1e} < 1e-4)")
 
+# --fix-W of all k columns streams too (with --group)
+glued = tmp("glued.h5")
+with h5py.File(glued, "w") as g:
+    dset = g.create_dataset("/nmf/W", data=np.hstack([Ws[n] for n in names]))
+    for key, v in (("sample_rate", float(SR)), ("n_fft", NFFT), ("hop_length", HOP), ("window", "hann")):
+        dset.attrs[key] = v
+out = tmp("fixw")
+run(["separate", mid, "-o", out, "--force", "-q", "--block-seconds", 0.056, "--fix-W", glued, "-k", 12,
+     "--group", "0+1+2+3,4+5+6+7,8+9+10+11", "--max-iter", 30] + stft_opts)
+fw = np.array([sf.read(os.path.join(out, f"source-{s:02d}.wav"), dtype="float64")[0] for s in range(3)])
+with h5py.File(os.path.join(out, "result.h5")) as f:
+    streamed = "stream_block_frames" in f["/separate"].attrs
+d = rel(fw, ref, peak)
+check(streamed and d < 1e-5, f"--fix-W of all 12 columns streams, equal to --source ({d:.1e} of the peak)")
+
 # ---- 2, 4 and 6 frames: ranks with no frame or one ----
 for n_samp in (100, 200, 333):
     p = tmp(f"tiny{n_samp}.wav")
@@ -141,14 +157,14 @@ for n_samp in (100, 200, 333):
 
 # ---- kill and resume by block ----
 long_ = tmp("long.wav")
-make_audio(long_, 24 * SR)  # 3001 frames, 601 blocks of 5
-kargs = ["--max-iter", 60]
-separate(long_, tmp("kref"), 0.04, kargs)
+make_audio(long_, 10 * SR)  # 1251 frames, 97 blocks of 13 (a checkpoint each)
+kargs = ["--max-iter", 60, "--checkpoint-every", 1]
+separate(long_, tmp("kref"), 0.1, kargs)
 kref = {n: open(os.path.join(tmp("kref"), n + ".wav"), "rb").read() for n in names}
 
 
 def launch(out, extra=()):
-    cmd = MPIRUN + [SPECNMF, "separate", long_, "-o", out, "-q", "--block-seconds", "0.04"] + srcs \
+    cmd = MPIRUN + [SPECNMF, "separate", long_, "-o", out, "-q", "--block-seconds", "0.1"] + srcs \
         + [str(a) for a in stft_opts + kargs + list(extra)]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
@@ -185,7 +201,7 @@ for attempt in range(3):
     if all(os.path.exists(os.path.join(out, n + ".wav")) for n in names):
         break
 if not all(os.path.exists(os.path.join(out, n + ".wav")) for n in names):
-    run(["separate", long_, "-o", out, "-q", "--block-seconds", "0.04", "--resume"] + srcs + stft_opts + kargs,
+    run(["separate", long_, "-o", out, "-q", "--block-seconds", "0.1", "--resume"] + srcs + stft_opts + kargs,
         timeout=120)
 check(kills >= 1, f"the job was killed mid-stream ({kills} times)")
 check(same_as_ref(out), "killed and resumed: every WAV bit-identical to the uninterrupted run")
@@ -209,12 +225,12 @@ check(os.path.exists(ck) and not any(os.path.exists(os.path.join(out, n + ".wav"
 saved = open(dicts["b"], "rb").read()
 with h5py.File(dicts["b"], "a") as f:
     f["/dict/W"][0, 0] = f["/dict/W"][0, 0] * 1.5
-expect_fail(["separate", long_, "-o", out, "-q", "--block-seconds", "0.04", "--resume"] + srcs + stft_opts + kargs,
+expect_fail(["separate", long_, "-o", out, "-q", "--block-seconds", "0.1", "--resume"] + srcs + stft_opts + kargs,
             "resume after the dictionary changed", ["checkpoint", "dictionary"],
             gone=[os.path.join(out, n + ".wav") for n in names] + [os.path.join(out, "result.h5")])
 check(os.path.exists(ck), "the refused resume keeps the checkpoint")
 open(dicts["b"], "wb").write(saved)
-run(["separate", long_, "-o", out, "-q", "--block-seconds", "0.04", "--resume"] + srcs + stft_opts + kargs)
+run(["separate", long_, "-o", out, "-q", "--block-seconds", "0.1", "--resume"] + srcs + stft_opts + kargs)
 check(same_as_ref(out), "SIGUSR1 and resumed: every WAV bit-identical to the uninterrupted run")
 
 # ---- bad inputs ----
