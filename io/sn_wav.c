@@ -26,6 +26,7 @@ struct sn_wav {
   MPI_File fh;
   int open;   /* fh valid */
   int failed; /* an agreed failure happened: never commit */
+  int keep_tmp; /* a named temporary (sn_wav_create_at): not registered for removal at exit */
   int64_t n_total;
   int64_t chunk; /* samples per collective write */
 };
@@ -93,6 +94,9 @@ static void wav_free(sn_wav *w) {
   free(w);
 }
 
+static int wav_open(MPI_Comm comm, const char *path, const char *tmp_name, int reopen, double sample_rate,
+                    int64_t n_total, int force, int force_rf64, sn_wav **wp, sn_err *e);
+
 int sn_wav_create(MPI_Comm comm, const char *path, double sample_rate, int64_t n_total, int force,
                   sn_wav **wp, sn_err *e) {
   return sn_wav_create_ex(comm, path, sample_rate, n_total, force, 0, wp, e);
@@ -100,6 +104,19 @@ int sn_wav_create(MPI_Comm comm, const char *path, double sample_rate, int64_t n
 
 int sn_wav_create_ex(MPI_Comm comm, const char *path, double sample_rate, int64_t n_total, int force,
                      int force_rf64, sn_wav **wp, sn_err *e) {
+  return wav_open(comm, path, NULL, 0, sample_rate, n_total, force, force_rf64, wp, e);
+}
+
+int sn_wav_create_at(MPI_Comm comm, const char *path, const char *tmp_name, int reopen, double sample_rate,
+                     int64_t n_total, int force, sn_wav **wp, sn_err *e) {
+  return wav_open(comm, path, tmp_name, reopen, sample_rate, n_total, force, 0, wp, e);
+}
+
+/* Collective. tmp_name NULL: a fresh "PATH.partPID"; else that name, made
+ * anew, or with reopen the existing one (its header must say n_total samples
+ * at the rate). */
+static int wav_open(MPI_Comm comm, const char *path, const char *tmp_name, int reopen, double sample_rate,
+                    int64_t n_total, int force, int force_rf64, sn_wav **wp, sn_err *e) {
   int rc = SN_OK;
   if (wp) *wp = NULL;
   sn_wav *w = calloc(1, sizeof *w);
@@ -133,8 +150,26 @@ int sn_wav_create_ex(MPI_Comm comm, const char *path, double sample_rate, int64_
       rc = SN_FAIL(e, SN_ERR_IO, "%s: exists (use --force to overwrite)", path);
     } else if (strlen(path) > PATH_MAX) {
       rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot create: path too long", path);
+    } else if (tmp_name && strlen(tmp_name) >= sizeof tmp) {
+      rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot create: path too long", tmp_name);
+    } else if (reopen) {
+      /* an earlier run's file: its header must be the one this run would write */
+      snprintf(tmp, sizeof tmp, "%s", tmp_name);
+      unsigned char want[SN_WAV_HEADER_BYTES], got[SN_WAV_HEADER_BYTES];
+      sn_wav_header(want, rate, n_total, force_rf64);
+      int fd = open(tmp, O_RDONLY);
+      if (fd < 0) {
+        rc = SN_FAIL(e, SN_ERR_INPUT, "%s: cannot resume: the partial output is missing (%s)", tmp, strerror(errno));
+      } else {
+        if (read(fd, got, sizeof got) != (ssize_t)sizeof got || memcmp(got, want, sizeof got) != 0 ||
+            fstat(fd, &st) != 0 || st.st_size != (off_t)SN_WAV_HEADER_BYTES + (off_t)n_total * 4)
+          rc = SN_FAIL(e, SN_ERR_INPUT, "%s: cannot resume: the partial output is not the one this run makes", tmp);
+        close(fd);
+      }
+      if (rc) tmp[0] = '\0'; /* not ours to remove */
     } else {
-      snprintf(tmp, sizeof tmp, "%s.part%ld", path, (long)getpid());
+      if (tmp_name) snprintf(tmp, sizeof tmp, "%s", tmp_name);
+      else snprintf(tmp, sizeof tmp, "%s.part%ld", path, (long)getpid());
       int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
       if (fd < 0) {
         rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
@@ -177,11 +212,12 @@ int sn_wav_create_ex(MPI_Comm comm, const char *path, double sample_rate, int64_
     int all_open = 0;
     MPI_Allreduce(&w->open, &all_open, 1, MPI_INT, MPI_MIN, comm);
     if (all_open) MPI_File_close(&w->fh);
-    if (w->rank == 0) unlink(tmp);
+    if (w->rank == 0 && !reopen) unlink(tmp);
     wav_free(w);
     return rc;
   }
-  if (w->rank == 0) sn_tmp_add(w->tmp);
+  w->keep_tmp = tmp_name != NULL;
+  if (w->rank == 0 && !tmp_name) sn_tmp_add(w->tmp);
   *wp = w;
   return SN_OK;
 }
@@ -242,16 +278,16 @@ int sn_wav_close(sn_wav **wp, int commit, sn_err *e) {
   rc = sn_agree(w->comm, rc, e);
   int rc2 = SN_OK;
   if (w->rank == 0) {
-    if (commit && !rc && !w->failed) {
+    if (commit > 0 && !rc && !w->failed) {
       if (rename(w->tmp, w->path) != 0) {
         rc2 = SN_FAIL(e, SN_ERR_IO, "%s: cannot rename the finished file into place: %s", w->path, strerror(errno));
         unlink(w->tmp);
       }
-    } else {
+    } else if (commit != SN_WAV_KEEP) {
       unlink(w->tmp);
     }
   }
-  if (w->rank == 0) sn_tmp_remove(w->tmp);
+  if (w->rank == 0 && !w->keep_tmp) sn_tmp_remove(w->tmp);
   rc2 = sn_agree(w->comm, rc2, e);
   wav_free(w);
   return rc ? rc : rc2;

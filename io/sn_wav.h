@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "sn_base.h"
 
+#define SN_WAV_KEEP (-1) /* sn_wav_close: keep the temporary file */
 #define SN_WAV_HEADER_BYTES 94 /* RIFF 12 + JUNK/ds64 36 + fmt 26 + fact 12 + data 8 */
 
 typedef struct sn_wav sn_wav;
@@ -26,6 +27,15 @@ int sn_wav_create(MPI_Comm comm, const char *path, double sample_rate, int64_t n
 int sn_wav_create_ex(MPI_Comm comm, const char *path, double sample_rate, int64_t n_total, int force,
                      int force_rf64, sn_wav **w, sn_err *e);
 
+/* Collective. As sn_wav_create, for output that a checkpoint outlives: the
+ * temporary file is tmp_name (the caller's fixed name, not removed at exit, not
+ * a leftover that --force cleans). reopen != 0 opens the existing tmp_name of
+ * an earlier run (SN_ERR_INPUT "TMP: cannot resume: ..." when it is missing or
+ * its header or size differ from n_total samples at sample_rate) and keeps
+ * what it holds. */
+int sn_wav_create_at(MPI_Comm comm, const char *path, const char *tmp_name, int reopen, double sample_rate,
+                     int64_t n_total, int force, sn_wav **w, sn_err *e);
+
 /* Collective (MPI_File_write_at_all). Write this rank's samples
  * [start, start + n) of the signal from x[0..n) (n may be 0; spans of ranks
  * must not overlap). Counts beyond 2^28 samples go in several collective
@@ -39,7 +49,8 @@ int sn_wav_write(sn_wav *w, int64_t start, int64_t n, const float *x, sn_err *e)
 void sn_wav_set_chunk(sn_wav *w, int64_t samples);
 
 /* Collective. Close; commit != 0 renames the temporary file to path, else (or
- * when an earlier step failed on any rank) the temporary file is removed.
+ * when an earlier step failed on any rank) the temporary file is removed;
+ * commit == SN_WAV_KEEP leaves it in place (a checkpoint refers to it).
  * *w becomes NULL. Safe on *w == NULL on all ranks. Returns the agreed code. */
 int sn_wav_close(sn_wav **w, int commit, sn_err *e);
 

@@ -151,7 +151,7 @@ int sn_cmd_mel_invert(sn_run *run, int argc, char **argv) {
   const sn_opt common[] = {
       SN_COMMON_OPTS(&c),
       {"--l2", 0, SN_OPT_DOUBLE, &l2, "LAMBDA", "ridge: minimise ||M X - mel||^2 + LAMBDA ||X||^2 (0)"},
-      {"--block", 0, SN_OPT_INT64, &block, "N", "frames solved at a time per rank (4096)"},
+      {"--block", 0, SN_OPT_INT64, &block, "N", "frames solved at a time per rank: a count of frames, not seconds (4096)"},
       {NULL}};
   int gl_iter = 32;
   double gl_momentum = 0.99;

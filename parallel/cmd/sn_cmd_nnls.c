@@ -154,7 +154,7 @@ int sn_cmd_nnls(sn_run *run, int argc, char **argv) {
       SN_COMMON_OPTS(&c),
       {"--basis", 0, SN_OPT_STRING, &basis, "FILE.h5[:/path]", "the basis A, (m, n) (default path /nmf/W)"},
       {"--l2", 0, SN_OPT_DOUBLE, &l2, "LAMBDA", "ridge: minimise ||AX-B||^2 + LAMBDA ||X||^2 (0)"},
-      {"--block", 0, SN_OPT_INT64, &block, "N", "columns read and solved at a time per rank (4096)"},
+      {"--block", 0, SN_OPT_INT64, &block, "N", "columns (frames) read and solved at a time per rank: a count of frames, not seconds (4096)"},
       {NULL}};
   const sn_opt *const tables[] = {common, NULL};
   const char *pos[1];

@@ -24,11 +24,20 @@
 #include "sn_pstft.h"
 #include "sn_signal.h"
 #include "sn_sources.h"
+#include "sn_stream.h"
 #include "sn_wav.h"
 
 /* The loss of separate when neither --beta nor a dictionary says (measured:
  * README "Separation quality"). */
 #define SN_SEPARATE_DEFAULT_BETA "fro"
+
+/* Seconds of audio per block of a streamed separation (measured: README
+ * "Streamed separation"). */
+#define SN_SEPARATE_DEFAULT_BLOCK_SECONDS 30.0
+
+/* --max-iter of a streamed separation when not given: where the SDR stops
+ * improving (measured: README "Streamed separation"). */
+#define SN_SEPARATE_STREAM_DEFAULT_ITER 100
 
 /* ---------------------------------------------------------------- groups -- */
 
@@ -416,6 +425,101 @@ static int sep_group_auto(sn_run *run, sn_groups *g, int S, sn_group_method m, c
   return rc;
 }
 
+/* ---------------------------------------------------------- streamed -- */
+
+/* Collective. The streamed separation (every column of W fixed, see
+ * parallel/sn_stream.h): the outputs, then result.h5 with W and the report
+ * (no V unless the batch path runs, no H: it would grow with the recording). */
+static int sep_stream(sn_run *run, const char *in, const sn_stft_cfg *scfg, const sn_spec_params *par,
+                      const sn_nmf_cli *nc, const float *W, const sn_groups *grp, const sn_sources *src,
+                      double block_seconds, sn_recon_kind recon, const char *recon_s, double mask_power,
+                      const sn_common *com, const char *numbered, sn_outdir *od) {
+  sn_err *e = &run->err;
+  const int64_t F = par->n_fft / 2 + 1, k = nc->k;
+  sn_h5 *res = NULL;
+  char (*paths)[4200] = calloc((size_t)grp->n_src + 1, sizeof *paths);
+  int rc = sn_agree(run->comm, paths ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"), e);
+  if (rc) return rc;
+  sn_stream_cfg c;
+  memset(&c, 0, sizeof c);
+  c.input = in, c.scfg = scfg, c.par = par, c.W = W;
+  c.ncfg.F = F, c.ncfg.R = k, c.ncfg.beta = nc->beta, c.ncfg.solver = nc->solver, c.ncfg.tile = nc->tile;
+  c.ncfg.l1_H = (double)F * nc->alpha_H * nc->l1_ratio;
+  c.ncfg.l2_H = (double)F * nc->alpha_H * (1.0 - nc->l1_ratio);
+  c.ncfg.n_fixed = k;
+  c.max_iter = nc->max_iter;
+  c.recon = recon, c.mask_power = mask_power;
+  c.n_src = grp->n_src, c.first = grp->first, c.idx = grp->idx, c.path = paths;
+  c.force = com->force, c.checkpoint = nc->checkpoint_s, c.resume = nc->resume;
+  c.checkpoint_every = nc->checkpoint_every;
+  SN_CHECK(sn_agree(run->comm, sn_stream_block_frames("separate", block_seconds, par, &c.block, e), e));
+  for (int g = 0; g < grp->n_src; g++) {
+    if (grp->name[g]) snprintf(paths[g], sizeof paths[g], "%s/%s.wav", od->path, grp->name[g]);
+    else snprintf(paths[g], sizeof paths[g], "%s/%s-%02d.wav", od->path, numbered, g);
+  }
+  SN_PROGRESS(run, "separate: streamed, blocks of %lld frames (%g s), %lld H updates per frame", (long long)c.block,
+              c.block * (double)par->hop / par->sample_rate, (long long)c.max_iter);
+  SN_CHECK(sn_outdir_create(run, od));
+  sn_stream_out so;
+  SN_CHECK(sn_stream_separate(run, &c, &so));
+  for (int g = 0; g < grp->n_src && run->rank == 0; g++) sn_outdir_file(od, paths[g]);
+  SN_PROGRESS(run, "separate: %lld frames in %lld blocks, loss %.6g; wrote %d sources to %s", (long long)so.N,
+              (long long)so.n_blocks, so.loss, grp->n_src, od->path);
+  {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/result.h5", od->path);
+    sn_timer_begin(&run->timer, SN_PH_WRITE);
+    rc = sn_h5_create(run->comm, path, com->force, &res, e);
+    if (rc == SN_OK) rc = sn_h5_write_cols(res, "/nmf/W", F, k, 0, run->rank == 0 ? k : 0, W, F, e);
+    if (rc == SN_OK) rc = sn_spec_params_write(res, "/nmf/W", par, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_double(res, "/nmf", "beta", nc->beta, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/nmf", "solver", nc->solver_s, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/nmf", "n_iter", nc->max_iter, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/nmf", "n_fixed", k, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_double(res, "/nmf", "loss", so.loss, e);
+    if (rc == SN_OK) {
+      double *gv = calloc((size_t)k, sizeof *gv);
+      /* the write is collective: agree on the buffer first */
+      rc = sn_agree(run->comm, gv ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"), e);
+      for (int64_t r = 0; gv && r < k; r++) gv[r] = -1;
+      for (int g = 0; gv && g < grp->n_src; g++)
+        for (int j = grp->first[g]; j < grp->first[g + 1]; j++) gv[grp->idx[j]] = g;
+      if (rc == SN_OK) rc = sn_h5_write_vec(res, "/separate/source_of_component", k, gv, e);
+      free(gv);
+    }
+    if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/separate", "stream_block_frames", c.block, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "reconstruct", recon_s, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_double(res, "/separate", "mask_power", mask_power, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/separate", "n_sources", grp->n_src, e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "input", in, e);
+    if (rc == SN_OK && src->n) rc = sep_write_sources(res, grp, src, e);
+    sn_timer_end(&run->timer, SN_PH_WRITE);
+    if (rc) goto cleanup;
+    sn_run_fact_int(run, "F", F);
+    sn_run_fact_int(run, "N", so.N);
+    sn_run_fact_int(run, "k", k);
+    sn_run_fact_int(run, "n_sources", grp->n_src);
+    sn_run_fact_int(run, "n_iter", nc->max_iter);
+    sn_run_fact_int(run, "stream_block_frames", c.block);
+    sn_run_fact_int(run, "stream_blocks", so.n_blocks);
+    sn_run_fact_double(run, "loss", so.loss);
+    sn_run_fact_str(run, "reconstruct", recon_s);
+    sn_run_fact_str(run, "outdir", od->path);
+    char *rep = malloc(sizeof run->options + sizeof run->facts + 64);
+    if (rep) snprintf(rep, sizeof run->options + sizeof run->facts + 64, "{\"options\": {%s}, \"facts\": {%s}}", run->options, run->facts);
+    rc = sn_agree(run->comm, rep ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"), e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "report", rep, e);
+    free(rep);
+    if (rc) goto cleanup;
+    rc = sn_h5_close(&res, 1, e);
+    if (rc == SN_OK && run->rank == 0) sn_outdir_file(od, path);
+  }
+cleanup:
+  if (res) sn_h5_close(&res, 0, e);
+  free(paths);
+  return rc;
+}
+
 /* -------------------------------------------------------------- separate -- */
 
 int sn_cmd_separate(sn_run *run, int argc, char **argv) {
@@ -425,7 +529,8 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   sn_nmf_cli nc = SN_NMF_CLI_DEFAULT(256);
   double mask_power = 1.0, momentum = 0.99;
   const char *recon_s = "mask", *group_s = NULL, *gl_init_s = "random", *pool_s = "max";
-  int store_audio = 0, gl_iter = 32, no_plot = 0;
+  int store_audio = 0, gl_iter = 32, no_plot = 0, store_spec = 0;
+  double block_seconds = -1; /* not given: stream when every column is fixed */
   sn_strlist src_args = {0};
   int64_t n_free = INT64_MIN; /* not given */
   int n_sources = INT_MIN;    /* not given */
@@ -433,6 +538,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   sn_group_method grouping = SN_GROUP_BOTH;
   char *auto_list = NULL;
   nc.beta_s = NULL; /* --source: the dictionaries' beta, else the command's default */
+  nc.max_iter = INT64_MIN; /* not given: the batch or the streamed default */
   const sn_opt t_main[] = {
       SN_COMMON_OPTS(&com),
       {"--source", 0, SN_OPT_LIST, &src_args, "NAME=DICT.h5[:/path]",
@@ -448,6 +554,13 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
       {"--grouping", 0, SN_OPT_STRING, &grouping_s, "HOW",
        "with --sources: both (spectral flatness of W and co-activation in H; default) | coact (H only) | timbre (cepstra of W)"},
       {"--store-audio", 0, SN_OPT_FLAG, &store_audio, NULL, "also store each part's audio in result.h5 (/separate/audio)"},
+      {"--block-seconds", 0, SN_OPT_DOUBLE, &block_seconds, "S",
+       "with every column fixed (--source without --free, or --fix-W of all k): stream the input in blocks of S "
+       "seconds of audio, memory set by the block (default 30; 0: hold the whole span); exactly --max-iter H updates "
+       "per frame (default 100 when streamed), no V or H in result.h5, no overview.png; a checkpoint every 10 s of wall time at a block's end, "
+       "or every N blocks with --checkpoint-every N"},
+      {"--store-spectrogram", 0, SN_OPT_FLAG, &store_spec, NULL,
+       "store V in result.h5 also when every column is fixed (the run is then not streamed)"},
       {"--gl-iter", 0, SN_OPT_INT, &gl_iter, "N", "Griffin-Lim iterations (default 32)"},
       {"--momentum", 0, SN_OPT_DOUBLE, &momentum, "X", "Griffin-Lim momentum (default 0.99)"},
       {"--gl-init", 0, SN_OPT_STRING, &gl_init_s, "random|zero", "Griffin-Lim start phases (default random)"},
@@ -468,6 +581,9 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
                         "dictionaries were learned with.",
                         tables, argc, argv, pos, 1, 1, &n_pos, &done);
   if (rc || done) return rc;
+  const int iter_given = nc.max_iter != INT64_MIN;
+  if (!iter_given) nc.max_iter = 200;
+  if (!iter_given) sn_opts_json(tables, run->options, sizeof run->options); /* the report's options: the value used */
 
   const char *in = pos[0];
   sn_outdir *od = calloc(1, sizeof *od);
@@ -479,7 +595,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   memset(&o, 0, sizeof o);
   sn_pnmf_state st;
   memset(&st, 0, sizeof st);
-  float *W = NULL, *H = NULL, *Vp = NULL, *Hp = NULL, *mix = NULL, *Z = NULL;
+  float *W = NULL, *H = NULL, *Vp = NULL, *Hp = NULL, *mix = NULL, *Z = NULL, *Wfix = NULL;
   sn_sources *src = calloc(1, sizeof *src);
   int64_t n_fixed = 0;
   unsigned char *rgb = NULL;
@@ -545,6 +661,42 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   snprintf(ckpt_buf, sizeof ckpt_buf, "%s/nmf.ckpt.h5", od->path);
   if (!nc.checkpoint_s) nc.checkpoint_s = ckpt_buf;
   const int64_t k = nc.k;
+
+  /* ---- every column fixed: stream (parallel/sn_stream.h) ---- */
+  {
+    const char *why = !src->n && !nc.fix_W_s ? "needs every column fixed (--source, or --fix-W of all k columns)"
+                      : n_free > 0 ? "needs every column fixed (no --free)"
+                      : n_sources != INT_MIN ? "does not go with --sources (grouping needs all of H)"
+                      : recon == SN_RECON_GRIFFINLIM ? "does not go with --reconstruct griffinlim"
+                      : store_spec ? "does not go with --store-spectrogram"
+                      : store_audio ? "does not go with --store-audio"
+                      : nc.sort ? "does not go with --sort"
+                      : nc.init_kind == SN_NMF_INIT_FILE ? "does not go with --init FILE"
+                      : NULL;
+    sn_spec_params par;
+    if (!why && block_seconds != 0) {
+      SN_CHECK(sn_pstft_params(run, in, &scfg, &par));
+      if (!src->n) {
+        SN_CHECK(sn_stream_fixed_w(run, nc.fix_W_s, &par, k, &Wfix));
+        if (!Wfix) why = "needs every column fixed (--fix-W of all k columns, made with these STFT options)";
+      }
+    }
+    if (!why && nc.online && (src->n || Wfix)) /* every column fixed: nothing for online to learn */
+      SN_CHECK(sn_agree(run->comm,
+                        SN_FAIL(e, SN_ERR_USAGE, "separate --solver online: every column of W is fixed, nothing to "
+                                "learn (use --solver mu, or learn columns with --free)"), e));
+    if (block_seconds > 0 && why)
+      SN_CHECK(sn_agree(run->comm, SN_FAIL(e, SN_ERR_USAGE, "separate --block-seconds: streaming %s", why), e));
+    if (block_seconds != 0 && !why) {
+      if (!src->n && !group_s) SN_CHECK(sn_agree(run->comm, sn_groups_identity(&grp, k, e), e));
+      if (!iter_given) nc.max_iter = SN_SEPARATE_STREAM_DEFAULT_ITER;
+      if (!iter_given) sn_opts_json(tables, run->options, sizeof run->options);
+      rc = sep_stream(run, in, &scfg, &par, &nc, src->n ? src->W : Wfix, &grp, src,
+                      block_seconds < 0 ? SN_SEPARATE_DEFAULT_BLOCK_SECONDS : block_seconds, recon, recon_s, mask_power,
+                      &com, group_s ? "source" : "component", od);
+      goto cleanup;
+    }
+  }
 
   /* ---- spectrogram ---- */
   SN_PROGRESS(run, "separate: %s on %d rank%s, k = %lld, reconstruct %s", in, run->size, run->size > 1 ? "s" : "",
@@ -800,7 +952,7 @@ cleanup:
   free(auto_list);
   if (src) sn_sources_free(src);
   free(src);
-  sn_free(W), sn_free(H), sn_free(Vp), sn_free(Hp), sn_free(mix), sn_free(Z), sn_free(rgb);
+  sn_free(W), sn_free(H), sn_free(Vp), sn_free(Hp), sn_free(mix), sn_free(Z), sn_free(rgb), sn_free(Wfix);
   free(od);
   return rc;
 }
