@@ -20,8 +20,12 @@ typedef struct sn_audio_info {
   double in_rate;      /* the file's sample rate (Hz) */
 } sn_audio_info;
 
+/* sn_audio_opts.channel: every channel, one at a time (sn_audio_select). */
+#define SN_AUDIO_EACH (-2)
+
 typedef struct sn_audio_opts {
-  int channel;      /* -1: mean of all channels; else the 0-based channel */
+  int channel;      /* -1: mean of all channels; SN_AUDIO_EACH: the channel
+                       sn_audio_select chose (0 at first); else the 0-based channel */
   double out_rate;  /* 0: native rate; else resample to this rate (Hz) */
   int normalize;    /* informational: the caller finds the peak (sn_audio_peak
                        or sn_audio_normalize) and sets the scale */
@@ -55,6 +59,11 @@ int sn_audio_read(sn_audio *a, int64_t start, int64_t n, float *out, sn_err *e);
  * resampled) signal: each rank scans its own share, the caller takes the MAX
  * over ranks. Errors as sn_audio_read. */
 int sn_audio_peak(sn_audio *a, int64_t start, int64_t n, double *peak, sn_err *e);
+
+/* Local. With SN_AUDIO_EACH: make reads return channel c (0-based, in
+ * [0, channels)); ignored otherwise. The peak (sn_audio_peak, normalize) of
+ * an SN_AUDIO_EACH handle is the largest over all channels. */
+void sn_audio_select(sn_audio *a, int c);
 
 /* Local. Multiply every sample that sn_audio_read returns by scale (default 1).
  * To normalize: scale = 1 / global peak (when the peak is > 0). */
