@@ -98,6 +98,17 @@ void sn_mask_magnitude(int64_t F, int64_t R, int64_t nf, const float *W, const f
   }
 }
 
+void sn_mask_phase_channel(int64_t F, int64_t R, int64_t nf, const float *W, const float *H, const float *V,
+                           const int *idx, int m, int power, float *A, const float *X, float *Y) {
+  sn_mask_magnitude(F, R, nf, W, H, idx, m, power, A);
+  for (int64_t i = 0; i < F * nf; i++) {
+    float v = power == 2 ? sqrtf(V[i]) : V[i];
+    float g = v > FLT_MIN ? A[i] / v : 0.0f;
+    Y[2 * i] = X[2 * i] * g;
+    Y[2 * i + 1] = X[2 * i + 1] * g;
+  }
+}
+
 /* The hot loop of Griffin-Lim. GCC keeps sqrtf's errno path (and so does not
  * vectorize it) unless the whole file is built with -fno-math-errno, so the
  * AVX2 path is written out: 8 complex values a step, magnitudes by a
