@@ -508,7 +508,8 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
       {"--free", 0, SN_OPT_INT64, &n_free, "R",
        "with --source: R more learned columns for what the dictionaries miss (writes rest.wav; default 0)"},
       {"--reconstruct", 0, SN_OPT_STRING, &recon_s, "HOW",
-       "mask (soft mask on the mixture STFT; parts add up to the mixture) | phase (W_k H_k with the mixture's phase) | griffinlim (default mask)"},
+       "mask (soft mask on each channel's STFT; parts add up to the mixture per channel) | phase (W_k H_k with each "
+       "channel's phase, spread over the channels as |X_c| / V) | griffinlim (from W_k H_k alone: mono parts) (default mask)"},
       {"--mask-power", 0, SN_OPT_DOUBLE, &mask_power, "P", "soft mask (W_k H_k)^P / sum_j (W_j H_j)^P (default 1)"},
       {"--group", 0, SN_OPT_STRING, &group_s, "LIST", "sum components into sources: 0+1,2,3+4 (writes source-NN.wav)"},
       {"--sources", 0, SN_OPT_INT, &n_sources, "S",
@@ -533,7 +534,8 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
                         "the report) and the picture OUTDIR/overview.png. With --source, the dictionaries of named\n"
                         "sources (from 'specnmf learn') are held fixed and only their activations are learned: one\n"
                         "OUTDIR/NAME.wav per source (and rest.wav from --free columns); beta defaults to the one the\n"
-                        "dictionaries were learned with.",
+                        "dictionaries were learned with. A multichannel input is modelled by one magnitude per frame\n"
+                        "(--channel-rule) and every part keeps the input's channels; --mono mixes them first, as before.",
                         tables, argc, argv, pos, 1, 1, &n_pos, &done);
   if (rc || done) return rc;
 
