@@ -7,12 +7,13 @@ rule, and bad channel options. The same numbers at 1, 2 and 3 ranks: every
 separate is compared with a 1-rank run of the same command."""
 import glob
 import os
+import sys
 
 import h5py
 import numpy as np
 import soundfile as sf
 
-from sn_testlib import NP, check, expect_fail, finish, run, stft, tmp
+from sn_testlib import MPIRUN, NP, check, expect_fail, finish, run, stft, tmp
 
 sr, n_fft, hop = 8000, 256, 64
 rng = np.random.default_rng(11)
@@ -137,4 +138,22 @@ expect_fail(["stft", f_st, "-o", tmp("bad.h5"), "--channel", 7] + STFT, "stft --
             [tmp("bad.h5")])
 expect_fail(["learn", f_st, "-o", tmp("bad.h5"), "--mono", "--channel", 1] + LEARN, "learn --mono with --channel",
             ["--mono", "--channel"], 2, [tmp("bad.h5")])
+# ---- the WAV writer: any channel count, interleaved, at SN_NP ranks ----
+TOOL = sys.argv[1] if len(sys.argv) > 1 else None
+if TOOL:
+    import subprocess
+    for N, C, extra in [(10007, 2, []), (10007, 6, ["--chunk", 1000]), (5003, 3, ["--rf64", "--pieces", 2]), (1, 8, [])]:
+        out = tmp("w_%d_%d%s.wav" % (N, C, "_rf64" if "--rf64" in extra else ""))
+        p = subprocess.run(MPIRUN + [TOOL, "wav", str(N), "22050", out, "--channels", str(C)] + [str(a) for a in extra],
+                           capture_output=True, text=True, timeout=120)
+        ok = p.returncode == 0 and os.path.exists(out)
+        if ok:
+            y, r = sf.read(out, dtype="float32", always_2d=True)
+            i = np.arange(N * C, dtype=np.int64)
+            want = (((i * 7919) % 65536 - 32768) / 32768.0).astype(np.float32).reshape(N, C)
+            info = sf.info(out)
+            ok = (r == 22050 and y.shape == (N, C) and np.array_equal(y, want)
+                  and os.path.getsize(out) == (116 if C > 2 else 94) + 4 * N * C
+                  and info.format == ("RF64" if "--rf64" in extra else "WAVEX" if C > 2 else "WAV"))
+        check(ok, "sn_wav %d frames x %d channels %s: soundfile reads back the interleaved samples" % (N, C, " ".join(extra)))
 finish()
