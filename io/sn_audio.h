@@ -1,7 +1,8 @@
 #pragma once
 /* Audio input: WAV/FLAC/OGG/AIFF/... through libsndfile, or HDF5 (a 1-D float
  * dataset /audio with a numeric attribute sample_rate), mixed to mono (channel
- * mean, as librosa's to_mono) or one channel, optionally resampled with soxr
+ * mean, as librosa's to_mono), one channel, or each channel in turn
+ * (SN_AUDIO_EACH with sn_audio_select), optionally resampled with soxr
  * (SOXR_HQ, as librosa's res_type="soxr_hq") and scaled. Each rank opens the
  * file on its own and reads only the span of samples it needs by seeking. */
 #include <mpi.h>
@@ -41,7 +42,7 @@ typedef struct sn_audio_opts {
 int sn_audio_open(const char *path, const sn_audio_opts *o, sn_audio **a,
                   sn_audio_info *info, sn_err *e);
 
-/* Local. Samples [start, start + n) of the mono (mixed or selected),
+/* Local. Samples [start, start + n) of the mono (mixed or selected channel),
  * resampled, scaled signal into out[0..n) (float32). Indices outside
  * [0, n_samples) give 0; start may be negative. Memory use is bounded
  * (blocks of 64 Ki frames) whatever n is. Resampling: reading the whole
