@@ -121,14 +121,20 @@ def cost(a):
         sf.write(st_p, x.astype(np.float32), 22050, subtype="FLOAT")
         sf.write(mo_p, x.mean(axis=1).astype(np.float32), 22050, subtype="FLOAT")
     times = {"mono file": [], "stereo file": [], "stereo --mono": []}
-    for _ in range(a.runs):
+    for i in range(a.runs):
         for name, inp, extra in [("mono file", mo_p, []), ("stereo file", st_p, []), ("stereo --mono", st_p, ["--mono"])]:
             o = os.path.join(a.work, "cost-out")
-            rep = os.path.join(a.work, "cost-%s.json" % name.replace(" ", "_"))
+            rep = os.path.join(a.work, "cost-%s-%d.json" % (name.replace(" ", "_"), i))
             times[name].append(run(a.exe, 2, "separate", inp, "-k", 16, "--max-iter", 200, "--tol", 0, "-o", o,
                                    "--force", "--no-plot", "-q", "--report", rep, *extra))
     med = {k: statistics.median(v) for k, v in times.items()}
-    out = {"runs": times, "median_s": med, "stereo/mono": med["stereo file"] / med["mono file"]}
+    phases = {}  # median over runs of each phase's max over ranks (from --report)
+    for name in times:
+        reps = [json.load(open(os.path.join(a.work, "cost-%s-%d.json" % (name.replace(" ", "_"), i))))
+                for i in range(a.runs)]
+        keys = [k for k, v in reps[0].get("phases", {}).items() if isinstance(v, dict)]
+        phases[name] = {k: round(statistics.median(r["phases"][k]["max"] for r in reps), 2) for k in keys}
+    out = {"runs": times, "median_s": med, "stereo/mono": med["stereo file"] / med["mono file"], "phases_max_s": phases}
     print(json.dumps(out), flush=True)
     return out
 
