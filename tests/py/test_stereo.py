@@ -155,5 +155,5 @@ if TOOL:
             ok = (r == 22050 and y.shape == (N, C) and np.array_equal(y, want)
                   and os.path.getsize(out) == (116 if C > 2 else 94) + 4 * N * C
                   and info.format == ("RF64" if "--rf64" in extra else "WAVEX" if C > 2 else "WAV"))
-        check(ok, "sn_wav %d frames x %d channels %s: soundfile reads back the interleaved samples" % (N, C, " ".join(extra)))
+        check(ok, "sn_wav %d frames x %d channels %s: soundfile reads back the interleaved samples" % (N, C, " ".join(map(str, extra))))
 finish()
