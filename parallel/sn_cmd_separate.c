@@ -317,17 +317,39 @@ static void sep_interleave(const float *y, int64_t ny, int c, int nch, float *Y)
   for (int64_t i = 0; i < ny; i++) Y[i * nch + c] = y[i];
 }
 
-/* Collective. One source of one channel by mask or phase: transform this
- * rank's mixture samples x of that channel frame by frame (Z: complex scratch
- * of one batch, A: F x batch scratch for multichannel phase), apply the
- * source's mask, overlap-add and finish into the pola's owned samples. D is
- * the mask denominator (mask) or V (phase). */
-static int sep_channel_part(sn_run *run, sn_pola *pola, sn_recon_kind recon, int multi, int64_t F, int64_t k,
-                            int64_t n_local, const float *W, const float *H, const float *D, const int *idx, int m,
-                            double mask_power, int power, const float *x, float *Z, float *A) {
+/* Local. Phase, several channels: V (F x nf) = the channels' magnitudes of
+ * frames [t0, t0 + nf) reduced by the rule (mean |X_c|, or rms), from the
+ * same plan as the channel's transform. x: nch channels of ld samples. */
+static int sep_channel_reduce(sn_stft_plan *plan, const float *x, int64_t ld, int nch, int rms, int64_t F, int64_t t0,
+                              int64_t nf, float *Zc, float *V, sn_err *e) {
+  const int hop = sn_stft_hop(plan);
+  memset(V, 0, (size_t)(F * nf) * sizeof(float));
+  for (int c = 0; c < nch; c++) {
+    int rc = sn_stft_exec(plan, x + c * ld + t0 * hop, nf, 1, NULL, 0, Zc, F, e);
+    if (rc) return rc;
+    for (int64_t i = 0; i < F * nf; i++) {
+      float p = Zc[2 * i] * Zc[2 * i] + Zc[2 * i + 1] * Zc[2 * i + 1];
+      V[i] += rms ? p : sqrtf(p);
+    }
+  }
+  for (int64_t i = 0; i < F * nf; i++) V[i] = rms ? sqrtf(V[i] / (float)nch) : V[i] / (float)nch;
+  return SN_OK;
+}
+
+/* Collective. One source of channel c (of nch, one after the other in mix, ld
+ * samples each: this rank's span) by mask or phase: transform the channel
+ * frame by frame (Z: complex scratch of one batch), apply the source's mask,
+ * overlap-add and finish into the pola's owned samples. D is the mask
+ * denominator (mask) or V (phase, one channel). Phase with several channels
+ * uses S (4 F x batch floats of scratch) and the rule (rms). */
+static int sep_channel_part(sn_run *run, sn_pola *pola, sn_recon_kind recon, int64_t F, int64_t k, int64_t n_local,
+                            const float *W, const float *H, const float *D, const int *idx, int m, double mask_power,
+                            int power, const float *mix, int64_t ld, int nch, int c, int rms, float *Z, float *S) {
   sn_err *e = &run->err;
   sn_stft_plan *plan = sn_pola_plan(pola);
   const int batch = sn_stft_batch(plan), hop = sn_stft_hop(plan);
+  const float *x = mix + c * ld;
+  float *A = S, *Vc = S ? S + F * batch : NULL, *Zc = S ? S + 2 * F * batch : NULL;
   sn_timer_begin(&run->timer, SN_PH_ISTFT);
   sn_pola_clear(pola);
   int lrc = SN_OK;
@@ -335,10 +357,13 @@ static int sep_channel_part(sn_run *run, sn_pola *pola, sn_recon_kind recon, int
     int64_t nf = n_local - t0 < batch ? n_local - t0 : batch;
     lrc = sn_stft_exec(plan, x + t0 * hop, nf, 1, NULL, 0, Z, F, e);
     if (lrc) break;
-    if (recon == SN_RECON_PHASE && multi)
-      sn_mask_phase_channel(F, k, nf, W, H + t0 * k, D + t0 * F, idx, m, power, A, Z, Z);
-    else
+    if (recon == SN_RECON_PHASE && nch > 1) {
+      lrc = sep_channel_reduce(plan, mix, ld, nch, rms, F, t0, nf, Zc, Vc, e);
+      if (lrc) break;
+      sn_mask_phase_channel(F, k, nf, W, H + t0 * k, Vc, idx, m, power, A, Z, Z);
+    } else {
       sn_mask_apply(recon, F, k, nf, W, H + t0 * k, D + t0 * F, idx, m, mask_power, power, Z, Z);
+    }
     lrc = sn_pola_add(pola, t0, nf, Z, e);
   }
   int rc = sn_agree(run->comm, lrc, e);
@@ -734,7 +759,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
     const int batch = sn_stft_batch(sn_pola_plan(pola));
     Z = sn_calloc((size_t)F * batch * 2 * sizeof(float), "STFT chunk", e);
     if (nch > 1) {
-      if (recon == SN_RECON_PHASE) A = sn_calloc((size_t)F * batch * sizeof(float), "source magnitude chunk", e);
+      if (recon == SN_RECON_PHASE) A = sn_calloc((size_t)F * batch * 4 * sizeof(float), "channel scratch", e);
       Y = sn_calloc((size_t)((ny > 0 ? ny : 1) * nch) * sizeof(float), "interleaved channels", e);
     }
     lrc = Z && (nch == 1 || (Y && (recon != SN_RECON_PHASE || A))) ? SN_OK : SN_ERR_NOMEM;
@@ -764,8 +789,8 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
     } else {
       const int64_t ld = lenb > 0 ? lenb : 1;
       for (int c = 0; c < nch; c++) {
-        SN_CHECK(sep_channel_part(run, pola, recon, nch > 1, F, k, s.n_local, W, H, s.mag, idx, m, mask_power,
-                                  s.par.power, mix + c * ld, Z, A));
+        SN_CHECK(sep_channel_part(run, pola, recon, F, k, s.n_local, W, H, s.mag, idx, m, mask_power, s.par.power, mix,
+                                  ld, nch, c, !strcmp(s.par.channel_rule, "rms"), Z, A));
         if (nch > 1) sep_interleave(sn_pola_owned_ptr(pola), ny, c, nch, Y);
       }
     }

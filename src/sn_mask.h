@@ -27,9 +27,12 @@ void sn_mask_apply(sn_recon_kind kind, int64_t F, int64_t R, int64_t nf, const f
                    const float *X, float *Y);
 
 /* Local. One channel of a multichannel mixture, for --reconstruct phase:
- * Y = A * X / V^(1/power), i.e. the source's magnitude A (as sn_mask_magnitude)
- * spread over the channels as the mixture's channel magnitudes |X| relative to
- * the reduced V, with this channel's phase (Y = 0 where V <= FLT_MIN).
+ * Y = A * X / V, i.e. the source's magnitude A (as sn_mask_magnitude) spread
+ * over the channels as this channel's |X| relative to V, the channels'
+ * magnitudes reduced by the rule (mean |X_c| or rms), computed from the same
+ * transforms as X (so |X| / V stays <= C however small both are), with this
+ * channel's phase. The division is by V + 1e-4 max_f V (per frame), so bins
+ * 80 dB below the frame's loudest (rounding noise in X and V) get ~0.
  * A: scratch F x nf. X, Y: complex F x nf (Y may equal X); H, V this chunk's. */
 void sn_mask_phase_channel(int64_t F, int64_t R, int64_t nf, const float *W, const float *H, const float *V,
                            const int *idx, int m, int power, float *A, const float *X, float *Y);
