@@ -57,17 +57,17 @@ def same_at_one_rank(inp, out, got, extra, what):
 mags = [np.abs(stft(st[:, c], n_fft, hop)) for c in range(2)]
 for rule, want in [("mag-mean", (mags[0] + mags[1]) / 2), ("rms", np.sqrt((mags[0] ** 2 + mags[1] ** 2) / 2))]:
     out = tmp(f"v-{rule}.h5")
-    run(["stft", f_st, "-o", out, "--channel-rule", rule] + STFT)
+    run(["stft", f_st, "-o", out, "--channel-rule", rule, "--force"] + STFT)
     with h5py.File(out) as f:
         V = f["/stft/magnitude"][()]
         a = dict(f["/stft/magnitude"].attrs)
     check(V.shape == want.shape and np.abs(V - want).max() <= 1e-5 * want.max(), f"stft {rule}: V = reduced |X_c|")
     check(a.get("channels") == 2 and a.get("channel_rule") in (rule, rule.encode()), f"stft {rule}: attributes {a.get('channels')}, {a.get('channel_rule')}")
-run(["stft", f_st, "-o", tmp("v-default.h5")] + STFT)
+run(["stft", f_st, "-o", tmp("v-default.h5"), "--force"] + STFT)
 with h5py.File(tmp("v-default.h5")) as f:
     rule = f["/stft/magnitude"].attrs["channel_rule"]
 check((rule.decode() if isinstance(rule, bytes) else rule) == "mag-mean", "stft: default rule mag-mean")
-run(["stft", f_st, "-o", tmp("v-ch1.h5"), "--channel", 1] + STFT)
+run(["stft", f_st, "-o", tmp("v-ch1.h5"), "--channel", 1, "--force"] + STFT)
 with h5py.File(tmp("v-ch1.h5")) as f:
     V = f["/stft/magnitude"][()]
 check(np.abs(V - mags[1]).max() <= 1e-5 * mags[1].max(), "stft --channel 1: channel 1 only")
@@ -107,7 +107,7 @@ check(all(q.shape == (n, 1) for q in p_gl), "griffinlim: mono parts")
 # ---- learn over files of different channel counts: each reduced by the rule ----
 LEARN = ["--name", "mix", "-k", 3, "--max-iter", 20, "--seed", 1] + STFT
 run(["learn", f_mono, f_st, f_six, "-o", tmp("d-audio.h5"), "--force"] + LEARN)
-run(["stft", f_six, "-o", tmp("v-six.h5")] + STFT)
+run(["stft", f_six, "-o", tmp("v-six.h5"), "--force"] + STFT)
 run(["learn", f_mono, tmp("v-default.h5"), tmp("v-six.h5"), "-o", tmp("d-spec.h5"), "--force"] + LEARN)
 with h5py.File(tmp("d-audio.h5")) as f, h5py.File(tmp("d-spec.h5")) as g:
     Wa, Ws = f["/dict/W"][()], g["/dict/W"][()]
