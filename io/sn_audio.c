@@ -33,6 +33,7 @@ struct sn_audio {
   hid_t h5file, h5dset;
   int channels;
   int channel; /* -1: mean */
+  int each;    /* SN_AUDIO_EACH: channel is the one sn_audio_select chose */
   int64_t n_in;
   double in_rate, out_rate;
   int resample;
@@ -328,12 +329,13 @@ int sn_audio_open(const char *path, const sn_audio_opts *o, sn_audio **ap, sn_au
                  (long long)a->n_in);
     goto cleanup;
   }
-  if (o->channel < -1 || o->channel >= a->channels) {
+  if (o->channel < SN_AUDIO_EACH || o->channel >= a->channels) {
     rc = SN_FAIL(e, SN_ERR_INPUT, "%s: channel %d out of range (the file has %d channel%s; 0-based)", path,
                  o->channel, a->channels, a->channels == 1 ? "" : "s");
     goto cleanup;
   }
-  a->channel = a->channels == 1 ? 0 : o->channel;
+  a->each = o->channel == SN_AUDIO_EACH;
+  a->channel = a->channels == 1 || a->each ? 0 : o->channel;
   if (!(isfinite(o->out_rate) && o->out_rate >= 0 && o->out_rate <= SN_AUDIO_MAX_RATE)) {
     rc = SN_FAIL(e, SN_ERR_INPUT, "%s: bad output sample rate %g (must be in (0, 1e7] Hz, 0 = native)", path,
                  o->out_rate);
@@ -412,6 +414,10 @@ void sn_audio_close(sn_audio **ap) {
   free(a->path);
   free(a);
   *ap = NULL;
+}
+
+void sn_audio_select(sn_audio *a, int c) {
+  if (a && a->each && c >= 0 && c < a->channels) a->channel = c;
 }
 
 void sn_audio_set_scale(sn_audio *a, double scale) {
@@ -600,7 +606,19 @@ int sn_audio_read(sn_audio *a, int64_t start, int64_t n, float *out, sn_err *e) 
 
 int sn_audio_peak(sn_audio *a, int64_t start, int64_t n, double *peak, sn_err *e) {
   double p = 0;
-  int rc = span(a, start, n, NULL, 1.0, &p, e);
+  int rc = SN_OK;
+  if (a && a->each) { /* the largest over the channels; the selection stays */
+    int keep = a->channel;
+    for (int c = 0; c < a->channels && rc == SN_OK; c++) {
+      double pc = 0;
+      a->channel = c;
+      rc = span(a, start, n, NULL, 1.0, &pc, e);
+      if (pc > p) p = pc;
+    }
+    a->channel = keep;
+  } else {
+    rc = span(a, start, n, NULL, 1.0, &p, e);
+  }
   if (peak) *peak = p;
   return rc;
 }

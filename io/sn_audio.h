@@ -1,7 +1,8 @@
 #pragma once
 /* Audio input: WAV/FLAC/OGG/AIFF/... through libsndfile, or HDF5 (a 1-D float
  * dataset /audio with a numeric attribute sample_rate), mixed to mono (channel
- * mean, as librosa's to_mono) or one channel, optionally resampled with soxr
+ * mean, as librosa's to_mono), one channel, or each channel in turn
+ * (SN_AUDIO_EACH with sn_audio_select), optionally resampled with soxr
  * (SOXR_HQ, as librosa's res_type="soxr_hq") and scaled. Each rank opens the
  * file on its own and reads only the span of samples it needs by seeking. */
 #include <mpi.h>
@@ -20,8 +21,12 @@ typedef struct sn_audio_info {
   double in_rate;      /* the file's sample rate (Hz) */
 } sn_audio_info;
 
+/* sn_audio_opts.channel: every channel, one at a time (sn_audio_select). */
+#define SN_AUDIO_EACH (-2)
+
 typedef struct sn_audio_opts {
-  int channel;      /* -1: mean of all channels; else the 0-based channel */
+  int channel;      /* -1: mean of all channels; SN_AUDIO_EACH: the channel
+                       sn_audio_select chose (0 at first); else the 0-based channel */
   double out_rate;  /* 0: native rate; else resample to this rate (Hz) */
   int normalize;    /* informational: the caller finds the peak (sn_audio_peak
                        or sn_audio_normalize) and sets the scale */
@@ -37,7 +42,7 @@ typedef struct sn_audio_opts {
 int sn_audio_open(const char *path, const sn_audio_opts *o, sn_audio **a,
                   sn_audio_info *info, sn_err *e);
 
-/* Local. Samples [start, start + n) of the mono (mixed or selected),
+/* Local. Samples [start, start + n) of the mono (mixed or selected channel),
  * resampled, scaled signal into out[0..n) (float32). Indices outside
  * [0, n_samples) give 0; start may be negative. Memory use is bounded
  * (blocks of 64 Ki frames) whatever n is. Resampling: reading the whole
@@ -55,6 +60,11 @@ int sn_audio_read(sn_audio *a, int64_t start, int64_t n, float *out, sn_err *e);
  * resampled) signal: each rank scans its own share, the caller takes the MAX
  * over ranks. Errors as sn_audio_read. */
 int sn_audio_peak(sn_audio *a, int64_t start, int64_t n, double *peak, sn_err *e);
+
+/* Local. With SN_AUDIO_EACH: make reads return channel c (0-based, in
+ * [0, channels)); ignored otherwise. The peak (sn_audio_peak, normalize) of
+ * an SN_AUDIO_EACH handle is the largest over all channels. */
+void sn_audio_select(sn_audio *a, int c);
 
 /* Local. Multiply every sample that sn_audio_read returns by scale (default 1).
  * To normalize: scale = 1 / global peak (when the peak is > 0). */

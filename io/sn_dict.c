@@ -93,6 +93,7 @@ int sn_dict_check(const sn_dict *d, const sn_spec_params *p, sn_err *e) {
   else if (strcmp(q->window, p->window)) what = "window", snprintf(a, sizeof a, "%s", q->window), snprintf(b, sizeof b, "%s", p->window);
   else if (q->center != p->center) what = "center", snprintf(a, sizeof a, "%d", q->center), snprintf(b, sizeof b, "%d", p->center);
   else if (q->power != p->power) what = "power", snprintf(a, sizeof a, "%d", q->power), snprintf(b, sizeof b, "%d", p->power);
+  else if (sn_spec_rule_differs(q, p)) what = "channel_rule", snprintf(a, sizeof a, "%s", q->channel_rule), snprintf(b, sizeof b, "%s", p->channel_rule);
   if (!d->has_par) what = NULL; /* a bare W: the command line describes it */
   if (what)
     return SN_FAIL(e, SN_ERR_INPUT, "%s: %s was made with %s=%s, but the input has %s=%s", d->file, d->dset, what, a,

@@ -17,6 +17,8 @@ int sn_spec_params_write(sn_h5 *f, const char *obj, const sn_spec_params *p, sn_
   SN_CHECK(sn_h5_attr_set_int(f, obj, "power", p->power, e));
   SN_CHECK(sn_h5_attr_set_int(f, obj, "n_samples", p->n_samples, e));
   SN_CHECK(sn_h5_attr_set_str(f, obj, "input", p->input, e));
+  if (p->channels > 0) SN_CHECK(sn_h5_attr_set_int(f, obj, "channels", p->channels, e));
+  if (p->channel_rule[0]) SN_CHECK(sn_h5_attr_set_str(f, obj, "channel_rule", p->channel_rule, e));
 cleanup:
   return rc;
 }
@@ -52,6 +54,10 @@ int sn_spec_params_read(sn_h5 *f, const char *obj, sn_spec_params *p, sn_err *e)
   SN_CHECK(sn_h5_attr_get_int(f, obj, "n_samples", &v, &found, e));
   p->n_samples = found ? v : 0;
   SN_CHECK(sn_h5_attr_get_str(f, obj, "input", p->input, sizeof p->input, &found, e));
+  SN_CHECK(sn_h5_attr_get_int(f, obj, "channels", &v, &found, e));
+  p->channels = found ? (int)v : 0;
+  SN_CHECK(sn_h5_attr_get_str(f, obj, "channel_rule", p->channel_rule, sizeof p->channel_rule, &found, e));
+  if (!found) p->channel_rule[0] = '\0';
   if (!(p->sample_rate > 0 && isfinite(p->sample_rate)) || p->n_fft <= 0 || p->hop <= 0 || p->win_length <= 0 ||
       p->win_length > p->n_fft || p->n_samples < 0)
     rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has invalid spectrogram attributes", sn_h5_path(f), obj);
@@ -71,5 +77,19 @@ int sn_spec_params_check(const sn_spec_params *a, const sn_spec_params *b, const
                    "the spectrogram has %g, %d, %d, %d, %s",
                    what, b->sample_rate, b->n_fft, b->hop, b->win_length, b->window, a->sample_rate, a->n_fft,
                    a->hop, a->win_length, a->window);
+  if (sn_spec_rule_differs(a, b))
+    return SN_FAIL(e, SN_ERR_INPUT, "%s: made with channel_rule %s, but the spectrogram has channel_rule %s (see --mono, --channel)",
+                   what, b->channel_rule, a->channel_rule);
   return SN_OK;
+}
+
+int sn_spec_rule_differs(const sn_spec_params *a, const sn_spec_params *b) {
+  if (!a->channel_rule[0] || !b->channel_rule[0]) return 0;
+  if (!strncmp(a->channel_rule, "channel", 7) && !strncmp(b->channel_rule, "channel", 7)) return 0;
+  return strcmp(a->channel_rule, b->channel_rule) != 0;
+}
+
+int sn_spec_out_channels(const sn_spec_params *p) {
+  if (p->channels > 1 && (!strcmp(p->channel_rule, "mag-mean") || !strcmp(p->channel_rule, "rms"))) return p->channels;
+  return 1;
 }

@@ -12,11 +12,15 @@ typedef struct sn_spec_params {
   int center;           /* 1: frames centred (n_fft/2 zero padding each side) */
   int power;            /* 1: magnitude, 2: power */
   int64_t n_samples;    /* length of the signal at sample_rate */
+  int channels;         /* channels of the input file (the most over several inputs); 0: not recorded */
+  char channel_rule[24]; /* how they became one magnitude per frame: "mag-mean", "rms",
+                            "mono" (sample mean before the STFT), "channel K"; "": not recorded */
   char input[1024];     /* where it came from */
 } sn_spec_params;
 
 /* Collective. Write the parameters as attributes sample_rate, n_fft,
- * hop_length, win_length, window, center, power, n_samples, input on obj. */
+ * hop_length, win_length, window, center, power, n_samples, input on obj
+ * (and channels, channel_rule when recorded). */
 int sn_spec_params_write(sn_h5 *f, const char *obj, const sn_spec_params *p, sn_err *e);
 
 /* Collective. Read them back; SN_ERR_INPUT ("PATH: OBJ has no attribute X")
@@ -25,5 +29,13 @@ int sn_spec_params_write(sn_h5 *f, const char *obj, const sn_spec_params *p, sn_
 int sn_spec_params_read(sn_h5 *f, const char *obj, sn_spec_params *p, sn_err *e);
 
 /* Local. SN_ERR_INPUT naming `what` unless a and b agree in sample_rate,
- * n_fft, hop, win_length and window. */
+ * n_fft, hop, win_length, window and (where both record it) channel_rule. */
 int sn_spec_params_check(const sn_spec_params *a, const sn_spec_params *b, const char *what, sn_err *e);
+
+/* Local. 1 if both record a channel rule and the rules differ ("channel K"
+ * agrees with "channel J": one channel's magnitude either way). */
+int sn_spec_rule_differs(const sn_spec_params *a, const sn_spec_params *b);
+
+/* Local. Channels a separation of this spectrogram writes: the input's count
+ * under "mag-mean" and "rms", else 1. */
+int sn_spec_out_channels(const sn_spec_params *p);

@@ -27,8 +27,10 @@ struct sn_wav {
   int open;   /* fh valid */
   int failed; /* an agreed failure happened: never commit */
   int keep_tmp; /* a named temporary (sn_wav_create_at): not registered for removal at exit */
-  int64_t n_total;
+  int64_t n_total; /* frames */
   int64_t chunk; /* samples per collective write */
+  int channels;
+  int hdr;       /* header bytes: where the data starts */
 };
 
 static void put16(unsigned char *p, uint32_t v) {
@@ -43,9 +45,16 @@ static void put64(unsigned char *p, uint64_t v) {
 }
 
 int sn_wav_header(unsigned char *h, uint32_t rate, int64_t n_total, int force_rf64) {
-  memset(h, 0, SN_WAV_HEADER_BYTES);
-  uint64_t data = (uint64_t)n_total * 4u;
-  uint64_t riff = SN_WAV_HEADER_BYTES - 8 + data;
+  sn_wav_header_ch(h, rate, n_total, 1, force_rf64);
+  return SN_OK;
+}
+
+int sn_wav_header_ch(unsigned char *h, uint32_t rate, int64_t n_total, int channels, int force_rf64) {
+  const int ext = channels > 2, hb = ext ? SN_WAV_HEADER_BYTES_EXT : SN_WAV_HEADER_BYTES, x = ext ? 22 : 0;
+  const uint32_t C = (uint32_t)channels;
+  memset(h, 0, (size_t)hb);
+  uint64_t data = (uint64_t)n_total * 4u * C;
+  uint64_t riff = (uint64_t)hb - 8 + data;
   int rf64 = force_rf64 || riff > 0xFFFFFFFFu;
   memcpy(h, rf64 ? "RF64" : "RIFF", 4);
   put32(h + 4, rf64 ? 0xFFFFFFFFu : (uint32_t)riff);
@@ -59,24 +68,31 @@ int sn_wav_header(unsigned char *h, uint32_t rate, int64_t n_total, int force_rf
     put64(h + 36, (uint64_t)n_total);
     put32(h + 44, 0); /* table length */
   }
-  /* 48: fmt, WAVE_FORMAT_IEEE_FLOAT, 18 bytes (cbSize = 0) */
+  /* 48: fmt, WAVE_FORMAT_IEEE_FLOAT, 18 bytes (cbSize = 0); for more than 2
+   * channels WAVE_FORMAT_EXTENSIBLE, 40 bytes, with the float sub-format */
   memcpy(h + 48, "fmt ", 4);
-  put32(h + 52, 18);
-  put16(h + 56, 3);        /* WAVE_FORMAT_IEEE_FLOAT */
-  put16(h + 58, 1);        /* channels */
+  put32(h + 52, 18 + (uint32_t)x);
+  put16(h + 56, ext ? 0xFFFEu : 3u); /* WAVE_FORMAT_EXTENSIBLE / WAVE_FORMAT_IEEE_FLOAT */
+  put16(h + 58, C);        /* channels */
   put32(h + 60, rate);     /* sample rate */
-  put32(h + 64, rate * 4u); /* byte rate (rate < 2^30 checked by the caller) */
-  put16(h + 68, 4);        /* block align */
+  put32(h + 64, rate * 4u * C); /* byte rate (rate * channels < 2^30 checked by the caller) */
+  put16(h + 68, 4u * C);   /* block align */
   put16(h + 70, 32);       /* bits per sample */
-  put16(h + 72, 0);        /* cbSize */
-  /* 74: fact with the sample count (-1 in RF64 when it does not fit: see ds64) */
-  memcpy(h + 74, "fact", 4);
-  put32(h + 78, 4);
-  put32(h + 82, (uint64_t)n_total >= 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)n_total);
-  /* 86: data */
-  memcpy(h + 86, "data", 4);
-  put32(h + 90, rf64 ? 0xFFFFFFFFu : (uint32_t)data);
-  return SN_OK;
+  put16(h + 72, (uint32_t)x); /* cbSize */
+  if (ext) {
+    static const unsigned char kFloat[16] = {0x03, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xAA, 0, 0x38, 0x9B, 0x71};
+    put16(h + 74, 32); /* valid bits per sample */
+    put32(h + 76, 0);  /* channel mask: no speaker positions */
+    memcpy(h + 80, kFloat, 16);
+  }
+  /* fact with the frame count (-1 in RF64 when it does not fit: see ds64) */
+  memcpy(h + 74 + x, "fact", 4);
+  put32(h + 78 + x, 4);
+  put32(h + 82 + x, (uint64_t)n_total >= 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)n_total);
+  /* data */
+  memcpy(h + 86 + x, "data", 4);
+  put32(h + 90 + x, rf64 ? 0xFFFFFFFFu : (uint32_t)data);
+  return hb;
 }
 
 static int mpi_fail(sn_err *e, int code, const char *path, const char *what, int mrc) {
@@ -95,7 +111,7 @@ static void wav_free(sn_wav *w) {
 }
 
 static int wav_open(MPI_Comm comm, const char *path, const char *tmp_name, int reopen, double sample_rate,
-                    int64_t n_total, int force, int force_rf64, sn_wav **wp, sn_err *e);
+                    int64_t n_total, int channels, int force, int force_rf64, sn_wav **wp, sn_err *e);
 
 int sn_wav_create(MPI_Comm comm, const char *path, double sample_rate, int64_t n_total, int force,
                   sn_wav **wp, sn_err *e) {
@@ -104,19 +120,24 @@ int sn_wav_create(MPI_Comm comm, const char *path, double sample_rate, int64_t n
 
 int sn_wav_create_ex(MPI_Comm comm, const char *path, double sample_rate, int64_t n_total, int force,
                      int force_rf64, sn_wav **wp, sn_err *e) {
-  return wav_open(comm, path, NULL, 0, sample_rate, n_total, force, force_rf64, wp, e);
+  return wav_open(comm, path, NULL, 0, sample_rate, n_total, 1, force, force_rf64, wp, e);
+}
+
+int sn_wav_create_ch(MPI_Comm comm, const char *path, double sample_rate, int64_t n_total, int channels, int force,
+                     int force_rf64, sn_wav **wp, sn_err *e) {
+  return wav_open(comm, path, NULL, 0, sample_rate, n_total, channels, force, force_rf64, wp, e);
 }
 
 int sn_wav_create_at(MPI_Comm comm, const char *path, const char *tmp_name, int reopen, double sample_rate,
                      int64_t n_total, int force, sn_wav **wp, sn_err *e) {
-  return wav_open(comm, path, tmp_name, reopen, sample_rate, n_total, force, 0, wp, e);
+  return wav_open(comm, path, tmp_name, reopen, sample_rate, n_total, 1, force, 0, wp, e);
 }
 
 /* Collective. tmp_name NULL: a fresh "PATH.partPID"; else that name, made
  * anew, or with reopen the existing one (its header must say n_total samples
- * at the rate). */
+ * at the rate; mono only). */
 static int wav_open(MPI_Comm comm, const char *path, const char *tmp_name, int reopen, double sample_rate,
-                    int64_t n_total, int force, int force_rf64, sn_wav **wp, sn_err *e) {
+                    int64_t n_total, int channels, int force, int force_rf64, sn_wav **wp, sn_err *e) {
   int rc = SN_OK;
   if (wp) *wp = NULL;
   sn_wav *w = calloc(1, sizeof *w);
@@ -130,15 +151,19 @@ static int wav_open(MPI_Comm comm, const char *path, const char *tmp_name, int r
     MPI_Comm_size(comm, &w->size);
     w->n_total = n_total;
     w->chunk = SN_WAV_CHUNK;
+    w->channels = channels;
+    w->hdr = channels > 2 ? SN_WAV_HEADER_BYTES_EXT : SN_WAV_HEADER_BYTES;
     w->path = strdup(path);
     if (!w->path) rc = SN_FAIL(e, SN_ERR_NOMEM, "%s: out of memory", path);
   }
   uint32_t rate = 0;
   if (!rc) {
     double r = floor(sample_rate + 0.5);
-    if (!(isfinite(sample_rate) && r >= 1 && r < (double)(1u << 30)))
+    if (channels < 1 || channels > SN_WAV_MAX_CHANNELS)
+      rc = SN_FAIL(e, SN_ERR_INPUT, "%s: bad channel count %d for WAV output (1..%d)", path, channels, SN_WAV_MAX_CHANNELS);
+    else if (!(isfinite(sample_rate) && r >= 1 && r * channels < (double)(1u << 30)))
       rc = SN_FAIL(e, SN_ERR_INPUT, "%s: bad sample rate %g for WAV output", path, sample_rate);
-    else if (n_total < 0 || n_total > (INT64_MAX - SN_WAV_HEADER_BYTES) / 4)
+    else if (n_total < 0 || n_total > (INT64_MAX - SN_WAV_HEADER_BYTES_EXT) / 4 / channels)
       rc = SN_FAIL(e, SN_ERR_INPUT, "%s: bad sample count %lld for WAV output", path, (long long)n_total);
     rate = (uint32_t)r;
   }
@@ -174,13 +199,13 @@ static int wav_open(MPI_Comm comm, const char *path, const char *tmp_name, int r
       if (fd < 0) {
         rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
       } else {
-        unsigned char hdr[SN_WAV_HEADER_BYTES];
-        sn_wav_header(hdr, rate, n_total, force_rf64);
-        off_t total = (off_t)SN_WAV_HEADER_BYTES + (off_t)n_total * 4;
+        unsigned char hdr[SN_WAV_HEADER_BYTES_EXT];
+        int hb = sn_wav_header_ch(hdr, rate, n_total, channels, force_rf64);
+        off_t total = (off_t)hb + (off_t)n_total * 4 * channels;
         /* The file system allocates the whole file now (not a sparse file):
          * a disk that fills later cannot fail the collective writes. */
         int err = 0;
-        if (write(fd, hdr, sizeof hdr) != (ssize_t)sizeof hdr || ftruncate(fd, total) != 0)
+        if (write(fd, hdr, (size_t)hb) != (ssize_t)hb || ftruncate(fd, total) != 0)
           rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot write the header: %s", path, strerror(errno));
         else if ((err = posix_fallocate(fd, 0, total)) != 0 && err != EOPNOTSUPP && err != EINVAL)
           rc = SN_FAIL(e, SN_ERR_IO, "%s: no room for %lld bytes: %s", path, (long long)total, strerror(err));
@@ -234,7 +259,8 @@ int sn_wav_write(sn_wav *w, int64_t start, int64_t n, const float *x, sn_err *e)
                  (long long)n, (long long)w->n_total);
   else if (n > 0 && !x)
     rc = SN_FAIL(e, SN_ERR_INTERNAL, "%s: NULL samples", w->path);
-  const int64_t C = w->chunk;
+  const int64_t C = w->chunk / w->channels > 0 ? w->chunk / w->channels : 1; /* frames per call */
+  const int nc = w->channels;
   int64_t chunks = rc ? 0 : (n + C - 1) / C, max_chunks = 0;
   rc = sn_agree(w->comm, rc, e);
   if (rc) {
@@ -247,17 +273,17 @@ int sn_wav_write(sn_wav *w, int64_t start, int64_t n, const float *x, sn_err *e)
     int64_t off = c * C;
     int64_t len = off < n ? (n - off < C ? n - off : C) : 0;
     if (rc) len = 0; /* keep taking part in the collective calls after a local failure */
-    MPI_Offset pos = (MPI_Offset)SN_WAV_HEADER_BYTES + (MPI_Offset)(start + (len ? off : 0)) * 4;
+    MPI_Offset pos = (MPI_Offset)w->hdr + (MPI_Offset)(start + (len ? off : 0)) * 4 * nc;
     MPI_Status st;
-    int mrc = MPI_File_write_at_all(w->fh, pos, len ? x + off : NULL, (int)len, MPI_FLOAT, &st);
+    int mrc = MPI_File_write_at_all(w->fh, pos, len ? x + off * nc : NULL, (int)(len * nc), MPI_FLOAT, &st);
     if (mrc != MPI_SUCCESS && !rc) {
       rc = mpi_fail(e, SN_ERR_IO, w->path, "write failed", mrc);
     } else if (!rc && len > 0) {
       int cnt = 0;
       MPI_Get_count(&st, MPI_FLOAT, &cnt);
-      if (cnt != (int)len)
-        rc = SN_FAIL(e, SN_ERR_IO, "%s: short write (%d of %lld samples at %lld)", w->path, cnt,
-                     (long long)len, (long long)(start + off));
+      if (cnt != (int)(len * nc))
+        rc = SN_FAIL(e, SN_ERR_IO, "%s: short write (%d of %lld samples at frame %lld)", w->path, cnt,
+                     (long long)(len * nc), (long long)(start + off));
     }
   }
   rc = sn_agree(w->comm, rc, e);

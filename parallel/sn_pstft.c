@@ -2,6 +2,7 @@
 #include "sn_pstft.h"
 
 #include <float.h>
+#include <math.h>
 #include <fftw3-mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,13 @@ static int sn_stft_cfg_check(const sn_stft_cfg *c, sn_spec_params *p, sn_window_
   if (c->power != 1 && c->power != 2)
     return SN_FAIL(e, SN_ERR_USAGE, "--power: must be 1 or 2 (got %d)", c->power);
   if (c->sr < 0) return SN_FAIL(e, SN_ERR_USAGE, "--sr: must be positive (got %g)", c->sr);
+  if (c->channel < -1) return SN_FAIL(e, SN_ERR_USAGE, "--channel: must be >= 0 (got %d)", c->channel);
+  if (c->mono && c->channel >= 0) return SN_FAIL(e, SN_ERR_USAGE, "--mono does not go with --channel (give one or the other)");
+  if (c->rule && strcmp(c->rule, "mag-mean") && strcmp(c->rule, "rms"))
+    return SN_FAIL(e, SN_ERR_USAGE, "--channel-rule: '%s' is not mag-mean or rms", c->rule);
+  if (c->rule && (c->mono || c->channel >= 0))
+    return SN_FAIL(e, SN_ERR_USAGE, "--channel-rule does not go with %s (one channel: nothing to reduce)",
+                   c->mono ? "--mono" : "--channel");
   int rc = sn_window_parse(c->window, wk, e);
   if (rc) return rc;
   p->n_fft = c->n_fft;
@@ -83,6 +91,26 @@ int sn_pstft_plan(sn_run *run, const sn_spec_params *p, const char *wisdom, sn_s
   return rc;
 }
 
+int sn_stft_cfg_audio_channel(const sn_stft_cfg *cfg) {
+  return cfg->mono ? -1 : cfg->channel >= 0 ? cfg->channel : SN_AUDIO_EACH;
+}
+
+/* Local. Record in p the channel count of the input and the rule that
+ * reduces its channels (see sn_spec_params.channel_rule). */
+static void stft_rule(const sn_stft_cfg *cfg, int channels, sn_spec_params *p) {
+  if (channels > p->channels) p->channels = channels;
+  if (cfg->mono) snprintf(p->channel_rule, sizeof p->channel_rule, "mono");
+  else if (cfg->channel >= 0) snprintf(p->channel_rule, sizeof p->channel_rule, "channel %d", cfg->channel);
+  else snprintf(p->channel_rule, sizeof p->channel_rule, "%s", cfg->rule ? cfg->rule : SN_STFT_DEFAULT_RULE);
+}
+
+/* Local. Channels stft_frames transforms one by one for an input of
+ * `channels` channels read with cfg: 1 when the file has one or the rule
+ * picks or mixes before the STFT. */
+static int stft_nch(const sn_stft_cfg *cfg, int channels) {
+  return sn_stft_cfg_audio_channel(cfg) == SN_AUDIO_EACH ? channels : 1;
+}
+
 /* Local. The staging buffer of stft_frames for up to n frames. */
 static float *stft_buffer(const sn_spec_params *p, int64_t n, sn_err *e) {
   int64_t chunk = SN_PSTFT_CHUNK_SAMPLES / p->hop;
@@ -91,11 +119,58 @@ static float *stft_buffer(const sn_spec_params *p, int64_t n, sn_err *e) {
   return sn_calloc((size_t)((chunk - 1) * (int64_t)p->hop + p->n_fft) * sizeof(float), "audio span", e);
 }
 
+/* Frames per chunk of the multichannel reduction (its scratch: F x chunk floats). */
+#define SN_PSTFT_REDUCE_FLOATS ((int64_t)1 << 22)
+
+/* Local. Frames [f0, f0 + n) of every channel of a (opened with
+ * SN_AUDIO_EACH, nch channels) reduced into mag (F x n, ld F) by p's rule:
+ * mag-mean v = mean_c |X_c|, rms v = sqrt(mean_c |X_c|^2), then v^power. */
+static int stft_frames_reduce(sn_run *run, sn_audio *a, sn_stft_plan *plan, const sn_spec_params *p, int64_t f0,
+                              int64_t n, float *buf, float *mag, int F, int nch) {
+  sn_err *e = &run->err;
+  const int rms = !strcmp(p->channel_rule, "rms");
+  int64_t chunk = SN_PSTFT_CHUNK_SAMPLES / p->hop, most = SN_PSTFT_REDUCE_FLOATS / F;
+  if (chunk > most) chunk = most;
+  if (chunk < 1) chunk = 1;
+  if (chunk > n) chunk = n > 0 ? n : 1;
+  int64_t pad = p->center ? p->n_fft / 2 : 0;
+  float *tmp = sn_calloc((size_t)(chunk * F) * sizeof(float), "channel spectrogram", e);
+  int rc = tmp ? SN_OK : SN_ERR_NOMEM;
+  for (int64_t t0 = 0; rc == SN_OK && t0 < n; t0 += chunk) {
+    int64_t nf = n - t0 < chunk ? n - t0 : chunk;
+    int64_t first = (f0 + t0) * p->hop - pad;
+    float *v = mag + (size_t)t0 * F;
+    for (int c = 0; c < nch && rc == SN_OK; c++) {
+      sn_audio_select(a, c);
+      sn_timer_begin(&run->timer, SN_PH_READ);
+      rc = sn_audio_read(a, first, (nf - 1) * p->hop + p->n_fft, buf, e);
+      sn_timer_end(&run->timer, SN_PH_READ);
+      if (rc) break;
+      sn_timer_begin(&run->timer, SN_PH_STFT);
+      rc = sn_stft_exec(plan, buf, nf, rms ? 2 : 1, c ? tmp : v, F, NULL, F, e);
+      if (rc == SN_OK && c)
+        for (int64_t i = 0; i < nf * F; i++) v[i] += tmp[i];
+      sn_timer_end(&run->timer, SN_PH_STFT);
+    }
+    if (rc) break;
+    const float inv = 1.0f / (float)nch;
+    for (int64_t i = 0; i < nf * F; i++) {
+      float m = v[i] * inv; /* mag-mean: mean |X|; rms: mean |X|^2 */
+      v[i] = rms ? (p->power == 2 ? m : sqrtf(m)) : (p->power == 2 ? m * m : m);
+    }
+  }
+  sn_audio_select(a, 0);
+  sn_free(tmp);
+  return rc;
+}
+
 /* Local. Frames [f0, f0 + n) of the audio a into mag (F x n, ld F) and, when
  * cplx, the complex STFT (interleaved, ld F): reads only those frames' samples
- * (with the n_fft/2 halo), staged in buf (from stft_buffer) chunk by chunk. */
+ * (with the n_fft/2 halo), staged in buf (from stft_buffer) chunk by chunk.
+ * nch > 1: the channels of a (SN_AUDIO_EACH) reduced by stft_frames_reduce. */
 static int stft_frames(sn_run *run, sn_audio *a, sn_stft_plan *plan, const sn_spec_params *p, int64_t f0, int64_t n,
-                       float *buf, float *mag, int F, float *cplx) {
+                       float *buf, float *mag, int F, float *cplx, int nch) {
+  if (nch > 1) return stft_frames_reduce(run, a, plan, p, f0, n, buf, mag, F, nch);
   sn_err *e = &run->err;
   int64_t chunk = SN_PSTFT_CHUNK_SAMPLES / p->hop;
   if (chunk < 1) chunk = 1;
@@ -122,10 +197,11 @@ int sn_pstft_params(sn_run *run, const char *input, const sn_stft_cfg *cfg, sn_s
   memset(p, 0, sizeof *p);
   int rc = sn_agree(run->comm, sn_stft_cfg_check(cfg, p, &wk, &run->err), &run->err);
   if (rc) return rc;
-  sn_audio_opts ao = {cfg->channel, cfg->sr, cfg->normalize};
+  sn_audio_opts ao = {sn_stft_cfg_audio_channel(cfg), cfg->sr, cfg->normalize};
   rc = sn_agree(run->comm, sn_audio_open(input, &ao, &a, &info, &run->err), &run->err);
   sn_audio_close(&a);
   if (rc) return rc;
+  stft_rule(cfg, info.channels, p);
   p->sample_rate = info.sample_rate;
   p->n_samples = info.n_samples;
   snprintf(p->input, sizeof p->input, "%s", input);
@@ -147,11 +223,16 @@ int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int
   if (rc) return rc;
 
   sn_timer_begin(&run->timer, SN_PH_READ);
-  sn_audio_opts ao = {cfg->channel, cfg->sr, cfg->normalize};
+  sn_audio_opts ao = {sn_stft_cfg_audio_channel(cfg), cfg->sr, cfg->normalize};
   rc = sn_audio_open(input, &ao, &a, &info, e);
   sn_timer_end(&run->timer, SN_PH_READ);
+  const int nch = rc == SN_OK ? stft_nch(cfg, info.channels) : 1;
+  if (rc == SN_OK && want_complex && nch > 1)
+    rc = SN_FAIL(e, SN_ERR_USAGE, "%s: %d channels: the complex STFT is stored for one channel (give --mono or --channel K)",
+                 input, info.channels);
   rc = sn_agree(run->comm, rc, e);
   if (rc) goto cleanup;
+  stft_rule(cfg, info.channels, &s->par);
   if (cfg->normalize) {
     double peak = 0;
     sn_timer_begin(&run->timer, SN_PH_READ);
@@ -185,7 +266,7 @@ int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int
   rc = (!s->mag || (want_complex && !s->cplx) || !buf) ? SN_ERR_NOMEM : SN_OK;
   if (rc == SN_OK) rc = sn_fault("read", run->rank, e);
   if (rc == SN_OK)
-    rc = stft_frames(run, a, plan, p, s->start, s->n_local, buf, s->mag, s->F, s->cplx);
+    rc = stft_frames(run, a, plan, p, s->start, s->n_local, buf, s->mag, s->F, s->cplx, nch);
   if (rc == SN_OK) rc = sn_fault("stft", run->rank, e);
   rc = sn_agree(run->comm, rc, e);
   if (rc == SN_OK) {
@@ -194,6 +275,8 @@ int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int
     sn_run_fact_int(run, "n_bins", s->F);
     sn_run_fact_int(run, "n_frames", s->N);
     sn_run_fact_str(run, "input_format", info.format);
+    sn_run_fact_int(run, "channels", info.channels);
+    sn_run_fact_str(run, "channel_rule", p->channel_rule);
   }
 
 cleanup:
@@ -245,6 +328,9 @@ static int spec_matches(const char *input, const sn_spec_params *q, const sn_spe
   else if (q->center != p->center) what = "center";
   else if (q->power != p->power) what = "power";
   else if (sr_known && q->sample_rate != p->sample_rate) what = "sample_rate";
+  if (!what && sn_spec_rule_differs(q, p))
+    return SN_FAIL(e, SN_ERR_INPUT, "%s: a stored spectrogram made with channel_rule %s; asked for %s (see --mono, --channel)",
+                   input, q->channel_rule, p->channel_rule);
   if (!what) return SN_OK;
   return SN_FAIL(e, SN_ERR_INPUT,
                  "%s: a stored spectrogram made with other STFT options (%s differs: it has n_fft %d, hop %d, "
@@ -267,6 +353,7 @@ int sn_pstft_compute_files(sn_run *run, const char *const *inputs, int n, const 
   sn_spec_params *p = &s->par;
   int rc = n >= 1 ? sn_stft_cfg_check(cfg, p, &wk, e) : SN_FAIL(e, SN_ERR_USAGE, "no inputs");
   SN_CHECK(sn_agree(run->comm, rc, e));
+  stft_rule(cfg, 0, p);
   fl->n = n;
   fl->first = calloc((size_t)n + 1, sizeof *fl->first);
   peak = calloc((size_t)n, sizeof *peak);
@@ -290,10 +377,11 @@ int sn_pstft_compute_files(sn_run *run, const char *const *inputs, int n, const 
       rate = q.sample_rate;
       fl->seconds += q.n_samples > 0 ? q.n_samples / q.sample_rate : 0;
     } else {
-      sn_audio_opts ao = {cfg->channel, cfg->sr, cfg->normalize};
+      sn_audio_opts ao = {sn_stft_cfg_audio_channel(cfg), cfg->sr, cfg->normalize};
       sn_audio_info info;
       memset(&info, 0, sizeof info);
       rc = sn_agree(run->comm, sn_audio_open(inputs[i], &ao, &a, &info, e), e);
+      if (rc == SN_OK) stft_rule(cfg, info.channels, p);
       if (rc == SN_OK && cfg->normalize) rc = sn_audio_normalize(run->comm, a, &peak[i], e);
       sn_audio_close(&a);
       if (rc) break;
@@ -351,18 +439,20 @@ int sn_pstft_compute_files(sn_run *run, const char *const *inputs, int n, const 
   for (int i = 0; i < n && lrc == SN_OK; i++) {
     int64_t lo = fl->first[i] > s->start ? fl->first[i] : s->start, hi = fl->first[i + 1] < end ? fl->first[i + 1] : end;
     if (kind[i] || hi <= lo) continue;
-    sn_audio_opts ao = {cfg->channel, cfg->sr, cfg->normalize};
+    sn_audio_opts ao = {sn_stft_cfg_audio_channel(cfg), cfg->sr, cfg->normalize};
     sn_audio_info info;
     lrc = sn_audio_open(inputs[i], &ao, &a, &info, e);
     if (lrc == SN_OK && cfg->normalize && peak[i] > 0) sn_audio_set_scale(a, 1.0 / peak[i]);
     if (lrc == SN_OK)
       lrc = stft_frames(run, a, plan, p, lo - fl->first[i], hi - lo, buf, s->mag + (size_t)(lo - s->start) * s->F, s->F,
-                        NULL);
+                        NULL, stft_nch(cfg, info.channels));
     sn_audio_close(&a);
   }
   if (lrc == SN_OK) lrc = sn_fault("stft", run->rank, e);
   SN_CHECK(sn_agree(run->comm, lrc, e));
   sn_run_fact_int(run, "n_inputs", n);
+  sn_run_fact_int(run, "channels", p->channels);
+  sn_run_fact_str(run, "channel_rule", p->channel_rule);
   sn_run_fact_double(run, "seconds", fl->seconds);
   sn_run_fact_double(run, "sample_rate", p->sample_rate);
   sn_run_fact_int(run, "n_bins", s->F);

@@ -18,12 +18,18 @@ typedef struct sn_stft_cfg {
   int no_center;        /* 1: frames start at sample 0 */
   int power;            /* 1 (magnitude) or 2 (power) */
   double sr;            /* 0: the file's rate; else resample (soxr) */
-  int channel;          /* -1: average the channels */
+  int channel;          /* -1: every channel (reduced by the rule); else channel K only */
   int normalize;        /* divide by the peak */
   const char *wisdom;   /* FFTW wisdom file to import and update */
+  int mono;             /* 1: sample mean of the channels before the STFT (the old behaviour) */
+  const char *rule;     /* NULL: SN_STFT_DEFAULT_RULE; "mag-mean" | "rms" */
 } sn_stft_cfg;
 
-#define SN_STFT_CFG_DEFAULT {2048, -1, -1, "hann", 0, 1, 0.0, -1, 0, NULL}
+/* A multichannel input becomes one magnitude per frame by this rule (chosen by
+ * measurement: README "Stereo and multichannel input"). */
+#define SN_STFT_DEFAULT_RULE "mag-mean"
+
+#define SN_STFT_CFG_DEFAULT {2048, -1, -1, "hann", 0, 1, 0.0, -1, 0, NULL, 0, NULL}
 
 #define SN_STFT_OPTS(c)                                                                              \
   {"--n-fft", 0, SN_OPT_INT, &(c)->n_fft, "N", "FFT size (2048)"},                                   \
@@ -33,7 +39,12 @@ typedef struct sn_stft_cfg {
   {"--no-center", 0, SN_OPT_FLAG, &(c)->no_center, NULL, "do not centre frames (no n_fft/2 padding)"}, \
   {"--power", 0, SN_OPT_INT, &(c)->power, "1|2", "magnitude (1) or power (2) spectrogram (1)"},     \
   {"--sr", 0, SN_OPT_DOUBLE, &(c)->sr, "HZ", "resample to this rate with soxr (the file's rate)"},   \
-  {"--channel", 0, SN_OPT_INT, &(c)->channel, "K", "use channel K (0-based) instead of the mean"},   \
+  {"--channel", 0, SN_OPT_INT, &(c)->channel, "K", "use (and write) channel K (0-based) only"},      \
+  {"--mono", 0, SN_OPT_FLAG, &(c)->mono, NULL,                                                       \
+   "mix the channels to mono (sample mean) before the STFT; parts are mono"},                        \
+  {"--channel-rule", 0, SN_OPT_STRING, &(c)->rule, "RULE",                                           \
+   "multichannel: the model's magnitude per frame is mag-mean (mean of the channels' |X|; default) " \
+   "or rms (root of the summed powers / C); masks apply to every channel"},                          \
   {"--normalize", 0, SN_OPT_FLAG, &(c)->normalize, NULL, "divide the signal by its peak"},          \
   {"--wisdom", 0, SN_OPT_STRING, &(c)->wisdom, "FILE", "FFTW wisdom to import and keep between jobs"}
 
@@ -56,6 +67,10 @@ typedef struct sn_spec {
   float *mag;           /* F x n_local, column-major (ld F): |X|^power */
   float *cplx;          /* NULL or F x n_local interleaved (re, im) */
 } sn_spec;
+
+/* Local. The audio options (sn_audio_opts.channel) that cfg reads with: -1
+ * (sample mean) for --mono, K for --channel K, else SN_AUDIO_EACH. */
+int sn_stft_cfg_audio_channel(const sn_stft_cfg *cfg);
 
 /* Collective. The parameters the spectrogram of the audio `input` will have
  * with cfg (sample rate after --sr, n_fft, hop, window, ...; n_samples), from

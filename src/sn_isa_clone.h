@@ -44,6 +44,7 @@
 #define sn_mask_denominator SN_ISA_NAME(sn_mask_denominator)
 #define sn_mask_apply SN_ISA_NAME(sn_mask_apply)
 #define sn_mask_magnitude SN_ISA_NAME(sn_mask_magnitude)
+#define sn_mask_phase_channel SN_ISA_NAME(sn_mask_phase_channel)
 #define sn_gl_update SN_ISA_NAME(sn_gl_update)
 #define sn_gl_init SN_ISA_NAME(sn_gl_init)
 #endif

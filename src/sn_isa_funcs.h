@@ -76,6 +76,9 @@
   V(sn_mask_magnitude, (int64_t F, int64_t R, int64_t nf, const float *W, const float *H,        \
                         const int *idx, int m, int power, float *A),                             \
     (F, R, nf, W, H, idx, m, power, A), cur)                                                     \
+  V(sn_mask_phase_channel, (int64_t F, int64_t R, int64_t nf, const float *W, const float *H,    \
+                            const float *V, const int *idx, int m, int power, float *A,          \
+                            const float *X, float *Y), (F, R, nf, W, H, V, idx, m, power, A, X, Y), cur) \
   V(sn_gl_update, (int64_t n, const float *S, float *Z, float *T, float c, int first),           \
     (n, S, Z, T, c, first), cur)                                                                 \
   V(sn_gl_init, (int64_t F, int64_t nf, int64_t t0, const float *S, int random, uint64_t seed,   \

@@ -98,6 +98,24 @@ void sn_mask_magnitude(int64_t F, int64_t R, int64_t nf, const float *W, const f
   }
 }
 
+void sn_mask_phase_channel(int64_t F, int64_t R, int64_t nf, const float *W, const float *H, const float *V,
+                           const int *idx, int m, int power, float *A, const float *X, float *Y) {
+  sn_mask_magnitude(F, R, nf, W, H, idx, m, power, A);
+  for (int64_t t = 0; t < nf; t++) {
+    const float *v = V + t * F, *a = A + t * F, *x = X + 2 * t * F;
+    float *y = Y + 2 * t * F, vmax = 0.0f;
+    for (int64_t f = 0; f < F; f++) vmax = v[f] > vmax ? v[f] : vmax;
+    /* bins 80 dB below the frame's loudest hold rounding noise: their share
+     * |X| / V would be noise over noise, so they get (almost) nothing */
+    const float floor = 1e-4f * vmax;
+    for (int64_t f = 0; f < F; f++) {
+      float d = v[f] + floor, g = d > FLT_MIN ? a[f] / d : 0.0f;
+      y[2 * f] = x[2 * f] * g;
+      y[2 * f + 1] = x[2 * f + 1] * g;
+    }
+  }
+}
+
 /* The hot loop of Griffin-Lim. GCC keeps sqrtf's errno path (and so does not
  * vectorize it) unless the whole file is built with -fno-math-errno, so the
  * AVX2 path is written out: 8 complex values a step, magnitudes by a

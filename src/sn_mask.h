@@ -26,6 +26,17 @@ void sn_mask_apply(sn_recon_kind kind, int64_t F, int64_t R, int64_t nf, const f
                    const float *H, const float *D, const int *idx, int m, double p, int power,
                    const float *X, float *Y);
 
+/* Local. One channel of a multichannel mixture, for --reconstruct phase:
+ * Y = A * X / V, i.e. the source's magnitude A (as sn_mask_magnitude) spread
+ * over the channels as this channel's |X| relative to V, the channels'
+ * magnitudes reduced by the rule (mean |X_c| or rms), computed from the same
+ * transforms as X (so |X| / V stays <= C however small both are), with this
+ * channel's phase. The division is by V + 1e-4 max_f V (per frame), so bins
+ * 80 dB below the frame's loudest (rounding noise in X and V) get ~0.
+ * A: scratch F x nf. X, Y: complex F x nf (Y may equal X); H, V this chunk's. */
+void sn_mask_phase_channel(int64_t F, int64_t R, int64_t nf, const float *W, const float *H, const float *V,
+                           const int *idx, int m, int power, float *A, const float *X, float *Y);
+
 /* Local. Magnitude of a source: A = (sum_{k in idx} W_k h_kt)^(1/power), F x nf. */
 void sn_mask_magnitude(int64_t F, int64_t R, int64_t nf, const float *W, const float *H,
                        const int *idx, int m, int power, float *A);

@@ -18,8 +18,8 @@
 
 /* The attributes the stft command writes on /stft/magnitude. */
 static const char *const sn_stft_keys[] = {"sample_rate", "n_fft", "hop_length", "win_length",
-                                           "window", "center", "power"};
-#define SN_NKEYS 7
+                                           "window", "center", "power", "channel_rule"};
+#define SN_NKEYS 8
 typedef struct {
   int kind[SN_NKEYS]; /* 0 absent, 1 number, 2 string */
   double num[SN_NKEYS];

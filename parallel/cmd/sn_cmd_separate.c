@@ -261,18 +261,17 @@ static void sn_pool_finish_mean(float *a, int64_t rows, int64_t N, int P) {
   }
 }
 
-/* Collective. Write one source's owned samples to a WAV (and to result.h5 if h5). */
+/* Collective. Write one source's owned samples y (frames [y0, y0 + ny) of
+ * nch interleaved channels) to a WAV (and to result.h5 if h5: interleaved,
+ * with a channels attribute). */
 static int sn_write_source(sn_run *run, sn_outdir *od, const char *name, double sr, int64_t length, int force,
-                           sn_pola *p, sn_h5 *h5) {
+                           int64_t y0, int64_t ny, const float *y, int nch, sn_h5 *h5) {
   sn_err *e = &run->err;
   char path[4200];
   snprintf(path, sizeof path, "%s/%s.wav", od->path, name);
-  int64_t y0, ny;
-  sn_pola_owned(p, &y0, &ny);
-  const float *y = sn_pola_owned_ptr(p);
   sn_wav *w = NULL;
   sn_timer_begin(&run->timer, SN_PH_WRITE);
-  int rc = sn_wav_create(run->comm, path, sr, length, force, &w, e);
+  int rc = sn_wav_create_ch(run->comm, path, sr, length, nch, force, 0, &w, e);
   if (rc == SN_OK) rc = sn_wav_write(w, y0, ny, y, e);
   int crc = sn_wav_close(&w, rc == SN_OK, e);
   if (rc == SN_OK) rc = crc;
@@ -280,11 +279,105 @@ static int sn_write_source(sn_run *run, sn_outdir *od, const char *name, double 
   if (rc == SN_OK && h5) {
     char ds[256];
     snprintf(ds, sizeof ds, "/separate/audio/%s", name);
-    rc = sn_h5_write_1d(h5, ds, length, y0, ny, y, e);
+    rc = sn_h5_write_1d(h5, ds, length * nch, y0 * nch, ny * nch, y, e);
     if (rc == SN_OK) rc = sn_h5_attr_set_double(h5, ds, "sample_rate", sr, e);
+    if (rc == SN_OK && nch > 1) rc = sn_h5_attr_set_int(h5, ds, "channels", nch, e);
   }
   sn_timer_end(&run->timer, SN_PH_WRITE);
   return rc;
+}
+
+/* Collective. As sn_write_source, from the owned samples of a finished pola. */
+static int sn_write_source_pola(sn_run *run, sn_outdir *od, const char *name, double sr, int64_t length, int force,
+                                sn_pola *p, sn_h5 *h5) {
+  int64_t y0, ny;
+  sn_pola_owned(p, &y0, &ny);
+  return sn_write_source(run, od, name, sr, length, force, y0, ny, sn_pola_owned_ptr(p), 1, h5);
+}
+
+/* Collective. Read this rank's span [b0, b0 + lenb) of the mixture for the
+ * reconstruction: nch channels one after the other in *mix (lenb each). */
+static int sep_read_mixture(sn_run *run, const char *in, const sn_stft_cfg *scfg, int nch, int64_t b0, int64_t lenb,
+                            float **mix) {
+  sn_err *e = &run->err;
+  sn_audio *au = NULL;
+  sn_audio_opts ao = {sn_stft_cfg_audio_channel(scfg), scfg->sr, scfg->normalize};
+  sn_audio_info info;
+  sn_timer_begin(&run->timer, SN_PH_READ);
+  int rc = sn_agree(run->comm, sn_audio_open(in, &ao, &au, &info, e), e);
+  if (rc == SN_OK && scfg->normalize) rc = sn_audio_normalize(run->comm, au, NULL, e);
+  if (rc == SN_OK) {
+    int64_t n = lenb > 0 ? lenb : 1;
+    *mix = sn_calloc((size_t)(n * nch) * sizeof(float), "mixture samples", e);
+    int lrc = *mix ? SN_OK : SN_ERR_NOMEM;
+    for (int c = 0; c < nch && lrc == SN_OK && lenb > 0; c++) {
+      sn_audio_select(au, c);
+      lrc = sn_audio_read(au, b0, lenb, *mix + c * n, e);
+    }
+    rc = sn_agree(run->comm, lrc, e);
+  }
+  sn_audio_close(&au);
+  sn_timer_end(&run->timer, SN_PH_READ);
+  return rc;
+}
+
+/* Local. Channel c of nch into the interleaved frames Y (ny frames). */
+static void sep_interleave(const float *y, int64_t ny, int c, int nch, float *Y) {
+  for (int64_t i = 0; i < ny; i++) Y[i * nch + c] = y[i];
+}
+
+/* Local. Phase, several channels: V (F x nf) = the channels' magnitudes of
+ * frames [t0, t0 + nf) reduced by the rule (mean |X_c|, or rms), from the
+ * same plan as the channel's transform. x: nch channels of ld samples. */
+static int sep_channel_reduce(sn_stft_plan *plan, const float *x, int64_t ld, int nch, int rms, int64_t F, int64_t t0,
+                              int64_t nf, float *Zc, float *V, sn_err *e) {
+  const int hop = sn_stft_hop(plan);
+  memset(V, 0, (size_t)(F * nf) * sizeof(float));
+  for (int c = 0; c < nch; c++) {
+    int rc = sn_stft_exec(plan, x + c * ld + t0 * hop, nf, 1, NULL, 0, Zc, F, e);
+    if (rc) return rc;
+    for (int64_t i = 0; i < F * nf; i++) {
+      float p = Zc[2 * i] * Zc[2 * i] + Zc[2 * i + 1] * Zc[2 * i + 1];
+      V[i] += rms ? p : sqrtf(p);
+    }
+  }
+  for (int64_t i = 0; i < F * nf; i++) V[i] = rms ? sqrtf(V[i] / (float)nch) : V[i] / (float)nch;
+  return SN_OK;
+}
+
+/* Collective. One source of channel c (of nch, one after the other in mix, ld
+ * samples each: this rank's span) by mask or phase: transform the channel
+ * frame by frame (Z: complex scratch of one batch), apply the source's mask,
+ * overlap-add and finish into the pola's owned samples. D is the mask
+ * denominator (mask) or V (phase, one channel). Phase with several channels
+ * uses S (4 F x batch floats of scratch) and the rule (rms). */
+static int sep_channel_part(sn_run *run, sn_pola *pola, sn_recon_kind recon, int64_t F, int64_t k, int64_t n_local,
+                            const float *W, const float *H, const float *D, const int *idx, int m, double mask_power,
+                            int power, const float *mix, int64_t ld, int nch, int c, int rms, float *Z, float *S) {
+  sn_err *e = &run->err;
+  sn_stft_plan *plan = sn_pola_plan(pola);
+  const int batch = sn_stft_batch(plan), hop = sn_stft_hop(plan);
+  const float *x = mix + c * ld;
+  float *A = S, *Vc = S ? S + F * batch : NULL, *Zc = S ? S + 2 * F * batch : NULL;
+  sn_timer_begin(&run->timer, SN_PH_ISTFT);
+  sn_pola_clear(pola);
+  int lrc = SN_OK;
+  for (int64_t t0 = 0; t0 < n_local && lrc == SN_OK; t0 += batch) {
+    int64_t nf = n_local - t0 < batch ? n_local - t0 : batch;
+    lrc = sn_stft_exec(plan, x + t0 * hop, nf, 1, NULL, 0, Z, F, e);
+    if (lrc) break;
+    if (recon == SN_RECON_PHASE && nch > 1) {
+      lrc = sep_channel_reduce(plan, mix, ld, nch, rms, F, t0, nf, Zc, Vc, e);
+      if (lrc) break;
+      sn_mask_phase_channel(F, k, nf, W, H + t0 * k, Vc, idx, m, power, A, Z, Z);
+    } else {
+      sn_mask_apply(recon, F, k, nf, W, H + t0 * k, D + t0 * F, idx, m, mask_power, power, Z, Z);
+    }
+    lrc = sn_pola_add(pola, t0, nf, Z, e);
+  }
+  int rc = sn_agree(run->comm, lrc, e);
+  sn_timer_end(&run->timer, SN_PH_ISTFT);
+  return rc ? rc : sn_pola_finish(run, pola, 0);
 }
 
 /* Local. The --source options before any work: the names, and what may not
@@ -546,7 +639,8 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
       {"--free", 0, SN_OPT_INT64, &n_free, "R",
        "with --source: R more learned columns for what the dictionaries miss (writes rest.wav; default 0)"},
       {"--reconstruct", 0, SN_OPT_STRING, &recon_s, "HOW",
-       "mask (soft mask on the mixture STFT; parts add up to the mixture) | phase (W_k H_k with the mixture's phase) | griffinlim (default mask)"},
+       "mask (soft mask on each channel's STFT; parts add up to the mixture per channel) | phase (W_k H_k with each "
+       "channel's phase, spread over the channels as |X_c| / V) | griffinlim (from W_k H_k alone: mono parts) (default mask)"},
       {"--mask-power", 0, SN_OPT_DOUBLE, &mask_power, "P", "soft mask (W_k H_k)^P / sum_j (W_j H_j)^P (default 1)"},
       {"--group", 0, SN_OPT_STRING, &group_s, "LIST", "sum components into sources: 0+1,2,3+4 (writes source-NN.wav)"},
       {"--sources", 0, SN_OPT_INT, &n_sources, "S",
@@ -578,7 +672,8 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
                         "the report) and the picture OUTDIR/overview.png. With --source, the dictionaries of named\n"
                         "sources (from 'specnmf learn') are held fixed and only their activations are learned: one\n"
                         "OUTDIR/NAME.wav per source (and rest.wav from --free columns); beta defaults to the one the\n"
-                        "dictionaries were learned with.",
+                        "dictionaries were learned with. A multichannel input is modelled by one magnitude per frame\n"
+                        "(--channel-rule) and every part keeps the input's channels; --mono mixes them first, as before.",
                         tables, argc, argv, pos, 1, 1, &n_pos, &done);
   if (rc || done) return rc;
   const int iter_given = nc.max_iter != INT64_MIN;
@@ -595,7 +690,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   memset(&o, 0, sizeof o);
   sn_pnmf_state st;
   memset(&st, 0, sizeof st);
-  float *W = NULL, *H = NULL, *Vp = NULL, *Hp = NULL, *mix = NULL, *Z = NULL, *Wfix = NULL;
+  float *W = NULL, *H = NULL, *Vp = NULL, *Hp = NULL, *mix = NULL, *Z = NULL, *A = NULL, *Y = NULL, *Wfix = NULL;
   sn_sources *src = calloc(1, sizeof *src);
   int64_t n_fixed = 0;
   unsigned char *rgb = NULL;
@@ -676,7 +771,8 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
     sn_spec_params par;
     if (!why && block_seconds != 0) {
       SN_CHECK(sn_pstft_params(run, in, &scfg, &par));
-      if (!src->n) {
+      if (sn_spec_out_channels(&par) > 1) why = "keeps one channel (use --mono or --channel K for a multichannel input)";
+      if (!why && !src->n) {
         SN_CHECK(sn_stream_fixed_w(run, nc.fix_W_s, &par, k, &Wfix));
         if (!Wfix) why = "needs every column fixed (--fix-W of all k columns, made with these STFT options)";
       }
@@ -782,6 +878,9 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
     if (rc == SN_OK && auto_list) rc = sn_h5_attr_set_str(res, "/separate", "grouping", sn_group_method_name(grouping), e);
     if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/separate", "n_sources", grp.n_src, e);
     if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "input", in, e);
+    if (rc == SN_OK) /* the channels of every part written (Griffin-Lim parts are mono) */
+      rc = sn_h5_attr_set_int(res, "/separate", "channels", recon == SN_RECON_GRIFFINLIM ? 1 : sn_spec_out_channels(&s.par), e);
+    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "channel_rule", s.par.channel_rule, e);
     if (rc == SN_OK && src->n) rc = sep_write_sources(res, &grp, src, e);
     sn_timer_end(&run->timer, SN_PH_WRITE);
     if (rc) goto cleanup;
@@ -800,32 +899,26 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
     if (rc) goto cleanup;
   }
 
-  /* ---- reconstruction, one source at a time ---- */
+  /* ---- reconstruction, one source at a time (mask and phase: every channel) ---- */
   const int64_t length = s.par.n_samples;
+  const int nch = recon == SN_RECON_GRIFFINLIM ? 1 : sn_spec_out_channels(&s.par);
   SN_CHECK(sn_pola_create(run, &s.par, N, length, &pola));
-  sn_stft_plan *plan = sn_pola_plan(pola);
-  const int batch = sn_stft_batch(plan), hop = s.par.hop;
+  int64_t y0 = 0, ny = 0, lenb = 0;
+  sn_pola_owned(pola, &y0, &ny);
   if (recon != SN_RECON_GRIFFINLIM) {
     /* the mixture: this rank's samples, kept instead of its complex STFT (a
      * quarter of the size at hop n_fft/4); frames are transformed again per source */
-    int64_t b0, lenb;
+    int64_t b0;
     sn_pola_span(pola, &b0, &lenb);
-    sn_timer_begin(&run->timer, SN_PH_READ);
-    sn_audio_opts ao = {scfg.channel, scfg.sr, scfg.normalize};
-    sn_audio_info info;
-    lrc = sn_audio_open(in, &ao, &au, &info, e);
-    rc = sn_agree(run->comm, lrc, e);
-    if (rc == SN_OK && scfg.normalize) rc = sn_audio_normalize(run->comm, au, NULL, e);
-    if (rc == SN_OK) {
-      mix = sn_calloc((size_t)(lenb > 0 ? lenb : 1) * sizeof(float), "mixture samples", e);
-      Z = sn_calloc((size_t)F * batch * 2 * sizeof(float), "STFT chunk", e);
-      lrc = (mix && Z) ? SN_OK : SN_ERR_NOMEM;
-      if (lrc == SN_OK && lenb > 0) lrc = sn_audio_read(au, b0, lenb, mix, e);
-      rc = sn_agree(run->comm, lrc, e);
+    SN_CHECK(sep_read_mixture(run, in, &scfg, nch, b0, lenb, &mix));
+    const int batch = sn_stft_batch(sn_pola_plan(pola));
+    Z = sn_calloc((size_t)F * batch * 2 * sizeof(float), "STFT chunk", e);
+    if (nch > 1) {
+      if (recon == SN_RECON_PHASE) A = sn_calloc((size_t)F * batch * 4 * sizeof(float), "channel scratch", e);
+      Y = sn_calloc((size_t)((ny > 0 ? ny : 1) * nch) * sizeof(float), "interleaved channels", e);
     }
-    sn_audio_close(&au);
-    sn_timer_end(&run->timer, SN_PH_READ);
-    if (rc) goto cleanup;
+    lrc = Z && (nch == 1 || (Y && (recon != SN_RECON_PHASE || A))) ? SN_OK : SN_ERR_NOMEM;
+    SN_CHECK(sn_agree(run->comm, lrc, e));
     /* the mask's denominator replaces V (no longer needed) */
     if (recon == SN_RECON_MASK) {
       sn_timer_begin(&run->timer, SN_PH_ISTFT);
@@ -838,6 +931,9 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   for (int g = 0; g < grp.n_src; g++) {
     const int *idx = grp.idx + grp.first[g];
     int m = grp.first[g + 1] - grp.first[g];
+    char name[64];
+    if (grp.name[g]) snprintf(name, sizeof name, "%s", grp.name[g]);
+    else snprintf(name, sizeof name, "%s-%02d", group_s || auto_list ? "source" : "component", g);
     if (recon == SN_RECON_GRIFFINLIM) {
       sn_mask_magnitude(F, k, s.n_local, W, H, idx, m, s.par.power, s.mag);
       glc.seed = (uint64_t)nc.seed + 7919u * (uint64_t)g;
@@ -846,25 +942,18 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
       SN_CHECK(sn_pgl_convergence(run, pola, s.mag, &sc));
       sc_sum += sc;
     } else {
-      sn_timer_begin(&run->timer, SN_PH_ISTFT);
-      sn_pola_clear(pola);
-      lrc = SN_OK;
-      for (int64_t t0 = 0; t0 < s.n_local && lrc == SN_OK; t0 += batch) {
-        int64_t nf = s.n_local - t0 < batch ? s.n_local - t0 : batch;
-        lrc = sn_stft_exec(plan, mix + t0 * hop, nf, 1, NULL, 0, Z, F, e);
-        if (lrc) break;
-        sn_mask_apply(recon, F, k, nf, W, H + t0 * k, s.mag + t0 * F, idx, m, mask_power, s.par.power, Z, Z);
-        lrc = sn_pola_add(pola, t0, nf, Z, e);
+      const int64_t ld = lenb > 0 ? lenb : 1;
+      for (int c = 0; c < nch; c++) {
+        SN_CHECK(sep_channel_part(run, pola, recon, F, k, s.n_local, W, H, s.mag, idx, m, mask_power, s.par.power, mix,
+                                  ld, nch, c, !strcmp(s.par.channel_rule, "rms"), Z, A));
+        if (nch > 1) sep_interleave(sn_pola_owned_ptr(pola), ny, c, nch, Y);
       }
-      rc = sn_agree(run->comm, lrc, e);
-      sn_timer_end(&run->timer, SN_PH_ISTFT);
-      if (rc) goto cleanup;
-      SN_CHECK(sn_pola_finish(run, pola, 0));
     }
-    char name[64];
-    if (grp.name[g]) snprintf(name, sizeof name, "%s", grp.name[g]);
-    else snprintf(name, sizeof name, "%s-%02d", group_s || auto_list ? "source" : "component", g);
-    SN_CHECK(sn_write_source(run, od, name, s.par.sample_rate, length, com.force, pola, store_audio ? res : NULL));
+    if (nch > 1)
+      SN_CHECK(sn_write_source(run, od, name, s.par.sample_rate, length, com.force, y0, ny, Y, nch,
+                               store_audio ? res : NULL));
+    else
+      SN_CHECK(sn_write_source_pola(run, od, name, s.par.sample_rate, length, com.force, pola, store_audio ? res : NULL));
     SN_PROGRESS(run, "separate: wrote %s/%s.wav", od->path, name);
   }
   if (recon == SN_RECON_GRIFFINLIM && grp.n_src > 0)
@@ -881,7 +970,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
       const char *base = strrchr(in, '/');
       snprintf(title, sizeof title, "%s: R=%lld, %.1f S, %s", base ? base + 1 : in, (long long)k,
                s.par.n_samples / s.par.sample_rate, recon_s);
-      sn_plot_in pin = {F, N, k, s.par.sample_rate, hop, PV, PH, Vp, W, Hp, title, NULL, NULL};
+      sn_plot_in pin = {F, N, k, s.par.sample_rate, s.par.hop, PV, PH, Vp, W, Hp, title, NULL, NULL};
       int src_of[4097];
       if ((src->n || (auto_list && grp.n_src <= SN_OPT_LIST_MAX + 1)) && k <= 4097) { /* label the named sources (and rest) */
         for (int64_t r = 0; r < k; r++) src_of[r] = -1;
@@ -916,6 +1005,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   sn_run_fact_double(run, "loss", st.loss);
   sn_run_fact_double(run, "reconstruction_err", sqrt(2.0 * fmax(st.loss, 0.0)));
   sn_run_fact_str(run, "reconstruct", recon_s);
+  sn_run_fact_int(run, "output_channels", recon == SN_RECON_GRIFFINLIM ? 1 : sn_spec_out_channels(&s.par));
   sn_run_fact_str(run, "outdir", od->path);
   {
     char *rep = malloc(sizeof run->options + sizeof run->facts + 64);
@@ -952,7 +1042,8 @@ cleanup:
   free(auto_list);
   if (src) sn_sources_free(src);
   free(src);
-  sn_free(W), sn_free(H), sn_free(Vp), sn_free(Hp), sn_free(mix), sn_free(Z), sn_free(rgb), sn_free(Wfix);
+  sn_free(W), sn_free(H), sn_free(Vp), sn_free(Hp), sn_free(mix), sn_free(Z), sn_free(A), sn_free(Y), sn_free(rgb);
+  sn_free(Wfix);
   free(od);
   return rc;
 }
@@ -1102,7 +1193,7 @@ int sn_cmd_griffinlim(sn_run *run, int argc, char **argv) {
       SN_CHECK(sn_pgl_run(run, pola, s.mag, &glc));
       char name[64];
       snprintf(name, sizeof name, "template-%02lld", (long long)r);
-      SN_CHECK(sn_write_source(run, od, name, par.sample_rate, len, com.force, pola, NULL));
+      SN_CHECK(sn_write_source_pola(run, od, name, par.sample_rate, len, com.force, pola, NULL));
     }
     SN_PROGRESS(run, "griffinlim: %lld templates of %g s in %s", (long long)R, tsec, od->path);
     sn_run_fact_int(run, "n_templates", R);

@@ -116,13 +116,18 @@ for c in cases:
                 float(np.abs(y[m:]).max(initial=0.0)) <= 1e-6
             check(ok, f"hann: istft --length {want}: {len(y)} samples, equal to x where x has samples, zeros after")
 
-# Several channels are averaged; --channel picks one.
+# Several channels: the mean of their magnitudes (the default rule); --mono
+# averages the samples first; --channel picks one.
 wav = write_wav("stereo.wav", stereo)
 run(["stft", wav, "-o", tmp("stereo.h5"), "--quiet", "--n-fft", "512"])
+run(["stft", wav, "-o", tmp("stereo_mono.h5"), "--quiet", "--n-fft", "512", "--mono"])
 run(["stft", wav, "-o", tmp("stereo1.h5"), "--quiet", "--n-fft", "512", "--channel", "1"])
-with h5py.File(tmp("stereo.h5")) as f, h5py.File(tmp("stereo1.h5")) as g:
-    check(frame_err(f["stft/magnitude"][:], np.abs(stft(stereo.astype(np.float64).mean(axis=1), n_fft=512))) <= 1e-5,
-          "stereo: channels averaged")
+with h5py.File(tmp("stereo.h5")) as f, h5py.File(tmp("stereo1.h5")) as g, h5py.File(tmp("stereo_mono.h5")) as h:
+    st64 = stereo.astype(np.float64)
+    check(frame_err(f["stft/magnitude"][:], (np.abs(stft(st64[:, 0], n_fft=512)) + np.abs(stft(st64[:, 1], n_fft=512))) / 2)
+          <= 1e-5, "stereo: the mean of the channels' magnitudes")
+    check(frame_err(h["stft/magnitude"][:], np.abs(stft(st64.mean(axis=1), n_fft=512))) <= 1e-5,
+          "stereo --mono: channels averaged")
     check(frame_err(g["stft/magnitude"][:], np.abs(stft(stereo[:, 1].astype(np.float64), n_fft=512))) <= 1e-5,
           "stereo: --channel 1")
 # --wisdom keeps FFTW's plans between jobs (and forces FFTW_MEASURE): the file

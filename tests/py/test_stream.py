@@ -250,4 +250,22 @@ expect_fail(["separate", mid, "-o", tmp("bad2"), "--block-seconds", "1", "--free
             "--block-seconds with --free", ["--block-seconds", "--free"], code=2, gone=[tmp("bad2")])
 expect_fail(["separate", mid, "-o", tmp("bad3"), "--block-seconds", "1", "--resume"] + srcs + stft_opts,
             "a resume without a checkpoint", ["no checkpoint"], gone=[os.path.join(tmp("bad3"), "a.wav")])
+# a stereo input keeps its channels on the in-memory path: not streamed by
+# default, refused with --block-seconds; --mono streams
+st_in = tmp("stereo.wav")
+mono_ = tmp("mono_src.wav")
+make_audio(mono_, SR)
+y1 = sf.read(mono_, dtype="float32")[0]
+sf.write(st_in, np.stack([y1, 0.5 * y1[::-1]], axis=1), SR, subtype="FLOAT")
+run(["separate", st_in, "-o", tmp("st"), "--force", "-q"] + srcs + stft_opts)
+check(sf.info(os.path.join(tmp("st"), "a.wav")).channels == 2, "stereo input, --source: the parts keep 2 channels")
+with h5py.File(os.path.join(tmp("st"), "result.h5")) as f:
+    check("stream_block_frames" not in f["/separate"].attrs, "stereo input: the in-memory path (not streamed)")
+expect_fail(["separate", st_in, "-o", tmp("st2"), "-q", "--block-seconds", "1"] + srcs + stft_opts,
+            "--block-seconds with a stereo input", ["--block-seconds", "channel"], gone=[tmp("st2")])
+run(["separate", st_in, "-o", tmp("stm"), "--force", "-q", "--mono"] + srcs + stft_opts)
+with h5py.File(os.path.join(tmp("stm"), "result.h5")) as f:
+    check("stream_block_frames" in f["/separate"].attrs, "stereo input with --mono: streamed")
+check(sf.info(os.path.join(tmp("stm"), "a.wav")).channels == 1, "stereo input with --mono: mono parts")
+
 finish()

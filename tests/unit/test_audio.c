@@ -211,9 +211,26 @@ static void test_channels(void) {
   sn_audio_opts bad = {C, 0, 0};
   int rc = open_err(p, &bad, &e);
   CHECK(rc == SN_ERR_INPUT && strstr(e.msg, "channel 3 out of range"), "channel 3: %d %s", rc, e.msg);
-  bad.channel = -2;
+  bad.channel = -3; /* -2 is SN_AUDIO_EACH */
   rc = open_err(p, &bad, &e);
-  CHECK(rc == SN_ERR_INPUT, "channel -2: %d %s", rc, e.msg);
+  CHECK(rc == SN_ERR_INPUT, "channel -3: %d %s", rc, e.msg);
+  { /* SN_AUDIO_EACH: each channel in turn (in any order), and the peak of all */
+    sn_audio_opts o = {SN_AUDIO_EACH, 0, 0};
+    sn_audio *a = NULL;
+    sn_audio_info info;
+    sn_err e2 = {0};
+    rc = sn_audio_open(p, &o, &a, &info, &e2);
+    double err = 0, peak = 0, want = 0;
+    for (int c = C - 1; rc == SN_OK && c >= 0; c--) {
+      sn_audio_select(a, c);
+      rc = sn_audio_read(a, 0, N, y, &e2);
+      for (int64_t i = 0; i < N; i++) err = fmax(err, fabs(y[i] - x[i * C + c]));
+    }
+    if (rc == SN_OK) rc = sn_audio_peak(a, 0, N, &peak, &e2);
+    for (int64_t i = 0; i < N * C; i++) want = fmax(want, fabs(x[i]));
+    CHECK(rc == SN_OK && err == 0 && peak == want, "each channel: err %g, peak %g of %g: %s", err, peak, want, e2.msg);
+    sn_audio_close(&a);
+  }
   free(x);
   free(y);
 }

@@ -128,7 +128,9 @@ static int run_cmd(int argc, char **argv) {
     sn_wav *w = NULL;
     MPI_Barrier(MPI_COMM_WORLD);
     double t0 = MPI_Wtime();
-    rc = sn_wav_create_ex(MPI_COMM_WORLD, out, rate, N, flag(argc, argv, "--force"), flag(argc, argv, "--rf64"), &w, &e);
+    /* --channels C: C interleaved channels; sample i of the file is pattern(i) */
+    int C = opt(argc, argv, "--channels") ? atoi(opt(argc, argv, "--channels")) : 1;
+    rc = sn_wav_create_ch(MPI_COMM_WORLD, out, rate, N, C, flag(argc, argv, "--force"), flag(argc, argv, "--rf64"), &w, &e);
     if (rc) return finish(rc, &e);
     if (opt(argc, argv, "--chunk")) sn_wav_set_chunk(w, atoll(opt(argc, argv, "--chunk")));
     int64_t start = 0, n = 0;
@@ -141,13 +143,13 @@ static int run_cmd(int argc, char **argv) {
         n = K;
       }
     }
-    float *x = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
-    for (int64_t i = 0; i < n; i++) x[i] = pattern(start + i);
+    float *x = malloc(sizeof(float) * (size_t)(n > 0 ? n * C : 1));
+    for (int64_t i = 0; i < n * C; i++) x[i] = pattern(start * C + i);
     if (flag(argc, argv, "--bad-span") && rank == size - 1) start = N; /* n > 0 here: outside */
     if (flag(argc, argv, "--bad-span") && rank == size - 1 && n == 0) n = 1;
     for (int p = 0; p < pieces && !rc; p++) {
       int64_t a0 = n * p / pieces, a1 = n * (p + 1) / pieces;
-      rc = sn_wav_write(w, start + a0, a1 - a0, x + a0, &e);
+      rc = sn_wav_write(w, start + a0, a1 - a0, x + a0 * C, &e);
     }
     int commit = rc == SN_OK && !flag(argc, argv, "--abort");
     int rc2 = sn_wav_close(&w, commit, &e);
