@@ -83,23 +83,3 @@ int sn_pgriffinlim_run(sn_run *run, sn_poverlap *p, const float *S, const sn_gl_
  * owned signal (after sn_pgriffinlim_run or any sn_poverlap_finish), computed across
  * ranks (one halo exchange, local STFTs, one allreduce). */
 int sn_pgriffinlim_convergence(sn_run *run, sn_poverlap *p, const float *S, double *sc);
-
-/* The old names (sn_pgl.h), kept only while branches written against them are
- * merged (issue 13); after the merge, run on the .c files of parallel/cmd:
- *   sed -i 's/\bsn_pola_/sn_poverlap_/g; s/\bsn_pola\b/sn_poverlap/g;
- *           s/\bsn_pgl_/sn_pgriffinlim_/g'
- * and delete these lines. */
-#define sn_pola sn_poverlap
-#define sn_pola_create sn_poverlap_create
-#define sn_pola_destroy sn_poverlap_destroy
-#define sn_pola_plan sn_poverlap_plan
-#define sn_pola_frames sn_poverlap_frames
-#define sn_pola_owned sn_poverlap_owned
-#define sn_pola_clear sn_poverlap_clear
-#define sn_pola_add sn_poverlap_add
-#define sn_pola_finish sn_poverlap_finish
-#define sn_pola_owned_ptr sn_poverlap_owned_ptr
-#define sn_pola_signal sn_poverlap_signal
-#define sn_pola_span sn_poverlap_span
-#define sn_pgl_run sn_pgriffinlim_run
-#define sn_pgl_convergence sn_pgriffinlim_convergence

@@ -289,10 +289,10 @@ static int sn_write_source(sn_run *run, sn_outdir *od, const char *name, double 
 
 /* Collective. As sn_write_source, from the owned samples of a finished pola. */
 static int sn_write_source_pola(sn_run *run, sn_outdir *od, const char *name, double sr, int64_t length, int force,
-                                sn_pola *p, sn_h5 *h5) {
+                                sn_poverlap *p, sn_h5 *h5) {
   int64_t y0, ny;
-  sn_pola_owned(p, &y0, &ny);
-  return sn_write_source(run, od, name, sr, length, force, y0, ny, sn_pola_owned_ptr(p), 1, h5);
+  sn_poverlap_owned(p, &y0, &ny);
+  return sn_write_source(run, od, name, sr, length, force, y0, ny, sn_poverlap_owned_ptr(p), 1, h5);
 }
 
 /* Collective. Read this rank's span [b0, b0 + lenb) of the mixture for the
@@ -351,16 +351,16 @@ static int sep_channel_reduce(sn_stft_plan *plan, const float *x, int64_t ld, in
  * overlap-add and finish into the pola's owned samples. D is the mask
  * denominator (mask) or V (phase, one channel). Phase with several channels
  * uses S (4 F x batch floats of scratch) and the rule (rms). */
-static int sep_channel_part(sn_run *run, sn_pola *pola, sn_recon_kind recon, int64_t F, int64_t k, int64_t n_local,
+static int sep_channel_part(sn_run *run, sn_poverlap *pola, sn_recon_kind recon, int64_t F, int64_t k, int64_t n_local,
                             const float *W, const float *H, const float *D, const int *idx, int m, double mask_power,
                             int power, const float *mix, int64_t ld, int nch, int c, int rms, float *Z, float *S) {
   sn_err *e = &run->err;
-  sn_stft_plan *plan = sn_pola_plan(pola);
+  sn_stft_plan *plan = sn_poverlap_plan(pola);
   const int batch = sn_stft_batch(plan), hop = sn_stft_hop(plan);
   const float *x = mix + c * ld;
   float *A = S, *Vc = S ? S + F * batch : NULL, *Zc = S ? S + 2 * F * batch : NULL;
   sn_timer_begin(&run->timer, SN_PH_ISTFT);
-  sn_pola_clear(pola);
+  sn_poverlap_clear(pola);
   int lrc = SN_OK;
   for (int64_t t0 = 0; t0 < n_local && lrc == SN_OK; t0 += batch) {
     int64_t nf = n_local - t0 < batch ? n_local - t0 : batch;
@@ -373,11 +373,11 @@ static int sep_channel_part(sn_run *run, sn_pola *pola, sn_recon_kind recon, int
     } else {
       sn_mask_apply(recon, F, k, nf, W, H + t0 * k, D + t0 * F, idx, m, mask_power, power, Z, Z);
     }
-    lrc = sn_pola_add(pola, t0, nf, Z, e);
+    lrc = sn_poverlap_add(pola, t0, nf, Z, e);
   }
   int rc = sn_agree(run->comm, lrc, e);
   sn_timer_end(&run->timer, SN_PH_ISTFT);
-  return rc ? rc : sn_pola_finish(run, pola, 0);
+  return rc ? rc : sn_poverlap_finish(run, pola, 0);
 }
 
 /* Local. The --source options before any work: the names, and what may not
@@ -694,7 +694,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   sn_sources *src = calloc(1, sizeof *src);
   int64_t n_fixed = 0;
   unsigned char *rgb = NULL;
-  sn_pola *pola = NULL;
+  sn_poverlap *pola = NULL;
   sn_h5 *res = NULL;
   sn_audio *au = NULL;
   int pool_mode = SN_POOL_MAX, lrc = SN_OK, nmf_done = 0;
@@ -902,16 +902,16 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   /* ---- reconstruction, one source at a time (mask and phase: every channel) ---- */
   const int64_t length = s.par.n_samples;
   const int nch = recon == SN_RECON_GRIFFINLIM ? 1 : sn_spec_out_channels(&s.par);
-  SN_CHECK(sn_pola_create(run, &s.par, N, length, &pola));
+  SN_CHECK(sn_poverlap_create(run, &s.par, N, length, &pola));
   int64_t y0 = 0, ny = 0, lenb = 0;
-  sn_pola_owned(pola, &y0, &ny);
+  sn_poverlap_owned(pola, &y0, &ny);
   if (recon != SN_RECON_GRIFFINLIM) {
     /* the mixture: this rank's samples, kept instead of its complex STFT (a
      * quarter of the size at hop n_fft/4); frames are transformed again per source */
     int64_t b0;
-    sn_pola_span(pola, &b0, &lenb);
+    sn_poverlap_span(pola, &b0, &lenb);
     SN_CHECK(sep_read_mixture(run, in, &scfg, nch, b0, lenb, &mix));
-    const int batch = sn_stft_batch(sn_pola_plan(pola));
+    const int batch = sn_stft_batch(sn_poverlap_plan(pola));
     Z = sn_calloc((size_t)F * batch * 2 * sizeof(float), "STFT chunk", e);
     if (nch > 1) {
       if (recon == SN_RECON_PHASE) A = sn_calloc((size_t)F * batch * 4 * sizeof(float), "channel scratch", e);
@@ -937,16 +937,16 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
     if (recon == SN_RECON_GRIFFINLIM) {
       sn_mask_magnitude(F, k, s.n_local, W, H, idx, m, s.par.power, s.mag);
       glc.seed = (uint64_t)nc.seed + 7919u * (uint64_t)g;
-      SN_CHECK(sn_pgl_run(run, pola, s.mag, &glc));
+      SN_CHECK(sn_pgriffinlim_run(run, pola, s.mag, &glc));
       double sc = 0;
-      SN_CHECK(sn_pgl_convergence(run, pola, s.mag, &sc));
+      SN_CHECK(sn_pgriffinlim_convergence(run, pola, s.mag, &sc));
       sc_sum += sc;
     } else {
       const int64_t ld = lenb > 0 ? lenb : 1;
       for (int c = 0; c < nch; c++) {
         SN_CHECK(sep_channel_part(run, pola, recon, F, k, s.n_local, W, H, s.mag, idx, m, mask_power, s.par.power, mix,
                                   ld, nch, c, !strcmp(s.par.channel_rule, "rms"), Z, A));
-        if (nch > 1) sep_interleave(sn_pola_owned_ptr(pola), ny, c, nch, Y);
+        if (nch > 1) sep_interleave(sn_poverlap_owned_ptr(pola), ny, c, nch, Y);
       }
     }
     if (nch > 1)
@@ -1035,7 +1035,7 @@ cleanup:
     else
       for (int i = 0; i < od->n_files; i++) unlink(od->files[i]);
   }
-  sn_pola_destroy(&pola);
+  sn_poverlap_destroy(&pola);
   sn_pnmf_state_free(&st);
   sn_spec_free(&s);
   sn_groups_free(&grp);
@@ -1060,26 +1060,26 @@ int sn_griffinlim_write(sn_run *run, const sn_spec_params *par, int64_t N, const
   }
   SN_PROGRESS(run, "griffinlim: %d bins x %lld frames -> %lld samples, %d iterations on %d rank(s)",
               par->n_fft / 2 + 1, (long long)N, (long long)length, glc->n_iter, run->size);
-  sn_pola *pola = NULL;
-  int rc = sn_pola_create(run, par, N, length, &pola);
+  sn_poverlap *pola = NULL;
+  int rc = sn_poverlap_create(run, par, N, length, &pola);
   if (rc) return rc;
   /* the output before the work, so that a bad path fails early */
   sn_wav *w = NULL;
   rc = sn_wav_create(run->comm, path, par->sample_rate, length, force, &w, e);
-  if (rc == SN_OK) rc = sn_pgl_run(run, pola, S, glc);
-  if (rc == SN_OK) rc = sn_pgl_convergence(run, pola, S, sc);
+  if (rc == SN_OK) rc = sn_pgriffinlim_run(run, pola, S, glc);
+  if (rc == SN_OK) rc = sn_pgriffinlim_convergence(run, pola, S, sc);
   if (rc == SN_OK) {
     int64_t y0, ny;
-    sn_pola_owned(pola, &y0, &ny);
+    sn_poverlap_owned(pola, &y0, &ny);
     sn_timer_begin(&run->timer, SN_PH_WRITE);
-    rc = sn_wav_write(w, y0, ny, sn_pola_owned_ptr(pola), e);
+    rc = sn_wav_write(w, y0, ny, sn_poverlap_owned_ptr(pola), e);
     sn_timer_end(&run->timer, SN_PH_WRITE);
   }
   if (w) {
     int crc = sn_wav_close(&w, rc == SN_OK, e);
     if (rc == SN_OK) rc = crc;
   }
-  sn_pola_destroy(&pola);
+  sn_poverlap_destroy(&pola);
   if (rc) return rc;
   SN_PROGRESS(run, "griffinlim: spectral convergence %.4f", *sc);
   sn_run_fact_double(run, "spectral_convergence", *sc);
@@ -1128,7 +1128,7 @@ int sn_cmd_griffinlim(sn_run *run, int argc, char **argv) {
   sn_gl_cfg glc = {n_iter, momentum, strcmp(init_s, "random") == 0, (uint64_t)seed};
   sn_spec s;
   memset(&s, 0, sizeof s);
-  sn_pola *pola = NULL;
+  sn_poverlap *pola = NULL;
   sn_h5 *f = NULL;
   float *Wt = NULL;
   sn_outdir *od = calloc(1, sizeof *od);
@@ -1181,16 +1181,16 @@ int sn_cmd_griffinlim(sn_run *run, int argc, char **argv) {
     SN_CHECK(sn_agree(run->comm, lrc, e));
     SN_CHECK(sn_outdir_create(run, od));
     if (com.force && run->rank == 0) sn_leftovers_clean_dir(od->path); /* a killed run's temporary files */
-    SN_CHECK(sn_pola_create(run, &par, T, len, &pola));
+    SN_CHECK(sn_poverlap_create(run, &par, T, len, &pola));
     int64_t t0, nl;
-    sn_pola_frames(pola, &t0, &nl);
+    sn_poverlap_frames(pola, &t0, &nl);
     s.F = (int)F;
     s.mag = sn_calloc((size_t)(F * (nl > 0 ? nl : 1)) * sizeof(float), "template block", e);
     SN_CHECK(sn_agree(run->comm, s.mag ? SN_OK : SN_ERR_NOMEM, e));
     for (int64_t r = 0; r < R; r++) {
       for (int64_t t = 0; t < nl; t++) memcpy(s.mag + t * F, Wt + r * F, (size_t)F * sizeof(float));
       glc.seed = (uint64_t)seed + 7919u * (uint64_t)r;
-      SN_CHECK(sn_pgl_run(run, pola, s.mag, &glc));
+      SN_CHECK(sn_pgriffinlim_run(run, pola, s.mag, &glc));
       char name[64];
       snprintf(name, sizeof name, "template-%02lld", (long long)r);
       SN_CHECK(sn_write_source_pola(run, od, name, par.sample_rate, len, com.force, pola, NULL));
@@ -1202,7 +1202,7 @@ int sn_cmd_griffinlim(sn_run *run, int argc, char **argv) {
 cleanup:
   if (f) sn_h5_close(&f, 0, e);
   if (rc != SN_OK && run->rank == 0) sn_outdir_undo(od);
-  sn_pola_destroy(&pola);
+  sn_poverlap_destroy(&pola);
   sn_spec_free(&s);
   sn_free(Wt);
   free(od);

@@ -3,7 +3,7 @@
  * Geometry, in samples of the unpadded signal (off = n_fft/2 when centred):
  * frame t covers [t*hop - off, t*hop - off + n_fft). Rank r holds frames
  * [S, S + n) and owns the samples [a0, a1) with the frame-aligned rule of the
- * overlap-add in sn_pgl.c / sn_pistft (a0 = clamp(S*hop - off), a1 = the next
+ * overlap-add in sn_pgriffinlim.c (sn_poverlap) (a0 = clamp(S*hop - off), a1 = the next
  * rank's a0, the last rank's a1 = length). Frames before S reach at most
  * C = n_fft - hop samples past S*hop - off: the head [a0, hend) of the owned
  * samples is the only part that other ranks add to; it is held (C floats per
@@ -201,7 +201,7 @@ cleanup:
 }
 
 /* Local. Normalise n accumulated samples starting at unpadded sample y0 by the
- * window sum-square of all N frames (as the overlap-add of sn_pgl.c). */
+ * window sum-square of all N frames (as the overlap-add of sn_pgriffinlim.c). */
 static void normalise(const sn_stft_plan *plan, const geom *g, int64_t y0, int64_t n, const float *acc, float *wss,
                       float *out) {
   if (n <= 0) return;
