@@ -21,7 +21,7 @@ y, sr = sf.read(os.path.join(os.environ["SN_SRC"], "examples", "example.flac"), 
 sf.write(t("in.wav"), y, sr, subtype="PCM_16")
 
 COMMANDS = {
-    "stft": ["stft", "../in.wav", "-o", "spec.h5", "--complex", "-q"],
+    "stft": ["stft", "../in.wav", "-o", "spec.h5", "--complex", "--mono", "-q"],  # the complex STFT is one channel
     "nmf": ["nmf", "../spec.h5", "-k", "6", "--beta", "kl", "--init", "random", "--seed", "3", "--max-iter", "80",
             "--tol", "0", "-o", "model.h5", "-q"],
     "separate": ["separate", "../in.wav", "-k", "4", "--store-audio", "--wisdom", "../fftw.wisdom", "-o", "out", "-q"],
