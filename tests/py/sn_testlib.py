@@ -95,3 +95,44 @@ def stft(y, n_fft=2048, hop=None, win_length=None, window="hann", center=True):
     n_frames = 1 + (len(y) - n_fft) // hop
     idx = np.arange(n_fft)[None, :] + hop * np.arange(n_frames)[:, None]
     return np.fft.rfft(y[idx] * w[None, :], axis=1).T  # (F, N)
+
+
+def kill_job(p, limit=10.0):
+    """SIGKILL a job started with start_new_session=True: mpirun's process
+    group and every specnmf rank of its session (Open MPI may give the ranks
+    their own process group, and an orphaned rank would go on writing), then
+    wait until none is left. Returns True when none is left."""
+    import signal
+    import time
+    def ranks():
+        out = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    st = f.read()
+                fields = st[st.rindex(")") + 2:].split()
+                if st[st.index("(") + 1:st.rindex(")")] == "specnmf" and int(fields[3]) == p.pid and fields[0] != "Z":
+                    out.append(int(d))
+            except (OSError, ValueError):
+                pass
+        return out
+    pids = ranks()
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    t0 = time.time()
+    while True:
+        for q in pids:
+            try:
+                os.kill(q, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        pids = ranks()
+        if not pids or time.time() - t0 > limit:
+            break
+        time.sleep(0.05)
+    p.wait(timeout=60)
+    return not pids

@@ -32,7 +32,7 @@ import numpy as np
 import soundfile as sf
 
 from separate_common import istft
-from sn_testlib import MPIRUN, NP, SPECNMF, check, error_lines, expect_fail, finish, run, stft, tmp
+from sn_testlib import MPIRUN, NP, SPECNMF, check, error_lines, expect_fail, finish, kill_job, run, stft, tmp
 
 SR, NFFT, HOP, K = 8000, 256, 64, 4
 F = NFFT // 2 + 1
@@ -196,8 +196,7 @@ for attempt in range(6):
     delay = R.uniform(0.02, scale) * t_ref
     time.sleep(delay)
     if p.poll() is None:
-        os.killpg(p.pid, signal.SIGKILL)
-        print(f"     SIGKILL after {delay:.2f} s", flush=True)
+        check(kill_job(p), f"SIGKILL after {delay:.2f} s: no rank survives")
     p.wait(timeout=60)
     done = all(os.path.exists(os.path.join(out, n + ".wav")) for n in names)
     if done and kills == 0:
