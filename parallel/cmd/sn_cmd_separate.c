@@ -518,6 +518,19 @@ static int sep_group_auto(sn_run *run, sn_groups *g, int S, sn_group_method m, c
   return rc;
 }
 
+/* Collective. The run's options and facts as the "report" attribute of
+ * /separate in result.h5 (both the streamed and the in-memory path). */
+static int sep_store_report(sn_run *run, sn_h5 *res) {
+  sn_err *e = &run->err;
+  size_t cap = sizeof run->options + sizeof run->facts + 64;
+  char *rep = malloc(cap);
+  if (rep) snprintf(rep, cap, "{\"options\": {%s}, \"facts\": {%s}}", run->options, run->facts);
+  int rc = sn_agree(run->comm, rep ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"), e);
+  if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "report", rep, e);
+  free(rep);
+  return rc;
+}
+
 /* ---------------------------------------------------------- streamed -- */
 
 /* Collective. The streamed separation (every column of W fixed, see
@@ -598,12 +611,7 @@ static int sep_stream(sn_run *run, const char *in, const sn_stft_cfg *scfg, cons
     sn_run_fact_double(run, "loss", so.loss);
     sn_run_fact_str(run, "reconstruct", recon_s);
     sn_run_fact_str(run, "outdir", od->path);
-    char *rep = malloc(sizeof run->options + sizeof run->facts + 64);
-    if (rep) snprintf(rep, sizeof run->options + sizeof run->facts + 64, "{\"options\": {%s}, \"facts\": {%s}}", run->options, run->facts);
-    rc = sn_agree(run->comm, rep ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"), e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "report", rep, e);
-    free(rep);
-    if (rc) goto cleanup;
+    if ((rc = sep_store_report(run, res))) goto cleanup;
     rc = sn_h5_close(&res, 1, e);
     if (rc == SN_OK && run->rank == 0) sn_outdir_file(od, path);
   }
@@ -1007,14 +1015,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   sn_run_fact_str(run, "reconstruct", recon_s);
   sn_run_fact_int(run, "output_channels", recon == SN_RECON_GRIFFINLIM ? 1 : sn_spec_out_channels(&s.par));
   sn_run_fact_str(run, "outdir", od->path);
-  {
-    char *rep = malloc(sizeof run->options + sizeof run->facts + 64);
-    if (rep) snprintf(rep, sizeof run->options + sizeof run->facts + 64, "{\"options\": {%s}, \"facts\": {%s}}", run->options, run->facts);
-    rc = sn_agree(run->comm, rep ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"), e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "report", rep, e);
-    free(rep);
-    if (rc) goto cleanup;
-  }
+  if ((rc = sep_store_report(run, res))) goto cleanup;
   {
     char path[4200];
     snprintf(path, sizeof path, "%s/result.h5", od->path);
