@@ -301,7 +301,7 @@ int sn_pgriffinlim_convergence(sn_run *run, sn_poverlap *p, const float *S, doub
       acc[1] += s * s;
     }
   }
-  rc = sn_allreduce_sum_agree(run->comm, acc, 2, rc, e);
+  rc = sn_run_allreduce_sum(run, acc, 2, rc);
   sn_free(mag);
   *sc = acc[1] > 0 ? sqrt(acc[0] / acc[1]) : 0.0;
   return rc;

@@ -97,8 +97,7 @@ int sn_pnmf_vsum(sn_run *run, const sn_pnmf_opts *o, const float *V, double *sum
   double s = 0;
   size_t n = (size_t)o->cfg.F * (size_t)o->n_local;
   for (size_t k = 0; k < n; k++) s += V[k];
-  int rc = sn_allreduce_sum_agree(run->comm, &s, 1, SN_OK, &run->err);
-  run->bytes_reduced += 16;
+  int rc = sn_run_allreduce_sum(run, &s, 1, SN_OK);
   *sum = s;
   return rc;
 }
@@ -259,7 +258,6 @@ int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, 
    * reduced, only the loss, the violation and the flags at the tail. */
   const int w_fixed = c->n_fixed == c->R;
   const int64_t red0 = w_fixed ? L.loss : 0, red_len = L.len - red0;
-  const double bytes = (double)(red_len + 1) * sizeof(double);
 
   /* Opening pass: the first W update's accumulators and the starting loss. */
   sn_timer_begin(&run->timer, SN_PH_NMF_H);
@@ -269,10 +267,7 @@ int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, 
   acc[L.flags] = (o->stop && *o->stop) ? 1.0 : 0.0;
   lrc = sn_fault("nmf_iter", run->rank, e);
   if (!lrc) lrc = sn_nmf_ws_status(ws, e);
-  sn_timer_begin(&run->timer, SN_PH_ALLREDUCE);
-  rc = sn_allreduce_sum_agree(run->comm, acc + red0, (size_t)red_len, lrc, e);
-  sn_timer_end(&run->timer, SN_PH_ALLREDUCE);
-  run->bytes_reduced += bytes;
+  rc = sn_run_allreduce_sum(run, acc + red0, (size_t)red_len, lrc);
   if (rc) goto cleanup;
   double loss = acc[L.loss];
   int have_loss = 1;
@@ -357,10 +352,7 @@ int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, 
       sn_err scratch = {0};
       if (sn_fault("nmf_signal", run->rank, &scratch) != SN_OK) acc[L.flags] = 1.0;
     }
-    sn_timer_begin(&run->timer, SN_PH_ALLREDUCE);
-    rc = sn_allreduce_sum_agree(run->comm, acc + red0, (size_t)red_len, lrc, e);
-    sn_timer_end(&run->timer, SN_PH_ALLREDUCE);
-    run->bytes_reduced += bytes;
+    rc = sn_run_allreduce_sum(run, acc + red0, (size_t)red_len, lrc);
     if (rc) goto cleanup;
     st->iter = next;
     have_loss = want_loss;
@@ -372,8 +364,7 @@ int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, 
     sn_timer_begin(&run->timer, SN_PH_LOSS);
     sn_nmf_pass(ws, V, o->n_local, H, 0, 0, 1, acc);
     sn_timer_end(&run->timer, SN_PH_LOSS);
-    rc = sn_allreduce_sum_agree(run->comm, acc, (size_t)L.len, SN_OK, e);
-    run->bytes_reduced += bytes;
+    rc = sn_run_allreduce_sum(run, acc, (size_t)L.len, SN_OK);
     if (rc) goto cleanup;
     loss = acc[L.loss];
   }

@@ -123,7 +123,7 @@ int sn_ponline_solve(sn_run *run, const sn_pnmf_opts *o, const sn_ponline_opts *
     slice_of(&sl, run->rank, 0, &j0, &nb);
     sums[1] = vsum_cols(V + j0 * F, F, nb);
   }
-  rc = sn_allreduce_sum_agree(run->comm, sums, 2, SN_OK, e);
+  rc = sn_run_allreduce_sum(run, sums, 2, SN_OK);
   if (rc) goto cleanup;
   const double vtotal = sums[0];
   double vslice = sums[1];
@@ -167,10 +167,7 @@ int sn_ponline_solve(sn_run *run, const sn_pnmf_opts *o, const sn_ponline_opts *
     sn_timer_end(&run->timer, SN_PH_NMF_H);
     acc[fstop] = (o->stop && *o->stop) ? 1.0 : 0.0;
     lrc = sn_nmf_ws_status(ws, e);
-    sn_timer_begin(&run->timer, SN_PH_ALLREDUCE);
-    rc = sn_allreduce_sum_agree(run->comm, acc, (size_t)L.len, lrc, e);
-    sn_timer_end(&run->timer, SN_PH_ALLREDUCE);
-    run->bytes_reduced += (double)(L.len + 1) * sizeof(double);
+    rc = sn_run_allreduce_sum(run, acc, (size_t)L.len, lrc);
     if (rc) goto cleanup;
     if (acc[fstop] > 0) {
       rc = SN_FAIL(e, SN_ERR_INTERRUPTED, "nmf: interrupted by a signal at online step %lld (--solver online writes no checkpoint)",
@@ -254,9 +251,7 @@ int sn_ponline_solve(sn_run *run, const sn_pnmf_opts *o, const sn_ponline_opts *
       }
       sn_timer_end(&run->timer, SN_PH_NMF_H);
       red[2] = (o->stop && *o->stop) ? 1.0 : 0.0;
-      sn_timer_begin(&run->timer, SN_PH_ALLREDUCE);
-      rc = sn_allreduce_sum_agree(run->comm, red, 3, SN_OK, e);
-      sn_timer_end(&run->timer, SN_PH_ALLREDUCE);
+      rc = sn_run_allreduce_sum(run, red, 3, SN_OK);
       if (rc) goto cleanup;
       if (red[2] > 0) {
         rc = SN_FAIL(e, SN_ERR_INTERRUPTED, "nmf: interrupted by a signal in the final pass (--solver online writes no checkpoint)");
@@ -270,7 +265,7 @@ int sn_ponline_solve(sn_run *run, const sn_pnmf_opts *o, const sn_ponline_opts *
     sn_nmf_pass(wf, V, n_local, H, 0, 0, 1, acc);
     sn_timer_end(&run->timer, SN_PH_LOSS);
     double loss = acc[L.loss];
-    rc = sn_allreduce_sum_agree(run->comm, &loss, 1, SN_OK, e);
+    rc = sn_run_allreduce_sum(run, &loss, 1, SN_OK);
     if (rc) goto cleanup;
     st->loss = loss;
   }

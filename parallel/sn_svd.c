@@ -60,10 +60,7 @@ int sn_svd_top(sn_run *run, const sn_pnmf_opts *o, const float *V, double *U, do
   if (!lrc) lrc = gram_local(V, F64, o->n_local, G, e);
   rc = sn_agree(run->comm, lrc, e);
   if (rc) goto cleanup;
-  sn_timer_begin(&run->timer, SN_PH_ALLREDUCE);
-  rc = sn_allreduce_sum_agree(run->comm, G, (size_t)F * (size_t)F, SN_OK, e);
-  sn_timer_end(&run->timer, SN_PH_ALLREDUCE);
-  run->bytes_reduced += (double)F * F * sizeof(double);
+  rc = sn_run_allreduce_sum(run, G, (size_t)F * (size_t)F, SN_OK);
   if (rc) goto cleanup;
 
   /* process grid: nprow x npcol = size, as square as the size allows */
@@ -136,8 +133,7 @@ int sn_svd_top(sn_run *run, const sn_pnmf_opts *o, const float *V, double *U, do
     if (myrow == 0 && mycol == 0)
       for (int64_t r = 0; r < R; r++) buf[F64 * R + r] = w[F64 - 1 - r];
   }
-  rc = sn_allreduce_sum_agree(run->comm, buf, (size_t)(F64 * R + R), lrc, e);
-  run->bytes_reduced += (double)(F64 * R + R) * sizeof(double);
+  rc = sn_run_allreduce_sum(run, buf, (size_t)(F64 * R + R), lrc);
   if (rc == SN_OK) {
     memcpy(U, buf, (size_t)(F64 * R) * sizeof(double));
     for (int64_t r = 0; r < R; r++) {
@@ -193,8 +189,7 @@ int sn_svd_nndsvd(sn_run *run, const sn_pnmf_opts *o, const float *V, int varian
   double vsum = 0;
   for (size_t q = 0; q < (size_t)(F * n); q++) vsum += V[q];
   nrm[2 * R] = vsum;
-  rc = sn_allreduce_sum_agree(run->comm, nrm, (size_t)(2 * R + 1), SN_OK, e);
-  run->bytes_reduced += (double)(2 * R + 2) * sizeof(double);
+  rc = sn_run_allreduce_sum(run, nrm, (size_t)(2 * R + 1), SN_OK);
   if (rc) goto cleanup;
   const double avg = nrm[2 * R] / ((double)F * (double)o->N);
   const double eps = 1e-6;

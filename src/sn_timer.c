@@ -23,3 +23,9 @@ void sn_timer_end(sn_timer *t, int phase) {
   t->t0[phase] = 0.0;
   t->calls[phase]++;
 }
+
+int sn_timer_any_open(const sn_timer *t) {
+  for (int p = 0; t && p < SN_NPHASES; p++)
+    if (p != SN_PH_TOTAL && t->t0[p] != 0.0) return 1;
+  return 0;
+}

@@ -43,3 +43,6 @@ typedef struct sn_timer {
 const char *sn_phase_name(int phase);
 void sn_timer_begin(sn_timer *t, int phase);
 void sn_timer_end(sn_timer *t, int phase);
+/* Local. 1 while some phase other than SN_PH_TOTAL is open (a step nested
+ * in it counts to it). */
+int sn_timer_any_open(const sn_timer *t);

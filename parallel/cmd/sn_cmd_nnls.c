@@ -25,7 +25,7 @@ void sn_cmd_nnls_warn(sn_run *run, const char *cmd, const sn_nnls_stats *st) {
 int sn_cmd_nnls_reduce(sn_run *run, int rc, sn_nnls_stats *st) {
   double sum[6] = {(double)st->cols, (double)st->iters, (double)st->unconverged,
                    (double)st->factorizations, st->obj, st->bnorm2};
-  rc = sn_allreduce_sum_agree(run->comm, sum, 6, rc, &run->err);
+  rc = sn_run_allreduce_sum(run, sum, 6, rc);
   if (rc) return rc;
   double mx[5] = {st->kkt_abs, st->kkt_rel, (double)st->max_iters, st->internal_ridge,
                   (double)st->fallbacks};

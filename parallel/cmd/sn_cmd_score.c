@@ -164,7 +164,7 @@ static int project(sn_run *run, const sn_bss_layout *l, const double *sums, int 
     rc = sn_bss_project(l, sums + (size_t)c * l->len, j, Q + ((size_t)c * per + slot) * mm, &pinv, e);
     Q[nq + (size_t)c * per + slot] = pinv;
   }
-  rc = sn_allreduce_sum_agree(run->comm, Q, nq + (size_t)ntask, rc, e);
+  rc = sn_run_allreduce_sum(run, Q, nq + (size_t)ntask, rc);
   *n_pinv = 0;
   for (int t = 0; rc == SN_OK && t < ntask; t++) *n_pinv += Q[nq + t] > 0.5;
   return rc;
@@ -434,9 +434,7 @@ int sn_cmd_score(sn_run *run, int argc, char **argv) {
     }
     if (rc == SN_OK) rc = sn_fault("score", run->rank, e);
   }
-  sn_timer_begin(&run->timer, SN_PH_ALLREDUCE);
-  rc = sn_allreduce_sum_agree(run->comm, sums, (size_t)n_ch * l.len, rc, e);
-  sn_timer_end(&run->timer, SN_PH_ALLREDUCE);
+  rc = sn_run_allreduce_sum(run, sums, (size_t)n_ch * l.len, rc);
   if (rc) goto cleanup;
   SN_CHECK(sn_agree(run->comm, check_silence(&l, sums, n_ch, paths, e), e));
 

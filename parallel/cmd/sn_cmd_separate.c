@@ -483,7 +483,7 @@ static int sep_group_auto(sn_run *run, sn_groups *g, int S, sn_group_method m, c
   g->name_buf = calloc((size_t)S, 24);
   int lrc = (stat && lab && g->first && g->idx && g->name_buf) ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory");
   if (lrc == SN_OK && m != SN_GROUP_TIMBRE) sn_group_hstat(k, s->n_local, H, stat);
-  int rc = m != SN_GROUP_TIMBRE ? sn_allreduce_sum_agree(run->comm, stat, (size_t)n, lrc, e) : sn_agree(run->comm, lrc, e);
+  int rc = m != SN_GROUP_TIMBRE ? sn_run_allreduce_sum(run, stat, (size_t)n, lrc) : sn_agree(run->comm, lrc, e);
   if (rc == SN_OK) {
     lrc = run->rank == 0 ? sn_group_components(m, s->F, k, W, s->par.sample_rate, s->par.n_fft, s->N, stat, S, lab, e)
                          : SN_OK;

@@ -219,7 +219,7 @@ static int start_h_constant(sn_run *run, const sn_nmf_block *b, int64_t k, float
   double sum = 0;
   for (int64_t j = 0; j < b->n_local; j++)
     for (int64_t i = 0; i < b->F; i++) sum += b->V[i + j * b->F];
-  int rc = sn_allreduce_sum_agree(run->comm, &sum, 1, SN_OK, &run->err);
+  int rc = sn_run_allreduce_sum(run, &sum, 1, SN_OK);
   if (rc) return rc;
   float avg = (float)sqrt(sum / ((double)b->F * (double)b->N) / (double)k);
   for (int64_t q = 0; q < k * b->n_local; q++) H[q] = avg;

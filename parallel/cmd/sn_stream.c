@@ -472,7 +472,7 @@ int sn_stream_separate(sn_run *run, const sn_stream_cfg *c, sn_stream_out *out) 
   /* ---- commit ---- */
   {
     double tot = loss;
-    SN_CHECK(sn_allreduce_sum_agree(run->comm, &tot, 1, SN_OK, e));
+    SN_CHECK(sn_run_allreduce_sum(run, &tot, 1, SN_OK));
     out->loss = tot;
   }
   sn_timer_begin(&run->timer, SN_PH_WRITE);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sn_comm.h"
 #include "sn_opts.h"
 
 static void sn_fact_key(sn_run *run, const char *key, size_t *len) {
@@ -34,4 +35,15 @@ void sn_run_fact_str(sn_run *run, const char *key, const char *v) {
   size_t len;
   sn_fact_key(run, key, &len);
   if (len < sizeof run->facts) sn_json_str(run->facts, sizeof run->facts, &len, v ? v : "");
+}
+
+int sn_run_agree(sn_run *run, int rc) { return sn_agree(run->comm, rc, &run->err); }
+
+int sn_run_allreduce_sum(sn_run *run, double *buf, size_t n, int rc) {
+  const int own_phase = !sn_timer_any_open(&run->timer); /* nested: counts to the open phase */
+  if (own_phase) sn_timer_begin(&run->timer, SN_PH_ALLREDUCE);
+  rc = sn_allreduce_sum_agree(run->comm, buf, n, rc, &run->err);
+  if (own_phase) sn_timer_end(&run->timer, SN_PH_ALLREDUCE);
+  run->bytes_reduced += (double)(n + 1) * sizeof(double); /* + the agreement slot */
+  return rc;
 }

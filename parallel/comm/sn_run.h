@@ -28,3 +28,20 @@ typedef struct sn_run {
 void sn_run_fact_int(sn_run *run, const char *key, int64_t v);
 void sn_run_fact_double(sn_run *run, const char *key, double v);
 void sn_run_fact_str(sn_run *run, const char *key, const char *v);
+
+/* Collective. Agree on this rank's local code rc over run->comm (sn_agree,
+ * with run->err): the agreed code on every rank. */
+int sn_run_agree(sn_run *run, int rc);
+
+/* Collective. The one way to agree on a local step: evaluate expr (this
+ * rank's code: local checks belong in a function that returns one), agree
+ * over the ranks and jump to `cleanup` with rc set when any rank failed.
+ * Requires `int rc` and a `cleanup` label, as SN_CHECK. */
+#define SN_AGREE(run, expr) SN_CHECK(sn_run_agree((run), (expr)))
+
+/* Collective. Sum n doubles in place over run->comm and agree on rc in the
+ * same allreduce (sn_allreduce_sum_agree). The one reduction helper of the
+ * distributed algorithms: it times the call (phase SN_PH_ALLREDUCE, unless
+ * it runs inside another open phase, which it then counts to) and adds
+ * its bytes to run->bytes_reduced, so no call site counts. */
+int sn_run_allreduce_sum(sn_run *run, double *buf, size_t n, int rc);
