@@ -29,6 +29,8 @@ import time
 import h5py
 import numpy as np
 import soundfile as sf
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "py"))
+from sn_testlib import kill_job, rank_pids  # noqa: E402  (SIGKILL mpirun and its ranks)
 
 SPECNMF = os.environ["SPECNMF"]
 MPIRUN = shlex.split(os.environ["SN_MPIRUN"])
@@ -59,24 +61,6 @@ def run(args, timeout=120):
 
 def error_lines(err):
     return [l for l in err.splitlines() if l.startswith("specnmf: error:")]
-
-
-def rank_pids(sid):
-    """pids of the specnmf processes in session sid (the ranks)."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                st = f.read()
-            comm = st[st.index("(") + 1:st.rindex(")")]
-            fields = st[st.rindex(")") + 2:].split()
-            if comm == "specnmf" and int(fields[3]) == sid and fields[0] != "Z":
-                out.append(int(d))
-        except (OSError, ValueError):
-            pass
-    return out
 
 
 def wait_for(path, p, limit=60):
@@ -162,13 +146,7 @@ for attempt in range(5):
             scale *= 0.5
             continue
         break
-    pids = rank_pids(p.pid)
-    os.killpg(p.pid, signal.SIGKILL)
-    for q in pids:
-        try:
-            os.kill(q, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    kill_job(p)
     p.communicate()
     time.sleep(0.2)
     check(not rank_pids(p.pid), f"SIGKILL at +{delay:.2f} s{' after resume' if resume else ' after the first checkpoint'}: no rank survives")
@@ -221,7 +199,7 @@ def interrupt(label, how):
     try:
         _, err = p.communicate(timeout=60)
     except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
+        kill_job(p)
         _, err = p.communicate()
         check(False, f"{label}: HANG after the signal")
         return

@@ -16,7 +16,6 @@ finishes from it once there is room again."""
 import glob
 import os
 import shlex
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +24,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 from sn_testlib import MPIRUN, NP, SPECNMF, TMP, check, error_lines, finish  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "py"))
+from sn_testlib import kill_job  # noqa: E402  (SIGKILL mpirun and its ranks)
 
 MNT = os.path.join(TMP, "mnt")
 LIMIT = 60.0
@@ -45,7 +46,7 @@ def launch(args, fill=None, timeout=90):
         out, err = p.communicate(timeout=timeout)
         return p.returncode, err, time.time() - t0
     except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
+        kill_job(p)
         out, err = p.communicate()
         return None, err, time.time() - t0
 

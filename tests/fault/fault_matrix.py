@@ -21,7 +21,6 @@ import glob
 import os
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -29,6 +28,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "py"))
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "py"))
+from sn_testlib import kill_job  # noqa: E402  (SIGKILL mpirun and its ranks)
 
 SPECNMF = os.environ["SPECNMF"]
 MPIRUN = shlex.split(os.environ["SN_MPIRUN"])
@@ -86,7 +87,7 @@ def launch(args, fault=None, np_=NP, timeout=LAUNCH_TIMEOUT):
         out, err = p.communicate(timeout=timeout)
         return p.returncode, err, time.time() - t0
     except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
+        kill_job(p)
         out, err = p.communicate()
         return None, err, time.time() - t0
 

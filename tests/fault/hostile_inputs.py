@@ -10,7 +10,6 @@ file written anywhere but the output (the folder is listed before/after)."""
 import os
 import resource
 import shlex
-import signal
 import struct
 import subprocess
 import sys
@@ -18,6 +17,8 @@ import sys
 import h5py
 import numpy as np
 import soundfile as sf
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "py"))
+from sn_testlib import kill_job  # noqa: E402  (SIGKILL mpirun and its ranks)
 
 SPECNMF = os.environ["SPECNMF"]
 MPIRUN = shlex.split(os.environ["SN_MPIRUN"])
@@ -53,7 +54,7 @@ def launch(args, limits=None, wrap=None, timeout=60):
         out, err = p.communicate(timeout=timeout)
         return p.returncode, err
     except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
+        kill_job(p)
         out, err = p.communicate()
         return None, err
 

@@ -15,7 +15,6 @@ import glob
 import os
 import random
 import shlex
-import signal
 import statistics
 import sys
 import tempfile
@@ -24,6 +23,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "py"))
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "py"))
+from sn_testlib import kill_job  # noqa: E402  (SIGKILL mpirun and its ranks)
 
 SPECNMF = os.environ["SPECNMF"]
 MPIRUN = shlex.split(os.environ["SN_MPIRUN"])
@@ -64,7 +65,7 @@ def launch(args, fault):
                 break
             time.sleep(0.05)
         if rc is None:
-            os.killpg(pid, signal.SIGKILL)
+            kill_job(pid)
             _, _, ru = os.wait4(pid, 0)
         sec = time.time() - t0
         errf.seek(0)

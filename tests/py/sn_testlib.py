@@ -97,30 +97,36 @@ def stft(y, n_fft=2048, hop=None, win_length=None, window="hann", center=True):
     return np.fft.rfft(y[idx] * w[None, :], axis=1).T  # (F, N)
 
 
+def rank_pids(sid):
+    """pids of the live specnmf processes (the ranks) in session sid: a job
+    started with start_new_session=True has its launcher's pid as sid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+            fields = st[st.rindex(")") + 2:].split()
+            if st[st.index("(") + 1:st.rindex(")")] == "specnmf" and int(fields[3]) == sid and fields[0] != "Z":
+                out.append(int(d))
+        except (OSError, ValueError):
+            pass
+    return out
+
+
 def kill_job(p, limit=10.0):
-    """SIGKILL a job started with start_new_session=True: mpirun's process
-    group and every specnmf rank of its session (Open MPI may give the ranks
-    their own process group, and an orphaned rank would go on writing), then
-    wait until none is left. Returns True when none is left."""
+    """SIGKILL a job started with start_new_session=True (p: its Popen, or its
+    pid when waited for by the caller): mpirun's process group and every
+    specnmf rank of its session (Open MPI may give the ranks their own process
+    group, and an orphaned rank would go on writing), then wait until none is
+    left. Returns True when none is left."""
     import signal
     import time
-    def ranks():
-        out = []
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    st = f.read()
-                fields = st[st.rindex(")") + 2:].split()
-                if st[st.index("(") + 1:st.rindex(")")] == "specnmf" and int(fields[3]) == p.pid and fields[0] != "Z":
-                    out.append(int(d))
-            except (OSError, ValueError):
-                pass
-        return out
-    pids = ranks()
+    pid = p if isinstance(p, int) else p.pid
+    pids = rank_pids(pid)
     try:
-        os.killpg(p.pid, signal.SIGKILL)
+        os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     t0 = time.time()
@@ -130,9 +136,10 @@ def kill_job(p, limit=10.0):
                 os.kill(q, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        pids = ranks()
+        pids = rank_pids(pid)
         if not pids or time.time() - t0 > limit:
             break
         time.sleep(0.05)
-    p.wait(timeout=60)
+    if not isinstance(p, int):
+        p.wait(timeout=60)
     return not pids
