@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sn_comm.h"
+#include "sn_model.h"
 
 int sn_dict_name_ok(const char *name) {
   size_t n = strlen(name);
@@ -31,8 +32,9 @@ static int read_attrs(sn_h5 *f, sn_dict *d, sn_err *e) {
     d->has_par = rc == SN_OK;
   }
   if (rc == SN_OK) rc = sn_h5_attr_get_double(f, d->dset, "beta", &d->beta, &d->has_beta, e);
-  if (rc == SN_OK && !d->has_beta && sn_h5_exists(f, "/nmf") && strncmp(d->dset, "/nmf/", 5) == 0)
-    rc = sn_h5_attr_get_double(f, "/nmf", "beta", &d->beta, &d->has_beta, e);
+  if (rc == SN_OK && !d->has_beta && sn_h5_exists(f, SN_MODEL_GROUP) &&
+      strncmp(d->dset, SN_MODEL_GROUP "/", sizeof SN_MODEL_GROUP) == 0)
+    rc = sn_h5_attr_get_double(f, SN_MODEL_GROUP, "beta", &d->beta, &d->has_beta, e);
   if (rc == SN_OK) rc = sn_h5_attr_get_str(f, d->dset, "source", d->name, sizeof d->name, &found, e);
   return rc;
 }
@@ -46,8 +48,8 @@ int sn_dict_read(MPI_Comm comm, const char *spec, sn_dict *d, sn_err *e) {
   SN_CHECK(sn_agree(comm, rc, e));
   SN_CHECK(sn_h5_open(comm, d->file, &f, e));
   if (!d->dset[0]) {
-    if (sn_h5_exists(f, "/dict/W")) snprintf(d->dset, sizeof d->dset, "/dict/W");
-    else if (sn_h5_exists(f, "/nmf/W")) snprintf(d->dset, sizeof d->dset, "/nmf/W");
+    if (sn_h5_exists(f, SN_DICT_W)) snprintf(d->dset, sizeof d->dset, SN_DICT_W);
+    else if (sn_h5_exists(f, SN_MODEL_W)) snprintf(d->dset, sizeof d->dset, SN_MODEL_W);
     else rc = SN_FAIL(e, SN_ERR_INPUT, "%s: no dictionary (neither /dict/W nor /nmf/W; name one as FILE.h5:/path)", d->file);
     SN_CHECK(sn_agree(comm, rc, e));
   } else if (!sn_h5_exists(f, d->dset)) {

@@ -5,7 +5,8 @@
  * with, the beta-divergence it was learned for and its source name as
  * attributes. Read by `separate --source` and written by `learn`. A bare W
  * (written by h5py without attributes) is accepted: the command line's STFT
- * options then describe it. */
+ * options then describe it. The dataset names are those of the model file
+ * schema, io/sn_model.h (SN_DICT_W, SN_MODEL_W). */
 #include <stdint.h>
 
 #include "sn_h5.h"

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sn_atomic.h"
 #include "sn_comm.h"
 
 /* Values of an object's variable-length string attributes, read by a bounded
@@ -42,7 +43,7 @@ struct sn_h5 {
   int created;           /* opened for writing under tmp */
   int64_t reserved;      /* rank 0: bytes of tmp the file system has allocated (sn_h5_reserve) */
   char path[PATH_MAX];   /* final name */
-  char tmp[PATH_MAX];    /* temporary name while writing */
+  sn_atomic out;         /* rank 0 owns the temporary name; out.tmp is every rank's copy */
 };
 
 /* Seconds H5Fclose of a written file may take before the watchdog ends the
@@ -128,38 +129,39 @@ int sn_h5_create(MPI_Comm comm, const char *path, int force, sn_h5 **f, sn_err *
   /* Rank 0 checks the name and makes the temporary name everybody uses. */
   if (h->rank == 0) {
     if (force) sn_leftovers_clean(path); /* what a killed run left under this name */
-    snprintf(h->tmp, sizeof h->tmp, "%s.tmp-%ld", path, (long)getpid());
-    if (!force && access(path, F_OK) == 0) {
+    if (sn_atomic_begin(&h->out, path, NULL) != 0) {
+      rc = SN_FAIL(e, SN_ERR_USAGE, "%s: path too long", path);
+    } else if (!force && access(path, F_OK) == 0) {
       rc = SN_FAIL(e, SN_ERR_IO, "%s: exists (use --force to overwrite)", path);
     } else {
-      FILE *probe = fopen(h->tmp, "wb");
+      FILE *probe = fopen(h->out.tmp, "wb");
       if (!probe)
         rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
       else {
         fclose(probe);
-        remove(h->tmp);
+        remove(h->out.tmp);
       }
     }
   }
-  SN_MPI_CALL(MPI_Bcast(h->tmp, (int)sizeof h->tmp, MPI_CHAR, 0, comm));
+  SN_MPI_CALL(MPI_Bcast(h->out.tmp, (int)sizeof h->out.tmp, MPI_CHAR, 0, comm));
   rc = sn_agree(comm, rc, e);
   if (rc) {
+    if (h->rank == 0) sn_atomic_abort(&h->out);
     free(h);
     return rc;
   }
   hid_t fapl = sn_h5_fapl(comm);
-  h->file = H5Fcreate(h->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  h->file = H5Fcreate(h->out.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
   if (h->file < 0) rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot create the HDF5 file", path);
   rc = sn_agree(comm, rc, e);
   if (rc) {
     if (h->file >= 0) H5Fclose(h->file);
-    if (h->rank == 0) remove(h->tmp);
+    if (h->rank == 0) sn_atomic_abort(&h->out);
     free(h);
     return rc;
   }
   h->created = 1;
-  if (h->rank == 0) sn_tmp_add(h->tmp);
   *f = h;
   return SN_OK;
 }
@@ -219,15 +221,14 @@ int sn_h5_close(sn_h5 **fp, int commit, sn_err *e) {
   rc = sn_agree(f->comm, rc, e);
   if (f->created && f->rank == 0) {
     if (commit && rc == SN_OK) {
-      if (rename(f->tmp, f->path) != 0) {
-        rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot rename from %s: %s", f->path, f->tmp, strerror(errno));
-        remove(f->tmp);
-      }
+      char tmp[sizeof f->out.tmp];
+      strcpy(tmp, f->out.tmp);
+      int err = sn_atomic_commit(&f->out);
+      if (err) rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot rename from %s: %s", f->path, tmp, strerror(err));
     } else {
-      remove(f->tmp);
+      sn_atomic_abort(&f->out);
     }
   }
-  if (f->created && f->rank == 0) sn_tmp_remove(f->tmp);
   if (f->created) rc = sn_agree(f->comm, rc, e);
   for (int i = 0; i < f->n_vstr; i++) free(f->vstr[i].blob);
   free(f);
@@ -465,13 +466,13 @@ static int sn_h5_room(sn_h5 *f, const char *dset, double bytes, sn_err *e) {
   if (!f->created) return SN_OK;
   double need = bytes * 1.01 + 1048576.0;
   struct stat st;
-  double have = stat(f->tmp, &st) == 0 ? (double)st.st_size : 0.0;
+  double have = stat(f->out.tmp, &st) == 0 ? (double)st.st_size : 0.0;
   struct rlimit rl;
   if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && have + need > (double)rl.rlim_cur)
     return SN_FAIL(e, SN_ERR_IO, "%s: writing %s needs %.0f more bytes, past the file-size limit of %.0f bytes (ulimit -f)",
                    f->path, dset, need, (double)rl.rlim_cur);
   struct statvfs vf;
-  if (statvfs(f->tmp, &vf) == 0 && (double)vf.f_bavail * (double)vf.f_frsize < need)
+  if (statvfs(f->out.tmp, &vf) == 0 && (double)vf.f_bavail * (double)vf.f_frsize < need)
     return SN_FAIL(e, SN_ERR_IO, "%s: no space left for %s: it needs %.0f bytes, the file system has %.0f free", f->path,
                    dset, need, (double)vf.f_bavail * (double)vf.f_frsize);
   return SN_OK;
@@ -520,7 +521,7 @@ static int sn_h5_reserve(sn_h5 *f, hid_t d, const char *what, sn_err *e) {
   if (!f->created) return SN_OK;
   int64_t want = sn_h5_data_end(d) + SN_H5_META_SLACK;
   if (f->rank == 0 && want > f->reserved) {
-    int fd = open(f->tmp, O_WRONLY);
+    int fd = open(f->out.tmp, O_WRONLY);
     int err = fd < 0 ? errno : posix_fallocate(fd, 0, (off_t)want);
     if (fd >= 0) close(fd);
     if (err == 0 || err == EOPNOTSUPP || err == EINVAL) /* (a file system without allocation: as before) */
@@ -544,7 +545,7 @@ static int sn_h5_write_any(sn_h5 *f, const char *dset, int cplx, int64_t rows, i
   hid_t d = sn_h5_dcreate(f, dset, ftype, es, rows, cols, e);
   rc = sn_agree(f->comm, d < 0 ? SN_ERR_IO : SN_OK, e);
   if (rc == SN_OK) {
-    sn_fault_fill(f->tmp, f->rank);
+    sn_fault_fill(f->out.tmp, f->rank);
     rc = sn_h5_reserve(f, d, dset, e);
   }
   if (rc == SN_OK) rc = sn_h5_xfer_cols(f, d, mtype, es, 1, rows, col0, ncols, (void *)a, ld, dset, e);
@@ -608,7 +609,7 @@ int sn_h5_write_vec(sn_h5 *f, const char *dset, int64_t n, const double *x, sn_e
   H5Pclose(lcpl);
   int rc = sn_agree(f->comm, d < 0 ? SN_FAIL(e, SN_ERR_IO, "%s: cannot create dataset %s", f->path, dset) : SN_OK, e);
   if (rc == SN_OK) {
-    sn_fault_fill(f->tmp, f->rank);
+    sn_fault_fill(f->out.tmp, f->rank);
     rc = sn_h5_reserve(f, d, dset, e);
   }
   if (rc == SN_OK) {
@@ -672,7 +673,7 @@ int sn_h5_write_1d(sn_h5 *f, const char *dset, int64_t n_total, int64_t start, i
   H5Pclose(lcpl);
   rc = sn_agree(f->comm, d < 0 ? SN_FAIL(e, SN_ERR_IO, "%s: cannot create dataset %s", f->path, dset) : SN_OK, e);
   if (rc == SN_OK) {
-    sn_fault_fill(f->tmp, f->rank);
+    sn_fault_fill(f->out.tmp, f->rank);
     rc = sn_h5_reserve(f, d, dset, e);
   }
   if (rc == SN_OK) {

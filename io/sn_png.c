@@ -1,5 +1,6 @@
 /* PNG writer (see sn_png.h). */
 #include "sn_png.h"
+#include "sn_atomic.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -10,22 +11,26 @@
 #include <png.h>
 
 int sn_png_write(const char *path, int w, int h, const unsigned char *rgb, sn_err *e) {
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.part%ld", path, (long)getpid());
-  FILE *fp = fopen(tmp, "wb");
-  if (!fp) return SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+  sn_atomic out;
+  if (sn_atomic_begin(&out, path, NULL) != 0) return SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", path, strerror(ENAMETOOLONG));
+  FILE *fp = fopen(out.tmp, "wb");
+  if (!fp) {
+    int err = errno;
+    sn_atomic_abort(&out);
+    return SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", path, strerror(err));
+  }
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
   png_infop info = png ? png_create_info_struct(png) : NULL;
   if (!png || !info) {
     png_destroy_write_struct(&png, &info);
     fclose(fp);
-    remove(tmp);
+    sn_atomic_abort(&out);
     return SN_FAIL(e, SN_ERR_NOMEM, "%s: libpng: out of memory", path);
   }
   if (setjmp(png_jmpbuf(png))) {
     png_destroy_write_struct(&png, &info);
     fclose(fp);
-    remove(tmp);
+    sn_atomic_abort(&out);
     return SN_FAIL(e, SN_ERR_IO, "%s: cannot write the PNG", path);
   }
   png_init_io(png, fp);
@@ -37,14 +42,12 @@ int sn_png_write(const char *path, int w, int h, const unsigned char *rgb, sn_er
   png_destroy_write_struct(&png, &info);
   int bad = ferror(fp);
   if (fclose(fp) != 0 || bad) {
-    remove(tmp);
-    return SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-  }
-  if (rename(tmp, path) != 0) {
     int err = errno;
-    remove(tmp);
+    sn_atomic_abort(&out);
     return SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", path, strerror(err));
   }
+  int err = sn_atomic_commit(&out);
+  if (err) return SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", path, strerror(err));
   return SN_OK;
 }
 #else

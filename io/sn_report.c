@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "sn_atomic.h"
 #include "sn_comm.h"
 #include "sn_isa.h"
 #include "sn_opts.h"
@@ -60,10 +61,10 @@ int sn_report_write(sn_run *run, int rc) {
       }
     }
     if (run->report) {
-      char tmp[4096];
-      snprintf(tmp, sizeof tmp, "%s.tmp-%ld", run->report, (long)getpid());
-      FILE *f = fopen(tmp, "w");
+      sn_atomic out;
+      FILE *f = sn_atomic_begin(&out, run->report, NULL) == 0 ? fopen(out.tmp, "w") : NULL;
       if (!f) {
+        sn_atomic_abort(&out);
         wrc = SN_FAIL(&run->err, SN_ERR_IO, "%s: cannot write the report", run->report);
       } else {
         char ver[MPI_MAX_LIBRARY_VERSION_STRING];
@@ -99,8 +100,9 @@ int sn_report_write(sn_run *run, int rc) {
           first = 0;
         }
         fprintf(f, "\n  }\n}\n");
-        if (fclose(f) != 0 || rename(tmp, run->report) != 0) {
-          remove(tmp);
+        int bad = fclose(f) != 0;
+        if (bad) sn_atomic_abort(&out);
+        if (bad || sn_atomic_commit(&out) != 0) {
           wrc = SN_FAIL(&run->err, SN_ERR_IO, "%s: cannot write the report", run->report);
         }
       }

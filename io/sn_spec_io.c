@@ -2,9 +2,12 @@
 #include "sn_spec_io.h"
 
 #include "sn_comm.h"
+#include "sn_run.h"
 
 #include <math.h>
 #include <string.h>
+
+/* The spectrogram file: /stft/magnitude and /stft/complex. */
 
 int sn_spec_params_write(sn_h5 *f, const char *obj, const sn_spec_params *p, sn_err *e) {
   int rc = SN_OK;
@@ -92,4 +95,72 @@ int sn_spec_rule_differs(const sn_spec_params *a, const sn_spec_params *b) {
 int sn_spec_out_channels(const sn_spec_params *p) {
   if (p->channels > 1 && (!strcmp(p->channel_rule, "mag-mean") || !strcmp(p->channel_rule, "rms"))) return p->channels;
   return 1;
+}
+
+void sn_spec_free(sn_spec *s) {
+  sn_free(s->mag);
+  sn_free(s->cplx);
+  s->mag = s->cplx = NULL;
+}
+
+int sn_spec_write(sn_run *run, sn_h5 *f, const sn_spec *s) {
+  sn_err *e = &run->err;
+  int rc = SN_OK;
+  sn_timer_begin(&run->timer, SN_PH_WRITE);
+  rc = sn_fault("write", run->rank, e);
+  rc = sn_agree(run->comm, rc, e);
+  if (rc == SN_OK && s->mag) {
+    rc = sn_h5_write_cols(f, "/stft/magnitude", s->F, s->N, s->start, s->n_local, s->mag, s->F, e);
+    if (rc == SN_OK) rc = sn_spec_params_write(f, "/stft/magnitude", &s->par, e);
+  }
+  if (rc == SN_OK && s->cplx) {
+    rc = sn_h5_write_cols_complex(f, "/stft/complex", s->F, s->N, s->start, s->n_local, s->cplx, s->F, e);
+    if (rc == SN_OK) rc = sn_spec_params_write(f, "/stft/complex", &s->par, e);
+  }
+  sn_timer_end(&run->timer, SN_PH_WRITE);
+  return rc;
+}
+
+int sn_spec_read(sn_run *run, const char *spec, int want_complex, sn_spec *s) {
+  memset(s, 0, sizeof *s);
+  sn_err *e = &run->err;
+  char file[4096], dset[1024];
+  sn_h5 *f = NULL;
+  int rc = sn_h5_split_spec(spec, want_complex ? "/stft/complex" : "/stft/magnitude", file, sizeof file, dset,
+                            sizeof dset, e);
+  rc = sn_agree(run->comm, rc, e);
+  if (rc) return rc;
+  sn_timer_begin(&run->timer, SN_PH_READ);
+  SN_CHECK(sn_h5_open(run->comm, file, &f, e));
+  int nd = 0;
+  int64_t dims[2];
+  SN_CHECK(sn_h5_shape(f, dset, &nd, dims, e));
+  if (nd != 2) rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %d dimensions, expected 2 (bins, frames)", file, dset, nd);
+  SN_CHECK(sn_agree(run->comm, rc, e));
+  SN_CHECK(sn_spec_params_read(f, dset, &s->par, e));
+  if (dims[0] != s->par.n_fft / 2 + 1)
+    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %lld rows, but n_fft %d gives %d bins", file, dset,
+                 (long long)dims[0], s->par.n_fft, s->par.n_fft / 2 + 1);
+  else if (dims[1] < 1)
+    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has no frames", file, dset);
+  SN_CHECK(sn_agree(run->comm, rc, e));
+  s->F = (int)dims[0];
+  s->N = dims[1];
+  sn_block_range(s->N, run->size, run->rank, &s->start, &s->n_local);
+  size_t nel = (size_t)s->F * (size_t)s->n_local * (want_complex ? 2 : 1);
+  float *blk = sn_calloc(nel * sizeof(float), "spectrogram block", e);
+  SN_CHECK(sn_agree(run->comm, blk ? SN_OK : SN_ERR_NOMEM, e));
+  if (want_complex) {
+    s->cplx = blk;
+    SN_CHECK(sn_h5_read_cols_complex(f, dset, s->F, s->start, s->n_local, s->cplx, s->F, e));
+  } else {
+    s->mag = blk;
+    SN_CHECK(sn_h5_read_cols(f, dset, s->F, s->start, s->n_local, s->mag, s->F, e));
+  }
+cleanup:
+  sn_timer_end(&run->timer, SN_PH_READ);
+  int crc = sn_h5_close(&f, 0, e);
+  if (rc == SN_OK) rc = crc;
+  if (rc) sn_spec_free(s);
+  return rc;
 }

@@ -4,6 +4,7 @@
  * dataset derived from a spectrogram (V, W, H, masks) carries them, so that a
  * dictionary or a starting point made with other parameters can be refused. */
 #include "sn_h5.h"
+#include "sn_run.h"
 
 typedef struct sn_spec_params {
   double sample_rate;   /* Hz */
@@ -39,3 +40,24 @@ int sn_spec_rule_differs(const sn_spec_params *a, const sn_spec_params *b);
 /* Local. Channels a separation of this spectrogram writes: the input's count
  * under "mag-mean" and "rms", else 1. */
 int sn_spec_out_channels(const sn_spec_params *p);
+
+/* A rank's block of a spectrogram: frames [start, start + n_local) of N. */
+typedef struct sn_spec {
+  sn_spec_params par;
+  int F;                /* n_fft/2 + 1 */
+  int64_t N, start, n_local;
+  float *mag;           /* F x n_local, column-major (ld F): |X|^power */
+  float *cplx;          /* NULL or F x n_local interleaved (re, im) */
+} sn_spec;
+
+/* Collective. Write /stft/magnitude (F, N) float32 (and /stft/complex when
+ * s->cplx) with the parameters as attributes. */
+int sn_spec_write(sn_run *run, sn_h5 *f, const sn_spec *s);
+
+/* Collective. Read this rank's block of a stored spectrogram: spec is
+ * "FILE.h5[:/path]" (default /stft/magnitude); want_complex reads
+ * /stft/complex beside it instead of the magnitude. */
+int sn_spec_read(sn_run *run, const char *spec, int want_complex, sn_spec *s);
+
+/* Local. Free the buffers; safe on a zeroed struct. */
+void sn_spec_free(sn_spec *s);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sn_atomic.h"
 #include "sn_comm.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -22,11 +23,11 @@
 struct sn_wav {
   MPI_Comm comm;
   int rank, size;
-  char *path, *tmp;
+  char *path, *tmp; /* final and temporary name (every rank's copy) */
+  sn_atomic out;    /* rank 0: the pending temporary file */
   MPI_File fh;
   int open;   /* fh valid */
   int failed; /* an agreed failure happened: never commit */
-  int keep_tmp; /* a named temporary (sn_wav_create_at): not registered for removal at exit */
   int64_t n_total; /* frames */
   int64_t chunk; /* samples per collective write */
   int channels;
@@ -110,7 +111,7 @@ static void wav_free(sn_wav *w) {
   free(w);
 }
 
-static int wav_open(MPI_Comm comm, const char *path, const char *tmp_name, int reopen, double sample_rate,
+static int wav_open(MPI_Comm comm, const char *path, const char *suffix, int reopen, double sample_rate,
                     int64_t n_total, int channels, int force, int force_rf64, sn_wav **wp, sn_err *e);
 
 int sn_wav_create(MPI_Comm comm, const char *path, double sample_rate, int64_t n_total, int force,
@@ -128,15 +129,15 @@ int sn_wav_create_ch(MPI_Comm comm, const char *path, double sample_rate, int64_
   return wav_open(comm, path, NULL, 0, sample_rate, n_total, channels, force, force_rf64, wp, e);
 }
 
-int sn_wav_create_at(MPI_Comm comm, const char *path, const char *tmp_name, int reopen, double sample_rate,
+int sn_wav_create_at(MPI_Comm comm, const char *path, const char *suffix, int reopen, double sample_rate,
                      int64_t n_total, int force, sn_wav **wp, sn_err *e) {
-  return wav_open(comm, path, tmp_name, reopen, sample_rate, n_total, 1, force, 0, wp, e);
+  return wav_open(comm, path, suffix, reopen, sample_rate, n_total, 1, force, 0, wp, e);
 }
 
-/* Collective. tmp_name NULL: a fresh "PATH.partPID"; else that name, made
- * anew, or with reopen the existing one (its header must say n_total samples
- * at the rate; mono only). */
-static int wav_open(MPI_Comm comm, const char *path, const char *tmp_name, int reopen, double sample_rate,
+/* Collective. suffix NULL: a fresh "PATH.tmp-PID" (sn_atomic_begin); else
+ * "PATH" suffix, made anew, or with reopen the existing one (its header must
+ * say n_total samples at the rate; mono only). */
+static int wav_open(MPI_Comm comm, const char *path, const char *suffix, int reopen, double sample_rate,
                     int64_t n_total, int channels, int force, int force_rf64, sn_wav **wp, sn_err *e) {
   int rc = SN_OK;
   if (wp) *wp = NULL;
@@ -175,11 +176,11 @@ static int wav_open(MPI_Comm comm, const char *path, const char *tmp_name, int r
       rc = SN_FAIL(e, SN_ERR_IO, "%s: exists (use --force to overwrite)", path);
     } else if (strlen(path) > PATH_MAX) {
       rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot create: path too long", path);
-    } else if (tmp_name && strlen(tmp_name) >= sizeof tmp) {
-      rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot create: path too long", tmp_name);
+    } else if (sn_atomic_begin(&w->out, path, suffix) != 0) {
+      rc = SN_FAIL(e, SN_ERR_IO, "%s%s: cannot create: path too long", path, suffix ? suffix : "");
     } else if (reopen) {
       /* an earlier run's file: its header must be the one this run would write */
-      snprintf(tmp, sizeof tmp, "%s", tmp_name);
+      snprintf(tmp, sizeof tmp, "%s", w->out.tmp);
       unsigned char want[SN_WAV_HEADER_BYTES], got[SN_WAV_HEADER_BYTES];
       sn_wav_header(want, rate, n_total, force_rf64);
       int fd = open(tmp, O_RDONLY);
@@ -191,10 +192,12 @@ static int wav_open(MPI_Comm comm, const char *path, const char *tmp_name, int r
           rc = SN_FAIL(e, SN_ERR_INPUT, "%s: cannot resume: the partial output is not the one this run makes", tmp);
         close(fd);
       }
-      if (rc) tmp[0] = '\0'; /* not ours to remove */
+      if (rc) { /* not ours to remove */
+        tmp[0] = '\0';
+        sn_atomic_keep(&w->out);
+      }
     } else {
-      if (tmp_name) snprintf(tmp, sizeof tmp, "%s", tmp_name);
-      else snprintf(tmp, sizeof tmp, "%s.part%ld", path, (long)getpid());
+      snprintf(tmp, sizeof tmp, "%s", w->out.tmp);
       int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
       if (fd < 0) {
         rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
@@ -210,14 +213,17 @@ static int wav_open(MPI_Comm comm, const char *path, const char *tmp_name, int r
         else if ((err = posix_fallocate(fd, 0, total)) != 0 && err != EOPNOTSUPP && err != EINVAL)
           rc = SN_FAIL(e, SN_ERR_IO, "%s: no room for %lld bytes: %s", path, (long long)total, strerror(err));
         if (close(fd) != 0 && !rc) rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-        if (rc) unlink(tmp);
+        if (rc) sn_atomic_abort(&w->out);
       }
-      if (rc) tmp[0] = '\0'; /* nothing of ours to remove later */
+      if (rc) { /* nothing of ours to remove later */
+        tmp[0] = '\0';
+        sn_atomic_keep(&w->out);
+      }
     }
   }
   rc = sn_agree(comm, rc, e);
   if (rc) {
-    if (w && w->rank == 0 && tmp[0]) unlink(tmp); /* another rank failed: drop rank 0's file */
+    if (w && w->rank == 0 && tmp[0]) sn_atomic_abort(&w->out); /* another rank failed: drop rank 0's file */
     wav_free(w);
     return rc;
   }
@@ -237,12 +243,11 @@ static int wav_open(MPI_Comm comm, const char *path, const char *tmp_name, int r
     int all_open = 0;
     MPI_Allreduce(&w->open, &all_open, 1, MPI_INT, MPI_MIN, comm);
     if (all_open) MPI_File_close(&w->fh);
-    if (w->rank == 0 && !reopen) unlink(tmp);
+    if (w->rank == 0 && !reopen) sn_atomic_abort(&w->out);
+    if (w->rank == 0) sn_atomic_keep(&w->out);
     wav_free(w);
     return rc;
   }
-  w->keep_tmp = tmp_name != NULL;
-  if (w->rank == 0 && !tmp_name) sn_tmp_add(w->tmp);
   *wp = w;
   return SN_OK;
 }
@@ -305,15 +310,15 @@ int sn_wav_close(sn_wav **wp, int commit, sn_err *e) {
   int rc2 = SN_OK;
   if (w->rank == 0) {
     if (commit > 0 && !rc && !w->failed) {
-      if (rename(w->tmp, w->path) != 0) {
-        rc2 = SN_FAIL(e, SN_ERR_IO, "%s: cannot rename the finished file into place: %s", w->path, strerror(errno));
-        unlink(w->tmp);
-      }
+      int err = sn_atomic_commit(&w->out);
+      if (err)
+        rc2 = SN_FAIL(e, SN_ERR_IO, "%s: cannot rename the finished file into place: %s", w->path, strerror(err));
     } else if (commit != SN_WAV_KEEP) {
-      unlink(w->tmp);
+      sn_atomic_abort(&w->out);
+    } else {
+      sn_atomic_keep(&w->out);
     }
   }
-  if (w->rank == 0 && !w->keep_tmp) sn_tmp_remove(w->tmp);
   rc2 = sn_agree(w->comm, rc2, e);
   wav_free(w);
   return rc ? rc : rc2;

@@ -8,6 +8,7 @@
  * SN_WAV_HEADER_BYTES_EXT (more). Little-endian hosts. */
 #include <mpi.h>
 #include <stdint.h>
+#include "sn_atomic.h"
 #include "sn_base.h"
 
 #define SN_WAV_KEEP (-1) /* sn_wav_close: keep the temporary file */
@@ -19,7 +20,7 @@ typedef struct sn_wav sn_wav;
 
 /* Collective. Create path for n_total (>= 0) mono float32 samples at
  * sample_rate (Hz, rounded to an integer in (0, 2^32)). The file lives under a
- * temporary name beside path ("PATH.partNNN") until sn_wav_close(commit=1).
+ * temporary name beside path ("PATH.tmp-PID", io/sn_atomic.h) until sn_wav_close(commit=1).
  * Fails on all ranks with SN_ERR_IO "PATH: exists (use --force to overwrite)"
  * if path exists and !force, or "PATH: cannot create: REASON"; SN_ERR_INPUT
  * for a bad rate or size. *w is NULL on error. */
@@ -38,12 +39,13 @@ int sn_wav_create_ch(MPI_Comm comm, const char *path, double sample_rate, int64_
                      int force_rf64, sn_wav **w, sn_err *e);
 
 /* Collective. As sn_wav_create, for output that a checkpoint outlives: the
- * temporary file is tmp_name (the caller's fixed name, not removed at exit, not
- * a leftover that --force cleans). reopen != 0 opens the existing tmp_name of
- * an earlier run (SN_ERR_INPUT "TMP: cannot resume: ..." when it is missing or
- * its header or size differ from n_total samples at sample_rate) and keeps
- * what it holds. Mono. */
-int sn_wav_create_at(MPI_Comm comm, const char *path, const char *tmp_name, int reopen, double sample_rate,
+ * temporary file is "PATH" suffix (sn_atomic_name; the streamed outputs pass
+ * SN_ATOMIC_STREAM: a fixed name, not removed at exit, not a leftover that
+ * --force cleans). reopen != 0 opens that file of an earlier run
+ * (SN_ERR_INPUT "TMP: cannot resume: ..." when it is missing or its header or
+ * size differ from n_total samples at sample_rate) and keeps what it holds.
+ * Mono. */
+int sn_wav_create_at(MPI_Comm comm, const char *path, const char *suffix, int reopen, double sample_rate,
                      int64_t n_total, int force, sn_wav **w, sn_err *e);
 
 /* Collective (MPI_File_write_at_all). Write this rank's samples (frames of

@@ -9,6 +9,7 @@
 
 #include "sn_comm.h"
 #include "sn_h5.h"
+#include "sn_model.h"
 
 uint64_t sn_fnv1a(uint64_t h, const void *p, size_t n) {
   const unsigned char *b = p;
@@ -150,37 +151,23 @@ static int checksum(sn_run *run, const sn_pnmf_opts *o, const float *W, const fl
   return SN_OK;
 }
 
+/* Local. The dimensions of o as the model file sees them. */
+static sn_model_dims ckpt_dims(const sn_pnmf_opts *o) {
+  sn_model_dims d = {o->cfg.F, o->cfg.R, o->N, o->col0, o->n_local};
+  return d;
+}
+
 int sn_pnmf_checkpoint_write(sn_run *run, const sn_pnmf_opts *o, const float *W, const float *H,
                              const sn_pnmf_state *st) {
-  sn_err *e = &run->err;
-  const int64_t F = o->cfg.F, R = o->cfg.R;
   sn_timer_begin(&run->timer, SN_PH_CHECKPOINT);
-  sn_h5 *f = NULL;
   uint64_t sum = 0;
-  double *hi = NULL;
   int rc = checksum(run, o, W, H, st, &sum);
-  if (rc) goto cleanup;
-  rc = sn_h5_create(run->comm, o->checkpoint, 1, &f, e);
-  if (rc) goto cleanup;
-  SN_CHECK(sn_h5_write_cols(f, "/nmf/W", F, R, 0, run->rank == 0 ? R : 0, W, F, e));
-  SN_CHECK(sn_h5_write_cols(f, "/nmf/H", R, o->N, o->col0, o->n_local, H, R, e));
-  int64_t nh = st->n_hist > 0 ? st->n_hist : 1;
-  hi = sn_calloc((size_t)nh * sizeof(double), "checkpoint", e);
-  rc = sn_agree(run->comm, hi ? SN_OK : SN_ERR_NOMEM, e);
-  if (rc) goto cleanup;
-  for (int64_t k = 0; k < st->n_hist; k++) hi[k] = (double)st->hist_iter[k];
-  SN_CHECK(sn_h5_write_vec(f, "/checkpoint/loss", st->n_hist, st->hist, e));
-  SN_CHECK(sn_h5_write_vec(f, "/checkpoint/loss_iter", st->n_hist, hi, e));
-  SN_CHECK(sn_h5_attr_set_int(f, "/checkpoint/loss", "iter", st->iter, e));
-  SN_CHECK(sn_h5_attr_set_double(f, "/checkpoint/loss", "err_init", st->err_init, e));
-  SN_CHECK(sn_h5_attr_set_double(f, "/checkpoint/loss", "prev_err", st->prev_err, e));
-  SN_CHECK(sn_h5_attr_set_double(f, "/checkpoint/loss", "viol_init", st->viol_init, e));
-  SN_CHECK(sn_h5_attr_set_int(f, "/checkpoint/loss", "fingerprint", (int64_t)o->fingerprint, e));
-  SN_CHECK(sn_h5_attr_set_int(f, "/checkpoint/loss", "checksum", (int64_t)sum, e));
-  rc = sn_h5_close(&f, 1, e);
-cleanup:
-  if (f) sn_h5_close(&f, 0, e);
-  sn_free(hi);
+  if (rc == SN_OK) {
+    const sn_model_dims d = ckpt_dims(o);
+    const sn_model_ckpt c = {st->iter, st->err_init, st->prev_err, st->viol_init, st->n_hist, st->cap_hist,
+                             st->hist, st->hist_iter, o->fingerprint, sum};
+    rc = sn_model_ckpt_write(run->comm, o->checkpoint, &d, W, H, &c, &run->err);
+  }
   sn_timer_end(&run->timer, SN_PH_CHECKPOINT);
   return rc;
 }
@@ -188,53 +175,25 @@ cleanup:
 int sn_pnmf_checkpoint_read(sn_run *run, const sn_pnmf_opts *o, float *W, float *H,
                             sn_pnmf_state *st) {
   sn_err *e = &run->err;
-  const int64_t F = o->cfg.F, R = o->cfg.R;
-  const char *path = o->checkpoint;
-  sn_h5 *f = NULL;
-  double *hi = NULL;
-  int found = 0, lrc = SN_OK;
-  int64_t v = 0, dims[2];
-  int nd = 0;
-  int rc = sn_h5_open(run->comm, path, &f, e);
+  const sn_model_dims d = ckpt_dims(o);
+  sn_model_ckpt c = {0};
+  c.cap_hist = st->cap_hist;
+  c.hist = st->hist;
+  c.hist_iter = st->hist_iter;
+  c.fingerprint = o->fingerprint;
+  int rc = sn_model_ckpt_read(run->comm, o->checkpoint, &d, W, H, &c, e);
   if (rc) return rc;
-  SN_CHECK(sn_h5_attr_get_int(f, "/checkpoint/loss", "fingerprint", &v, &found, e));
-  if (!found)
-    lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: not a specnmf nmf checkpoint", path);
-  else if ((uint64_t)v != o->fingerprint)
-    lrc = SN_FAIL(e, SN_ERR_INPUT,
-                  "%s: checkpoint was made with other data or options; refusing to resume (remove it or rerun with the same input and options)",
-                  path);
-  SN_CHECK(sn_agree(run->comm, lrc, e));
-  SN_CHECK(sn_h5_shape(f, "/nmf/W", &nd, dims, e));
-  if (nd != 2 || dims[0] != F || dims[1] != R) lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/W has the wrong shape", path);
-  SN_CHECK(sn_agree(run->comm, lrc, e));
-  SN_CHECK(sn_h5_shape(f, "/nmf/H", &nd, dims, e));
-  if (nd != 2 || dims[0] != R || dims[1] != o->N) lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/H has the wrong shape", path);
-  SN_CHECK(sn_agree(run->comm, lrc, e));
-  SN_CHECK(sn_h5_read_cols(f, "/nmf/W", F, 0, R, W, F, e));
-  SN_CHECK(sn_h5_read_cols(f, "/nmf/H", R, o->col0, o->n_local, H, R, e));
-  SN_CHECK(sn_h5_attr_get_int(f, "/checkpoint/loss", "iter", &st->iter, &found, e));
-  SN_CHECK(sn_h5_attr_get_double(f, "/checkpoint/loss", "err_init", &st->err_init, &found, e));
-  SN_CHECK(sn_h5_attr_get_double(f, "/checkpoint/loss", "prev_err", &st->prev_err, &found, e));
-  SN_CHECK(sn_h5_attr_get_double(f, "/checkpoint/loss", "viol_init", &st->viol_init, &found, e));
-  SN_CHECK(sn_h5_attr_get_int(f, "/checkpoint/loss", "checksum", &v, &found, e));
-  hi = sn_calloc((size_t)st->cap_hist * sizeof(double), "checkpoint", e);
-  SN_CHECK(sn_agree(run->comm, hi ? SN_OK : SN_ERR_NOMEM, e));
-  int64_t n = 0;
-  SN_CHECK(sn_h5_read_vec(f, "/checkpoint/loss", st->hist, st->cap_hist, &n, e));
-  SN_CHECK(sn_h5_read_vec(f, "/checkpoint/loss_iter", hi, st->cap_hist, &st->n_hist, e));
-  if (n != st->n_hist) lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: corrupted checkpoint (loss history)", path);
-  for (int64_t k = 0; k < st->n_hist; k++) st->hist_iter[k] = (int64_t)hi[k];
-  SN_CHECK(sn_agree(run->comm, lrc, e));
+  st->iter = c.iter;
+  st->err_init = c.err_init;
+  st->prev_err = c.prev_err;
+  st->viol_init = c.viol_init;
+  st->n_hist = c.n_hist;
   uint64_t sum = 0;
-  SN_CHECK(checksum(run, o, W, H, st, &sum));
-  if (sum != (uint64_t)v)
-    lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: checkpoint checksum mismatch (corrupted file); refusing to resume", path);
-  SN_CHECK(sn_agree(run->comm, lrc, e));
-cleanup:
-  sn_free(hi);
-  sn_h5_close(&f, 0, e);
-  return rc;
+  rc = checksum(run, o, W, H, st, &sum);
+  if (rc) return rc;
+  if (sum != c.checksum)
+    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: checkpoint checksum mismatch (corrupted file); refusing to resume", o->checkpoint);
+  return sn_run_agree(run, rc);
 }
 
 /* ---- the solver loop -------------------------------------------------------- */

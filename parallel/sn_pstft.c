@@ -12,6 +12,7 @@
 #include "sn_audio.h"
 #include "sn_comm.h"
 #include "sn_stft.h"
+#include "sn_wisdom.h"
 
 /* Samples staged per read: bounds the audio buffer whatever the file length. */
 #define SN_PSTFT_CHUNK_SAMPLES (1 << 21)
@@ -61,8 +62,7 @@ int sn_pstft_plan(sn_run *run, const sn_spec_params *p, const char *wisdom, sn_s
   sn_timer_begin(&run->timer, SN_PH_PLAN);
   if (rc == SN_OK) rc = sn_fault("plan", run->rank, &run->err);
   if (run->rank == 0 && rc == SN_OK) {
-    if (wisdom && access(wisdom, R_OK) == 0 && !fftwf_import_wisdom_from_filename(wisdom))
-      rc = SN_FAIL(&run->err, SN_ERR_INPUT, "%s: not an FFTW wisdom file", wisdom);
+    if (wisdom) rc = sn_wisdom_import(wisdom, &run->err);
     if (rc == SN_OK)
       rc = sn_stft_plan_create(p->n_fft, p->win_length, p->hop, wk, 0, flags, plan, &run->err);
   }
@@ -75,16 +75,7 @@ int sn_pstft_plan(sn_run *run, const sn_spec_params *p, const char *wisdom, sn_s
   }
   if (rc == SN_OK && wisdom) {
     fftwf_mpi_gather_wisdom(run->comm);
-    int wrc = SN_OK;
-    if (run->rank == 0) {
-      char tmp[4096];
-      snprintf(tmp, sizeof tmp, "%s.tmp-%ld", wisdom, (long)getpid());
-      if (!fftwf_export_wisdom_to_filename(tmp) || rename(tmp, wisdom) != 0) {
-        remove(tmp);
-        wrc = SN_FAIL(&run->err, SN_ERR_IO, "%s: cannot write FFTW wisdom", wisdom);
-      }
-    }
-    rc = sn_agree(run->comm, wrc, &run->err);
+    rc = sn_agree(run->comm, run->rank == 0 ? sn_wisdom_export(wisdom, &run->err) : SN_OK, &run->err);
   }
   sn_timer_end(&run->timer, SN_PH_PLAN);
   if (rc) sn_stft_plan_destroy(plan);
@@ -468,74 +459,6 @@ cleanup:
     sn_spec_free(s);
     sn_spec_files_free(fl);
   }
-  return rc;
-}
-
-void sn_spec_free(sn_spec *s) {
-  sn_free(s->mag);
-  sn_free(s->cplx);
-  s->mag = s->cplx = NULL;
-}
-
-int sn_spec_write(sn_run *run, sn_h5 *f, const sn_spec *s) {
-  sn_err *e = &run->err;
-  int rc = SN_OK;
-  sn_timer_begin(&run->timer, SN_PH_WRITE);
-  rc = sn_fault("write", run->rank, e);
-  rc = sn_agree(run->comm, rc, e);
-  if (rc == SN_OK && s->mag) {
-    rc = sn_h5_write_cols(f, "/stft/magnitude", s->F, s->N, s->start, s->n_local, s->mag, s->F, e);
-    if (rc == SN_OK) rc = sn_spec_params_write(f, "/stft/magnitude", &s->par, e);
-  }
-  if (rc == SN_OK && s->cplx) {
-    rc = sn_h5_write_cols_complex(f, "/stft/complex", s->F, s->N, s->start, s->n_local, s->cplx, s->F, e);
-    if (rc == SN_OK) rc = sn_spec_params_write(f, "/stft/complex", &s->par, e);
-  }
-  sn_timer_end(&run->timer, SN_PH_WRITE);
-  return rc;
-}
-
-int sn_spec_read(sn_run *run, const char *spec, int want_complex, sn_spec *s) {
-  memset(s, 0, sizeof *s);
-  sn_err *e = &run->err;
-  char file[4096], dset[1024];
-  sn_h5 *f = NULL;
-  int rc = sn_h5_split_spec(spec, want_complex ? "/stft/complex" : "/stft/magnitude", file, sizeof file, dset,
-                            sizeof dset, e);
-  rc = sn_agree(run->comm, rc, e);
-  if (rc) return rc;
-  sn_timer_begin(&run->timer, SN_PH_READ);
-  SN_CHECK(sn_h5_open(run->comm, file, &f, e));
-  int nd = 0;
-  int64_t dims[2];
-  SN_CHECK(sn_h5_shape(f, dset, &nd, dims, e));
-  if (nd != 2) rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %d dimensions, expected 2 (bins, frames)", file, dset, nd);
-  SN_CHECK(sn_agree(run->comm, rc, e));
-  SN_CHECK(sn_spec_params_read(f, dset, &s->par, e));
-  if (dims[0] != s->par.n_fft / 2 + 1)
-    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %lld rows, but n_fft %d gives %d bins", file, dset,
-                 (long long)dims[0], s->par.n_fft, s->par.n_fft / 2 + 1);
-  else if (dims[1] < 1)
-    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has no frames", file, dset);
-  SN_CHECK(sn_agree(run->comm, rc, e));
-  s->F = (int)dims[0];
-  s->N = dims[1];
-  sn_block_range(s->N, run->size, run->rank, &s->start, &s->n_local);
-  size_t nel = (size_t)s->F * (size_t)s->n_local * (want_complex ? 2 : 1);
-  float *blk = sn_calloc(nel * sizeof(float), "spectrogram block", e);
-  SN_CHECK(sn_agree(run->comm, blk ? SN_OK : SN_ERR_NOMEM, e));
-  if (want_complex) {
-    s->cplx = blk;
-    SN_CHECK(sn_h5_read_cols_complex(f, dset, s->F, s->start, s->n_local, s->cplx, s->F, e));
-  } else {
-    s->mag = blk;
-    SN_CHECK(sn_h5_read_cols(f, dset, s->F, s->start, s->n_local, s->mag, s->F, e));
-  }
-cleanup:
-  sn_timer_end(&run->timer, SN_PH_READ);
-  int crc = sn_h5_close(&f, 0, e);
-  if (rc == SN_OK) rc = crc;
-  if (rc) sn_spec_free(s);
   return rc;
 }
 

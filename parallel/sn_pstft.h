@@ -56,17 +56,9 @@ typedef struct sn_stft_cfg {
  * times the algorithms and stores the choice, and every run with that file
  * then executes the same plans (bit-identical again). The one FFTW planner of
  * the program: stft, istft, separate and griffinlim plan through it. */
+/* sn_spec (a rank's block of a spectrogram) and its file: io/sn_spec_io.h. */
 struct sn_stft_plan;
 int sn_pstft_plan(sn_run *run, const sn_spec_params *p, const char *wisdom, struct sn_stft_plan **plan);
-
-/* A rank's block of a spectrogram: frames [start, start + n_local) of N. */
-typedef struct sn_spec {
-  sn_spec_params par;
-  int F;                /* n_fft/2 + 1 */
-  int64_t N, start, n_local;
-  float *mag;           /* F x n_local, column-major (ld F): |X|^power */
-  float *cplx;          /* NULL or F x n_local interleaved (re, im) */
-} sn_spec;
 
 /* Local. The audio options (sn_audio_opts.channel) that cfg reads with: -1
  * (sample mean) for --mono, K for --channel K, else SN_AUDIO_EACH. */
@@ -103,18 +95,6 @@ int sn_pstft_compute_files(sn_run *run, const char *const *inputs, int n, const 
 
 /* Local. Free the layout; safe on a zeroed struct. */
 void sn_spec_files_free(sn_spec_files *fl);
-
-/* Collective. Write /stft/magnitude (F, N) float32 (and /stft/complex when
- * s->cplx) with the parameters as attributes. */
-int sn_spec_write(sn_run *run, sn_h5 *f, const sn_spec *s);
-
-/* Collective. Read this rank's block of a stored spectrogram: spec is
- * "FILE.h5[:/path]" (default /stft/magnitude); want_complex reads
- * /stft/complex beside it instead of the magnitude. */
-int sn_spec_read(sn_run *run, const char *spec, int want_complex, sn_spec *s);
-
-/* Local. Free the buffers; safe on a zeroed struct. */
-void sn_spec_free(sn_spec *s);
 
 /* Collective. Inverse STFT of the complex blocks s->cplx: the signal of
  * `length` samples (librosa.istft(..., length=length)); this rank gets its

@@ -173,23 +173,21 @@ void sn_watchdog_disarm(void) {
   sigaction(SIGALRM, &sn_wd_old, NULL);
 }
 
-/* The PID of a leftover name "BASE.tmp-PID" / "BASE.partPID" (name starts with
+/* The PID of a leftover name "BASE.tmp-PID" (SN_TMP_TAG; name starts with
  * base when base is not NULL), or 0 when name is not one. */
 static long sn_leftover_pid(const char *name, const char *base) {
   size_t bl = base ? strlen(base) : 0;
   if (base && strncmp(name, base, bl) != 0) return 0;
-  const char *tags[2] = {".tmp-", ".part"};
-  for (int t = 0; t < 2; t++) {
-    const char *p = base ? name + bl : strstr(name, tags[t]);
-    while (p) {
-      size_t tl = strlen(tags[t]);
-      if (strncmp(p, tags[t], tl) == 0 && p[tl] >= '0' && p[tl] <= '9') {
-        const char *q = p + tl;
-        while (*q >= '0' && *q <= '9') q++;
-        if (*q == '\0') return strtol(p + tl, NULL, 10);
-      }
-      p = base ? NULL : strstr(p + 1, tags[t]);
+  const char *tag = SN_TMP_TAG;
+  const size_t tl = strlen(tag);
+  const char *p = base ? name + bl : strstr(name, tag);
+  while (p) {
+    if (strncmp(p, tag, tl) == 0 && p[tl] >= '0' && p[tl] <= '9') {
+      const char *q = p + tl;
+      while (*q >= '0' && *q <= '9') q++;
+      if (*q == '\0') return strtol(p + tl, NULL, 10);
     }
+    p = base ? NULL : strstr(p + 1, tag);
   }
   return 0;
 }

@@ -95,8 +95,12 @@ void sn_watchdog_disarm(void);
 void sn_tmp_add(const char *path);
 void sn_tmp_remove(const char *path);
 
+/* The tag of every temporary output name, "NAME" SN_TMP_TAG "PID" (made by
+ * io/sn_atomic.h for all writers). */
+#define SN_TMP_TAG ".tmp-"
+
 /* What a run killed mid-write leaves (nobody was left to remove it): the
- * temporary files "NAME.tmp-PID" (HDF5) and "NAME.partPID" (WAV, PNG). With
+ * temporary files "NAME.tmp-PID" of any writer (io/sn_atomic.h). With
  * --force, a writer removes those of its output name (sn_leftovers_clean) or,
  * for an output folder, every one in it (sn_leftovers_clean_dir) - only when
  * no process PID runs on this node, so a live run's file is kept. Returns the

@@ -11,6 +11,7 @@
 #include "sn_cli.h"
 #include "sn_comm.h"
 #include "sn_h5.h"
+#include "sn_model.h"
 #include "sn_nmf_cli.h"
 #include "sn_pnmf.h"
 #include "sn_signal.h"
@@ -130,7 +131,6 @@ int sn_cmd_nmf(sn_run *run, int argc, char **argv) {
   memset(&st, 0, sizeof st);
   sn_h5 *f = NULL, *out = NULL;
   float *V = NULL, *W = NULL, *H = NULL;
-  double *hi = NULL;
   sn_stft_attrs at_in;
   char ckpt_buf[4096], what[2048];
   int64_t n_fixed = 0, col0 = 0, n_local = 0;
@@ -184,36 +184,16 @@ int sn_cmd_nmf(sn_run *run, int argc, char **argv) {
 
   /* ---- output ---- */
   sn_timer_begin(&run->timer, SN_PH_WRITE);
-  SN_CHECK(sn_h5_write_cols(out, "/nmf/W", F, k, 0, run->rank == 0 ? k : 0, W, F, e));
-  SN_CHECK(sn_h5_write_cols(out, "/nmf/H", k, N, col0, n_local, H, k, e));
-  hi = sn_calloc((size_t)(st.n_hist + 1) * sizeof(double), "loss history", e);
-  SN_CHECK(sn_agree(run->comm, hi ? SN_OK : SN_ERR_NOMEM, e));
-  for (int64_t q = 0; q < st.n_hist; q++) hi[q] = (double)st.hist_iter[q];
-  SN_CHECK(sn_h5_write_vec(out, "/nmf/loss", st.n_hist, st.hist, e));
-  SN_CHECK(sn_h5_write_vec(out, "/nmf/loss_iter", st.n_hist, hi, e));
   double rerr = sqrt(2.0 * fmax(st.loss, 0.0));
-  SN_CHECK(sn_h5_attr_set_double(out, "/nmf/loss", "reconstruction_err", rerr, e));
-  SN_CHECK(sn_h5_attr_set_double(out, "/nmf", "beta", nc.beta, e));
-  SN_CHECK(sn_h5_attr_set_str(out, "/nmf", "solver", nc.solver_s, e));
-  SN_CHECK(sn_h5_attr_set_str(out, "/nmf", "init", nc.init_s, e));
-  SN_CHECK(sn_h5_attr_set_int(out, "/nmf", "seed", nc.seed, e));
-  SN_CHECK(sn_h5_attr_set_double(out, "/nmf", "tol", nc.tol, e));
-  SN_CHECK(sn_h5_attr_set_int(out, "/nmf", "max_iter", nc.max_iter, e));
   {
     char reg[256];
     snprintf(reg, sizeof reg, "alpha_W=%g alpha_H=%g l1_ratio=%g (l1_W=%g l2_W=%g l1_H=%g l2_H=%g)", nc.alpha_W,
              nc.alpha_H, nc.l1_ratio, o.cfg.l1_W, o.cfg.l2_W, o.cfg.l1_H, o.cfg.l2_H);
-    SN_CHECK(sn_h5_attr_set_str(out, "/nmf", "regularization", reg, e));
+    const sn_model_opts mo = {nc.seed, nc.max_iter, nc.tol, nc.alpha_W, nc.alpha_H, nc.l1_ratio, reg, nc.sort};
+    const sn_model m = {{F, k, N, col0, n_local}, W, H, st.hist, st.hist_iter, st.n_hist, NULL,
+                        nc.beta, nc.solver_s, nc.init_s, &mo, st.iter, n_fixed, st.converged, st.loss, 1};
+    SN_CHECK(sn_model_write(out, &m, e));
   }
-  SN_CHECK(sn_h5_attr_set_double(out, "/nmf", "alpha_W", nc.alpha_W, e));
-  SN_CHECK(sn_h5_attr_set_double(out, "/nmf", "alpha_H", nc.alpha_H, e));
-  SN_CHECK(sn_h5_attr_set_double(out, "/nmf", "l1_ratio", nc.l1_ratio, e));
-  SN_CHECK(sn_h5_attr_set_int(out, "/nmf", "n_iter", st.iter, e));
-  SN_CHECK(sn_h5_attr_set_int(out, "/nmf", "converged", st.converged, e));
-  SN_CHECK(sn_h5_attr_set_double(out, "/nmf", "loss", st.loss, e));
-  SN_CHECK(sn_h5_attr_set_double(out, "/nmf", "reconstruction_err", rerr, e));
-  SN_CHECK(sn_h5_attr_set_int(out, "/nmf", "n_fixed", n_fixed, e));
-  SN_CHECK(sn_h5_attr_set_int(out, "/nmf", "sorted", nc.sort, e));
   SN_CHECK(attrs_write(out, "/nmf/W", &at_in, e));
   SN_CHECK(attrs_write(out, "/nmf/H", &at_in, e));
   SN_CHECK(attrs_write(out, "/nmf", &at_in, e));
@@ -251,6 +231,5 @@ cleanup:
   sn_free(V);
   sn_free(W);
   sn_free(H);
-  sn_free(hi);
   return rc;
 }

@@ -17,6 +17,7 @@
 #include "sn_audio.h"
 #include "sn_bss.h"
 #include "sn_cli.h"
+#include "sn_atomic.h"
 #include "sn_comm.h"
 
 #define SN_SCORE_FLEN 512    /* mir_eval's distortion filter length */
@@ -453,22 +454,24 @@ int sn_cmd_score(sn_run *run, int argc, char **argv) {
 
   double mean_sdr = 0;
   const char *method = "";
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp-%ld", c.output, (long)getpid());
+  sn_atomic out = {.tmp = ""};
   sn_timer_begin(&run->timer, SN_PH_WRITE);
   int lrc = SN_OK;
   if (run->rank == 0) {
     score_out so = {&refs, &ests, ref_names, est_names, n_ch, n_pinv, T, rate};
-    lrc = write_json(run, c.output, tmp, &l, ch, search, &so, &mean_sdr, &method);
+    if (sn_atomic_begin(&out, c.output, NULL) != 0)
+      lrc = SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", c.output, strerror(ENAMETOOLONG));
+    else
+      lrc = write_json(run, c.output, out.tmp, &l, ch, search, &so, &mean_sdr, &method);
   }
   rc = sn_agree(run->comm, lrc, e);
   sn_timer_end(&run->timer, SN_PH_WRITE);
   /* The final name only once every rank has succeeded; if the last agreement
    * fails after the rename, the output goes again (no output on failure). */
   lrc = SN_OK;
-  if (run->rank == 0 && rc == SN_OK && rename(tmp, c.output) != 0)
-    lrc = SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", c.output, strerror(errno));
-  if (run->rank == 0 && (rc != SN_OK || lrc != SN_OK)) remove(tmp);
+  int err = run->rank == 0 && rc == SN_OK ? sn_atomic_commit(&out) : 0;
+  if (err) lrc = SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", c.output, strerror(err));
+  if (run->rank == 0) sn_atomic_abort(&out);
   if (rc == SN_OK) {
     rc = sn_agree(run->comm, lrc, e);
     if (rc != SN_OK && lrc == SN_OK && run->rank == 0) remove(c.output);

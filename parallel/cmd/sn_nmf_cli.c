@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "sn_comm.h"
+#include "sn_model.h"
 #include "sn_ponline.h"
 #include "sn_signal.h"
 #include "sn_svd.h"
@@ -111,40 +112,20 @@ int sn_nmf_cli_check_v(const float *V, int64_t F, int64_t n, int64_t col0, doubl
   return SN_OK;
 }
 
-/* Local. SN_ERR_INPUT "FILE: DSET has a negative or non-finite value". */
-static int check_nonneg(const float *x, size_t n, const char *file, const char *dset, sn_err *e) {
-  for (size_t i = 0; i < n; i++)
-    if (!(x[i] >= 0) || !isfinite(x[i]))
-      return SN_FAIL(e, SN_ERR_INPUT, "%s: %s has a negative or non-finite value", file, dset);
-  return SN_OK;
-}
-
 /* Collective. Read the fixed dictionary of --fix-W FILE.h5[:/path] (F x c,
  * 1 <= c <= k) into *Wfix; refuse one of other spectrogram parameters. */
 static int read_fixed(sn_run *run, const sn_nmf_cli *c, const sn_nmf_block *b, float **Wfix, int64_t *n_fixed) {
   sn_err *e = &run->err;
   char file[4096], dset[1024];
   sn_h5 *f = NULL;
-  int nd = 0, rc;
-  int64_t dims[2] = {0, 0};
+  int rc;
   const int64_t F = b->F;
-  SN_CHECK(sn_agree(run->comm, sn_h5_split_spec(c->fix_W_s, "/nmf/W", file, sizeof file, dset, sizeof dset, e), e));
+  SN_CHECK(sn_agree(run->comm, sn_h5_split_spec(c->fix_W_s, SN_MODEL_W, file, sizeof file, dset, sizeof dset, e), e));
   SN_CHECK(sn_h5_open(run->comm, file, &f, e));
   if (b->compat) SN_CHECK(sn_agree(run->comm, b->compat(b->compat_ctx, f, dset, file, e), e));
-  SN_CHECK(sn_h5_shape(f, dset, &nd, dims, e));
-  int lrc = SN_OK;
-  if (nd != 2 || dims[0] != F)
-    lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s must be (F, c) = (%lld, c) to match %s", file, dset, (long long)F, b->path);
-  else if (dims[1] < 1 || dims[1] > c->k)
-    lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %lld columns; a fixed dictionary needs 1..k = %lld", file, dset,
-                  (long long)dims[1], (long long)c->k);
-  SN_CHECK(sn_agree(run->comm, lrc, e));
-  *n_fixed = dims[1];
-  *Wfix = sn_calloc((size_t)(F * dims[1]) * sizeof(float), "fixed W", e);
-  SN_CHECK(sn_agree(run->comm, *Wfix ? SN_OK : SN_ERR_NOMEM, e));
-  SN_CHECK(sn_h5_read_cols(f, dset, F, 0, dims[1], *Wfix, F, e));
+  const sn_model_dims d = {F, c->k, b->N, b->col0, b->n_local};
+  SN_CHECK(sn_model_read_fixed(f, file, dset, &d, b->path, Wfix, n_fixed, e));
   SN_CHECK(sn_h5_close(&f, 0, e));
-  SN_CHECK(sn_agree(run->comm, check_nonneg(*Wfix, (size_t)(F * dims[1]), file, dset, e), e));
 cleanup:
   if (f) sn_h5_close(&f, 0, e);
   return rc;
@@ -157,27 +138,12 @@ static int read_start(sn_run *run, const sn_nmf_cli *c, const sn_nmf_block *b, f
   const char *file = c->init_s;
   const int64_t F = b->F, N = b->N, k = c->k;
   sn_h5 *f = NULL;
-  int nd = 0, rc;
-  int64_t dims[2] = {0, 0};
+  int rc;
   SN_CHECK(sn_h5_open(run->comm, file, &f, e));
-  if (b->compat_init) SN_CHECK(sn_agree(run->comm, b->compat_init(b->compat_ctx, f, "/nmf/W", file, e), e));
-  SN_CHECK(sn_h5_shape(f, "/nmf/W", &nd, dims, e));
-  int lrc = SN_OK;
-  if (nd != 2 || dims[0] != F || dims[1] != k)
-    lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/W is %lld x %lld, expected (F, k) = (%lld, %lld)", file,
-                  (long long)dims[0], (long long)(nd == 2 ? dims[1] : 1), (long long)F, (long long)k);
-  SN_CHECK(sn_agree(run->comm, lrc, e));
-  SN_CHECK(sn_h5_shape(f, "/nmf/H", &nd, dims, e));
-  if (nd != 2 || dims[0] != k || dims[1] != N)
-    lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/H is %lld x %lld, expected (k, N) = (%lld, %lld)", file,
-                  (long long)dims[0], (long long)(nd == 2 ? dims[1] : 1), (long long)k, (long long)N);
-  SN_CHECK(sn_agree(run->comm, lrc, e));
-  SN_CHECK(sn_h5_read_cols(f, "/nmf/W", F, 0, k, W, F, e));
-  SN_CHECK(sn_h5_read_cols(f, "/nmf/H", k, b->col0, b->n_local, H, k, e));
+  if (b->compat_init) SN_CHECK(sn_agree(run->comm, b->compat_init(b->compat_ctx, f, SN_MODEL_W, file, e), e));
+  const sn_model_dims d = {F, k, N, b->col0, b->n_local};
+  SN_CHECK(sn_model_read_start(f, file, &d, W, H, e));
   SN_CHECK(sn_h5_close(&f, 0, e));
-  lrc = check_nonneg(W, (size_t)(F * k), file, "/nmf/W", e);
-  if (!lrc) lrc = check_nonneg(H, (size_t)(k * b->n_local), file, "/nmf/H", e);
-  SN_CHECK(sn_agree(run->comm, lrc, e));
 cleanup:
   if (f) sn_h5_close(&f, 0, e);
   return rc;

@@ -299,10 +299,8 @@ int sn_stream_separate(sn_run *run, const sn_stream_cfg *c, sn_stream_out *out) 
 
   /* ---- outputs (an existing final name is refused unless --force) ---- */
   for (int s = 0; s < ns; s++) {
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.stream", c->path[s]);
     sn_timer_begin(&run->timer, SN_PH_WRITE);
-    rc = sn_wav_create_at(run->comm, c->path[s], tmp, c->resume, p->sample_rate, p->n_samples, c->force, &wav[s], e);
+    rc = sn_wav_create_at(run->comm, c->path[s], SN_ATOMIC_STREAM, c->resume, p->sample_rate, p->n_samples, c->force, &wav[s], e);
     sn_timer_end(&run->timer, SN_PH_WRITE);
     if (rc) goto cleanup;
   }

@@ -4,7 +4,7 @@ For every phase name (the timer phases of src/sn_timer.h plus the explicit
 sn_fault() names), run the command with SPECNMF_FAULT="phase:rank" and check:
   - a fault that fires: mpirun exits 9 (SN_ERR_FAULT), stderr has exactly one
     "specnmf: error:" line, the output is not under its final name and no
-    temporary file (*.tmp-*, *.part*) is left behind;
+    temporary file (*.tmp-*) is left behind;
   - a fault that does not fire (no agreement point inside that phase for this
     command): the run succeeds (exit 0). Such phases are printed as
     "unreached"; the phases each command MUST reach are listed in EXPECT, so
@@ -105,7 +105,7 @@ def have_command(name):
 
 
 def leftovers():
-    return sorted(n for n in os.listdir(TMP) if ".tmp-" in n or ".part" in n)
+    return sorted(n for n in os.listdir(TMP) if ".tmp-" in n)
 
 
 def finals(out):
@@ -129,7 +129,7 @@ def clear(out):
 def leftovers_in(out):
     names = leftovers()
     if os.path.isdir(out):
-        names += [os.path.join(os.path.basename(out), n) for n in os.listdir(out) if ".tmp-" in n or ".part" in n]
+        names += [os.path.join(os.path.basename(out), n) for n in os.listdir(out) if ".tmp-" in n]
     return names
 
 

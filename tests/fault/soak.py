@@ -6,7 +6,7 @@ Checked for every run: it ends within its 60 s limit (a hang fails the test),
 the exit code matches the fault (0, 9 or 1; 0 when the phase has no fault
 point), exactly one error line for an agreed failure, no final output after a
 failure; after every run that got past its output folder, no temporary file
-(*.tmp-*, *.part*) is left in it - the leftovers of the crashed runs before
+(*.tmp-*) is left in it - the leftovers of the crashed runs before
 it included, which --force removes. The peak RSS of each run (largest of
 mpirun and its ranks, from wait4) must stay stable: the median of the last
 10 successful runs within 25 % of the first 10. Not in the default ctest run
@@ -83,7 +83,7 @@ def _which(name):
 
 
 def temporaries(out):
-    return sorted(os.path.basename(f) for f in glob.glob(os.path.join(out, "*")) if ".tmp-" in f or ".part" in f)
+    return sorted(os.path.basename(f) for f in glob.glob(os.path.join(out, "*")) if ".tmp-" in f)
 
 
 def finals(out):

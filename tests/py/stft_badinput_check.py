@@ -77,7 +77,7 @@ for name, args, out in cases:
             check(f.read() == "keep me", f"{name}: existing file untouched")
     else:
         check(not os.path.exists(out_path), f"{name}: no output file")
-leftover = [n for n in set(os.listdir(TMP)) - before if ".tmp-" in n or ".part" in n]
+leftover = [n for n in set(os.listdir(TMP)) - before if ".tmp-" in n]
 check(not leftover, f"no temporary files left behind: {leftover}")
 
 # --force overwrites.

@@ -200,7 +200,7 @@ for k, (N, extra) in enumerate(WAVS):
             b"ds64" if "--rf64" in extra else b"JUNK")
     check(ok, "sn_wav %d samples %s: soundfile reads back the exact float32 samples" % (N, " ".join(map(str, extra))))
 
-leftover = glob.glob(os.path.join(TMP, "*.part*"))
+leftover = glob.glob(os.path.join(TMP, "*.tmp-*"))
 check(not leftover, "no temporary files left (%s)" % leftover)
 
 # ---- a WAV past 4 GiB switches to RF64 by itself (a sparse file: each rank
@@ -249,11 +249,11 @@ b.run()
 ok, msg = b.failed_with(i_exists, "exists")
 check(ok and len(sf.read(exists)[0]) == 100003, "existing output without --force: one error, file untouched (%s)" % msg)
 ok, msg = b.failed_with(i_bad, "outside")
-check(ok and not os.path.exists(t("badspan.wav")) and not glob.glob(t("badspan.wav.part*")),
+check(ok and not os.path.exists(t("badspan.wav")) and not glob.glob(t("badspan.wav.tmp-*")),
       "a rank writing outside the file: agreed failure, nothing left (%s)" % msg)
 ok, msg = b.failed_with(i_nodir, "cannot create")
 check(ok, "output in a missing folder (%s)" % msg)
-check(b.ok(i_abort) and not os.path.exists(t("aborted.wav")) and not glob.glob(t("aborted.wav.part*")),
+check(b.ok(i_abort) and not os.path.exists(t("aborted.wav")) and not glob.glob(t("aborted.wav.tmp-*")),
       "close without commit removes the temporary file")
 ok, msg = b.failed_with(i_rate0, "bad sample rate")
 check(ok, "WAV output at rate 0 (%s)" % msg)

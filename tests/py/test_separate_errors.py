@@ -51,6 +51,6 @@ check(open(old).read() == "old", "existing output: the old file is untouched")
 check(sorted(os.listdir(tmp("exists"))) == ["component-00.wav"], f"existing output: nothing else left {os.listdir(tmp('exists'))}")
 # griffinlim: not a spectrogram file
 expect_fail(["griffinlim", inp, "-o", tmp("gl.wav")], "griffinlim of a WAV", ["a.wav"], None, [tmp("gl.wav")])
-left = [f for f in os.listdir(tmp("")) if ".part" in f or f.startswith("out")]
+left = [f for f in os.listdir(tmp("")) if ".tmp-" in f or f.startswith("out")]
 check(not left, f"no temporary or partial files left: {left}")
 finish()
