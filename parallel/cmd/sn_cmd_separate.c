@@ -1,4 +1,8 @@
-/* specnmf separate and specnmf griffinlim (see sn_cmd_separate.h). */
+/* specnmf separate (see sn_cmd_separate.h): sn_cmd_separate parses the
+ * options and runs the stages - sep_check_options, sep_named_sources,
+ * sep_try_stream (every column of W fixed: the streamed path), else
+ * sep_spectrogram, sep_factorize, sep_write_model, sep_sources (each source:
+ * sep_source), sep_overview and sep_commit - handing a sep_state along. */
 #include "sn_cmd_separate.h"
 
 #include <errno.h>
@@ -7,16 +11,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sn_audio.h"
 #include "sn_cli.h"
+#include "sn_cmd_griffinlim.h"
 #include "sn_comm.h"
 #include "sn_group.h"
 #include "sn_h5.h"
 #include "sn_mask.h"
 #include "sn_nmf_cli.h"
+#include "sn_outdir.h"
 #include "sn_pgriffinlim.h"
 #include "sn_plot.h"
 #include "sn_png.h"
@@ -149,87 +154,53 @@ static int sn_groups_sources(sn_groups *g, const sn_sources *src, int64_t n_free
   return SN_OK;
 }
 
-/* ---------------------------------------------------------- output folder -- */
+/* ------------------------------------------------------------ the state -- */
 
-#define SN_MAX_CREATED 64
-typedef struct sn_outdir {
-  char path[4096];
-  int n_dirs;                      /* folders this run created (rank 0) */
-  char dirs[SN_MAX_CREATED][4096];
-  int n_files;                     /* files this run committed (rank 0) */
-  char files[SN_MAX_CREATED][4200];
-} sn_outdir;
+/* The options of separate as parsed, and what sep_check_options derives. */
+typedef struct sep_opts {
+  sn_common com;
+  sn_stft_cfg scfg;
+  sn_nmf_cli nc;
+  sn_gl_opts gl;
+  double mask_power;
+  double block_seconds;   /* < 0 not given: stream when every column is fixed */
+  const char *recon_s, *group_s, *pool_s, *grouping_s;
+  int store_audio, no_plot, store_spec;
+  sn_strlist src_args;    /* --source NAME=DICT.h5 */
+  int64_t n_free;         /* --free; INT64_MIN: not given */
+  int n_sources;          /* --sources; INT_MIN: not given */
+  const char *in;         /* the input recording */
+  int iter_given;         /* --max-iter given (else the batch or the streamed default) */
+  sn_recon_kind recon;
+  int pool_mode;
+  sn_group_method grouping;
+  const sn_opt *const *tables; /* the option tables (the report's options) */
+} sep_opts;
 
-static int sn_is_dir(const char *p) {
-  struct stat st;
-  return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
+/* What one stage hands to the next. */
+typedef struct sep_state {
+  sn_outdir *od;
+  sn_sources *src;        /* --source: the named dictionaries */
+  sn_groups grp;          /* the sources: components of each */
+  char *auto_list;        /* --sources: the grouping found, as a --group list */
+  int64_t k;              /* components */
+  sn_spec s;              /* V, this rank's frames (later the mask denominator, or a part's magnitude) */
+  sn_pnmf_opts po;
+  sn_pnmf_state nmf;
+  float *W, *H;           /* W (F x k, replicated), H (k x n_local) */
+  int64_t n_fixed;        /* fixed columns of W */
+  float *Wfix;            /* --fix-W of all k columns (streamed) */
+  int PV, PH;             /* pooled columns of V and H for overview.png */
+  float *Vp, *Hp;         /* pooled V and H (rank 0 after the reduction) */
+  sn_h5 *res;             /* result.h5, open from the model to the commit */
+  int nmf_done;           /* the NMF is complete (its checkpoint has served) */
+  char ckpt_buf[4200], beta_buf[32];
+} sep_state;
 
-/* Local (rank 0). Can `dir` be created? Walk up to the nearest existing
- * ancestor: it (and dir, if it exists) must be a folder. Creates nothing. */
-static int sn_outdir_precheck(const char *dir, sn_err *e) {
-  char buf[4096];
-  if (!dir[0]) return SN_FAIL(e, SN_ERR_USAGE, "separate: -o OUTDIR is empty");
-  if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
-    return SN_FAIL(e, SN_ERR_USAGE, "%s: path too long", dir);
-  struct stat st;
-  if (stat(buf, &st) == 0)
-    return S_ISDIR(st.st_mode) ? SN_OK
-                               : SN_FAIL(e, SN_ERR_IO, "%s: cannot create the output folder: it exists and is not a folder", dir);
-  for (;;) {
-    char *slash = strrchr(buf, '/');
-    while (slash && slash > buf && slash[1] == '\0') { /* trailing slashes */
-      *slash = '\0';
-      slash = strrchr(buf, '/');
-    }
-    if (!slash) return SN_OK; /* relative, ancestor is "." */
-    if (slash == buf) return SN_OK;
-    *slash = '\0';
-    if (stat(buf, &st) == 0) {
-      if (S_ISDIR(st.st_mode)) return access(buf, W_OK | X_OK) == 0
-                                          ? SN_OK
-                                          : SN_FAIL(e, SN_ERR_IO, "%s: cannot create the output folder: %s is not writable", dir, buf);
-      return SN_FAIL(e, SN_ERR_IO, "%s: cannot create the output folder: %s is not a folder", dir, buf);
-    }
-  }
-}
-
-/* Local (rank 0). mkdir -p, remembering the folders it made. */
-static int sn_outdir_make(sn_outdir *o, sn_err *e) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", o->path);
-  size_t n = strlen(buf);
-  while (n > 1 && buf[n - 1] == '/') buf[--n] = '\0';
-  for (size_t i = 1; i <= n; i++) {
-    if (buf[i] != '/' && buf[i] != '\0') continue;
-    char c = buf[i];
-    buf[i] = '\0';
-    if (!sn_is_dir(buf)) {
-      if (mkdir(buf, 0777) != 0 && !(errno == EEXIST && sn_is_dir(buf)))
-        return SN_FAIL(e, SN_ERR_IO, "%s: cannot create the output folder: %s", o->path, strerror(errno));
-      if (o->n_dirs < SN_MAX_CREATED) snprintf(o->dirs[o->n_dirs++], sizeof o->dirs[0], "%s", buf);
-    }
-    buf[i] = c;
-  }
-  return SN_OK;
-}
-
-static void sn_outdir_file(sn_outdir *o, const char *path) {
-  if (o->n_files < SN_MAX_CREATED) snprintf(o->files[o->n_files++], sizeof o->files[0], "%s", path);
-}
-
-/* Local (rank 0). After a failure: remove what this run committed and the
- * folders it created (if they are empty then). */
-static void sn_outdir_undo(sn_outdir *o) {
-  for (int i = 0; i < o->n_files; i++) unlink(o->files[i]);
-  for (int i = o->n_dirs - 1; i >= 0; i--) rmdir(o->dirs[i]);
-  o->n_files = o->n_dirs = 0;
-}
-
-/* Collective. Create the folder on rank 0 (before anything is written). */
-static int sn_outdir_create(sn_run *run, sn_outdir *o) {
-  int rc = run->rank == 0 ? sn_outdir_make(o, &run->err) : SN_OK;
-  return sn_agree(run->comm, rc, &run->err);
+/* Local. Source g's name: the --source name, else source-NN / component-NN. */
+static void sep_source_name(const sep_opts *o, const sep_state *st, int g, char *name, size_t cap) {
+  if (st->grp.name[g]) snprintf(name, cap, "%s", st->grp.name[g]);
+  else snprintf(name, cap, "%s-%02d", o->group_s || st->auto_list ? "source" : "component", g);
 }
 
 /* ------------------------------------------------------------- helpers -- */
@@ -244,14 +215,13 @@ static int sn_sep_compat(void *ctx, sn_h5 *f, const char *obj, const char *file,
 
 /* Collective. Reduce a pooled array to rank 0 (MAX or SUM). */
 static int sn_reduce_pool(sn_run *run, float *a, int64_t n, int mode) {
-  int cnt = 0;
-  int rc = sn_mpi_count(n, "plot pooling", &cnt, &run->err);
-  rc = sn_agree(run->comm, rc, &run->err);
-  if (rc) return rc;
+  int cnt = 0, rc;
+  SN_AGREE(run, sn_mpi_count(n, "plot pooling", &cnt, &run->err));
   int mrc = MPI_Reduce(run->rank == 0 ? MPI_IN_PLACE : a, a, cnt, MPI_FLOAT, mode == SN_POOL_MAX ? MPI_MAX : MPI_SUM,
                        0, run->comm);
-  return sn_agree(run->comm, mrc == MPI_SUCCESS ? SN_OK : SN_FAIL(&run->err, SN_ERR_MPI, "plot: reduction failed"),
-                  &run->err);
+  SN_AGREE(run, mrc == MPI_SUCCESS ? SN_OK : SN_FAIL(&run->err, SN_ERR_MPI, "plot: reduction failed"));
+cleanup:
+  return rc;
 }
 
 static void sn_pool_finish_mean(float *a, int64_t rows, int64_t N, int P) {
@@ -261,38 +231,69 @@ static void sn_pool_finish_mean(float *a, int64_t rows, int64_t N, int P) {
   }
 }
 
-/* Collective. Write one source's owned samples y (frames [y0, y0 + ny) of
- * nch interleaved channels) to a WAV (and to result.h5 if h5: interleaved,
- * with a channels attribute). */
-static int sn_write_source(sn_run *run, sn_outdir *od, const char *name, double sr, int64_t length, int force,
-                           int64_t y0, int64_t ny, const float *y, int nch, sn_h5 *h5) {
+/* Collective. Pool the block A (rows_in x this rank's frames of s) into P
+ * columns for overview.png: *out (rows_out x P) on rank 0 after the
+ * reduction; bins: A is a spectrogram (V), else activations (H). */
+static int sep_pool(sn_run *run, const sep_opts *o, const sn_spec *s, const float *A, int64_t rows_in, int64_t rows_out,
+                    int P, int bins, const char *what, float **out) {
+  int rc;
+  sn_timer_begin(&run->timer, SN_PH_PLOT);
+  *out = sn_calloc((size_t)(rows_out * P) * sizeof(float), what, &run->err);
+  SN_AGREE(run, *out ? SN_OK : SN_ERR_NOMEM);
+  sn_plot_pool(A, rows_in, s->n_local, s->start, s->N, P, bins, o->pool_mode, *out);
+  SN_CHECK(sn_reduce_pool(run, *out, rows_out * P, o->pool_mode));
+  if (run->rank == 0 && o->pool_mode == SN_POOL_MEAN) sn_pool_finish_mean(*out, rows_out, s->N, P);
+cleanup:
+  sn_timer_end(&run->timer, SN_PH_PLOT);
+  return rc;
+}
+
+int sn_write_source(sn_run *run, sn_outdir *od, const char *name, double sr, int64_t length, int force, int64_t y0,
+                      int64_t ny, const float *y, int nch) {
   sn_err *e = &run->err;
   char path[4200];
-  snprintf(path, sizeof path, "%s/%s.wav", od->path, name);
   sn_wav *w = NULL;
+  int rc;
+  snprintf(path, sizeof path, "%s/%s.wav", od->path, name);
   sn_timer_begin(&run->timer, SN_PH_WRITE);
-  int rc = sn_wav_create_ch(run->comm, path, sr, length, nch, force, 0, &w, e);
-  if (rc == SN_OK) rc = sn_wav_write(w, y0, ny, y, e);
-  int crc = sn_wav_close(&w, rc == SN_OK, e);
-  if (rc == SN_OK) rc = crc;
-  if (rc == SN_OK && run->rank == 0) sn_outdir_file(od, path);
-  if (rc == SN_OK && h5) {
-    char ds[256];
-    snprintf(ds, sizeof ds, "/separate/audio/%s", name);
-    rc = sn_h5_write_1d(h5, ds, length * nch, y0 * nch, ny * nch, y, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_double(h5, ds, "sample_rate", sr, e);
-    if (rc == SN_OK && nch > 1) rc = sn_h5_attr_set_int(h5, ds, "channels", nch, e);
-  }
+  SN_CHECK(sn_wav_create_ch(run->comm, path, sr, length, nch, force, 0, &w, e));
+  SN_CHECK(sn_wav_write(w, y0, ny, y, e));
+  SN_CHECK(sn_wav_close(&w, 1, e));
+  if (run->rank == 0) sn_outdir_file(od, path);
+cleanup:
+  sn_wav_close(&w, 0, e); /* after a failure: removes the temporary file (the first error is the one reported) */
   sn_timer_end(&run->timer, SN_PH_WRITE);
   return rc;
 }
 
-/* Collective. As sn_write_source, from the owned samples of a finished pola. */
-static int sn_write_source_pola(sn_run *run, sn_outdir *od, const char *name, double sr, int64_t length, int force,
-                                sn_poverlap *p, sn_h5 *h5) {
-  int64_t y0, ny;
-  sn_poverlap_owned(p, &y0, &ny);
-  return sn_write_source(run, od, name, sr, length, force, y0, ny, sn_poverlap_owned_ptr(p), 1, h5);
+/* Collective. Store one part's owned samples y (frames [y0, y0 + ny) of nch
+ * interleaved channels) in result.h5 as /separate/audio/NAME (interleaved,
+ * with a channels attribute). */
+static int sep_store_audio(sn_run *run, sn_h5 *h5, const char *name, double sr, int64_t length, int64_t y0, int64_t ny,
+                           const float *y, int nch) {
+  sn_err *e = &run->err;
+  char ds[256];
+  int rc;
+  snprintf(ds, sizeof ds, "/separate/audio/%s", name);
+  sn_timer_begin(&run->timer, SN_PH_WRITE);
+  SN_CHECK(sn_h5_write_1d(h5, ds, length * nch, y0 * nch, ny * nch, y, e));
+  SN_CHECK(sn_h5_attr_set_double(h5, ds, "sample_rate", sr, e));
+  if (nch > 1) SN_CHECK(sn_h5_attr_set_int(h5, ds, "channels", nch, e));
+cleanup:
+  sn_timer_end(&run->timer, SN_PH_WRITE);
+  return rc;
+}
+
+/* Local. Read channels [0, nch) of this rank's span [b0, b0 + lenb) from au
+ * into mix (one after the other, ld n). */
+static int sep_read_channels(sn_audio *au, int nch, int64_t b0, int64_t lenb, int64_t n, float *mix, sn_err *e) {
+  if (!mix) return SN_ERR_NOMEM;
+  for (int c = 0; c < nch && lenb > 0; c++) {
+    sn_audio_select(au, c);
+    int rc = sn_audio_read(au, b0, lenb, mix + c * n, e);
+    if (rc) return rc;
+  }
+  return SN_OK;
 }
 
 /* Collective. Read this rank's span [b0, b0 + lenb) of the mixture for the
@@ -303,19 +304,14 @@ static int sep_read_mixture(sn_run *run, const char *in, const sn_stft_cfg *scfg
   sn_audio *au = NULL;
   sn_audio_opts ao = {sn_stft_cfg_audio_channel(scfg), scfg->sr, scfg->normalize};
   sn_audio_info info;
+  int rc;
   sn_timer_begin(&run->timer, SN_PH_READ);
-  int rc = sn_agree(run->comm, sn_audio_open(in, &ao, &au, &info, e), e);
-  if (rc == SN_OK && scfg->normalize) rc = sn_audio_normalize(run->comm, au, NULL, e);
-  if (rc == SN_OK) {
-    int64_t n = lenb > 0 ? lenb : 1;
-    *mix = sn_calloc((size_t)(n * nch) * sizeof(float), "mixture samples", e);
-    int lrc = *mix ? SN_OK : SN_ERR_NOMEM;
-    for (int c = 0; c < nch && lrc == SN_OK && lenb > 0; c++) {
-      sn_audio_select(au, c);
-      lrc = sn_audio_read(au, b0, lenb, *mix + c * n, e);
-    }
-    rc = sn_agree(run->comm, lrc, e);
-  }
+  SN_AGREE(run, sn_audio_open(in, &ao, &au, &info, e));
+  if (scfg->normalize) SN_CHECK(sn_audio_normalize(run->comm, au, NULL, e));
+  const int64_t n = lenb > 0 ? lenb : 1;
+  *mix = sn_calloc((size_t)(n * nch) * sizeof(float), "mixture samples", e);
+  SN_AGREE(run, sep_read_channels(au, nch, b0, lenb, n, *mix, e));
+cleanup:
   sn_audio_close(&au);
   sn_timer_end(&run->timer, SN_PH_READ);
   return rc;
@@ -345,40 +341,61 @@ static int sep_channel_reduce(sn_stft_plan *plan, const float *x, int64_t ld, in
   return SN_OK;
 }
 
-/* Collective. One source of channel c (of nch, one after the other in mix, ld
- * samples each: this rank's span) by mask or phase: transform the channel
- * frame by frame (Z: complex scratch of one batch), apply the source's mask,
- * overlap-add and finish into the pola's owned samples. D is the mask
- * denominator (mask) or V (phase, one channel). Phase with several channels
- * uses S (4 F x batch floats of scratch) and the rule (rms). */
-static int sep_channel_part(sn_run *run, sn_poverlap *pola, sn_recon_kind recon, int64_t F, int64_t k, int64_t n_local,
-                            const float *W, const float *H, const float *D, const int *idx, int m, double mask_power,
-                            int power, const float *mix, int64_t ld, int nch, int c, int rms, float *Z, float *S) {
-  sn_err *e = &run->err;
+/* The reconstruction of the parts (mask and phase: every channel). */
+typedef struct sep_recon {
+  sn_poverlap *pola;      /* the distributed overlap-add */
+  int nch;                /* channels of every part (Griffin-Lim: 1) */
+  int64_t y0, ny;         /* this rank's owned output samples */
+  int64_t lenb;           /* this rank's span of the mixture */
+  float *mix;             /* the mixture's span: nch channels of ld = max(lenb, 1) samples */
+  float *Z;               /* complex STFT of one batch (F x batch) */
+  float *A;               /* phase, several channels: 4 F x batch floats of scratch */
+  float *Y;               /* several channels: the interleaved part (ny x nch) */
+  int rms;                /* the channel rule is rms */
+} sep_recon;
+
+/* Local. A part of channel c by mask or phase: transform the channel frame
+ * by frame, apply the source's mask (members idx[0..m)), overlap-add. D is
+ * the mask denominator (mask) or V (phase, one channel). */
+static int sep_channel_frames(sn_recon_kind recon, const sep_state *st, const sep_recon *r, const int *idx, int m,
+                              double mask_power, int c, sn_err *e) {
+  sn_poverlap *pola = r->pola;
   sn_stft_plan *plan = sn_poverlap_plan(pola);
   const int batch = sn_stft_batch(plan), hop = sn_stft_hop(plan);
-  const float *x = mix + c * ld;
+  const int64_t F = st->s.F, k = st->k, n_local = st->s.n_local, ld = r->lenb > 0 ? r->lenb : 1;
+  const float *x = r->mix + c * ld, *D = st->s.mag;
+  float *S = r->A, *Z = r->Z;
   float *A = S, *Vc = S ? S + F * batch : NULL, *Zc = S ? S + 2 * F * batch : NULL;
-  sn_timer_begin(&run->timer, SN_PH_ISTFT);
-  sn_poverlap_clear(pola);
-  int lrc = SN_OK;
-  for (int64_t t0 = 0; t0 < n_local && lrc == SN_OK; t0 += batch) {
+  for (int64_t t0 = 0; t0 < n_local; t0 += batch) {
     int64_t nf = n_local - t0 < batch ? n_local - t0 : batch;
-    lrc = sn_stft_exec(plan, x + t0 * hop, nf, 1, NULL, 0, Z, F, e);
-    if (lrc) break;
-    if (recon == SN_RECON_PHASE && nch > 1) {
-      lrc = sep_channel_reduce(plan, mix, ld, nch, rms, F, t0, nf, Zc, Vc, e);
-      if (lrc) break;
-      sn_mask_phase_channel(F, k, nf, W, H + t0 * k, Vc, idx, m, power, A, Z, Z);
+    int rc = sn_stft_exec(plan, x + t0 * hop, nf, 1, NULL, 0, Z, F, e);
+    if (rc) return rc;
+    if (recon == SN_RECON_PHASE && r->nch > 1) {
+      rc = sep_channel_reduce(plan, r->mix, ld, r->nch, r->rms, F, t0, nf, Zc, Vc, e);
+      if (rc) return rc;
+      sn_mask_phase_channel(F, k, nf, st->W, st->H + t0 * k, Vc, idx, m, st->s.par.power, A, Z, Z);
     } else {
-      sn_mask_apply(recon, F, k, nf, W, H + t0 * k, D + t0 * F, idx, m, mask_power, power, Z, Z);
+      sn_mask_apply(recon, F, k, nf, st->W, st->H + t0 * k, D + t0 * F, idx, m, mask_power, st->s.par.power, Z, Z);
     }
-    lrc = sn_poverlap_add(pola, t0, nf, Z, e);
+    rc = sn_poverlap_add(pola, t0, nf, Z, e);
+    if (rc) return rc;
   }
-  int rc = sn_agree(run->comm, lrc, e);
-  sn_timer_end(&run->timer, SN_PH_ISTFT);
-  return rc ? rc : sn_poverlap_finish(run, pola, 0);
+  return SN_OK;
 }
+
+/* Collective. One source of channel c by mask or phase (sep_channel_frames),
+ * finished into the pola's owned samples. */
+static int sep_channel_part(sn_run *run, const sep_opts *o, const sep_state *st, const sep_recon *r, const int *idx,
+                            int m, int c) {
+  int rc;
+  sn_timer_begin(&run->timer, SN_PH_ISTFT);
+  sn_poverlap_clear(r->pola);
+  rc = sn_run_agree(run, sep_channel_frames(o->recon, st, r, idx, m, o->mask_power, c, &run->err));
+  sn_timer_end(&run->timer, SN_PH_ISTFT);
+  return rc ? rc : sn_poverlap_finish(run, r->pola, 0);
+}
+
+/* ------------------------------------------------------------- options -- */
 
 /* Local. The --source options before any work: the names, and what may not
  * go with them (--group, --fix-W, a negative --free, --free alone). */
@@ -393,60 +410,6 @@ static int sep_sources_check(const sn_strlist *args, int64_t n_free, const char 
   if (group_s) return SN_FAIL(e, SN_ERR_USAGE, "separate: --group does not go with --source (the sources are named)");
   if (nc->fix_W_s) return SN_FAIL(e, SN_ERR_USAGE, "separate: --fix-W does not go with --source (give the dictionary as a --source)");
   return sn_sources_parse(args, src, e);
-}
-
-/* Collective. Read the dictionaries of the named sources, checked against the
- * parameters the input's spectrogram will have (before the transform), and
- * make them the fixed columns of W: k = their columns + n_free (a -k that
- * says otherwise is refused), beta = --beta, else the dictionaries' (beta_buf
- * holds it), else the default. */
-static int sep_sources_setup(sn_run *run, const char *in, const sn_stft_cfg *scfg, int64_t n_free, sn_nmf_cli *nc,
-                             sn_sources *src, char *beta_buf, size_t cap) {
-  sn_err *e = &run->err;
-  sn_spec_params par;
-  int rc = sn_pstft_params(run, in, scfg, &par);
-  if (rc == SN_OK) rc = sn_sources_load(run, &par, nc->beta_s != NULL, src);
-  if (rc) return rc;
-  const int64_t k = src->first[src->n] + (n_free > 0 ? n_free : 0);
-  int lrc = SN_OK;
-  if (nc->k != 0 && nc->k != k)
-    lrc = SN_FAIL(e, SN_ERR_USAGE,
-                  "separate -k: %lld contradicts the sources: their dictionaries have %lld columns and --free is %lld, "
-                  "so k = %lld (leave -k out)",
-                  (long long)nc->k, (long long)src->first[src->n], (long long)(n_free > 0 ? n_free : 0), (long long)k);
-  nc->k = k;
-  nc->fix_W = src->W;
-  nc->fix_W_cols = src->first[src->n];
-  if (!nc->beta_s) {
-    if (src->has_beta) snprintf(beta_buf, cap, "%.17g", src->beta);
-    else snprintf(beta_buf, cap, "%s", SN_SEPARATE_DEFAULT_BETA);
-    nc->beta_s = beta_buf;
-  }
-  if (lrc == SN_OK) lrc = sn_nmf_cli_check("separate", nc, e);
-  return sn_agree(run->comm, lrc, e);
-}
-
-/* Collective. The named sources in result.h5: /separate/sources/NAME/components
- * (the columns of W and rows of H of each source, and of rest) with the
- * dictionary as an attribute, and /separate source_names "a,b,rest". */
-static int sep_write_sources(sn_h5 *res, const sn_groups *g, const sn_sources *src, sn_err *e) {
-  char names[SN_OPT_LIST_MAX * 66] = "", ds[256];
-  size_t len = 0;
-  double *cols = malloc(((size_t)g->n_idx + 1) * sizeof *cols);
-  /* the writes are collective: agree on the buffer first */
-  int rc = sn_agree(sn_h5_comm(res), cols ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"), e);
-  for (int s = 0; s < g->n_src && rc == SN_OK; s++) {
-    int m = g->first[s + 1] - g->first[s];
-    for (int j = 0; j < m; j++) cols[j] = g->idx[g->first[s] + j];
-    snprintf(ds, sizeof ds, "/separate/sources/%s/components", g->name[s]);
-    rc = sn_h5_write_vec(res, ds, m, cols, e);
-    snprintf(ds, sizeof ds, "/separate/sources/%s", g->name[s]);
-    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, ds, "dictionary", s < src->n ? src->file[s] : "(learned: --free)", e);
-    len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", s ? "," : "", g->name[s]);
-  }
-  if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "source_names", names, e);
-  free(cols);
-  return rc;
 }
 
 /* Local. The --sources options before any work: what may not go with them
@@ -466,6 +429,176 @@ static int sep_auto_check(int n_sources, const char *grouping_s, const char *gro
   return sn_group_method_parse(grouping_s ? grouping_s : "both", m, e);
 }
 
+/* Local (rank 0 prints). --group that leaves components out: say which. */
+static void sep_group_warn(sn_run *run, const sn_groups *g, int64_t k) {
+  if (g->n_idx >= k) return;
+  char miss[256] = "";
+  size_t used = 0;
+  for (int64_t r = 0; r < k && used + 24 < sizeof miss; r++) {
+    int named = 0;
+    for (int i = 0; i < g->n_idx && !named; i++) named = g->idx[i] == r;
+    if (!named) used += (size_t)snprintf(miss + used, sizeof miss - used, "%s%lld", used ? ", " : "", (long long)r);
+  }
+  SN_PROGRESS(run, "separate --group: warning: component%s %s in no source: %s sound is left out, so the "
+              "sources do not add up to the mixture", k - g->n_idx > 1 ? "s" : "", miss, k - g->n_idx > 1 ? "their" : "its");
+}
+
+/* Local. Every option before any work (the --group numbers need only k), and
+ * on rank 0 whether the output folder can be made. Parses --reconstruct,
+ * --pool, --grouping, --group and --source into o and st. */
+static int sep_check_options(sn_run *run, sep_opts *o, sep_state *st) {
+  sn_err *e = &run->err;
+  sn_nmf_cli *nc = &o->nc;
+  int rc;
+  if (!st->od || !st->src) return SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory");
+  if (!o->com.output) return SN_FAIL(e, SN_ERR_USAGE, "separate: -o OUTDIR is required");
+  if ((rc = sep_sources_check(&o->src_args, o->n_free, o->group_s, nc, st->src, e))) return rc;
+  if (!st->src->n) {
+    if (!nc->beta_s) nc->beta_s = SN_SEPARATE_DEFAULT_BETA;
+    if ((rc = sn_nmf_cli_check("separate", nc, e))) return rc;
+  }
+  if (!(o->mask_power > 0) || !isfinite(o->mask_power))
+    return SN_FAIL(e, SN_ERR_USAGE, "separate --mask-power: must be > 0 (got %g)", o->mask_power);
+  if ((rc = sn_gl_opts_check("separate", &o->gl, SN_GL_SPELL_SEPARATE, e))) return rc;
+  if (strcmp(o->pool_s, "max") && strcmp(o->pool_s, "mean"))
+    return SN_FAIL(e, SN_ERR_USAGE, "separate --pool: '%s' is not max or mean", o->pool_s);
+  if (!strcmp(o->recon_s, "mask")) o->recon = SN_RECON_MASK;
+  else if (!strcmp(o->recon_s, "phase")) o->recon = SN_RECON_PHASE;
+  else if (!strcmp(o->recon_s, "griffinlim")) o->recon = SN_RECON_GRIFFINLIM;
+  else return SN_FAIL(e, SN_ERR_USAGE, "separate --reconstruct: '%s' is not mask, phase or griffinlim", o->recon_s);
+  o->pool_mode = strcmp(o->pool_s, "max") ? SN_POOL_MEAN : SN_POOL_MAX;
+  if ((rc = sep_auto_check(o->n_sources, o->grouping_s, o->group_s, &o->src_args, nc->k, &o->grouping, e))) return rc;
+  if (o->group_s) {
+    if ((rc = sn_groups_parse(o->group_s, &st->grp, e))) return rc;
+    if ((rc = sn_groups_check(&st->grp, nc->k, e))) return rc;
+    sep_group_warn(run, &st->grp, nc->k);
+  }
+  if (snprintf(st->od->path, sizeof st->od->path, "%s", o->com.output) >= (int)sizeof st->od->path)
+    return SN_FAIL(e, SN_ERR_USAGE, "%s: path too long", o->com.output);
+  return run->rank == 0 ? sn_outdir_precheck(st->od->path, e) : SN_OK;
+}
+
+/* Local. The named sources' dictionaries become the fixed columns of W: k =
+ * their columns + --free (a -k that says otherwise is refused), beta =
+ * --beta, else the dictionaries' (st->beta_buf holds it), else the default;
+ * then the NMF options are checked. */
+static int sep_sources_fix(sep_opts *o, sep_state *st, sn_err *e) {
+  sn_nmf_cli *nc = &o->nc;
+  const sn_sources *src = st->src;
+  const int64_t n_free = o->n_free > 0 ? o->n_free : 0, k = src->first[src->n] + n_free;
+  if (nc->k != 0 && nc->k != k)
+    return SN_FAIL(e, SN_ERR_USAGE,
+                   "separate -k: %lld contradicts the sources: their dictionaries have %lld columns and --free is %lld, "
+                   "so k = %lld (leave -k out)",
+                   (long long)nc->k, (long long)src->first[src->n], (long long)n_free, (long long)k);
+  nc->k = k;
+  nc->fix_W = src->W;
+  nc->fix_W_cols = src->first[src->n];
+  if (!nc->beta_s) {
+    if (src->has_beta) snprintf(st->beta_buf, sizeof st->beta_buf, "%.17g", src->beta);
+    else snprintf(st->beta_buf, sizeof st->beta_buf, "%s", SN_SEPARATE_DEFAULT_BETA);
+    nc->beta_s = st->beta_buf;
+  }
+  return sn_nmf_cli_check("separate", nc, e);
+}
+
+/* Collective. --source: read the named sources' dictionaries, checked
+ * against the parameters the input's spectrogram will have (before the
+ * transform), fix them in W and make one source each (and rest). Then k and
+ * the checkpoint's path are known. */
+static int sep_named_sources(sn_run *run, sep_opts *o, sep_state *st) {
+  sn_err *e = &run->err;
+  int rc = SN_OK;
+  if (st->src->n) {
+    sn_spec_params par;
+    SN_CHECK(sn_pstft_params(run, o->in, &o->scfg, &par));
+    SN_CHECK(sn_sources_load(run, &par, o->nc.beta_s != NULL, st->src));
+    SN_AGREE(run, sep_sources_fix(o, st, e));
+    SN_AGREE(run, sn_groups_sources(&st->grp, st->src, o->n_free > 0 ? o->n_free : 0, e));
+  }
+  snprintf(st->ckpt_buf, sizeof st->ckpt_buf, "%s/nmf.ckpt.h5", st->od->path);
+  if (!o->nc.checkpoint_s) o->nc.checkpoint_s = st->ckpt_buf;
+  st->k = o->nc.k;
+cleanup:
+  return rc;
+}
+
+/* ------------------------------------------------------------ grouping -- */
+
+/* Collective. The named sources in result.h5: /separate/sources/NAME/components
+ * (the columns of W and rows of H of each source, and of rest) with the
+ * dictionary as an attribute, and /separate source_names "a,b,rest". */
+static int sep_write_sources(sn_run *run, sn_h5 *res, const sn_groups *g, const sn_sources *src) {
+  sn_err *e = &run->err;
+  char names[SN_OPT_LIST_MAX * 66] = "", ds[256];
+  size_t len = 0;
+  double *cols = malloc(((size_t)g->n_idx + 1) * sizeof *cols);
+  int rc;
+  /* the writes are collective: agree on the buffer first */
+  SN_AGREE(run, cols ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"));
+  for (int s = 0; s < g->n_src; s++) {
+    int m = g->first[s + 1] - g->first[s];
+    for (int j = 0; j < m; j++) cols[j] = g->idx[g->first[s] + j];
+    snprintf(ds, sizeof ds, "/separate/sources/%s/components", g->name[s]);
+    SN_CHECK(sn_h5_write_vec(res, ds, m, cols, e));
+    snprintf(ds, sizeof ds, "/separate/sources/%s", g->name[s]);
+    SN_CHECK(sn_h5_attr_set_str(res, ds, "dictionary", s < src->n ? src->file[s] : "(learned: --free)", e));
+    len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", s ? "," : "", g->name[s]);
+  }
+  SN_CHECK(sn_h5_attr_set_str(res, "/separate", "source_names", names, e));
+cleanup:
+  free(cols);
+  return rc;
+}
+
+/* Collective. /separate/source_of_component: the source of each of the k
+ * components (-1: in none). */
+static int sep_write_source_of_component(sn_run *run, sn_h5 *res, const sn_groups *grp, int64_t k) {
+  sn_err *e = &run->err;
+  double *gv = calloc((size_t)k, sizeof *gv);
+  int rc;
+  /* the write is collective: agree on the buffer first */
+  SN_AGREE(run, gv ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"));
+  for (int64_t r = 0; r < k; r++) gv[r] = -1;
+  for (int g = 0; g < grp->n_src; g++)
+    for (int j = grp->first[g]; j < grp->first[g + 1]; j++) gv[grp->idx[j]] = g;
+  SN_CHECK(sn_h5_write_vec(res, "/separate/source_of_component", k, gv, e));
+cleanup:
+  free(gv);
+  return rc;
+}
+
+/* Local (rank 0). Cluster the k components into S labels (the reduced H
+ * statistic, W). */
+static int sep_group_labels(sn_run *run, sn_group_method m, const sn_spec *s, int64_t k, const float *W,
+                            const double *stat, int S, int *lab) {
+  return run->rank == 0 ? sn_group_components(m, s->F, k, W, s->par.sample_rate, s->par.n_fft, s->N, stat, S, lab, &run->err)
+                        : SN_OK;
+}
+
+/* Local. The groups of the labels lab (k components into S sources named
+ * source-NN), and the grouping as a --group list ("0+3,1+2") in list (cap
+ * bytes), or "" if it does not fit. */
+static void sep_groups_of_labels(sn_groups *g, const int *lab, int64_t k, int S, char *list, size_t cap) {
+  size_t used = 0;
+  list[0] = '\0';
+  for (int src = 0; src < S; src++) {
+    g->first[src] = g->n_idx;
+    for (int64_t r = 0; r < k; r++)
+      if (lab[r] == src) {
+        g->idx[g->n_idx++] = (int)r;
+        if (used < cap)
+          used += (size_t)snprintf(list + used, cap - used, "%s%lld", g->first[src] == g->n_idx - 1 ? (src ? "," : "") : "+",
+                                   (long long)r);
+      }
+    snprintf(g->name_buf + 24 * src, 24, "source-%02d", src);
+    if (src <= SN_OPT_LIST_MAX) g->name[src] = g->name_buf + 24 * src;
+  }
+  if (used >= cap) list[0] = '\0';
+  g->first[S] = g->n_idx;
+  g->n_src = S;
+}
+
 /* Collective. --sources S: group the k components (W replicated, this rank's
  * frames of H) into S sources named source-NN by sn_group_components: the H
  * statistic (H H^T and row sums, k*k + k doubles) is reduced once, rank 0
@@ -481,38 +614,21 @@ static int sep_group_auto(sn_run *run, sn_groups *g, int S, sn_group_method m, c
   g->first = calloc((size_t)S + 1, sizeof(int));
   g->idx = calloc((size_t)k, sizeof(int));
   g->name_buf = calloc((size_t)S, 24);
-  int lrc = (stat && lab && g->first && g->idx && g->name_buf) ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory");
-  if (lrc == SN_OK && m != SN_GROUP_TIMBRE) sn_group_hstat(k, s->n_local, H, stat);
-  int rc = m != SN_GROUP_TIMBRE ? sn_run_allreduce_sum(run, stat, (size_t)n, lrc) : sn_agree(run->comm, lrc, e);
-  if (rc == SN_OK) {
-    lrc = run->rank == 0 ? sn_group_components(m, s->F, k, W, s->par.sample_rate, s->par.n_fft, s->N, stat, S, lab, e)
-                         : SN_OK;
-    rc = sn_agree(run->comm, lrc, e);
+  const int alloc = (stat && lab && g->first && g->idx && g->name_buf) ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory");
+  int rc, cnt = 0;
+  if (m != SN_GROUP_TIMBRE) { /* the allocation is agreed inside the reduction */
+    if (alloc == SN_OK) sn_group_hstat(k, s->n_local, H, stat);
+    SN_CHECK(sn_run_allreduce_sum(run, stat, (size_t)n, alloc));
+  } else {
+    SN_AGREE(run, alloc);
   }
-  int cnt = 0;
-  if (rc == SN_OK) rc = sn_agree(run->comm, sn_mpi_count(k, "grouping labels", &cnt, e), e);
-  if (rc == SN_OK && MPI_Bcast(lab, cnt, MPI_INT, 0, run->comm) != MPI_SUCCESS)
-    rc = SN_FAIL(e, SN_ERR_MPI, "separate --sources: broadcast failed");
-  rc = sn_agree(run->comm, rc, e);
-  if (rc == SN_OK) {
-    size_t used = 0;
-    list[0] = '\0';
-    for (int src = 0; src < S; src++) {
-      g->first[src] = g->n_idx;
-      for (int64_t r = 0; r < k; r++)
-        if (lab[r] == src) {
-          g->idx[g->n_idx++] = (int)r;
-          if (used < cap)
-            used += (size_t)snprintf(list + used, cap - used, "%s%lld", g->first[src] == g->n_idx - 1 ? (src ? "," : "") : "+",
-                                     (long long)r);
-        }
-      snprintf(g->name_buf + 24 * src, 24, "source-%02d", src);
-      if (src <= SN_OPT_LIST_MAX) g->name[src] = g->name_buf + 24 * src;
-    }
-    if (used >= cap) list[0] = '\0';
-    g->first[S] = g->n_idx;
-    g->n_src = S;
-  }
+  SN_AGREE(run, sep_group_labels(run, m, s, k, W, stat, S, lab));
+  SN_AGREE(run, sn_mpi_count(k, "grouping labels", &cnt, e));
+  SN_AGREE(run, MPI_Bcast(lab, cnt, MPI_INT, 0, run->comm) == MPI_SUCCESS
+                    ? SN_OK
+                    : SN_FAIL(e, SN_ERR_MPI, "separate --sources: broadcast failed"));
+  sep_groups_of_labels(g, lab, k, S, list, cap);
+cleanup:
   free(stat);
   free(lab);
   return rc;
@@ -524,157 +640,507 @@ static int sep_store_report(sn_run *run, sn_h5 *res) {
   sn_err *e = &run->err;
   size_t cap = sizeof run->options + sizeof run->facts + 64;
   char *rep = malloc(cap);
+  int rc;
   if (rep) snprintf(rep, cap, "{\"options\": {%s}, \"facts\": {%s}}", run->options, run->facts);
-  int rc = sn_agree(run->comm, rep ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"), e);
-  if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "report", rep, e);
+  SN_AGREE(run, rep ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"));
+  SN_CHECK(sn_h5_attr_set_str(res, "/separate", "report", rep, e));
+cleanup:
   free(rep);
   return rc;
 }
 
 /* ---------------------------------------------------------- streamed -- */
 
-/* Collective. The streamed separation (every column of W fixed, see
- * parallel/sn_stream.h): the outputs, then result.h5 with W and the report
- * (no V unless the batch path runs, no H: it would grow with the recording). */
-static int sep_stream(sn_run *run, const char *in, const sn_stft_cfg *scfg, const sn_spec_params *par,
-                      const sn_nmf_cli *nc, const float *W, const sn_groups *grp, const sn_sources *src,
-                      double block_seconds, sn_recon_kind recon, const char *recon_s, double mask_power,
-                      const sn_common *com, const char *numbered, sn_outdir *od) {
+/* Collective. result.h5 of a streamed separation: W, the /nmf attributes,
+ * the sources, the facts and the report (no V unless the batch path runs,
+ * no H: it would grow with the recording). */
+static int sep_stream_model(sn_run *run, const sep_opts *o, const sep_state *st, const sn_spec_params *par,
+                            const float *W, const sn_stream_cfg *c, const sn_stream_out *so) {
   sn_err *e = &run->err;
+  const sn_nmf_cli *nc = &o->nc;
   const int64_t F = par->n_fft / 2 + 1, k = nc->k;
+  char path[4200];
   sn_h5 *res = NULL;
-  char (*paths)[4200] = calloc((size_t)grp->n_src + 1, sizeof *paths);
-  int rc = sn_agree(run->comm, paths ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"), e);
-  if (rc) return rc;
+  int rc, timing = 1;
+  snprintf(path, sizeof path, "%s/result.h5", st->od->path);
+  sn_timer_begin(&run->timer, SN_PH_WRITE);
+  SN_CHECK(sn_h5_create(run->comm, path, o->com.force, &res, e));
+  /* the model: /nmf */
+  SN_CHECK(sn_h5_write_cols(res, "/nmf/W", F, k, 0, run->rank == 0 ? k : 0, W, F, e));
+  SN_CHECK(sn_spec_params_write(res, "/nmf/W", par, e));
+  SN_CHECK(sn_h5_attr_set_double(res, "/nmf", "beta", nc->beta, e));
+  SN_CHECK(sn_h5_attr_set_str(res, "/nmf", "solver", nc->solver_s, e));
+  SN_CHECK(sn_h5_attr_set_int(res, "/nmf", "n_iter", nc->max_iter, e));
+  SN_CHECK(sn_h5_attr_set_int(res, "/nmf", "n_fixed", k, e));
+  SN_CHECK(sn_h5_attr_set_double(res, "/nmf", "loss", so->loss, e));
+  /* the separation: /separate */
+  SN_CHECK(sep_write_source_of_component(run, res, &st->grp, k));
+  SN_CHECK(sn_h5_attr_set_int(res, "/separate", "stream_block_frames", c->block, e));
+  SN_CHECK(sn_h5_attr_set_str(res, "/separate", "reconstruct", o->recon_s, e));
+  SN_CHECK(sn_h5_attr_set_double(res, "/separate", "mask_power", o->mask_power, e));
+  SN_CHECK(sn_h5_attr_set_int(res, "/separate", "n_sources", st->grp.n_src, e));
+  SN_CHECK(sn_h5_attr_set_str(res, "/separate", "input", o->in, e));
+  if (st->src->n) SN_CHECK(sep_write_sources(run, res, &st->grp, st->src));
+  sn_timer_end(&run->timer, SN_PH_WRITE);
+  timing = 0;
+  sn_run_fact_int(run, "F", F);
+  sn_run_fact_int(run, "N", so->N);
+  sn_run_fact_int(run, "k", k);
+  sn_run_fact_int(run, "n_sources", st->grp.n_src);
+  sn_run_fact_int(run, "n_iter", nc->max_iter);
+  sn_run_fact_int(run, "stream_block_frames", c->block);
+  sn_run_fact_int(run, "stream_blocks", so->n_blocks);
+  sn_run_fact_double(run, "loss", so->loss);
+  sn_run_fact_str(run, "reconstruct", o->recon_s);
+  sn_run_fact_str(run, "outdir", st->od->path);
+  SN_CHECK(sep_store_report(run, res));
+  SN_CHECK(sn_h5_close(&res, 1, e));
+  if (run->rank == 0) sn_outdir_file(st->od, path);
+cleanup:
+  if (timing) sn_timer_end(&run->timer, SN_PH_WRITE);
+  if (res) sn_h5_close(&res, 0, e); /* failure path: the error that led here is the one reported */
+  return rc;
+}
+
+/* Collective. The streamed separation (every column of W fixed, see
+ * parallel/cmd/sn_stream.h): the outputs, then result.h5. */
+static int sep_stream(sn_run *run, const sep_opts *o, sep_state *st, const sn_spec_params *par, const float *W) {
+  sn_err *e = &run->err;
+  const sn_nmf_cli *nc = &o->nc;
+  const sn_groups *grp = &st->grp;
+  const int64_t F = par->n_fft / 2 + 1, k = nc->k;
+  const double block_seconds = o->block_seconds < 0 ? SN_SEPARATE_DEFAULT_BLOCK_SECONDS : o->block_seconds;
+  char(*paths)[4200] = calloc((size_t)grp->n_src + 1, sizeof *paths);
+  int rc;
+  SN_AGREE(run, paths ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"));
   sn_stream_cfg c;
   memset(&c, 0, sizeof c);
-  c.input = in, c.scfg = scfg, c.par = par, c.W = W;
+  c.input = o->in, c.scfg = &o->scfg, c.par = par, c.W = W;
   c.ncfg.F = F, c.ncfg.R = k, c.ncfg.beta = nc->beta, c.ncfg.solver = nc->solver, c.ncfg.tile = nc->tile;
   c.ncfg.l1_H = (double)F * nc->alpha_H * nc->l1_ratio;
   c.ncfg.l2_H = (double)F * nc->alpha_H * (1.0 - nc->l1_ratio);
   c.ncfg.n_fixed = k;
   c.max_iter = nc->max_iter;
-  c.recon = recon, c.mask_power = mask_power;
+  c.recon = o->recon, c.mask_power = o->mask_power;
   c.n_src = grp->n_src, c.first = grp->first, c.idx = grp->idx, c.path = paths;
-  c.force = com->force, c.checkpoint = nc->checkpoint_s, c.resume = nc->resume;
+  c.force = o->com.force, c.checkpoint = nc->checkpoint_s, c.resume = nc->resume;
   c.checkpoint_every = nc->checkpoint_every;
-  SN_CHECK(sn_agree(run->comm, sn_stream_block_frames("separate", block_seconds, par, &c.block, e), e));
+  SN_AGREE(run, sn_stream_block_frames("separate", block_seconds, par, &c.block, e));
   for (int g = 0; g < grp->n_src; g++) {
-    if (grp->name[g]) snprintf(paths[g], sizeof paths[g], "%s/%s.wav", od->path, grp->name[g]);
-    else snprintf(paths[g], sizeof paths[g], "%s/%s-%02d.wav", od->path, numbered, g);
+    char name[64];
+    sep_source_name(o, st, g, name, sizeof name);
+    snprintf(paths[g], sizeof paths[g], "%s/%s.wav", st->od->path, name);
   }
   SN_PROGRESS(run, "separate: streamed, blocks of %lld frames (%g s), %lld H updates per frame", (long long)c.block,
               c.block * (double)par->hop / par->sample_rate, (long long)c.max_iter);
-  SN_CHECK(sn_outdir_create(run, od));
+  SN_CHECK(sn_outdir_create(run, st->od));
   sn_stream_out so;
   SN_CHECK(sn_stream_separate(run, &c, &so));
-  for (int g = 0; g < grp->n_src && run->rank == 0; g++) sn_outdir_file(od, paths[g]);
+  for (int g = 0; g < grp->n_src && run->rank == 0; g++) sn_outdir_file(st->od, paths[g]);
   SN_PROGRESS(run, "separate: %lld frames in %lld blocks, loss %.6g; wrote %d sources to %s", (long long)so.N,
-              (long long)so.n_blocks, so.loss, grp->n_src, od->path);
-  {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/result.h5", od->path);
-    sn_timer_begin(&run->timer, SN_PH_WRITE);
-    rc = sn_h5_create(run->comm, path, com->force, &res, e);
-    if (rc == SN_OK) rc = sn_h5_write_cols(res, "/nmf/W", F, k, 0, run->rank == 0 ? k : 0, W, F, e);
-    if (rc == SN_OK) rc = sn_spec_params_write(res, "/nmf/W", par, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_double(res, "/nmf", "beta", nc->beta, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/nmf", "solver", nc->solver_s, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/nmf", "n_iter", nc->max_iter, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/nmf", "n_fixed", k, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_double(res, "/nmf", "loss", so.loss, e);
-    if (rc == SN_OK) {
-      double *gv = calloc((size_t)k, sizeof *gv);
-      /* the write is collective: agree on the buffer first */
-      rc = sn_agree(run->comm, gv ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"), e);
-      for (int64_t r = 0; gv && r < k; r++) gv[r] = -1;
-      for (int g = 0; gv && g < grp->n_src; g++)
-        for (int j = grp->first[g]; j < grp->first[g + 1]; j++) gv[grp->idx[j]] = g;
-      if (rc == SN_OK) rc = sn_h5_write_vec(res, "/separate/source_of_component", k, gv, e);
-      free(gv);
-    }
-    if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/separate", "stream_block_frames", c.block, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "reconstruct", recon_s, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_double(res, "/separate", "mask_power", mask_power, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/separate", "n_sources", grp->n_src, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "input", in, e);
-    if (rc == SN_OK && src->n) rc = sep_write_sources(res, grp, src, e);
-    sn_timer_end(&run->timer, SN_PH_WRITE);
-    if (rc) goto cleanup;
-    sn_run_fact_int(run, "F", F);
-    sn_run_fact_int(run, "N", so.N);
-    sn_run_fact_int(run, "k", k);
-    sn_run_fact_int(run, "n_sources", grp->n_src);
-    sn_run_fact_int(run, "n_iter", nc->max_iter);
-    sn_run_fact_int(run, "stream_block_frames", c.block);
-    sn_run_fact_int(run, "stream_blocks", so.n_blocks);
-    sn_run_fact_double(run, "loss", so.loss);
-    sn_run_fact_str(run, "reconstruct", recon_s);
-    sn_run_fact_str(run, "outdir", od->path);
-    if ((rc = sep_store_report(run, res))) goto cleanup;
-    rc = sn_h5_close(&res, 1, e);
-    if (rc == SN_OK && run->rank == 0) sn_outdir_file(od, path);
-  }
+              (long long)so.n_blocks, so.loss, grp->n_src, st->od->path);
+  SN_CHECK(sep_stream_model(run, o, st, par, W, &c, &so));
 cleanup:
-  if (res) sn_h5_close(&res, 0, e);
   free(paths);
   return rc;
+}
+
+/* Local. Why the options alone keep the run from streaming (NULL: they do
+ * not). */
+static const char *sep_stream_why_not(const sep_opts *o, const sep_state *st) {
+  const sn_nmf_cli *nc = &o->nc;
+  return !st->src->n && !nc->fix_W_s ? "needs every column fixed (--source, or --fix-W of all k columns)"
+         : o->n_free > 0 ? "needs every column fixed (no --free)"
+         : o->n_sources != INT_MIN ? "does not go with --sources (grouping needs all of H)"
+         : o->recon == SN_RECON_GRIFFINLIM ? "does not go with --reconstruct griffinlim"
+         : o->store_spec ? "does not go with --store-spectrogram"
+         : o->store_audio ? "does not go with --store-audio"
+         : nc->sort ? "does not go with --sort"
+         : nc->init_kind == SN_NMF_INIT_FILE ? "does not go with --init FILE"
+         : NULL;
+}
+
+/* Local. With every column fixed there is nothing for --solver online to
+ * learn; --block-seconds asks for a stream that `why` refuses. */
+static int sep_stream_check(const sep_opts *o, const sep_state *st, const char *why, sn_err *e) {
+  if (!why && o->nc.online && (st->src->n || st->Wfix))
+    return SN_FAIL(e, SN_ERR_USAGE, "separate --solver online: every column of W is fixed, nothing to "
+                   "learn (use --solver mu, or learn columns with --free)");
+  if (o->block_seconds > 0 && why) return SN_FAIL(e, SN_ERR_USAGE, "separate --block-seconds: streaming %s", why);
+  return SN_OK;
+}
+
+/* Collective. Every column of W fixed (--source without --free, --fix-W of
+ * all k) and nothing that needs all of V or H: stream (sn_stream.h) and set
+ * *streamed; else leave it 0 and the batch stages run. */
+static int sep_try_stream(sn_run *run, sep_opts *o, sep_state *st, int *streamed) {
+  const char *why = sep_stream_why_not(o, st);
+  sn_spec_params par;
+  int rc = SN_OK;
+  *streamed = 0;
+  if (!why && o->block_seconds != 0) {
+    SN_CHECK(sn_pstft_params(run, o->in, &o->scfg, &par));
+    if (sn_spec_out_channels(&par) > 1) why = "keeps one channel (use --mono or --channel K for a multichannel input)";
+    if (!why && !st->src->n) {
+      SN_CHECK(sn_stream_fixed_w(run, o->nc.fix_W_s, &par, st->k, &st->Wfix));
+      if (!st->Wfix) why = "needs every column fixed (--fix-W of all k columns, made with these STFT options)";
+    }
+  }
+  SN_AGREE(run, sep_stream_check(o, st, why, &run->err));
+  if (o->block_seconds == 0 || why) return SN_OK;
+  if (!st->src->n && !o->group_s) SN_AGREE(run, sn_groups_identity(&st->grp, st->k, &run->err));
+  if (!o->iter_given) {
+    o->nc.max_iter = SN_SEPARATE_STREAM_DEFAULT_ITER;
+    sn_opts_json(o->tables, run->options, sizeof run->options); /* the report's options: the value used */
+  }
+  *streamed = 1;
+  rc = sep_stream(run, o, st, &par, st->src->n ? st->src->W : st->Wfix);
+cleanup:
+  return rc;
+}
+
+/* ------------------------------------------------------- batch stages -- */
+
+/* Local. The spectrogram's sizes against k and the options, the sources
+ * (one per component unless grouped), and V's values. */
+static int sep_check_spectrogram(const sep_opts *o, sep_state *st, sn_err *e) {
+  const sn_nmf_cli *nc = &o->nc;
+  const sn_spec *s = &st->s;
+  const int64_t k = st->k;
+  int rc;
+  /* Held-fixed dictionaries may be overcomplete (k > F): only H is learned. */
+  if (!(nc->fix_W && nc->fix_W_cols == k) && (rc = sn_nmf_cli_check_k("separate", k, s->F, s->N, o->in, e))) return rc;
+  if ((rc = sn_nmf_cli_check_batch("separate", nc, s->N, e))) return rc;
+  if (!o->group_s && !st->src->n && o->n_sources == INT_MIN && (rc = sn_groups_identity(&st->grp, k, e))) return rc;
+  return sn_nmf_cli_check_v(s->mag, s->F, s->n_local, s->start, nc->beta, o->in, "the spectrogram", e);
+}
+
+/* Collective. Stage 1: V = |STFT| of the input, this rank's frames, checked. */
+static int sep_spectrogram(sn_run *run, const sep_opts *o, sep_state *st) {
+  int rc;
+  SN_PROGRESS(run, "separate: %s on %d rank%s, k = %lld, reconstruct %s", o->in, run->size, run->size > 1 ? "s" : "",
+              (long long)st->k, o->recon_s);
+  SN_CHECK(sn_pstft_compute(run, o->in, &o->scfg, 0, &st->s));
+  SN_AGREE(run, sep_check_spectrogram(o, st, &run->err));
+  SN_PROGRESS(run, "separate: V %lld x %lld at %g Hz (%.1f s)", (long long)st->s.F, (long long)st->s.N,
+              st->s.par.sample_rate, st->s.par.n_samples / st->s.par.sample_rate);
+cleanup:
+  return rc;
+}
+
+/* Collective. Stage 2: the NMF V ~= W H (a SIGTERM/SIGUSR1 caught since the
+ * start asks for a checkpoint); with --sources, the grouping of its
+ * components. */
+static int sep_factorize(sn_run *run, sep_opts *o, sep_state *st) {
+  sn_spec *s = &st->s;
+  int rc;
+  const sn_nmf_block blk = {s->mag, s->F, s->N, s->start, s->n_local, o->in, o->nc.checkpoint_s, sn_sep_compat, NULL,
+                            &s->par};
+  SN_CHECK(sn_nmf_cli_run(run, "separate", &o->nc, &blk, &st->po, &st->W, &st->H, &st->nmf, &st->n_fixed));
+  st->nmf_done = 1;
+  /* the NMF is complete: its checkpoint has served (a crash from here on must
+   * not leave a half-made folder behind) */
+  if (run->rank == 0) unlink(o->nc.checkpoint_s);
+  SN_PROGRESS(run, "separate: NMF %lld iterations, loss %.6g%s", (long long)st->nmf.iter, st->nmf.loss,
+              st->nmf.converged ? " (converged)" : "");
+  if (o->n_sources != INT_MIN) {
+    st->auto_list = calloc(4096, 1);
+    SN_AGREE(run, st->auto_list ? SN_OK : SN_FAIL(&run->err, SN_ERR_NOMEM, "separate: out of memory"));
+    SN_CHECK(sep_group_auto(run, &st->grp, o->n_sources, o->grouping, s, st->k, st->W, st->H, st->auto_list, 4096));
+    SN_PROGRESS(run, "separate: %d sources by %s: %s", o->n_sources, sn_group_method_name(o->grouping), st->auto_list);
+  }
+cleanup:
+  return rc;
+}
+
+/* Collective. The model in result.h5: /nmf (W, H, the loss history and the
+ * NMF's facts). */
+static int sep_write_nmf(sn_run *run, const sep_opts *o, const sep_state *st, sn_h5 *res) {
+  sn_err *e = &run->err;
+  const sn_nmf_cli *nc = &o->nc;
+  const sn_spec *s = &st->s;
+  const sn_pnmf_state *nmf = &st->nmf;
+  const int64_t F = s->F, N = s->N, k = st->k;
+  int rc;
+  SN_CHECK(sn_h5_write_cols(res, "/nmf/W", F, k, 0, run->rank == 0 ? k : 0, st->W, F, e));
+  SN_CHECK(sn_h5_write_cols(res, "/nmf/H", k, N, s->start, s->n_local, st->H, k, e));
+  SN_CHECK(sn_h5_write_vec(res, "/nmf/loss", nmf->n_hist, nmf->hist, e));
+  SN_CHECK(sn_spec_params_write(res, "/nmf/W", &s->par, e));
+  SN_CHECK(sn_spec_params_write(res, "/nmf/H", &s->par, e));
+  SN_CHECK(sn_h5_attr_set_double(res, "/nmf", "beta", nc->beta, e));
+  SN_CHECK(sn_h5_attr_set_str(res, "/nmf", "solver", nc->solver_s, e));
+  SN_CHECK(sn_h5_attr_set_str(res, "/nmf", "init", nc->init_s, e));
+  SN_CHECK(sn_h5_attr_set_int(res, "/nmf", "n_iter", nmf->iter, e));
+  SN_CHECK(sn_h5_attr_set_int(res, "/nmf", "n_fixed", st->n_fixed, e));
+  SN_CHECK(sn_h5_attr_set_int(res, "/nmf", "converged", nmf->converged, e));
+  SN_CHECK(sn_h5_attr_set_double(res, "/nmf", "loss", nmf->loss, e));
+  SN_CHECK(sn_h5_attr_set_double(res, "/nmf", "reconstruction_err", sqrt(2.0 * fmax(nmf->loss, 0.0)), e));
+cleanup:
+  return rc;
+}
+
+/* Collective. The separation's attributes in result.h5: /separate (the
+ * source of each component, how the parts are made, the named sources). */
+static int sep_write_separate(sn_run *run, const sep_opts *o, const sep_state *st, sn_h5 *res) {
+  sn_err *e = &run->err;
+  const int nch = o->recon == SN_RECON_GRIFFINLIM ? 1 : sn_spec_out_channels(&st->s.par); /* Griffin-Lim parts are mono */
+  const char *groups = o->group_s ? o->group_s : st->auto_list ? st->auto_list : "";
+  int rc;
+  SN_CHECK(sep_write_source_of_component(run, res, &st->grp, st->k));
+  SN_CHECK(sn_h5_attr_set_str(res, "/separate", "reconstruct", o->recon_s, e));
+  SN_CHECK(sn_h5_attr_set_double(res, "/separate", "mask_power", o->mask_power, e));
+  SN_CHECK(sn_h5_attr_set_str(res, "/separate", "groups", groups, e));
+  if (st->auto_list) SN_CHECK(sn_h5_attr_set_str(res, "/separate", "grouping", sn_group_method_name(o->grouping), e));
+  SN_CHECK(sn_h5_attr_set_int(res, "/separate", "n_sources", st->grp.n_src, e));
+  SN_CHECK(sn_h5_attr_set_str(res, "/separate", "input", o->in, e));
+  SN_CHECK(sn_h5_attr_set_int(res, "/separate", "channels", nch, e)); /* the channels of every part written */
+  SN_CHECK(sn_h5_attr_set_str(res, "/separate", "channel_rule", st->s.par.channel_rule, e));
+  if (st->src->n) SN_CHECK(sep_write_sources(run, res, &st->grp, st->src));
+cleanup:
+  return rc;
+}
+
+/* Collective. Stage 3: result.h5 with V, the model (/nmf) and the
+ * separation's attributes (/separate); it stays open (st->res) for the
+ * parts' audio and the report. */
+static int sep_write_model(sn_run *run, const sep_opts *o, sep_state *st) {
+  char path[4200];
+  int rc;
+  snprintf(path, sizeof path, "%s/result.h5", st->od->path);
+  SN_CHECK(sn_h5_create(run->comm, path, o->com.force, &st->res, &run->err));
+  SN_CHECK(sn_spec_write(run, st->res, &st->s));
+  sn_timer_begin(&run->timer, SN_PH_WRITE);
+  rc = sep_write_nmf(run, o, st, st->res);
+  if (rc == SN_OK) rc = sep_write_separate(run, o, st, st->res);
+  sn_timer_end(&run->timer, SN_PH_WRITE);
+cleanup:
+  return rc;
+}
+
+/* Local. The reconstruction's scratch: the complex STFT of one batch, and
+ * for several channels the interleaved part (and phase's channel scratch). */
+static int sep_recon_alloc(const sep_opts *o, const sep_state *st, sep_recon *r, sn_err *e) {
+  const int64_t F = st->s.F;
+  const int batch = sn_stft_batch(sn_poverlap_plan(r->pola));
+  r->Z = sn_calloc((size_t)F * batch * 2 * sizeof(float), "STFT chunk", e);
+  if (r->nch > 1) {
+    if (o->recon == SN_RECON_PHASE) r->A = sn_calloc((size_t)F * batch * 4 * sizeof(float), "channel scratch", e);
+    r->Y = sn_calloc((size_t)((r->ny > 0 ? r->ny : 1) * r->nch) * sizeof(float), "interleaved channels", e);
+  }
+  return r->Z && (r->nch == 1 || (r->Y && (o->recon != SN_RECON_PHASE || r->A))) ? SN_OK : SN_ERR_NOMEM;
+}
+
+/* Collective. The distributed overlap-add of the parts; for mask and phase
+ * this rank's samples of the mixture, kept instead of its complex STFT (a
+ * quarter of the size at hop n_fft/4): frames are transformed again per
+ * source. The mask's denominator replaces V (no longer needed). */
+static int sep_recon_setup(sn_run *run, const sep_opts *o, sep_state *st, sep_recon *r) {
+  sn_spec *s = &st->s;
+  int rc;
+  r->nch = o->recon == SN_RECON_GRIFFINLIM ? 1 : sn_spec_out_channels(&s->par);
+  r->rms = !strcmp(s->par.channel_rule, "rms");
+  SN_CHECK(sn_poverlap_create(run, &s->par, s->N, s->par.n_samples, &r->pola));
+  sn_poverlap_owned(r->pola, &r->y0, &r->ny);
+  if (o->recon == SN_RECON_GRIFFINLIM) return SN_OK;
+  int64_t b0;
+  sn_poverlap_span(r->pola, &b0, &r->lenb);
+  SN_CHECK(sep_read_mixture(run, o->in, &o->scfg, r->nch, b0, r->lenb, &r->mix));
+  SN_AGREE(run, sep_recon_alloc(o, st, r, &run->err));
+  if (o->recon == SN_RECON_MASK) {
+    sn_timer_begin(&run->timer, SN_PH_ISTFT);
+    sn_mask_denominator(s->F, st->k, s->n_local, st->W, st->H, o->mask_power, s->mag);
+    sn_timer_end(&run->timer, SN_PH_ISTFT);
+  }
+cleanup:
+  return rc;
+}
+
+/* Collective. Source g's part into r (Griffin-Lim from W_g H_g alone, adding
+ * its spectral convergence to *sc_sum; else every channel by mask or phase),
+ * written to OUTDIR/NAME.wav (and to result.h5 with --store-audio). */
+static int sep_source(sn_run *run, const sep_opts *o, sep_state *st, sep_recon *r, int g, double *sc_sum) {
+  sn_spec *s = &st->s;
+  const int *idx = st->grp.idx + st->grp.first[g];
+  const int m = st->grp.first[g + 1] - st->grp.first[g];
+  char name[64];
+  int rc;
+  sep_source_name(o, st, g, name, sizeof name);
+  if (o->recon == SN_RECON_GRIFFINLIM) {
+    sn_mask_magnitude(s->F, st->k, s->n_local, st->W, st->H, idx, m, s->par.power, s->mag);
+    const sn_gl_cfg glc = sn_gl_opts_cfg(&o->gl, (uint64_t)o->nc.seed + 7919u * (uint64_t)g);
+    SN_CHECK(sn_pgriffinlim_run(run, r->pola, s->mag, &glc));
+    double sc = 0;
+    SN_CHECK(sn_pgriffinlim_convergence(run, r->pola, s->mag, &sc));
+    *sc_sum += sc;
+  } else {
+    for (int c = 0; c < r->nch; c++) {
+      SN_CHECK(sep_channel_part(run, o, st, r, idx, m, c));
+      if (r->nch > 1) sep_interleave(sn_poverlap_owned_ptr(r->pola), r->ny, c, r->nch, r->Y);
+    }
+  }
+  const float *y = r->nch > 1 ? r->Y : sn_poverlap_owned_ptr(r->pola);
+  const double sr = s->par.sample_rate;
+  SN_CHECK(sn_write_source(run, st->od, name, sr, s->par.n_samples, o->com.force, r->y0, r->ny, y, r->nch));
+  if (o->store_audio) SN_CHECK(sep_store_audio(run, st->res, name, sr, s->par.n_samples, r->y0, r->ny, y, r->nch));
+  SN_PROGRESS(run, "separate: wrote %s/%s.wav", st->od->path, name);
+cleanup:
+  return rc;
+}
+
+/* Collective. Stage 4: each source in turn. */
+static int sep_sources(sn_run *run, const sep_opts *o, sep_state *st) {
+  sep_recon r;
+  memset(&r, 0, sizeof r);
+  double sc_sum = 0;
+  int rc;
+  SN_CHECK(sep_recon_setup(run, o, st, &r));
+  for (int g = 0; g < st->grp.n_src; g++) SN_CHECK(sep_source(run, o, st, &r, g, &sc_sum));
+  if (o->recon == SN_RECON_GRIFFINLIM && st->grp.n_src > 0)
+    sn_run_fact_double(run, "griffinlim_spectral_convergence", sc_sum / st->grp.n_src);
+cleanup:
+  sn_poverlap_destroy(&r.pola);
+  sn_free(r.mix), sn_free(r.Z), sn_free(r.A), sn_free(r.Y);
+  return rc;
+}
+
+/* Local (rank 0). Draw the pooled data and write it to path (not over an
+ * existing file without --force). */
+static int sep_draw(sn_run *run, const sep_opts *o, const sep_state *st, const char *path, unsigned char **rgb) {
+  sn_err *e = &run->err;
+  const sn_spec *s = &st->s;
+  const int64_t k = st->k;
+  const sn_groups *grp = &st->grp;
+  char title[200];
+  const char *base = strrchr(o->in, '/');
+  snprintf(title, sizeof title, "%s: R=%lld, %.1f S, %s", base ? base + 1 : o->in, (long long)k,
+           s->par.n_samples / s->par.sample_rate, o->recon_s);
+  sn_plot_in pin = {s->F, s->N, k, s->par.sample_rate, s->par.hop, st->PV, st->PH, st->Vp, st->W, st->Hp, title, NULL, NULL};
+  int src_of[4097];
+  if ((st->src->n || (st->auto_list && grp->n_src <= SN_OPT_LIST_MAX + 1)) && k <= 4097) { /* label the named sources (and rest) */
+    for (int64_t r = 0; r < k; r++) src_of[r] = -1;
+    for (int g = 0; g < grp->n_src; g++)
+      for (int j = grp->first[g]; j < grp->first[g + 1]; j++) src_of[grp->idx[j]] = g;
+    pin.src_of = src_of;
+    pin.src_name = grp->name;
+  }
+  int w = 0, h = 0, rc;
+  if ((rc = sn_plot_overview(&pin, rgb, &w, &h, e))) return rc;
+  if ((rc = sn_fault("plot", run->rank, e))) return rc;
+  if (!o->com.force && access(path, F_OK) == 0) return SN_FAIL(e, SN_ERR_IO, "%s: exists (use --force to overwrite)", path);
+  return sn_png_write(path, w, h, *rgb, e);
+}
+
+/* Collective. Stage 5: overview.png (rank 0 draws the pooled V, W and H). */
+static int sep_overview(sn_run *run, const sep_opts *o, sep_state *st) {
+  char path[4200];
+  unsigned char *rgb = NULL;
+  int rc;
+  snprintf(path, sizeof path, "%s/overview.png", st->od->path);
+  sn_timer_begin(&run->timer, SN_PH_PLOT);
+  SN_AGREE(run, run->rank == 0 ? sep_draw(run, o, st, path, &rgb) : SN_OK);
+  if (run->rank == 0) sn_outdir_file(st->od, path);
+cleanup:
+  sn_timer_end(&run->timer, SN_PH_PLOT);
+  sn_free(rgb);
+  return rc;
+}
+
+/* Collective. The facts, the report inside result.h5, and the commit. */
+static int sep_commit(sn_run *run, const sep_opts *o, sep_state *st) {
+  const sn_pnmf_state *nmf = &st->nmf;
+  char path[4200];
+  int rc;
+  sn_run_fact_int(run, "F", st->s.F);
+  sn_run_fact_int(run, "N", st->s.N);
+  sn_run_fact_int(run, "k", st->k);
+  sn_run_fact_int(run, "n_sources", st->grp.n_src);
+  if (st->auto_list) sn_run_fact_str(run, "grouping", sn_group_method_name(o->grouping));
+  sn_run_fact_int(run, "n_iter", nmf->iter);
+  sn_run_fact_int(run, "converged", nmf->converged);
+  sn_run_fact_double(run, "loss", nmf->loss);
+  sn_run_fact_double(run, "reconstruction_err", sqrt(2.0 * fmax(nmf->loss, 0.0)));
+  sn_run_fact_str(run, "reconstruct", o->recon_s);
+  sn_run_fact_int(run, "output_channels", o->recon == SN_RECON_GRIFFINLIM ? 1 : sn_spec_out_channels(&st->s.par));
+  sn_run_fact_str(run, "outdir", st->od->path);
+  SN_CHECK(sep_store_report(run, st->res));
+  snprintf(path, sizeof path, "%s/result.h5", st->od->path);
+  SN_CHECK(sn_h5_close(&st->res, 1, &run->err));
+  if (run->rank == 0) sn_outdir_file(st->od, path);
+  if (run->rank == 0) unlink(o->nc.checkpoint_s); /* complete: the checkpoint is no longer needed */
+cleanup:
+  return rc;
+}
+
+/* Local (rank 0). After a failure: a checkpoint of an unfinished NMF stays
+ * (with its folder) to resume from; else the folder is undone. */
+static void sep_undo(const sep_opts *o, sep_state *st) {
+  const char *ckpt = o->nc.checkpoint_s;
+  if (st->nmf_done && ckpt) unlink(ckpt);
+  if (st->nmf_done || access(ckpt ? ckpt : "", F_OK) != 0) sn_outdir_undo(st->od);
+  else
+    for (int i = 0; i < st->od->n_files; i++) unlink(st->od->files[i]);
+}
+
+/* Local. Free the state; safe on a zeroed one. */
+static void sep_state_free(sep_state *st) {
+  sn_pnmf_state_free(&st->nmf);
+  sn_spec_free(&st->s);
+  sn_groups_free(&st->grp);
+  free(st->auto_list);
+  if (st->src) sn_sources_free(st->src);
+  free(st->src);
+  sn_free(st->W), sn_free(st->H), sn_free(st->Vp), sn_free(st->Hp), sn_free(st->Wfix);
+  free(st->od);
 }
 
 /* -------------------------------------------------------------- separate -- */
 
 int sn_cmd_separate(sn_run *run, int argc, char **argv) {
-  sn_err *e = &run->err;
-  sn_common com = {0};
-  sn_stft_cfg scfg = SN_STFT_CFG_DEFAULT;
-  sn_nmf_cli nc = SN_NMF_CLI_DEFAULT(256);
-  double mask_power = 1.0, momentum = 0.99;
-  const char *recon_s = "mask", *group_s = NULL, *gl_init_s = "random", *pool_s = "max";
-  int store_audio = 0, gl_iter = 32, no_plot = 0, store_spec = 0;
-  double block_seconds = -1; /* not given: stream when every column is fixed */
-  sn_strlist src_args = {0};
-  int64_t n_free = INT64_MIN; /* not given */
-  int n_sources = INT_MIN;    /* not given */
-  const char *grouping_s = NULL;
-  sn_group_method grouping = SN_GROUP_BOTH;
-  char *auto_list = NULL;
-  nc.beta_s = NULL; /* --source: the dictionaries' beta, else the command's default */
-  nc.max_iter = INT64_MIN; /* not given: the batch or the streamed default */
+  sep_opts o;
+  memset(&o, 0, sizeof o);
+  o.scfg = (sn_stft_cfg)SN_STFT_CFG_DEFAULT;
+  o.nc = (sn_nmf_cli)SN_NMF_CLI_DEFAULT(256);
+  o.nc.beta_s = NULL;         /* --source: the dictionaries' beta, else the command's default */
+  o.nc.max_iter = INT64_MIN;  /* not given: the batch or the streamed default */
+  o.gl = (sn_gl_opts)SN_GL_OPTS_DEFAULT;
+  o.mask_power = 1.0, o.block_seconds = -1, o.n_free = INT64_MIN, o.n_sources = INT_MIN;
+  o.recon_s = "mask", o.pool_s = "max";
   const sn_opt t_main[] = {
-      SN_COMMON_OPTS(&com),
-      {"--source", 0, SN_OPT_LIST, &src_args, "NAME=DICT.h5[:/path]",
+      SN_COMMON_OPTS(&o.com),
+      {"--source", 0, SN_OPT_LIST, &o.src_args, "NAME=DICT.h5[:/path]",
        "a named source: its dictionary (from learn: /dict/W, else /nmf/W) held fixed; repeat per source; writes NAME.wav"},
-      {"--free", 0, SN_OPT_INT64, &n_free, "R",
+      {"--free", 0, SN_OPT_INT64, &o.n_free, "R",
        "with --source: R more learned columns for what the dictionaries miss (writes rest.wav; default 0)"},
-      {"--reconstruct", 0, SN_OPT_STRING, &recon_s, "HOW",
+      {"--reconstruct", 0, SN_OPT_STRING, &o.recon_s, "HOW",
        "mask (soft mask on each channel's STFT; parts add up to the mixture per channel) | phase (W_k H_k with each "
        "channel's phase, spread over the channels as |X_c| / V) | griffinlim (from W_k H_k alone: mono parts) (default mask)"},
-      {"--mask-power", 0, SN_OPT_DOUBLE, &mask_power, "P", "soft mask (W_k H_k)^P / sum_j (W_j H_j)^P (default 1)"},
-      {"--group", 0, SN_OPT_STRING, &group_s, "LIST", "sum components into sources: 0+1,2,3+4 (writes source-NN.wav)"},
-      {"--sources", 0, SN_OPT_INT, &n_sources, "S",
+      {"--mask-power", 0, SN_OPT_DOUBLE, &o.mask_power, "P", "soft mask (W_k H_k)^P / sum_j (W_j H_j)^P (default 1)"},
+      {"--group", 0, SN_OPT_STRING, &o.group_s, "LIST", "sum components into sources: 0+1,2,3+4 (writes source-NN.wav)"},
+      {"--sources", 0, SN_OPT_INT, &o.n_sources, "S",
        "group the -k R components into S sources automatically, with no dictionaries (writes source-NN.wav)"},
-      {"--grouping", 0, SN_OPT_STRING, &grouping_s, "HOW",
+      {"--grouping", 0, SN_OPT_STRING, &o.grouping_s, "HOW",
        "with --sources: both (spectral flatness of W and co-activation in H; default) | coact (H only) | timbre (cepstra of W)"},
-      {"--store-audio", 0, SN_OPT_FLAG, &store_audio, NULL, "also store each part's audio in result.h5 (/separate/audio)"},
-      {"--block-seconds", 0, SN_OPT_DOUBLE, &block_seconds, "S",
+      {"--store-audio", 0, SN_OPT_FLAG, &o.store_audio, NULL, "also store each part's audio in result.h5 (/separate/audio)"},
+      {"--block-seconds", 0, SN_OPT_DOUBLE, &o.block_seconds, "S",
        "with every column fixed (--source without --free, or --fix-W of all k): stream the input in blocks of S "
        "seconds of audio, memory set by the block (default 30; 0: hold the whole span); exactly --max-iter H updates "
        "per frame (default 100 when streamed), no V or H in result.h5, no overview.png; a checkpoint every 10 s of wall time at a block's end, "
        "or every N blocks with --checkpoint-every N"},
-      {"--store-spectrogram", 0, SN_OPT_FLAG, &store_spec, NULL,
+      {"--store-spectrogram", 0, SN_OPT_FLAG, &o.store_spec, NULL,
        "store V in result.h5 also when every column is fixed (the run is then not streamed)"},
-      {"--gl-iter", 0, SN_OPT_INT, &gl_iter, "N", "Griffin-Lim iterations (default 32)"},
-      {"--momentum", 0, SN_OPT_DOUBLE, &momentum, "X", "Griffin-Lim momentum (default 0.99)"},
-      {"--gl-init", 0, SN_OPT_STRING, &gl_init_s, "random|zero", "Griffin-Lim start phases (default random)"},
-      {"--pool", 0, SN_OPT_STRING, &pool_s, "max|mean", "pooling of long spectrograms for overview.png (default max)"},
-      {"--no-plot", 0, SN_OPT_FLAG, &no_plot, NULL, "do not draw overview.png"},
       {NULL, 0, 0, NULL, NULL, NULL}};
-  const sn_opt t_nmf[] = {SN_NMF_OPTS(&nc), {NULL, 0, 0, NULL, NULL, NULL}};
-  const sn_opt t_stft[] = {SN_STFT_OPTS(&scfg), {NULL, 0, 0, NULL, NULL, NULL}};
-  const sn_opt *const tables[] = {t_main, t_nmf, t_stft, NULL};
+  sn_opt t_gl[SN_GL_OPT_ROWS];
+  sn_gl_opts_table(&o.gl, SN_GL_SPELL_SEPARATE, t_gl);
+  const sn_opt t_plot[] = {
+      {"--pool", 0, SN_OPT_STRING, &o.pool_s, "max|mean", "pooling of long spectrograms for overview.png (default max)"},
+      {"--no-plot", 0, SN_OPT_FLAG, &o.no_plot, NULL, "do not draw overview.png"},
+      {NULL, 0, 0, NULL, NULL, NULL}};
+  const sn_opt t_nmf[] = {SN_NMF_OPTS(&o.nc), {NULL, 0, 0, NULL, NULL, NULL}};
+  const sn_opt t_stft[] = {SN_STFT_OPTS(&o.scfg), {NULL, 0, 0, NULL, NULL, NULL}};
+  const sn_opt *const tables[] = {t_main, t_gl, t_plot, t_nmf, t_stft, NULL};
   const char *pos[1] = {NULL};
   int n_pos = 0, done = 0;
-  int rc = sn_cli_parse(run, &com, "IN (-k R | --source NAME=DICT.h5 ... [--free R]) -o OUTDIR [options]",
+  int rc = sn_cli_parse(run, &o.com, "IN (-k R | --source NAME=DICT.h5 ... [--free R]) -o OUTDIR [options]",
                         "Separate a recording into R parts: spectrogram, distributed NMF V ~= W H, one sound per\n"
                         "component (or per source with --group or --sources) as OUTDIR/component-NN.wav, OUTDIR/result.h5 (V, W, H,\n"
                         "the report) and the picture OUTDIR/overview.png. With --source, the dictionaries of named\n"
@@ -684,528 +1150,42 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
                         "(--channel-rule) and every part keeps the input's channels; --mono mixes them first, as before.",
                         tables, argc, argv, pos, 1, 1, &n_pos, &done);
   if (rc || done) return rc;
-  const int iter_given = nc.max_iter != INT64_MIN;
-  if (!iter_given) nc.max_iter = 200;
-  if (!iter_given) sn_opts_json(tables, run->options, sizeof run->options); /* the report's options: the value used */
+  o.in = pos[0];
+  o.tables = tables;
+  o.iter_given = o.nc.max_iter != INT64_MIN;
+  if (!o.iter_given) o.nc.max_iter = 200;
+  if (!o.iter_given) sn_opts_json(tables, run->options, sizeof run->options); /* the report's options: the value used */
 
-  const char *in = pos[0];
-  sn_outdir *od = calloc(1, sizeof *od);
-  sn_groups grp;
-  memset(&grp, 0, sizeof grp);
-  sn_spec s;
-  memset(&s, 0, sizeof s);
-  sn_pnmf_opts o;
-  memset(&o, 0, sizeof o);
-  sn_pnmf_state st;
+  sep_state st;
   memset(&st, 0, sizeof st);
-  float *W = NULL, *H = NULL, *Vp = NULL, *Hp = NULL, *mix = NULL, *Z = NULL, *A = NULL, *Y = NULL, *Wfix = NULL;
-  sn_sources *src = calloc(1, sizeof *src);
-  int64_t n_fixed = 0;
-  unsigned char *rgb = NULL;
-  sn_poverlap *pola = NULL;
-  sn_h5 *res = NULL;
-  sn_audio *au = NULL;
-  int pool_mode = SN_POOL_MAX, lrc = SN_OK, nmf_done = 0;
-  sn_recon_kind recon = SN_RECON_MASK;
-  char ckpt_buf[4200], beta_buf[32];
+  st.od = calloc(1, sizeof *st.od);
+  st.src = calloc(1, sizeof *st.src);
+  int streamed = 0;
   sn_signal_catch(); /* from here to the end: a signal asks for a checkpoint */
+  SN_AGREE(run, sep_check_options(run, &o, &st));
+  SN_CHECK(sep_named_sources(run, &o, &st));
+  SN_CHECK(sep_try_stream(run, &o, &st, &streamed));
+  if (streamed) goto cleanup;
 
-  /* ---- options ---- */
-  if (!od || !src) lrc = SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory");
-  else if (!com.output) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate: -o OUTDIR is required");
-  else lrc = sep_sources_check(&src_args, n_free, group_s, &nc, src, e);
-  if (lrc == SN_OK && !src->n) {
-    if (!nc.beta_s) nc.beta_s = SN_SEPARATE_DEFAULT_BETA;
-    lrc = sn_nmf_cli_check("separate", &nc, e);
-  }
-  if (lrc == SN_OK) {
-    if (!(mask_power > 0) || !isfinite(mask_power))
-      lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --mask-power: must be > 0 (got %g)", mask_power);
-    else if (gl_iter < 0) lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --gl-iter: must be >= 0 (got %d)", gl_iter);
-    else if (!(momentum >= 0) || !isfinite(momentum))
-      lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --momentum: must be >= 0 (got %g)", momentum);
-    else if (strcmp(gl_init_s, "random") && strcmp(gl_init_s, "zero"))
-      lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --gl-init: '%s' is not random or zero", gl_init_s);
-    else if (strcmp(pool_s, "max") && strcmp(pool_s, "mean"))
-      lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --pool: '%s' is not max or mean", pool_s);
-  }
-  if (lrc == SN_OK) {
-    if (!strcmp(recon_s, "mask")) recon = SN_RECON_MASK;
-    else if (!strcmp(recon_s, "phase")) recon = SN_RECON_PHASE;
-    else if (!strcmp(recon_s, "griffinlim")) recon = SN_RECON_GRIFFINLIM;
-    else lrc = SN_FAIL(e, SN_ERR_USAGE, "separate --reconstruct: '%s' is not mask, phase or griffinlim", recon_s);
-  }
-  if (lrc == SN_OK) pool_mode = strcmp(pool_s, "max") ? SN_POOL_MEAN : SN_POOL_MAX;
-  if (lrc == SN_OK) lrc = sep_auto_check(n_sources, grouping_s, group_s, &src_args, nc.k, &grouping, e);
-  if (lrc == SN_OK && group_s) lrc = sn_groups_parse(group_s, &grp, e);
-  /* the component numbers need only k: check them before the transform */
-  if (lrc == SN_OK && group_s) lrc = sn_groups_check(&grp, nc.k, e);
-  if (lrc == SN_OK && group_s && grp.n_idx < nc.k) {
-    char miss[256] = "";
-    size_t used = 0;
-    for (int64_t r = 0; r < nc.k && used + 24 < sizeof miss; r++) {
-      int named = 0;
-      for (int i = 0; i < grp.n_idx && !named; i++) named = grp.idx[i] == r;
-      if (!named) used += (size_t)snprintf(miss + used, sizeof miss - used, "%s%lld", used ? ", " : "", (long long)r);
-    }
-    SN_PROGRESS(run, "separate --group: warning: component%s %s in no source: %s sound is left out, so the "
-                "sources do not add up to the mixture", nc.k - grp.n_idx > 1 ? "s" : "", miss,
-                nc.k - grp.n_idx > 1 ? "their" : "its");
-  }
-  if (lrc == SN_OK && snprintf(od->path, sizeof od->path, "%s", com.output) >= (int)sizeof od->path)
-    lrc = SN_FAIL(e, SN_ERR_USAGE, "%s: path too long", com.output);
-  if (lrc == SN_OK && run->rank == 0) lrc = sn_outdir_precheck(od->path, e);
-  rc = sn_agree(run->comm, lrc, e);
-  if (rc) goto cleanup;
-  if (src->n) {
-    SN_CHECK(sep_sources_setup(run, in, &scfg, n_free, &nc, src, beta_buf, sizeof beta_buf));
-    SN_CHECK(sn_agree(run->comm, sn_groups_sources(&grp, src, n_free > 0 ? n_free : 0, e), e));
-  }
-  snprintf(ckpt_buf, sizeof ckpt_buf, "%s/nmf.ckpt.h5", od->path);
-  if (!nc.checkpoint_s) nc.checkpoint_s = ckpt_buf;
-  const int64_t k = nc.k;
-
-  /* ---- every column fixed: stream (parallel/sn_stream.h) ---- */
-  {
-    const char *why = !src->n && !nc.fix_W_s ? "needs every column fixed (--source, or --fix-W of all k columns)"
-                      : n_free > 0 ? "needs every column fixed (no --free)"
-                      : n_sources != INT_MIN ? "does not go with --sources (grouping needs all of H)"
-                      : recon == SN_RECON_GRIFFINLIM ? "does not go with --reconstruct griffinlim"
-                      : store_spec ? "does not go with --store-spectrogram"
-                      : store_audio ? "does not go with --store-audio"
-                      : nc.sort ? "does not go with --sort"
-                      : nc.init_kind == SN_NMF_INIT_FILE ? "does not go with --init FILE"
-                      : NULL;
-    sn_spec_params par;
-    if (!why && block_seconds != 0) {
-      SN_CHECK(sn_pstft_params(run, in, &scfg, &par));
-      if (sn_spec_out_channels(&par) > 1) why = "keeps one channel (use --mono or --channel K for a multichannel input)";
-      if (!why && !src->n) {
-        SN_CHECK(sn_stream_fixed_w(run, nc.fix_W_s, &par, k, &Wfix));
-        if (!Wfix) why = "needs every column fixed (--fix-W of all k columns, made with these STFT options)";
-      }
-    }
-    if (!why && nc.online && (src->n || Wfix)) /* every column fixed: nothing for online to learn */
-      SN_CHECK(sn_agree(run->comm,
-                        SN_FAIL(e, SN_ERR_USAGE, "separate --solver online: every column of W is fixed, nothing to "
-                                "learn (use --solver mu, or learn columns with --free)"), e));
-    if (block_seconds > 0 && why)
-      SN_CHECK(sn_agree(run->comm, SN_FAIL(e, SN_ERR_USAGE, "separate --block-seconds: streaming %s", why), e));
-    if (block_seconds != 0 && !why) {
-      if (!src->n && !group_s) SN_CHECK(sn_agree(run->comm, sn_groups_identity(&grp, k, e), e));
-      if (!iter_given) nc.max_iter = SN_SEPARATE_STREAM_DEFAULT_ITER;
-      if (!iter_given) sn_opts_json(tables, run->options, sizeof run->options);
-      rc = sep_stream(run, in, &scfg, &par, &nc, src->n ? src->W : Wfix, &grp, src,
-                      block_seconds < 0 ? SN_SEPARATE_DEFAULT_BLOCK_SECONDS : block_seconds, recon, recon_s, mask_power,
-                      &com, group_s ? "source" : "component", od);
-      goto cleanup;
-    }
-  }
-
-  /* ---- spectrogram ---- */
-  SN_PROGRESS(run, "separate: %s on %d rank%s, k = %lld, reconstruct %s", in, run->size, run->size > 1 ? "s" : "",
-              (long long)k, recon_s);
-  SN_CHECK(sn_pstft_compute(run, in, &scfg, 0, &s));
-  const int64_t F = s.F, N = s.N;
-  /* Held-fixed dictionaries may be overcomplete (k > F): only H is learned. */
-  lrc = nc.fix_W && nc.fix_W_cols == k ? SN_OK : sn_nmf_cli_check_k("separate", k, F, N, in, e);
-  if (lrc == SN_OK) lrc = sn_nmf_cli_check_batch("separate", &nc, N, e);
-  if (lrc == SN_OK && !group_s && !src->n && n_sources == INT_MIN) lrc = sn_groups_identity(&grp, k, e);
-  if (lrc == SN_OK) lrc = sn_nmf_cli_check_v(s.mag, F, s.n_local, s.start, nc.beta, in, "the spectrogram", e);
-  SN_CHECK(sn_agree(run->comm, lrc, e));
-  SN_PROGRESS(run, "separate: V %lld x %lld at %g Hz (%.1f s)", (long long)F, (long long)N, s.par.sample_rate,
-              s.par.n_samples / s.par.sample_rate);
-
-  /* ---- the output folder: only now that the input and the options are good ---- */
-  SN_CHECK(sn_outdir_create(run, od));
-  if (com.force && run->rank == 0) sn_leftovers_clean_dir(od->path); /* a killed run's temporary files */
-
-  /* ---- pooled V for the picture (before V is reused) ---- */
-  const int PV = (int)(N < SN_PLOT_VCOLS ? N : SN_PLOT_VCOLS), PH = (int)(N < SN_PLOT_HCOLS ? N : SN_PLOT_HCOLS);
-  if (!no_plot) {
-    sn_timer_begin(&run->timer, SN_PH_PLOT);
-    Vp = sn_calloc((size_t)SN_PLOT_ROWS * PV * sizeof(float), "pooled spectrogram", e);
-    lrc = Vp ? SN_OK : SN_ERR_NOMEM;
-    if (lrc == SN_OK) sn_plot_pool(s.mag, F, s.n_local, s.start, N, PV, 1, pool_mode, Vp);
-    rc = sn_agree(run->comm, lrc, e);
-    if (rc == SN_OK) rc = sn_reduce_pool(run, Vp, (int64_t)SN_PLOT_ROWS * PV, pool_mode);
-    if (rc == SN_OK && run->rank == 0 && pool_mode == SN_POOL_MEAN) sn_pool_finish_mean(Vp, SN_PLOT_ROWS, N, PV);
-    sn_timer_end(&run->timer, SN_PH_PLOT);
-    if (rc) goto cleanup;
-  }
-
-  /* ---- NMF (a SIGTERM/SIGUSR1 caught since the start asks for a checkpoint) ---- */
-  const sn_nmf_block blk = {s.mag, F, N, s.start, s.n_local, in, nc.checkpoint_s, sn_sep_compat, NULL, &s.par};
-  SN_CHECK(sn_nmf_cli_run(run, "separate", &nc, &blk, &o, &W, &H, &st, &n_fixed));
-  nmf_done = 1;
-  /* the NMF is complete: its checkpoint has served (a crash from here on must
-   * not leave a half-made folder behind) */
-  if (run->rank == 0) unlink(nc.checkpoint_s);
-  SN_PROGRESS(run, "separate: NMF %lld iterations, loss %.6g%s", (long long)st.iter, st.loss,
-              st.converged ? " (converged)" : "");
-  if (n_sources != INT_MIN) {
-    auto_list = calloc(4096, 1);
-    SN_CHECK(sn_agree(run->comm, auto_list ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"), e));
-    SN_CHECK(sep_group_auto(run, &grp, n_sources, grouping, &s, k, W, H, auto_list, 4096));
-    SN_PROGRESS(run, "separate: %d sources by %s: %s", n_sources, sn_group_method_name(grouping), auto_list);
-  }
-
-  /* ---- result.h5: V, W, H, the NMF's facts ---- */
-  {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/result.h5", od->path);
-    SN_CHECK(sn_h5_create(run->comm, path, com.force, &res, e));
-    SN_CHECK(sn_spec_write(run, res, &s));
-    sn_timer_begin(&run->timer, SN_PH_WRITE);
-    rc = sn_h5_write_cols(res, "/nmf/W", F, k, 0, run->rank == 0 ? k : 0, W, F, e);
-    if (rc == SN_OK) rc = sn_h5_write_cols(res, "/nmf/H", k, N, s.start, s.n_local, H, k, e);
-    if (rc == SN_OK) rc = sn_h5_write_vec(res, "/nmf/loss", st.n_hist, st.hist, e);
-    if (rc == SN_OK) rc = sn_spec_params_write(res, "/nmf/W", &s.par, e);
-    if (rc == SN_OK) rc = sn_spec_params_write(res, "/nmf/H", &s.par, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_double(res, "/nmf", "beta", nc.beta, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/nmf", "solver", nc.solver_s, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/nmf", "init", nc.init_s, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/nmf", "n_iter", st.iter, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/nmf", "n_fixed", n_fixed, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/nmf", "converged", st.converged, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_double(res, "/nmf", "loss", st.loss, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_double(res, "/nmf", "reconstruction_err", sqrt(2.0 * fmax(st.loss, 0.0)), e);
-    if (rc == SN_OK) {
-      double *gv = calloc((size_t)k, sizeof *gv);
-      /* the write is collective: agree on the buffer first */
-      rc = sn_agree(run->comm, gv ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"), e);
-      for (int64_t r = 0; gv && r < k; r++) gv[r] = -1;
-      for (int g = 0; gv && g < grp.n_src; g++)
-        for (int j = grp.first[g]; j < grp.first[g + 1]; j++) gv[grp.idx[j]] = g;
-      if (rc == SN_OK) rc = sn_h5_write_vec(res, "/separate/source_of_component", k, gv, e);
-      free(gv);
-    }
-    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "reconstruct", recon_s, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_double(res, "/separate", "mask_power", mask_power, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "groups", group_s ? group_s : auto_list ? auto_list : "", e);
-    if (rc == SN_OK && auto_list) rc = sn_h5_attr_set_str(res, "/separate", "grouping", sn_group_method_name(grouping), e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_int(res, "/separate", "n_sources", grp.n_src, e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "input", in, e);
-    if (rc == SN_OK) /* the channels of every part written (Griffin-Lim parts are mono) */
-      rc = sn_h5_attr_set_int(res, "/separate", "channels", recon == SN_RECON_GRIFFINLIM ? 1 : sn_spec_out_channels(&s.par), e);
-    if (rc == SN_OK) rc = sn_h5_attr_set_str(res, "/separate", "channel_rule", s.par.channel_rule, e);
-    if (rc == SN_OK && src->n) rc = sep_write_sources(res, &grp, src, e);
-    sn_timer_end(&run->timer, SN_PH_WRITE);
-    if (rc) goto cleanup;
-  }
-
-  /* ---- pooled H for the picture ---- */
-  if (!no_plot) {
-    sn_timer_begin(&run->timer, SN_PH_PLOT);
-    Hp = sn_calloc((size_t)(k * PH) * sizeof(float), "pooled activations", e);
-    lrc = Hp ? SN_OK : SN_ERR_NOMEM;
-    if (lrc == SN_OK) sn_plot_pool(H, k, s.n_local, s.start, N, PH, 0, pool_mode, Hp);
-    rc = sn_agree(run->comm, lrc, e);
-    if (rc == SN_OK) rc = sn_reduce_pool(run, Hp, k * PH, pool_mode);
-    if (rc == SN_OK && run->rank == 0 && pool_mode == SN_POOL_MEAN) sn_pool_finish_mean(Hp, k, N, PH);
-    sn_timer_end(&run->timer, SN_PH_PLOT);
-    if (rc) goto cleanup;
-  }
-
-  /* ---- reconstruction, one source at a time (mask and phase: every channel) ---- */
-  const int64_t length = s.par.n_samples;
-  const int nch = recon == SN_RECON_GRIFFINLIM ? 1 : sn_spec_out_channels(&s.par);
-  SN_CHECK(sn_poverlap_create(run, &s.par, N, length, &pola));
-  int64_t y0 = 0, ny = 0, lenb = 0;
-  sn_poverlap_owned(pola, &y0, &ny);
-  if (recon != SN_RECON_GRIFFINLIM) {
-    /* the mixture: this rank's samples, kept instead of its complex STFT (a
-     * quarter of the size at hop n_fft/4); frames are transformed again per source */
-    int64_t b0;
-    sn_poverlap_span(pola, &b0, &lenb);
-    SN_CHECK(sep_read_mixture(run, in, &scfg, nch, b0, lenb, &mix));
-    const int batch = sn_stft_batch(sn_poverlap_plan(pola));
-    Z = sn_calloc((size_t)F * batch * 2 * sizeof(float), "STFT chunk", e);
-    if (nch > 1) {
-      if (recon == SN_RECON_PHASE) A = sn_calloc((size_t)F * batch * 4 * sizeof(float), "channel scratch", e);
-      Y = sn_calloc((size_t)((ny > 0 ? ny : 1) * nch) * sizeof(float), "interleaved channels", e);
-    }
-    lrc = Z && (nch == 1 || (Y && (recon != SN_RECON_PHASE || A))) ? SN_OK : SN_ERR_NOMEM;
-    SN_CHECK(sn_agree(run->comm, lrc, e));
-    /* the mask's denominator replaces V (no longer needed) */
-    if (recon == SN_RECON_MASK) {
-      sn_timer_begin(&run->timer, SN_PH_ISTFT);
-      sn_mask_denominator(F, k, s.n_local, W, H, mask_power, s.mag);
-      sn_timer_end(&run->timer, SN_PH_ISTFT);
-    }
-  }
-  sn_gl_cfg glc = {gl_iter, momentum, strcmp(gl_init_s, "random") == 0, (uint64_t)nc.seed};
-  double sc_sum = 0;
-  for (int g = 0; g < grp.n_src; g++) {
-    const int *idx = grp.idx + grp.first[g];
-    int m = grp.first[g + 1] - grp.first[g];
-    char name[64];
-    if (grp.name[g]) snprintf(name, sizeof name, "%s", grp.name[g]);
-    else snprintf(name, sizeof name, "%s-%02d", group_s || auto_list ? "source" : "component", g);
-    if (recon == SN_RECON_GRIFFINLIM) {
-      sn_mask_magnitude(F, k, s.n_local, W, H, idx, m, s.par.power, s.mag);
-      glc.seed = (uint64_t)nc.seed + 7919u * (uint64_t)g;
-      SN_CHECK(sn_pgriffinlim_run(run, pola, s.mag, &glc));
-      double sc = 0;
-      SN_CHECK(sn_pgriffinlim_convergence(run, pola, s.mag, &sc));
-      sc_sum += sc;
-    } else {
-      const int64_t ld = lenb > 0 ? lenb : 1;
-      for (int c = 0; c < nch; c++) {
-        SN_CHECK(sep_channel_part(run, pola, recon, F, k, s.n_local, W, H, s.mag, idx, m, mask_power, s.par.power, mix,
-                                  ld, nch, c, !strcmp(s.par.channel_rule, "rms"), Z, A));
-        if (nch > 1) sep_interleave(sn_poverlap_owned_ptr(pola), ny, c, nch, Y);
-      }
-    }
-    if (nch > 1)
-      SN_CHECK(sn_write_source(run, od, name, s.par.sample_rate, length, com.force, y0, ny, Y, nch,
-                               store_audio ? res : NULL));
-    else
-      SN_CHECK(sn_write_source_pola(run, od, name, s.par.sample_rate, length, com.force, pola, store_audio ? res : NULL));
-    SN_PROGRESS(run, "separate: wrote %s/%s.wav", od->path, name);
-  }
-  if (recon == SN_RECON_GRIFFINLIM && grp.n_src > 0)
-    sn_run_fact_double(run, "griffinlim_spectral_convergence", sc_sum / grp.n_src);
-
-  /* ---- the picture (rank 0 draws the pooled data) ---- */
-  if (!no_plot) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/overview.png", od->path);
-    sn_timer_begin(&run->timer, SN_PH_PLOT);
-    lrc = SN_OK;
-    if (run->rank == 0) {
-      char title[200];
-      const char *base = strrchr(in, '/');
-      snprintf(title, sizeof title, "%s: R=%lld, %.1f S, %s", base ? base + 1 : in, (long long)k,
-               s.par.n_samples / s.par.sample_rate, recon_s);
-      sn_plot_in pin = {F, N, k, s.par.sample_rate, s.par.hop, PV, PH, Vp, W, Hp, title, NULL, NULL};
-      int src_of[4097];
-      if ((src->n || (auto_list && grp.n_src <= SN_OPT_LIST_MAX + 1)) && k <= 4097) { /* label the named sources (and rest) */
-        for (int64_t r = 0; r < k; r++) src_of[r] = -1;
-        for (int g = 0; g < grp.n_src; g++)
-          for (int j = grp.first[g]; j < grp.first[g + 1]; j++) src_of[grp.idx[j]] = g;
-        pin.src_of = src_of;
-        pin.src_name = grp.name;
-      }
-      int w = 0, h = 0;
-      lrc = sn_plot_overview(&pin, &rgb, &w, &h, e);
-      if (lrc == SN_OK && (lrc = sn_fault("plot", run->rank, e)) == SN_OK) {
-        if (!com.force && access(path, F_OK) == 0)
-          lrc = SN_FAIL(e, SN_ERR_IO, "%s: exists (use --force to overwrite)", path);
-        else
-          lrc = sn_png_write(path, w, h, rgb, e);
-      }
-      if (lrc == SN_OK) sn_outdir_file(od, path);
-    }
-    rc = sn_agree(run->comm, lrc, e);
-    sn_timer_end(&run->timer, SN_PH_PLOT);
-    if (rc) goto cleanup;
-  }
-
-  /* ---- facts, the report inside result.h5, commit ---- */
-  sn_run_fact_int(run, "F", F);
-  sn_run_fact_int(run, "N", N);
-  sn_run_fact_int(run, "k", k);
-  sn_run_fact_int(run, "n_sources", grp.n_src);
-  if (auto_list) sn_run_fact_str(run, "grouping", sn_group_method_name(grouping));
-  sn_run_fact_int(run, "n_iter", st.iter);
-  sn_run_fact_int(run, "converged", st.converged);
-  sn_run_fact_double(run, "loss", st.loss);
-  sn_run_fact_double(run, "reconstruction_err", sqrt(2.0 * fmax(st.loss, 0.0)));
-  sn_run_fact_str(run, "reconstruct", recon_s);
-  sn_run_fact_int(run, "output_channels", recon == SN_RECON_GRIFFINLIM ? 1 : sn_spec_out_channels(&s.par));
-  sn_run_fact_str(run, "outdir", od->path);
-  if ((rc = sep_store_report(run, res))) goto cleanup;
-  {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/result.h5", od->path);
-    rc = sn_h5_close(&res, 1, e);
-    if (rc) goto cleanup;
-    if (run->rank == 0) sn_outdir_file(od, path);
-  }
-  if (run->rank == 0) unlink(nc.checkpoint_s); /* complete: the checkpoint is no longer needed */
+  SN_CHECK(sep_spectrogram(run, &o, &st));
+  /* the output folder: only now that the input and the options are good */
+  SN_CHECK(sn_outdir_create(run, st.od));
+  if (o.com.force && run->rank == 0) sn_leftovers_clean_dir(st.od->path); /* a killed run's temporary files */
+  st.PV = (int)(st.s.N < SN_PLOT_VCOLS ? st.s.N : SN_PLOT_VCOLS);
+  st.PH = (int)(st.s.N < SN_PLOT_HCOLS ? st.s.N : SN_PLOT_HCOLS);
+  /* V pooled for the picture before V is reused */
+  if (!o.no_plot) SN_CHECK(sep_pool(run, &o, &st.s, st.s.mag, st.s.F, SN_PLOT_ROWS, st.PV, 1, "pooled spectrogram", &st.Vp));
+  SN_CHECK(sep_factorize(run, &o, &st));
+  SN_CHECK(sep_write_model(run, &o, &st));
+  if (!o.no_plot) SN_CHECK(sep_pool(run, &o, &st.s, st.H, st.k, st.k, st.PH, 0, "pooled activations", &st.Hp));
+  SN_CHECK(sep_sources(run, &o, &st));
+  if (!o.no_plot) SN_CHECK(sep_overview(run, &o, &st));
+  SN_CHECK(sep_commit(run, &o, &st));
 
 cleanup:
   sn_signal_release();
-  if (res) sn_h5_close(&res, 0, e);
-  sn_audio_close(&au);
-  if (rc != SN_OK && od && run->rank == 0) {
-    /* a checkpoint of an unfinished NMF stays (with its folder) to resume from */
-    if (nmf_done && nc.checkpoint_s) unlink(nc.checkpoint_s);
-    if (nmf_done || access(nc.checkpoint_s ? nc.checkpoint_s : "", F_OK) != 0) sn_outdir_undo(od);
-    else
-      for (int i = 0; i < od->n_files; i++) unlink(od->files[i]);
-  }
-  sn_poverlap_destroy(&pola);
-  sn_pnmf_state_free(&st);
-  sn_spec_free(&s);
-  sn_groups_free(&grp);
-  free(auto_list);
-  if (src) sn_sources_free(src);
-  free(src);
-  sn_free(W), sn_free(H), sn_free(Vp), sn_free(Hp), sn_free(mix), sn_free(Z), sn_free(A), sn_free(Y), sn_free(rgb);
-  sn_free(Wfix);
-  free(od);
-  return rc;
-}
-
-/* ------------------------------------------------------------ griffinlim -- */
-
-int sn_griffinlim_write(sn_run *run, const sn_spec_params *par, int64_t N, const float *S, int64_t length,
-                        const sn_gl_cfg *glc, const char *path, int force, double *sc) {
-  sn_err *e = &run->err;
-  if (length < 0) {
-    length = par->n_samples > 0 ? par->n_samples
-                                : par->n_fft + (int64_t)par->hop * (N - 1) - (par->center ? 2 * (par->n_fft / 2) : 0);
-    if (length < 0) length = 0;
-  }
-  SN_PROGRESS(run, "griffinlim: %d bins x %lld frames -> %lld samples, %d iterations on %d rank(s)",
-              par->n_fft / 2 + 1, (long long)N, (long long)length, glc->n_iter, run->size);
-  sn_poverlap *pola = NULL;
-  int rc = sn_poverlap_create(run, par, N, length, &pola);
-  if (rc) return rc;
-  /* the output before the work, so that a bad path fails early */
-  sn_wav *w = NULL;
-  rc = sn_wav_create(run->comm, path, par->sample_rate, length, force, &w, e);
-  if (rc == SN_OK) rc = sn_pgriffinlim_run(run, pola, S, glc);
-  if (rc == SN_OK) rc = sn_pgriffinlim_convergence(run, pola, S, sc);
-  if (rc == SN_OK) {
-    int64_t y0, ny;
-    sn_poverlap_owned(pola, &y0, &ny);
-    sn_timer_begin(&run->timer, SN_PH_WRITE);
-    rc = sn_wav_write(w, y0, ny, sn_poverlap_owned_ptr(pola), e);
-    sn_timer_end(&run->timer, SN_PH_WRITE);
-  }
-  if (w) {
-    int crc = sn_wav_close(&w, rc == SN_OK, e);
-    if (rc == SN_OK) rc = crc;
-  }
-  sn_poverlap_destroy(&pola);
-  if (rc) return rc;
-  SN_PROGRESS(run, "griffinlim: spectral convergence %.4f", *sc);
-  sn_run_fact_double(run, "spectral_convergence", *sc);
-  sn_run_fact_int(run, "n_samples", length);
-  return SN_OK;
-}
-
-int sn_cmd_griffinlim(sn_run *run, int argc, char **argv) {
-  sn_err *e = &run->err;
-  sn_common com = {0};
-  int n_iter = 32, templates = 0;
-  double momentum = 0.99, tsec = 1.0;
-  int64_t seed = 0, length = -1;
-  const char *init_s = "random";
-  const sn_opt t_main[] = {
-      SN_COMMON_OPTS(&com),
-      {"--n-iter", 0, SN_OPT_INT, &n_iter, "N", "iterations (default 32)"},
-      {"--momentum", 0, SN_OPT_DOUBLE, &momentum, "X", "momentum of fast Griffin-Lim (default 0.99; 0: plain)"},
-      {"--init", 0, SN_OPT_STRING, &init_s, "random|zero", "start phases (default random, as librosa)"},
-      {"--seed", 0, SN_OPT_INT64, &seed, "N", "seed of the random start (default 0)"},
-      {"--length", 0, SN_OPT_INT64, &length, "N", "output samples (default: the stored n_samples, else librosa's)"},
-      {"--templates", 0, SN_OPT_FLAG, &templates, NULL,
-       "render each column of a dictionary (default path /nmf/W) as a short sound: -o names a folder, "
-       "files template-NN.wav"},
-      {"--template-seconds", 0, SN_OPT_DOUBLE, &tsec, "S", "length of each template sound (default 1)"},
-      {NULL, 0, 0, NULL, NULL, NULL}};
-  const sn_opt *const tables[] = {t_main, NULL};
-  const char *pos[1] = {NULL};
-  int n_pos = 0, done = 0;
-  int rc = sn_cli_parse(run, &com, "SPEC.h5[:/path] -o OUT.wav [options]",
-                        "Audio from a magnitude spectrogram (F, N) by distributed fast Griffin-Lim (librosa.griffinlim):\n"
-                        "V from 'specnmf stft', a mel inversion, a part; --templates renders each column of W.",
-                        tables, argc, argv, pos, 1, 1, &n_pos, &done);
-  if (rc || done) return rc;
-  int lrc = SN_OK;
-  if (!com.output) lrc = SN_FAIL(e, SN_ERR_USAGE, "griffinlim: -o %s is required", templates ? "OUTDIR" : "OUT.wav");
-  else if (n_iter < 0) lrc = SN_FAIL(e, SN_ERR_USAGE, "griffinlim --n-iter: must be >= 0 (got %d)", n_iter);
-  else if (!(momentum >= 0) || !isfinite(momentum))
-    lrc = SN_FAIL(e, SN_ERR_USAGE, "griffinlim --momentum: must be >= 0 (got %g)", momentum);
-  else if (strcmp(init_s, "random") && strcmp(init_s, "zero"))
-    lrc = SN_FAIL(e, SN_ERR_USAGE, "griffinlim --init: '%s' is not random or zero", init_s);
-  else if (!(tsec > 0) || !isfinite(tsec) || tsec > 3600)
-    lrc = SN_FAIL(e, SN_ERR_USAGE, "griffinlim --template-seconds: must be in (0, 3600] (got %g)", tsec);
-  rc = sn_agree(run->comm, lrc, e);
-  if (rc) return rc;
-  sn_gl_cfg glc = {n_iter, momentum, strcmp(init_s, "random") == 0, (uint64_t)seed};
-  sn_spec s;
-  memset(&s, 0, sizeof s);
-  sn_poverlap *pola = NULL;
-  sn_h5 *f = NULL;
-  float *Wt = NULL;
-  sn_outdir *od = calloc(1, sizeof *od);
-  rc = sn_agree(run->comm, od ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "griffinlim: out of memory"), e);
-  if (rc) return rc;
-  snprintf(od->path, sizeof od->path, "%s", com.output);
-
-  if (!templates) {
-    SN_CHECK(sn_spec_read(run, pos[0], 0, &s));
-    lrc = SN_OK;
-    for (int64_t i = 0; i < (int64_t)s.F * s.n_local && lrc == SN_OK; i++)
-      if (!(s.mag[i] >= 0) || !isfinite(s.mag[i]))
-        lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: a magnitude must be finite and >= 0 (found %g)", pos[0], s.mag[i]);
-    if (s.par.power == 2)
-      for (int64_t i = 0; i < (int64_t)s.F * s.n_local; i++) s.mag[i] = sqrtf(s.mag[i]);
-    SN_CHECK(sn_agree(run->comm, lrc, e));
-    double sc = 0;
-    SN_CHECK(sn_griffinlim_write(run, &s.par, s.N, s.mag, length, &glc, com.output, com.force, &sc));
-    sn_run_fact_int(run, "n_frames", s.N);
-  } else {
-    /* each column of W repeated over the frames of tsec seconds */
-    char file[4096], dset[1024];
-    sn_spec_params par;
-    memset(&par, 0, sizeof par);
-    int nd = 0;
-    int64_t dims[2] = {0, 0};
-    SN_CHECK(sn_agree(run->comm, sn_h5_split_spec(pos[0], "/nmf/W", file, sizeof file, dset, sizeof dset, e), e));
-    SN_CHECK(sn_h5_open(run->comm, file, &f, e));
-    SN_CHECK(sn_h5_shape(f, dset, &nd, dims, e));
-    SN_CHECK(sn_spec_params_read(f, dset, &par, e));
-    lrc = SN_OK;
-    if (nd != 2 || dims[0] != par.n_fft / 2 + 1 || dims[1] < 1)
-      lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s must be (F, R) with F = n_fft/2 + 1 = %d", file, dset, par.n_fft / 2 + 1);
-    SN_CHECK(sn_agree(run->comm, lrc, e));
-    const int64_t F = dims[0], R = dims[1];
-    Wt = sn_calloc((size_t)(F * R) * sizeof(float), "dictionary", e);
-    SN_CHECK(sn_agree(run->comm, Wt ? SN_OK : SN_ERR_NOMEM, e));
-    SN_CHECK(sn_h5_read_cols(f, dset, F, 0, R, Wt, F, e));
-    SN_CHECK(sn_h5_close(&f, 0, e));
-    lrc = SN_OK;
-    for (int64_t i = 0; i < F * R && lrc == SN_OK; i++)
-      if (!(Wt[i] >= 0) || !isfinite(Wt[i])) lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has a negative or non-finite value", file, dset);
-    if (lrc == SN_OK && par.power == 2)
-      for (int64_t i = 0; i < F * R; i++) Wt[i] = sqrtf(Wt[i]);
-    if (lrc == SN_OK && run->rank == 0) lrc = sn_outdir_precheck(od->path, e);
-    SN_CHECK(sn_agree(run->comm, lrc, e));
-    int64_t len = (int64_t)llround(tsec * par.sample_rate);
-    int64_t T = sn_stft_n_frames(len, par.n_fft, par.hop, par.center);
-    if (T < 1) lrc = SN_FAIL(e, SN_ERR_USAGE, "griffinlim --template-seconds: %g s is shorter than one frame", tsec);
-    SN_CHECK(sn_agree(run->comm, lrc, e));
-    SN_CHECK(sn_outdir_create(run, od));
-    if (com.force && run->rank == 0) sn_leftovers_clean_dir(od->path); /* a killed run's temporary files */
-    SN_CHECK(sn_poverlap_create(run, &par, T, len, &pola));
-    int64_t t0, nl;
-    sn_poverlap_frames(pola, &t0, &nl);
-    s.F = (int)F;
-    s.mag = sn_calloc((size_t)(F * (nl > 0 ? nl : 1)) * sizeof(float), "template block", e);
-    SN_CHECK(sn_agree(run->comm, s.mag ? SN_OK : SN_ERR_NOMEM, e));
-    for (int64_t r = 0; r < R; r++) {
-      for (int64_t t = 0; t < nl; t++) memcpy(s.mag + t * F, Wt + r * F, (size_t)F * sizeof(float));
-      glc.seed = (uint64_t)seed + 7919u * (uint64_t)r;
-      SN_CHECK(sn_pgriffinlim_run(run, pola, s.mag, &glc));
-      char name[64];
-      snprintf(name, sizeof name, "template-%02lld", (long long)r);
-      SN_CHECK(sn_write_source_pola(run, od, name, par.sample_rate, len, com.force, pola, NULL));
-    }
-    SN_PROGRESS(run, "griffinlim: %lld templates of %g s in %s", (long long)R, tsec, od->path);
-    sn_run_fact_int(run, "n_templates", R);
-  }
-
-cleanup:
-  if (f) sn_h5_close(&f, 0, e);
-  if (rc != SN_OK && run->rank == 0) sn_outdir_undo(od);
-  sn_poverlap_destroy(&pola);
-  sn_spec_free(&s);
-  sn_free(Wt);
-  free(od);
+  if (st.res) sn_h5_close(&st.res, 0, &run->err); /* failure path: the error that led here is the one reported */
+  if (rc != SN_OK && st.od && run->rank == 0) sep_undo(&o, &st);
+  sep_state_free(&st);
   return rc;
 }
