@@ -20,6 +20,7 @@
 #include "sn_group.h"
 #include "sn_h5.h"
 #include "sn_mask.h"
+#include "sn_model.h"
 #include "sn_nmf_cli.h"
 #include "sn_outdir.h"
 #include "sn_pgriffinlim.h"
@@ -666,13 +667,9 @@ static int sep_stream_model(sn_run *run, const sep_opts *o, const sep_state *st,
   sn_timer_begin(&run->timer, SN_PH_WRITE);
   SN_CHECK(sn_h5_create(run->comm, path, o->com.force, &res, e));
   /* the model: /nmf */
-  SN_CHECK(sn_h5_write_cols(res, "/nmf/W", F, k, 0, run->rank == 0 ? k : 0, W, F, e));
-  SN_CHECK(sn_spec_params_write(res, "/nmf/W", par, e));
-  SN_CHECK(sn_h5_attr_set_double(res, "/nmf", "beta", nc->beta, e));
-  SN_CHECK(sn_h5_attr_set_str(res, "/nmf", "solver", nc->solver_s, e));
-  SN_CHECK(sn_h5_attr_set_int(res, "/nmf", "n_iter", nc->max_iter, e));
-  SN_CHECK(sn_h5_attr_set_int(res, "/nmf", "n_fixed", k, e));
-  SN_CHECK(sn_h5_attr_set_double(res, "/nmf", "loss", so->loss, e));
+  const sn_model m = {{F, k, 0, 0, 0}, W, NULL, NULL, NULL, 0, par, nc->beta, nc->solver_s, NULL, NULL,
+                      nc->max_iter, k, -1, so->loss, 0};
+  SN_CHECK(sn_model_write(res, &m, e));
   /* the separation: /separate */
   SN_CHECK(sep_write_source_of_component(run, res, &st->grp, k));
   SN_CHECK(sn_h5_attr_set_int(res, "/separate", "stream_block_frames", c->block, e));
@@ -862,19 +859,9 @@ static int sep_write_nmf(sn_run *run, const sep_opts *o, const sep_state *st, sn
   const sn_pnmf_state *nmf = &st->nmf;
   const int64_t F = s->F, N = s->N, k = st->k;
   int rc;
-  SN_CHECK(sn_h5_write_cols(res, "/nmf/W", F, k, 0, run->rank == 0 ? k : 0, st->W, F, e));
-  SN_CHECK(sn_h5_write_cols(res, "/nmf/H", k, N, s->start, s->n_local, st->H, k, e));
-  SN_CHECK(sn_h5_write_vec(res, "/nmf/loss", nmf->n_hist, nmf->hist, e));
-  SN_CHECK(sn_spec_params_write(res, "/nmf/W", &s->par, e));
-  SN_CHECK(sn_spec_params_write(res, "/nmf/H", &s->par, e));
-  SN_CHECK(sn_h5_attr_set_double(res, "/nmf", "beta", nc->beta, e));
-  SN_CHECK(sn_h5_attr_set_str(res, "/nmf", "solver", nc->solver_s, e));
-  SN_CHECK(sn_h5_attr_set_str(res, "/nmf", "init", nc->init_s, e));
-  SN_CHECK(sn_h5_attr_set_int(res, "/nmf", "n_iter", nmf->iter, e));
-  SN_CHECK(sn_h5_attr_set_int(res, "/nmf", "n_fixed", st->n_fixed, e));
-  SN_CHECK(sn_h5_attr_set_int(res, "/nmf", "converged", nmf->converged, e));
-  SN_CHECK(sn_h5_attr_set_double(res, "/nmf", "loss", nmf->loss, e));
-  SN_CHECK(sn_h5_attr_set_double(res, "/nmf", "reconstruction_err", sqrt(2.0 * fmax(nmf->loss, 0.0)), e));
+  const sn_model m = {{F, k, N, s->start, s->n_local}, st->W, st->H, nmf->hist, NULL, nmf->n_hist, &s->par,
+                      nc->beta, nc->solver_s, nc->init_s, NULL, nmf->iter, st->n_fixed, nmf->converged, nmf->loss, 1};
+  SN_CHECK(sn_model_write(res, &m, e));
 cleanup:
   return rc;
 }
