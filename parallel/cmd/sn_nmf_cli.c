@@ -255,8 +255,8 @@ int sn_nmf_cli_run(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_n
   o->checkpoint = b->checkpoint;
   o->stop = sn_signal_flag();
   o->monitor.fn = sn_pnmf_monitor_print;
-  if (getenv("SPECNMF_FAULT")) { /* tests: fault injection; a simulated signal after SPECNMF_FAULT_ITER (5) */
-    const char *fi = getenv("SPECNMF_FAULT_ITER");
+  const char *fault = getenv("SPECNMF_FAULT"), *fi = getenv("SPECNMF_FAULT_ITER");
+  if (fault && *fault) { /* tests: fault injection; a simulated signal after SPECNMF_FAULT_ITER (5) */
     o->monitor.hook = sn_pnmf_hook_faults;
     o->monitor.signal_iter = fi && *fi ? atoll(fi) : 5;
   }
