@@ -196,150 +196,254 @@ int sn_pnmf_checkpoint_read(sn_run *run, const sn_pnmf_opts *o, float *W, float 
   return sn_run_agree(run, rc);
 }
 
+/* ---- monitor and test hooks ------------------------------------------------- */
+
+void sn_pnmf_monitor_print(sn_run *run, const sn_pnmf_progress *p, void *ctx) {
+  (void)ctx;
+  switch (p->event) {
+  case SN_PNMF_MON_START:
+    SN_PROGRESS(run, "nmf: iteration %lld, loss %.6g%s", (long long)p->iter, p->loss, p->resumed ? " (resumed)" : "");
+    break;
+  case SN_PNMF_MON_CHECK:
+    SN_PROGRESS(run, "nmf: iteration %lld, loss %.6g, relative change %.3g, %.3f s/iteration, %.0f s left at most",
+                (long long)p->iter, p->loss, p->rel, p->s_per_iter, p->s_per_iter * (double)(p->max_iter - p->iter));
+    break;
+  case SN_PNMF_MON_DONE:
+    SN_PROGRESS(run, "nmf: %s after %lld iterations, loss %.6g (reconstruction error %.6g), cpu %.4f s/iteration on rank 0, %.4f s/iteration",
+                p->converged ? "converged" : "stopped", (long long)p->iter, p->loss, sqrt(2.0 * fmax(p->loss, 0.0)),
+                p->cpu_per_iter, p->s_per_iter);
+    break;
+  }
+}
+
+int sn_pnmf_hook_faults(sn_run *run, const sn_pnmf_monitor *m, int64_t iter, int opening, int *stop, sn_err *e) {
+  int rc = SN_OK;
+  if (opening) rc = sn_fault("nmf_iter", run->rank, e);
+  else if (iter == 2) rc = sn_fault("nmf_iter2", run->rank, e);
+  if (!opening && iter == m->signal_iter) {
+    sn_err scratch = {0};
+    if (sn_fault("nmf_signal", run->rank, &scratch) != SN_OK) *stop = 1;
+  }
+  return rc;
+}
+
 /* ---- the solver loop -------------------------------------------------------- */
+
+/* The stopping rules (sklearn's), one per solver: cd stops on the projected-
+ * gradient violation of each iteration against the first one's; mu and anls
+ * on the relative change of the error at each check (every 10th iteration). */
+static int viol_converged(sn_pnmf_state *st, int64_t it, double viol, double tol) {
+  if (it == 1) st->viol_init = viol;
+  return st->viol_init == 0.0 || (st->viol_init > 0 && viol / st->viol_init <= tol);
+}
+
+static int err_converged(double rel, double tol) { return tol > 0 && rel < tol; }
+
+typedef struct pnmf_rule {
+  int (*each_iter)(sn_pnmf_state *st, int64_t it, double viol, double tol); /* NULL: none */
+  int (*at_check)(double rel, double tol);                                   /* NULL: none */
+} pnmf_rule;
+
+static const pnmf_rule pnmf_rules[] = {[SN_NMF_MU] = {NULL, err_converged},
+                                       [SN_NMF_CD] = {viol_converged, NULL},
+                                       [SN_NMF_ANLS] = {NULL, err_converged}};
+
+/* The solve's working state, shared by its steps. */
+typedef struct pnmf_run {
+  sn_run *run;
+  const sn_pnmf_opts *o;
+  const float *V;
+  float *W, *H;
+  sn_pnmf_state *st;
+  sn_nmf_ws *ws;
+  sn_nmf_layout L;
+  double *acc;
+  pnmf_rule rule;
+  int w_fixed;            /* every column of W fixed: only H is updated */
+  int64_t red0, red_len;  /* the reduced part of acc */
+  double loss, viol_w;    /* the last loss; the cd violation of the last W sweep */
+  int have_loss;          /* loss is that of the current W, H */
+  int64_t it0, it_last;   /* first iteration of this solve; of the last check */
+  double t_start, t_last; /* wall times of the start, of the last check */
+} pnmf_run;
+
+static void monitor(const pnmf_run *s, sn_pnmf_progress *p) {
+  p->max_iter = s->o->max_iter;
+  if (s->o->monitor.fn) s->o->monitor.fn(s->run, p, s->o->monitor.ctx);
+}
+
+/* Collective. One pass over V with H updated (update_h) or not, then the sum
+ * of its accumulators over ranks with this rank's stop flag, test hook and
+ * workspace status agreed in the same reduction. next: the iteration the
+ * pass completes; opening: the pass before the first iteration. */
+static int pass_reduce(pnmf_run *s, int64_t next, int opening, int update_h, int want_acc, int want_loss) {
+  const sn_pnmf_opts *o = s->o;
+  sn_timer_begin(&s->run->timer, SN_PH_NMF_H);
+  sn_nmf_pass(s->ws, s->V, o->n_local, s->H, update_h, want_acc, want_loss, s->acc);
+  sn_timer_end(&s->run->timer, SN_PH_NMF_H);
+  int stop = o->stop && *o->stop;
+  int lrc = SN_OK;
+  if (opening && o->monitor.hook) lrc = o->monitor.hook(s->run, &o->monitor, next, 1, &stop, &s->run->err);
+  if (!lrc) lrc = sn_nmf_ws_status(s->ws, &s->run->err);
+  if (!opening && o->monitor.hook) {
+    sn_err scratch = {0};
+    int hrc = o->monitor.hook(s->run, &o->monitor, next, 0, &stop, lrc ? &scratch : &s->run->err);
+    if (!lrc) lrc = hrc;
+  }
+  s->acc[s->L.flags] = stop ? 1.0 : 0.0;
+  return sn_run_allreduce_sum(s->run, s->acc + s->red0, (size_t)s->red_len, lrc);
+}
+
+/* Local. The stopping rule after iteration it (> it0): 1 to stop. */
+static int check_stop(pnmf_run *s, int64_t it) {
+  sn_pnmf_state *st = s->st;
+  const double tol = s->o->tol;
+  if (s->rule.each_iter && s->rule.each_iter(st, it, s->viol_w + s->acc[s->L.viol], tol)) return 1;
+  if (!s->have_loss || it % 10 != 0) return 0;
+  double err = sqrt(2.0 * fmax(s->loss, 0.0));
+  hist_push(st, it, s->loss);
+  double now = sn_wtime();
+  sn_pnmf_progress p = {.event = SN_PNMF_MON_CHECK, .iter = it, .loss = s->loss,
+                        .rel = st->err_init > 0 ? (st->prev_err - err) / st->err_init : 0.0,
+                        .s_per_iter = (now - s->t_last) / (double)(it - s->it_last)};
+  s->t_last = now;
+  s->it_last = it;
+  monitor(s, &p);
+  if (s->rule.at_check && s->rule.at_check(p.rel, tol)) return 1;
+  st->prev_err = err;
+  return 0;
+}
+
+/* Collective. A signal reached some rank: write the checkpoint (if any) and
+ * return the agreed SN_ERR_INTERRUPTED (or the checkpoint's error). */
+static int interrupted(pnmf_run *s, int64_t it) {
+  const sn_pnmf_opts *o = s->o;
+  sn_err *e = &s->run->err;
+  SN_PROGRESS(s->run, "nmf: signal received at iteration %lld; writing a checkpoint", (long long)it);
+  if (o->checkpoint) {
+    int rc = sn_pnmf_checkpoint_write(s->run, o, s->W, s->H, s->st);
+    if (rc) return rc;
+  }
+  int rc = SN_FAIL(e, SN_ERR_INTERRUPTED, "nmf: interrupted by a signal at iteration %lld%s%s", (long long)it,
+                   o->checkpoint ? "; checkpoint written to " : "", o->checkpoint ? o->checkpoint : "");
+  if (s->run->rank != 0) e->msg[0] = '\0'; /* every rank knows it: only rank 0 prints */
+  return rc;
+}
+
+/* Collective. Iteration it + 1: the replicated W update, then the H update
+ * fused with the next W accumulators (and the loss every 10th and last). */
+static int iterate(pnmf_run *s, int64_t it) {
+  const sn_pnmf_opts *o = s->o;
+  if (!s->w_fixed) {
+    sn_timer_begin(&s->run->timer, SN_PH_NMF_W);
+    s->viol_w = sn_nmf_update_w(s->ws, s->acc, s->W);
+    sn_nmf_set_w(s->ws, s->W);
+    sn_timer_end(&s->run->timer, SN_PH_NMF_W);
+  }
+  const int64_t next = it + 1;
+  const int want_loss = (next % 10 == 0) || next == o->max_iter;
+  memset(s->acc, 0, (size_t)s->L.len * sizeof(double));
+  int rc = pass_reduce(s, next, 0, 1, !s->w_fixed && next < o->max_iter, want_loss);
+  if (rc) return rc;
+  s->st->iter = next;
+  s->have_loss = want_loss;
+  if (want_loss) s->loss = s->acc[s->L.loss];
+  return SN_OK;
+}
+
+/* Collective. The opening pass (the first W update's accumulators and the
+ * starting loss) and the start of the history. */
+static int open_solve(pnmf_run *s, int resumed) {
+  sn_pnmf_state *st = s->st;
+  sn_timer_begin(&s->run->timer, SN_PH_NMF_H);
+  sn_nmf_set_w(s->ws, s->W);
+  sn_timer_end(&s->run->timer, SN_PH_NMF_H);
+  int rc = pass_reduce(s, st->iter, 1, 0, !s->w_fixed && s->o->max_iter > st->iter, 1);
+  if (rc) return rc;
+  s->loss = s->acc[s->L.loss];
+  s->have_loss = 1;
+  if (!resumed) {
+    st->err_init = sqrt(2.0 * fmax(s->loss, 0.0));
+    st->prev_err = st->err_init;
+    hist_push(st, st->iter, s->loss);
+  }
+  sn_pnmf_progress p = {.event = SN_PNMF_MON_START, .iter = st->iter, .loss = s->loss, .resumed = resumed};
+  monitor(s, &p);
+  return SN_OK;
+}
+
+/* Collective. After a cd stop between checks, the loss of the final W, H. */
+static int final_loss(pnmf_run *s) {
+  if (s->have_loss) return SN_OK;
+  memset(s->acc, 0, (size_t)s->L.len * sizeof(double));
+  sn_timer_begin(&s->run->timer, SN_PH_LOSS);
+  sn_nmf_pass(s->ws, s->V, s->o->n_local, s->H, 0, 0, 1, s->acc);
+  sn_timer_end(&s->run->timer, SN_PH_LOSS);
+  int rc = sn_run_allreduce_sum(s->run, s->acc, (size_t)s->L.len, SN_OK);
+  if (rc) return rc;
+  s->loss = s->acc[s->L.loss];
+  return SN_OK;
+}
+
+static double cpu_now(void) {
+  struct timespec c;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c);
+  return (double)c.tv_sec + 1e-9 * (double)c.tv_nsec;
+}
 
 int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, float *H,
                   sn_pnmf_state *st, int resumed) {
   sn_err *e = &run->err;
   const sn_nmf_cfg *c = &o->cfg;
-  sn_nmf_ws *ws = NULL;
-  sn_nmf_layout L;
-  sn_nmf_layout_of(c, 1, &L);
-  double *acc = NULL;
-  int lrc = sn_nmf_ws_create(c, &ws, e);
+  pnmf_run s = {.run = run, .o = o, .V = V, .W = W, .H = H, .st = st};
+  sn_nmf_layout_of(c, 1, &s.L);
+  int lrc = sn_nmf_ws_create(c, &s.ws, e);
   if (lrc == SN_OK) {
-    acc = sn_calloc((size_t)L.len * sizeof(double), "nmf accumulators", e);
-    if (!acc) lrc = SN_ERR_NOMEM;
+    s.acc = sn_calloc((size_t)s.L.len * sizeof(double), "nmf accumulators", e);
+    if (!s.acc) lrc = SN_ERR_NOMEM;
   }
   int rc = sn_agree(run->comm, lrc, e);
   if (rc) goto cleanup;
+  s.rule = pnmf_rules[c->solver]; /* sn_nmf_ws_create checked the solver */
   /* With every column of W fixed only H is updated: no W sums are formed or
    * reduced, only the loss, the violation and the flags at the tail. */
-  const int w_fixed = c->n_fixed == c->R;
-  const int64_t red0 = w_fixed ? L.loss : 0, red_len = L.len - red0;
-
-  /* Opening pass: the first W update's accumulators and the starting loss. */
-  sn_timer_begin(&run->timer, SN_PH_NMF_H);
-  sn_nmf_set_w(ws, W);
-  sn_nmf_pass(ws, V, o->n_local, H, 0, !w_fixed && o->max_iter > st->iter, 1, acc);
-  sn_timer_end(&run->timer, SN_PH_NMF_H);
-  acc[L.flags] = (o->stop && *o->stop) ? 1.0 : 0.0;
-  lrc = sn_fault("nmf_iter", run->rank, e);
-  if (!lrc) lrc = sn_nmf_ws_status(ws, e);
-  rc = sn_run_allreduce_sum(run, acc + red0, (size_t)red_len, lrc);
+  s.w_fixed = c->n_fixed == c->R;
+  s.red0 = s.w_fixed ? s.L.loss : 0;
+  s.red_len = s.L.len - s.red0;
+  rc = open_solve(&s, resumed);
   if (rc) goto cleanup;
-  double loss = acc[L.loss];
-  int have_loss = 1;
-  if (!resumed) {
-    st->err_init = sqrt(2.0 * fmax(loss, 0.0));
-    st->prev_err = st->err_init;
-    hist_push(st, st->iter, loss);
-  }
-  SN_PROGRESS(run, "nmf: iteration %lld, loss %.6g%s", (long long)st->iter, loss,
-              resumed ? " (resumed)" : "");
-  const int64_t it0 = st->iter;
-  const char *fi = getenv("SPECNMF_FAULT_ITER");
-  const int64_t fault_iter = fi && *fi ? atoll(fi) : 5;
-  double t_start = sn_wtime(), t_last = t_start, viol_w = 0;
-  struct timespec c0, c1;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
-  int64_t it_last = it0;
+  s.it0 = s.it_last = st->iter;
+  s.t_start = s.t_last = sn_wtime();
+  const double cpu0 = cpu_now();
   for (;;) {
     const int64_t it = st->iter;
-    if (it > it0) {
-      if (c->solver == SN_NMF_CD) {
-        double viol = viol_w + acc[L.viol];
-        if (it == 1) st->viol_init = viol;
-        if (st->viol_init == 0.0 || (st->viol_init > 0 && viol / st->viol_init <= o->tol)) {
-          st->converged = 1;
-          break;
-        }
-      }
-      if (have_loss && it % 10 == 0) {
-        double err = sqrt(2.0 * fmax(loss, 0.0));
-        hist_push(st, it, loss);
-        double rel = st->err_init > 0 ? (st->prev_err - err) / st->err_init : 0.0;
-        double now = sn_wtime(), spi = (now - t_last) / (double)(it - it_last);
-        t_last = now;
-        it_last = it;
-        SN_PROGRESS(run, "nmf: iteration %lld, loss %.6g, relative change %.3g, %.3f s/iteration, %.0f s left at most",
-                    (long long)it, loss, rel, spi, spi * (double)(o->max_iter - it));
-        if (c->solver != SN_NMF_CD && o->tol > 0 && rel < o->tol) {
-          st->converged = 1;
-          break;
-        }
-        st->prev_err = err;
-      }
+    if (it > s.it0 && check_stop(&s, it)) {
+      st->converged = 1;
+      break;
     }
-    if (acc[L.flags] > 0) {
-      SN_PROGRESS(run, "nmf: signal received at iteration %lld; writing a checkpoint", (long long)it);
-      if (o->checkpoint) {
-        rc = sn_pnmf_checkpoint_write(run, o, W, H, st);
-        if (rc) goto cleanup;
-      }
-      rc = SN_FAIL(e, SN_ERR_INTERRUPTED, "nmf: interrupted by a signal at iteration %lld%s%s",
-                   (long long)it, o->checkpoint ? "; checkpoint written to " : "",
-                   o->checkpoint ? o->checkpoint : "");
-      if (run->rank != 0) e->msg[0] = '\0'; /* every rank knows it: only rank 0 prints */
+    if (s.acc[s.L.flags] > 0) {
+      rc = interrupted(&s, it);
       goto cleanup;
     }
     if (it >= o->max_iter) break;
-    if (o->checkpoint && o->checkpoint_every > 0 && it > it0 && it % o->checkpoint_every == 0) {
+    if (o->checkpoint && o->checkpoint_every > 0 && it > s.it0 && it % o->checkpoint_every == 0) {
       rc = sn_pnmf_checkpoint_write(run, o, W, H, st);
       if (rc) goto cleanup;
     }
-    /* W update (replicated) */
-    if (!w_fixed) {
-      sn_timer_begin(&run->timer, SN_PH_NMF_W);
-      viol_w = sn_nmf_update_w(ws, acc, W);
-      sn_nmf_set_w(ws, W);
-      sn_timer_end(&run->timer, SN_PH_NMF_W);
-    }
-    /* H update fused with the next W accumulators */
-    const int64_t next = it + 1;
-    const int want_loss = (next % 10 == 0) || next == o->max_iter;
-    const int want_acc = !w_fixed && next < o->max_iter;
-    memset(acc, 0, (size_t)L.len * sizeof(double));
-    sn_timer_begin(&run->timer, SN_PH_NMF_H);
-    sn_nmf_pass(ws, V, o->n_local, H, 1, want_acc, want_loss, acc);
-    sn_timer_end(&run->timer, SN_PH_NMF_H);
-    acc[L.flags] = (o->stop && *o->stop) ? 1.0 : 0.0;
-    lrc = sn_nmf_ws_status(ws, e);
-    if (next == 2 && !lrc) lrc = sn_fault("nmf_iter2", run->rank, e);
-    if (next == fault_iter) {
-      /* test hook: behave as if a signal arrived on this rank now */
-      sn_err scratch = {0};
-      if (sn_fault("nmf_signal", run->rank, &scratch) != SN_OK) acc[L.flags] = 1.0;
-    }
-    rc = sn_run_allreduce_sum(run, acc + red0, (size_t)red_len, lrc);
+    rc = iterate(&s, it);
     if (rc) goto cleanup;
-    st->iter = next;
-    have_loss = want_loss;
-    if (want_loss) loss = acc[L.loss];
   }
-  if (!have_loss) {
-    /* Only after a cd stop between checks: one more loss pass. */
-    memset(acc, 0, (size_t)L.len * sizeof(double));
-    sn_timer_begin(&run->timer, SN_PH_LOSS);
-    sn_nmf_pass(ws, V, o->n_local, H, 0, 0, 1, acc);
-    sn_timer_end(&run->timer, SN_PH_LOSS);
-    rc = sn_run_allreduce_sum(run, acc, (size_t)L.len, SN_OK);
-    if (rc) goto cleanup;
-    loss = acc[L.loss];
-  }
-  st->loss = loss;
-  hist_push(st, st->iter, loss);
-  {
-    double el = sn_wtime() - t_start;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
-    double cpu = (double)(c1.tv_sec - c0.tv_sec) + 1e-9 * (double)(c1.tv_nsec - c0.tv_nsec);
-    int64_t n = st->iter - it0;
-    SN_PROGRESS(run, "nmf: %s after %lld iterations, loss %.6g (reconstruction error %.6g), cpu %.4f s/iteration on rank 0, %.4f s/iteration",
-                st->converged ? "converged" : "stopped", (long long)st->iter, loss,
-                sqrt(2.0 * fmax(loss, 0.0)), n > 0 ? cpu / (double)n : 0.0, n > 0 ? el / (double)n : 0.0);
-  }
+  rc = final_loss(&s);
+  if (rc) goto cleanup;
+  st->loss = s.loss;
+  hist_push(st, st->iter, s.loss);
+  const int64_t n = st->iter - s.it0;
+  sn_pnmf_progress p = {.event = SN_PNMF_MON_DONE, .iter = st->iter, .loss = s.loss, .converged = st->converged,
+                        .cpu_per_iter = n > 0 ? (cpu_now() - cpu0) / (double)n : 0.0,
+                        .s_per_iter = n > 0 ? (sn_wtime() - s.t_start) / (double)n : 0.0};
+  monitor(&s, &p);
 cleanup:
-  sn_free(acc);
-  sn_nmf_ws_destroy(&ws);
+  sn_free(s.acc);
+  sn_nmf_ws_destroy(&s.ws);
   return rc;
 }

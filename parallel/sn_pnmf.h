@@ -10,6 +10,51 @@
 #include "sn_nmf.h"
 #include "sn_run.h"
 
+/* The solver's monitor, as PETSc's KSPMonitorSet: the caller installs a
+ * function that hears of the progress (parallel/cmd prints it with
+ * sn_pnmf_monitor_print) and, in tests, a hook that injects faults; the solver
+ * neither prints progress nor reads the environment. */
+enum { SN_PNMF_MON_START = 0, SN_PNMF_MON_CHECK = 1, SN_PNMF_MON_DONE = 2 };
+
+/* What the monitor hears; the same on every rank (rank-0 timings aside). */
+typedef struct sn_pnmf_progress {
+  int event;           /* START: after the opening pass; CHECK: at each loss
+                          check (every 10th iteration); DONE: at the end */
+  int64_t iter;        /* completed iterations */
+  int64_t max_iter;    /* o->max_iter */
+  double loss;         /* beta-divergence of W, H at iter */
+  double rel;          /* CHECK: change of the error sqrt(2 loss) since the
+                          previous check over the starting error (sklearn's rule) */
+  double s_per_iter;   /* CHECK: wall s/iteration since the previous check;
+                          DONE: since the start (0 without iterations) */
+  double cpu_per_iter; /* DONE: CPU s/iteration of this process */
+  int resumed;         /* START: from a checkpoint */
+  int converged;       /* DONE: the stopping rule ended the run */
+} sn_pnmf_progress;
+
+typedef struct sn_pnmf_monitor sn_pnmf_monitor;
+struct sn_pnmf_monitor {
+  /* Local, on every rank, once per event; must not fail. NULL: silent. */
+  void (*fn)(sn_run *run, const sn_pnmf_progress *p, void *ctx);
+  void *ctx;
+  /* Local test hook or NULL: called on every rank after the opening pass
+   * (opening = 1, iter = the starting iteration) and after each iteration's
+   * pass (opening = 0, iter = the iteration it completes), before the
+   * iteration's reduction. Returns a local code (agreed in that reduction);
+   * *stop = 1 raises this rank's stop flag, as a signal would. */
+  int (*hook)(sn_run *run, const sn_pnmf_monitor *m, int64_t iter, int opening, int *stop, sn_err *e);
+  int64_t signal_iter; /* for sn_pnmf_hook_faults */
+};
+
+/* Local. The default monitor: rank 0 prints the progress lines ("nmf:
+ * iteration N, loss ...", "nmf: converged after ...") unless run->quiet. */
+void sn_pnmf_monitor_print(sn_run *run, const sn_pnmf_progress *p, void *ctx);
+
+/* Local. The fault-injection hook of the tests (SPECNMF_FAULT): phase
+ * "nmf_iter" fails the opening pass, "nmf_iter2" iteration 2, and
+ * "nmf_signal" raises the stop flag after iteration m->signal_iter. */
+int sn_pnmf_hook_faults(sn_run *run, const sn_pnmf_monitor *m, int64_t iter, int opening, int *stop, sn_err *e);
+
 typedef struct sn_pnmf_opts {
   sn_nmf_cfg cfg;
   int64_t N, col0, n_local;  /* global columns, this rank's block (sn_block_range) */
@@ -19,6 +64,7 @@ typedef struct sn_pnmf_opts {
   const char *checkpoint;    /* checkpoint path or NULL */
   uint64_t fingerprint;      /* hash of data + options; a checkpoint must match it */
   volatile sig_atomic_t *stop; /* set by SIGTERM/SIGUSR1 handlers, or NULL */
+  sn_pnmf_monitor monitor;   /* progress and test hooks (all NULL: silent) */
 } sn_pnmf_opts;
 
 /* Everything the stopping rule needs; stored in checkpoints. */

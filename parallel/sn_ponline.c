@@ -79,207 +79,292 @@ static void solve_h_local(sn_nmf_ws *ws, const float *V, int64_t n, int64_t R, f
   }
 }
 
+void sn_ponline_monitor_print(sn_run *run, const sn_ponline_progress *p, void *ctx) {
+  (void)ctx;
+  switch (p->event) {
+  case SN_PONLINE_MON_START:
+    SN_PROGRESS(run, "nmf: online, %lld frames per mini-batch (%lld steps per pass), forget factor %g (rho %.6g)%s",
+                (long long)p->batch, (long long)p->steps_per_pass, p->forget_factor, p->rho,
+                p->fresh_restarts ? ", fresh restarts" : "");
+    break;
+  case SN_PONLINE_MON_PASS:
+    SN_PROGRESS(run, "nmf: online pass %lld, step %lld, mean batch cost %.6g, smoothed %.6g", (long long)p->pass,
+                (long long)p->step, p->cost, p->smoothed);
+    break;
+  case SN_PONLINE_MON_TOL:
+    SN_PROGRESS(run, "nmf: online: W changed by %.3g <= tol at step %lld", p->change, (long long)p->step);
+    break;
+  case SN_PONLINE_MON_STALL:
+    SN_PROGRESS(run, "nmf: online: no improvement of the smoothed cost for %lld steps (step %lld)",
+                (long long)p->no_improvement, (long long)p->step);
+    break;
+  case SN_PONLINE_MON_DONE:
+    SN_PROGRESS(run, "nmf: online %s after %lld steps (%lld passes), loss %.6g (reconstruction error %.6g)",
+                p->converged ? "converged" : "stopped", (long long)p->step, (long long)p->pass, p->loss,
+                sqrt(2.0 * fmax(p->loss, 0.0)));
+    break;
+  }
+}
+
+/* The solve's working state, shared by its steps. */
+typedef struct ponline_run {
+  sn_run *run;
+  const sn_pnmf_opts *o;
+  const sn_ponline_opts *oo;
+  const float *V;
+  float *W, *H;
+  sn_pnmf_state *st;
+  sn_nmf_cfg cs;         /* the steps' H updates (h_rule ONLINE) */
+  sn_nmf_ws *ws, *wf;    /* cs; fresh restarts and the transform (h_rule FREE) */
+  sn_nmf_layout L;
+  int64_t fstop, fsum, fsq, fnext; /* flags: stop, sum H, sum H^2, V sum of the next slice */
+  slices sl;
+  double *acc, *A, *B, *row; /* accumulators; W statistics (F x R); scratch */
+  float *Wprev, *buf;
+  double rho, vtotal, vslice; /* forgetting per step; V sums of all frames, of the step's slice */
+  double ewa, ewa_min;   /* smoothed batch cost and its minimum */
+  int have_ewa, have_min;
+  int64_t no_improvement;
+} ponline_run;
+
+static void monitor(const ponline_run *s, sn_ponline_progress *p) {
+  if (s->oo->monitor.fn) s->oo->monitor.fn(s->run, p, s->oo->monitor.ctx);
+}
+
+/* Local. Workspaces and buffers; SN_ERR_NOMEM (or a workspace's error). */
+static int online_alloc(ponline_run *s, sn_err *e) {
+  const int64_t F = s->o->cfg.F, R = s->o->cfg.R;
+  const size_t FR = (size_t)(F * R);
+  sn_nmf_cfg cf = s->cs;
+  cf.h_rule = SN_NMF_H_FREE;
+  const int64_t bl = slice_len(s->o->n_local, s->o->N, s->oo->batch);
+  const int64_t nbuf = (bl > s->cs.tile ? bl : s->cs.tile) * R;
+  int rc = sn_nmf_ws_create(&s->cs, &s->ws, e);
+  if (!rc) rc = sn_nmf_ws_create(&cf, &s->wf, e);
+  if (rc) return rc;
+  s->acc = sn_calloc((size_t)s->L.len * sizeof(double), "online nmf accumulators", e);
+  s->A = sn_calloc(FR * sizeof(double), "online nmf statistics", e);
+  s->B = sn_calloc(FR * sizeof(double), "online nmf statistics", e);
+  s->row = sn_calloc(2 * (size_t)R * sizeof(double), "online nmf", e);
+  s->Wprev = sn_calloc(FR * sizeof(float), "online nmf", e);
+  s->buf = sn_calloc((size_t)nbuf * sizeof(float), "online nmf", e);
+  return (!s->acc || !s->A || !s->B || !s->row || !s->Wprev || !s->buf) ? SN_ERR_NOMEM : SN_OK;
+}
+
+/* Collective. Step t: the H update of this rank's slice at position t % steps
+ * (one MU update fused with the W sums, or a fresh restart's solve), the sum
+ * over ranks, the mean batch cost with the old W (sklearn's batch_cost, into
+ * *cost; pushed to the history), and the W step. *bs: the step's frames. */
+static int online_step(ponline_run *s, int64_t t, double *cost, int64_t *bs) {
+  const sn_pnmf_opts *o = s->o;
+  const sn_ponline_opts *oo = s->oo;
+  const int64_t F = o->cfg.F, R = o->cfg.R, p = t % s->sl.steps;
+  const size_t FR = (size_t)(F * R);
+  sn_err *e = &s->run->err;
+  double *acc = s->acc;
+  int64_t j0, nb;
+  slice_of(&s->sl, s->run->rank, p, &j0, &nb);
+  *bs = batch_count(&s->sl, p);
+  const float *Vs = s->V + j0 * F;
+  float *Hs = s->H + j0 * R;
+  memset(acc, 0, (size_t)s->L.len * sizeof(double));
+  sn_timer_begin(&s->run->timer, SN_PH_NMF_H);
+  if (oo->fresh_restarts) {
+    float avg = (float)sqrt(s->vslice / ((double)*bs * (double)F) / (double)R);
+    for (int64_t q = 0; q < nb * R; q++) Hs[q] = avg;
+    solve_h_local(s->wf, Vs, nb, R, Hs, oo->fresh_max_iter, o->tol, s->buf, acc);
+    if (s->cs.beta < 1.0)
+      for (int64_t q = 0; q < nb * R; q++)
+        if (Hs[q] < DBL_EPSILON) Hs[q] = 0.0f;
+    sn_nmf_pass(s->ws, Vs, nb, Hs, 0, 1, 1, acc);
+    int64_t k0, kn;
+    slice_of(&s->sl, s->run->rank, (p + 1) % s->sl.steps, &k0, &kn);
+    acc[s->fnext] = vsum_cols(s->V + k0 * F, F, kn);
+  } else {
+    sn_nmf_pass(s->ws, Vs, nb, Hs, 1, 1, 1, acc); /* H update fused with the W sums */
+  }
+  for (int64_t q = 0; q < nb * R; q++) {
+    acc[s->fsum] += Hs[q];
+    acc[s->fsq] += (double)Hs[q] * Hs[q];
+  }
+  sn_timer_end(&s->run->timer, SN_PH_NMF_H);
+  acc[s->fstop] = (o->stop && *o->stop) ? 1.0 : 0.0;
+  int rc = sn_run_allreduce_sum(s->run, acc, (size_t)s->L.len, sn_nmf_ws_status(s->ws, e));
+  if (rc) return rc;
+  if (acc[s->fstop] > 0) {
+    rc = SN_FAIL(e, SN_ERR_INTERRUPTED, "nmf: interrupted by a signal at online step %lld (--solver online writes no checkpoint)",
+                 (long long)t + 1);
+    if (s->run->rank != 0) e->msg[0] = '\0';
+    return rc;
+  }
+  s->vslice = acc[s->fnext];
+  const double l1W = (double)*bs * oo->alpha_W * oo->l1_ratio, l2W = (double)*bs * oo->alpha_W * (1.0 - oo->l1_ratio);
+  double sw = 0, sw2 = 0;
+  for (size_t q = 0; q < FR; q++) {
+    sw += s->W[q];
+    sw2 += (double)s->W[q] * s->W[q];
+  }
+  *cost = (acc[s->L.loss] + s->cs.l1_H * acc[s->fsum] + l1W * sw + s->cs.l2_H * acc[s->fsq] + l2W * sw2) / (double)*bs;
+  sn_pnmf_hist_push(s->st, t + 1, *cost);
+  sn_timer_begin(&s->run->timer, SN_PH_NMF_W);
+  memcpy(s->Wprev, s->W, FR * sizeof(float));
+  sn_online_update_w(&s->cs, &s->L, acc, l1W, l2W, s->rho, s->A, s->B, s->W, s->row);
+  sn_nmf_set_w(s->ws, s->W);
+  sn_nmf_set_w(s->wf, s->W);
+  sn_timer_end(&s->run->timer, SN_PH_NMF_W);
+  return SN_OK;
+}
+
+/* Local. sklearn's stopping rules after step t (> 0) of cost over bs frames:
+ * W's relative change <= tol, or max_no_improvement steps without a lower
+ * smoothed cost. 1 to stop. */
+static int online_stops(ponline_run *s, int64_t t, double cost, int64_t bs) {
+  const int64_t FR = s->o->cfg.F * s->o->cfg.R;
+  double a = fmin((double)bs / (double)(s->o->N + 1), 1.0);
+  s->ewa = s->have_ewa ? s->ewa * (1.0 - a) + cost * a : cost;
+  s->have_ewa = 1;
+  double d2 = 0, n2 = 0;
+  for (int64_t q = 0; q < FR; q++) {
+    double d = (double)s->W[q] - s->Wprev[q];
+    d2 += d * d;
+    n2 += (double)s->W[q] * s->W[q];
+  }
+  if (s->o->tol > 0 && sqrt(d2) / sqrt(n2) <= s->o->tol) {
+    sn_ponline_progress p = {.event = SN_PONLINE_MON_TOL, .step = t + 1, .change = sqrt(d2) / sqrt(n2)};
+    monitor(s, &p);
+    return 1;
+  }
+  if (!s->have_min || s->ewa < s->ewa_min) {
+    s->no_improvement = 0;
+    s->ewa_min = s->ewa;
+    s->have_min = 1;
+  } else {
+    s->no_improvement++;
+  }
+  if (s->oo->max_no_improvement > 0 && s->no_improvement >= s->oo->max_no_improvement) {
+    sn_ponline_progress p = {.event = SN_PONLINE_MON_STALL, .step = t + 1, .no_improvement = s->no_improvement};
+    monitor(s, &p);
+    return 1;
+  }
+  return 0;
+}
+
+/* Collective. The transform: every frame's H from sklearn's constant start,
+ * W fixed, then the loss of the final W, H into st->loss. */
+static int online_transform(ponline_run *s) {
+  const sn_pnmf_opts *o = s->o;
+  const int64_t F = o->cfg.F, R = o->cfg.R, n_local = o->n_local, tile = s->cs.tile;
+  sn_err *e = &s->run->err;
+  sn_timer_begin(&s->run->timer, SN_PH_NMF_H);
+  float avg = (float)sqrt(s->vtotal / ((double)F * (double)o->N) / (double)R);
+  for (int64_t q = 0; q < n_local * R; q++) s->H[q] = avg;
+  sn_timer_end(&s->run->timer, SN_PH_NMF_H);
+  for (int64_t it = 0; it < s->oo->transform_max_iter; it++) {
+    double red[3] = {0, 0, 0};
+    sn_timer_begin(&s->run->timer, SN_PH_NMF_H);
+    for (int64_t j0 = 0; j0 < n_local; j0 += tile) {
+      int64_t n = n_local - j0 < tile ? n_local - j0 : tile;
+      float *Ht = s->H + j0 * R;
+      memcpy(s->buf, Ht, (size_t)(n * R) * sizeof(float));
+      sn_nmf_pass(s->wf, s->V + j0 * F, n, Ht, 1, 0, 0, s->acc);
+      for (int64_t q = 0; q < n * R; q++) {
+        double d = (double)Ht[q] - s->buf[q];
+        red[0] += d * d;
+        red[1] += (double)Ht[q] * Ht[q];
+      }
+    }
+    sn_timer_end(&s->run->timer, SN_PH_NMF_H);
+    red[2] = (o->stop && *o->stop) ? 1.0 : 0.0;
+    int rc = sn_run_allreduce_sum(s->run, red, 3, SN_OK);
+    if (rc) return rc;
+    if (red[2] > 0) {
+      rc = SN_FAIL(e, SN_ERR_INTERRUPTED, "nmf: interrupted by a signal in the final pass (--solver online writes no checkpoint)");
+      if (s->run->rank != 0) e->msg[0] = '\0';
+      return rc;
+    }
+    if (o->tol > 0 && sqrt(red[0]) / sqrt(red[1]) <= o->tol) break;
+  }
+  memset(s->acc, 0, (size_t)s->L.len * sizeof(double));
+  sn_timer_begin(&s->run->timer, SN_PH_LOSS);
+  sn_nmf_pass(s->wf, s->V, n_local, s->H, 0, 0, 1, s->acc);
+  sn_timer_end(&s->run->timer, SN_PH_LOSS);
+  double loss = s->acc[s->L.loss];
+  int rc = sn_run_allreduce_sum(s->run, &loss, 1, SN_OK);
+  if (rc) return rc;
+  s->st->loss = loss;
+  return SN_OK;
+}
+
 int sn_ponline_solve(sn_run *run, const sn_pnmf_opts *o, const sn_ponline_opts *oo, const float *V,
                      float *W, float *H, sn_pnmf_state *st) {
   sn_err *e = &run->err;
-  const int64_t F = o->cfg.F, R = o->cfg.R, N = o->N, n_local = o->n_local;
-  sn_nmf_cfg cs = o->cfg, cf = o->cfg;
-  cs.solver = cf.solver = SN_NMF_MU;
-  cs.h_rule = SN_NMF_H_ONLINE;
-  cf.h_rule = SN_NMF_H_FREE;
-  sn_nmf_ws *ws = NULL, *wf = NULL;
-  sn_nmf_layout L;
-  sn_nmf_layout_of(&cs, 4, &L); /* flags: stop, sum H, sum H^2, V sum of the next slice */
-  const int64_t fstop = L.flags, fsum = L.flags + 1, fsq = L.flags + 2, fnext = L.flags + 3;
-  slices sl;
-  slices_init(&sl, N, oo->batch, run->size);
-  int64_t bl = slice_len(n_local, N, oo->batch);
-  const size_t FR = (size_t)(F * R);
-  const int64_t nbuf = (bl > cs.tile ? bl : cs.tile) * R;
-  double *acc = NULL, *A = NULL, *B = NULL, *row = NULL;
-  float *Wprev = NULL, *buf = NULL;
-  int lrc = sn_nmf_ws_create(&cs, &ws, e);
-  if (!lrc) lrc = sn_nmf_ws_create(&cf, &wf, e);
-  if (!lrc) {
-    acc = sn_calloc((size_t)L.len * sizeof(double), "online nmf accumulators", e);
-    A = sn_calloc(FR * sizeof(double), "online nmf statistics", e);
-    B = sn_calloc(FR * sizeof(double), "online nmf statistics", e);
-    row = sn_calloc(2 * (size_t)R * sizeof(double), "online nmf", e);
-    Wprev = sn_calloc(FR * sizeof(float), "online nmf", e);
-    buf = sn_calloc((size_t)nbuf * sizeof(float), "online nmf", e);
-    if (!acc || !A || !B || !row || !Wprev || !buf) lrc = SN_ERR_NOMEM;
-  }
-  int rc = sn_agree(run->comm, lrc, e);
+  const int64_t F = o->cfg.F, R = o->cfg.R, N = o->N;
+  ponline_run s = {.run = run, .o = o, .oo = oo, .V = V, .W = W, .H = H, .st = st, .cs = o->cfg};
+  s.cs.solver = SN_NMF_MU;
+  s.cs.h_rule = SN_NMF_H_ONLINE;
+  sn_nmf_layout_of(&s.cs, 4, &s.L);
+  s.fstop = s.L.flags;
+  s.fsum = s.L.flags + 1;
+  s.fsq = s.L.flags + 2;
+  s.fnext = s.L.flags + 3;
+  slices_init(&s.sl, N, oo->batch, run->size);
+  int rc = sn_agree(run->comm, online_alloc(&s, e), e);
   if (rc) goto cleanup;
-  const double rho = sn_online_rho(oo->forget_factor, oo->batch, N);
-  for (size_t q = 0; q < FR; q++) {
-    A[q] = W[q];
-    B[q] = 1.0;
+  s.rho = sn_online_rho(oo->forget_factor, oo->batch, N);
+  for (size_t q = 0; q < (size_t)(F * R); q++) {
+    s.A[q] = W[q];
+    s.B[q] = 1.0;
   }
   /* the V sum of the whole V (transform's start) and of the first slice (a fresh restart's) */
-  double sums[2] = {vsum_cols(V, F, n_local), 0};
+  double sums[2] = {vsum_cols(V, F, o->n_local), 0};
   {
     int64_t j0, nb;
-    slice_of(&sl, run->rank, 0, &j0, &nb);
+    slice_of(&s.sl, run->rank, 0, &j0, &nb);
     sums[1] = vsum_cols(V + j0 * F, F, nb);
   }
   rc = sn_run_allreduce_sum(run, sums, 2, SN_OK);
   if (rc) goto cleanup;
-  const double vtotal = sums[0];
-  double vslice = sums[1];
-  SN_PROGRESS(run, "nmf: online, %lld frames per mini-batch (%lld steps per pass), forget factor %g (rho %.6g)%s",
-              (long long)oo->batch, (long long)sl.steps, oo->forget_factor, rho,
-              oo->fresh_restarts ? ", fresh restarts" : "");
+  s.vtotal = sums[0];
+  s.vslice = sums[1];
+  sn_ponline_progress p0 = {.event = SN_PONLINE_MON_START, .batch = oo->batch, .steps_per_pass = s.sl.steps,
+                            .forget_factor = oo->forget_factor, .rho = s.rho, .fresh_restarts = oo->fresh_restarts};
+  monitor(&s, &p0);
 
-  const int64_t n_steps = o->max_iter * sl.steps;
-  double ewa = 0, ewa_min = 0;
-  int have_ewa = 0, have_min = 0;
-  int64_t no_improvement = 0, t = 0;
-  sn_nmf_set_w(ws, W);
-  sn_nmf_set_w(wf, W);
+  const int64_t n_steps = o->max_iter * s.sl.steps;
+  int64_t t = 0;
+  sn_nmf_set_w(s.ws, W);
+  sn_nmf_set_w(s.wf, W);
   for (t = 0; t < n_steps; t++) {
-    const int64_t p = t % sl.steps;
-    int64_t j0, nb;
-    slice_of(&sl, run->rank, p, &j0, &nb);
-    const int64_t bs = batch_count(&sl, p);
-    const float *Vs = V + j0 * F;
-    float *Hs = H + j0 * R;
-    memset(acc, 0, (size_t)L.len * sizeof(double));
-    sn_timer_begin(&run->timer, SN_PH_NMF_H);
-    if (oo->fresh_restarts) {
-      float avg = (float)sqrt(vslice / ((double)bs * (double)F) / (double)R);
-      for (int64_t q = 0; q < nb * R; q++) Hs[q] = avg;
-      solve_h_local(wf, Vs, nb, R, Hs, oo->fresh_max_iter, o->tol, buf, acc);
-      if (cs.beta < 1.0)
-        for (int64_t q = 0; q < nb * R; q++)
-          if (Hs[q] < DBL_EPSILON) Hs[q] = 0.0f;
-      sn_nmf_pass(ws, Vs, nb, Hs, 0, 1, 1, acc);
-      int64_t k0, kn;
-      slice_of(&sl, run->rank, (p + 1) % sl.steps, &k0, &kn);
-      acc[fnext] = vsum_cols(V + k0 * F, F, kn);
-    } else {
-      sn_nmf_pass(ws, Vs, nb, Hs, 1, 1, 1, acc); /* H update fused with the W sums */
-    }
-    for (int64_t q = 0; q < nb * R; q++) {
-      acc[fsum] += Hs[q];
-      acc[fsq] += (double)Hs[q] * Hs[q];
-    }
-    sn_timer_end(&run->timer, SN_PH_NMF_H);
-    acc[fstop] = (o->stop && *o->stop) ? 1.0 : 0.0;
-    lrc = sn_nmf_ws_status(ws, e);
-    rc = sn_run_allreduce_sum(run, acc, (size_t)L.len, lrc);
+    double cost = 0;
+    int64_t bs = 0;
+    rc = online_step(&s, t, &cost, &bs);
     if (rc) goto cleanup;
-    if (acc[fstop] > 0) {
-      rc = SN_FAIL(e, SN_ERR_INTERRUPTED, "nmf: interrupted by a signal at online step %lld (--solver online writes no checkpoint)",
-                   (long long)t + 1);
-      if (run->rank != 0) e->msg[0] = '\0';
-      goto cleanup;
+    if (t % s.sl.steps == s.sl.steps - 1 || t == n_steps - 1) {
+      sn_ponline_progress p = {.event = SN_PONLINE_MON_PASS, .pass = t / s.sl.steps + 1, .step = t + 1,
+                               .cost = cost, .smoothed = s.have_ewa ? s.ewa : cost};
+      monitor(&s, &p);
     }
-    vslice = acc[fnext];
-    /* the mean batch cost with the old W (sklearn's batch_cost) */
-    const double l1W = (double)bs * oo->alpha_W * oo->l1_ratio, l2W = (double)bs * oo->alpha_W * (1.0 - oo->l1_ratio);
-    double sw = 0, sw2 = 0;
-    for (size_t q = 0; q < FR; q++) {
-      sw += W[q];
-      sw2 += (double)W[q] * W[q];
-    }
-    const double cost = (acc[L.loss] + cs.l1_H * acc[fsum] + l1W * sw + cs.l2_H * acc[fsq] + l2W * sw2) / (double)bs;
-    sn_pnmf_hist_push(st, t + 1, cost);
-    /* W step */
-    sn_timer_begin(&run->timer, SN_PH_NMF_W);
-    memcpy(Wprev, W, FR * sizeof(float));
-    sn_online_update_w(&cs, &L, acc, l1W, l2W, rho, A, B, W, row);
-    sn_nmf_set_w(ws, W);
-    sn_nmf_set_w(wf, W);
-    sn_timer_end(&run->timer, SN_PH_NMF_W);
-    if (p == sl.steps - 1 || t == n_steps - 1)
-      SN_PROGRESS(run, "nmf: online pass %lld, step %lld, mean batch cost %.6g, smoothed %.6g", (long long)(t / sl.steps + 1),
-                  (long long)t + 1, cost, have_ewa ? ewa : cost);
     if (t == 0) continue; /* sklearn: the first step only starts the statistics */
-    double a = fmin((double)bs / (double)(N + 1), 1.0);
-    ewa = have_ewa ? ewa * (1.0 - a) + cost * a : cost;
-    have_ewa = 1;
-    double d2 = 0, n2 = 0;
-    for (size_t q = 0; q < FR; q++) {
-      double d = (double)W[q] - Wprev[q];
-      d2 += d * d;
-      n2 += (double)W[q] * W[q];
-    }
-    if (o->tol > 0 && sqrt(d2) / sqrt(n2) <= o->tol) {
-      SN_PROGRESS(run, "nmf: online: W changed by %.3g <= tol at step %lld", sqrt(d2) / sqrt(n2), (long long)t + 1);
-      st->converged = 1;
-      break;
-    }
-    if (!have_min || ewa < ewa_min) {
-      no_improvement = 0;
-      ewa_min = ewa;
-      have_min = 1;
-    } else {
-      no_improvement++;
-    }
-    if (oo->max_no_improvement > 0 && no_improvement >= oo->max_no_improvement) {
-      SN_PROGRESS(run, "nmf: online: no improvement of the smoothed cost for %lld steps (step %lld)",
-                  (long long)no_improvement, (long long)t + 1);
+    if (online_stops(&s, t, cost, bs)) {
       st->converged = 1;
       break;
     }
   }
-  {
-    int64_t done = t < n_steps ? t + 1 : n_steps;
-    st->iter = (done + sl.steps - 1) / sl.steps;
-  }
-
-  /* transform: every frame's H from sklearn's constant start, W fixed */
-  {
-    sn_timer_begin(&run->timer, SN_PH_NMF_H);
-    float avg = (float)sqrt(vtotal / ((double)F * (double)N) / (double)R);
-    for (int64_t q = 0; q < n_local * R; q++) H[q] = avg;
-    sn_timer_end(&run->timer, SN_PH_NMF_H);
-    for (int64_t it = 0; it < oo->transform_max_iter; it++) {
-      double red[3] = {0, 0, 0};
-      sn_timer_begin(&run->timer, SN_PH_NMF_H);
-      for (int64_t j0 = 0; j0 < n_local; j0 += cs.tile) {
-        int64_t n = n_local - j0 < cs.tile ? n_local - j0 : cs.tile;
-        float *Ht = H + j0 * R;
-        memcpy(buf, Ht, (size_t)(n * R) * sizeof(float));
-        sn_nmf_pass(wf, V + j0 * F, n, Ht, 1, 0, 0, acc);
-        for (int64_t q = 0; q < n * R; q++) {
-          double d = (double)Ht[q] - buf[q];
-          red[0] += d * d;
-          red[1] += (double)Ht[q] * Ht[q];
-        }
-      }
-      sn_timer_end(&run->timer, SN_PH_NMF_H);
-      red[2] = (o->stop && *o->stop) ? 1.0 : 0.0;
-      rc = sn_run_allreduce_sum(run, red, 3, SN_OK);
-      if (rc) goto cleanup;
-      if (red[2] > 0) {
-        rc = SN_FAIL(e, SN_ERR_INTERRUPTED, "nmf: interrupted by a signal in the final pass (--solver online writes no checkpoint)");
-        if (run->rank != 0) e->msg[0] = '\0';
-        goto cleanup;
-      }
-      if (o->tol > 0 && sqrt(red[0]) / sqrt(red[1]) <= o->tol) break;
-    }
-    memset(acc, 0, (size_t)L.len * sizeof(double));
-    sn_timer_begin(&run->timer, SN_PH_LOSS);
-    sn_nmf_pass(wf, V, n_local, H, 0, 0, 1, acc);
-    sn_timer_end(&run->timer, SN_PH_LOSS);
-    double loss = acc[L.loss];
-    rc = sn_run_allreduce_sum(run, &loss, 1, SN_OK);
-    if (rc) goto cleanup;
-    st->loss = loss;
-  }
-  SN_PROGRESS(run, "nmf: online %s after %lld steps (%lld passes), loss %.6g (reconstruction error %.6g)",
-              st->converged ? "converged" : "stopped", (long long)(t < n_steps ? t + 1 : n_steps), (long long)st->iter,
-              st->loss, sqrt(2.0 * fmax(st->loss, 0.0)));
+  const int64_t done = t < n_steps ? t + 1 : n_steps;
+  st->iter = (done + s.sl.steps - 1) / s.sl.steps;
+  rc = online_transform(&s);
+  if (rc) goto cleanup;
+  sn_ponline_progress pd = {.event = SN_PONLINE_MON_DONE, .step = done, .pass = st->iter, .loss = st->loss,
+                            .converged = st->converged};
+  monitor(&s, &pd);
 cleanup:
-  sn_free(acc);
-  sn_free(A);
-  sn_free(B);
-  sn_free(row);
-  sn_free(Wprev);
-  sn_free(buf);
-  sn_nmf_ws_destroy(&ws);
-  sn_nmf_ws_destroy(&wf);
+  sn_free(s.acc);
+  sn_free(s.A);
+  sn_free(s.B);
+  sn_free(s.row);
+  sn_free(s.Wprev);
+  sn_free(s.buf);
+  sn_nmf_ws_destroy(&s.ws);
+  sn_nmf_ws_destroy(&s.wf);
   return rc;
 }

@@ -10,6 +10,36 @@
 #include <stdint.h>
 #include "sn_pnmf.h"
 
+/* The online solver's monitor (as sn_pnmf_monitor): what it hears, the same
+ * on every rank. */
+enum { SN_PONLINE_MON_START = 0, SN_PONLINE_MON_PASS, SN_PONLINE_MON_TOL, SN_PONLINE_MON_STALL, SN_PONLINE_MON_DONE };
+
+typedef struct sn_ponline_progress {
+  int event;                /* START: before the first step; PASS: at the end of each
+                               pass (and the last step); TOL, STALL: the early stops
+                               (W's change <= tol; no improvement); DONE: after the
+                               final transform */
+  int64_t step, pass;       /* steps done; the pass (PASS), passes started (DONE) */
+  double cost, smoothed;    /* PASS: the step's mean batch cost, its smoothed value */
+  double change;            /* TOL: W's relative change */
+  int64_t no_improvement;   /* STALL: steps without a lower smoothed cost */
+  int64_t batch, steps_per_pass; /* START: frames per mini-batch, positions per pass */
+  double forget_factor, rho;     /* START */
+  int fresh_restarts;            /* START */
+  double loss;              /* DONE: beta-divergence of V and the final W H */
+  int converged;            /* DONE: an early stop */
+} sn_ponline_progress;
+
+typedef struct sn_ponline_monitor {
+  /* Local, on every rank, once per event; must not fail. NULL: silent. */
+  void (*fn)(sn_run *run, const sn_ponline_progress *p, void *ctx);
+  void *ctx;
+} sn_ponline_monitor;
+
+/* Local. The default monitor: rank 0 prints the progress lines ("nmf: online
+ * pass N, ...") unless run->quiet. */
+void sn_ponline_monitor_print(sn_run *run, const sn_ponline_progress *p, void *ctx);
+
 typedef struct sn_ponline_opts {
   int64_t batch;               /* global frames per mini-batch, 1..N */
   double forget_factor;        /* 0..1 */
@@ -18,6 +48,7 @@ typedef struct sn_ponline_opts {
   int64_t max_no_improvement;  /* steps without a better EWA cost; 0: no such stop */
   int64_t transform_max_iter;  /* MU iterations of the final H pass (stopped by tol) */
   double alpha_W, l1_ratio;    /* W's regularization, scaled per batch (frames) */
+  sn_ponline_monitor monitor;  /* progress (NULL fn: silent) */
 } sn_ponline_opts;
 
 /* Collective. Learn W (F x R replicated, from its start in W; the first

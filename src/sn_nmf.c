@@ -280,9 +280,24 @@ static void k_hht(const float *Ht, int64_t R, int64_t t, double *hh) {
 
 enum { SN_CD_LANES = 16 }; /* cd: H columns swept at once (SIMD lanes) */
 
+/* One solver and loss (see sn_nmf_ops_tab below): what sn_nmf_pass and
+ * sn_nmf_update_w call, one indirect call per tile or per W update. */
+typedef struct sn_nmf_ops {
+  /* the tile's H columns (acc: the cd violation goes to acc[viol]) */
+  void (*update_h)(sn_nmf_ws *w, const float *Vt, float *Ht, int64_t t, double *acc);
+  /* the tile's share of the next W update (want_acc) and of the loss (want_loss) */
+  void (*acc)(sn_nmf_ws *w, const float *Vt, const float *Ht, int64_t t, int want_acc, int want_loss, double *acc);
+  /* W's learned columns from the summed accumulators; returns the cd violation (else 0) */
+  double (*update_w)(sn_nmf_ws *w, const double *acc, float *W);
+  /* beta != 2: the ratios A (and B) of the tile from W H_t, + its loss when loss != NULL */
+  void (*wh_ratio)(sn_nmf_ws *w, const float *Vt, const float *Ht, int64_t t, double *loss);
+} sn_nmf_ops;
+
 struct sn_nmf_ws {
   sn_nmf_cfg c;
   sn_nmf_layout L;
+  sn_nmf_ops ops;  /* this solver and loss's row of sn_nmf_ops_tab */
+  int clip_h;      /* MU H update: values < DBL_EPSILON -> 0 (cfg.h_rule and beta) */
   double gamma;
   const float *W;  /* set by sn_nmf_set_w */
   float *WH;       /* F x tile */
@@ -327,11 +342,15 @@ double sn_nmf_gamma(double beta) {
   return 1.0;
 }
 
+static void select_ops(const sn_nmf_cfg *c, sn_nmf_ops *ops);
+
 int sn_nmf_ws_create(const sn_nmf_cfg *c, sn_nmf_ws **out, sn_err *e) {
   *out = NULL;
   if (c->F <= 0 || c->R <= 0 || c->tile <= 0 || c->n_fixed < 0 || c->n_fixed > c->R)
     return SN_FAIL(e, SN_ERR_INPUT, "nmf: bad sizes F=%lld R=%lld tile=%lld",
                    (long long)c->F, (long long)c->R, (long long)c->tile);
+  if (c->solver != SN_NMF_MU && c->solver != SN_NMF_CD && c->solver != SN_NMF_ANLS)
+    return SN_FAIL(e, SN_ERR_INPUT, "nmf: unknown solver %d", c->solver);
   if (c->solver != SN_NMF_MU && c->beta != 2.0)
     return SN_FAIL(e, SN_ERR_USAGE, "--solver %s handles only the Frobenius loss (beta = 2), not beta = %g; use --solver mu",
                    c->solver == SN_NMF_CD ? "cd" : "anls", c->beta);
@@ -340,6 +359,8 @@ int sn_nmf_ws_create(const sn_nmf_cfg *c, sn_nmf_ws **out, sn_err *e) {
   w->c = *c;
   sn_nmf_layout_of(c, 0, &w->L);
   w->gamma = sn_nmf_gamma(c->beta);
+  select_ops(c, &w->ops);
+  w->clip_h = c->h_rule == SN_NMF_H_BATCH ? c->beta <= 1.0 : c->h_rule == SN_NMF_H_ONLINE && c->beta < 1.0;
   size_t Ft = (size_t)c->F * (size_t)c->tile, Rt = (size_t)c->R * (size_t)c->tile;
   size_t FR = (size_t)c->F * (size_t)c->R, RR = (size_t)c->R * (size_t)c->R;
   w->WH = sn_calloc(Ft * sizeof(float), "nmf tile", e);
@@ -494,87 +515,98 @@ static void wh_tile(sn_nmf_ws *w, const float *Ht, int64_t t) {
               0.0f, w->WH, F);
 }
 
-/* A = V * WHs^(beta-2) (the MU numerator factor), B = WHd^(beta-1) (beta != 1),
- * with sklearn's epsilon rules. Adds the loss parts when loss != NULL. */
-static void ratio_tile(sn_nmf_ws *w, const float *Vt, int64_t t, double *loss) {
-  const double beta = w->c.beta;
-  const float eps = (float)SN_NMF_EPS;
-  const size_t n = (size_t)w->c.F * (size_t)t;
-  const float *WH = w->WH;
-  float *A = w->A, *B = w->B;
-  const float bm2 = (float)(beta - 2.0), bm1 = (float)(beta - 1.0);
-  if (beta == 1.0) {
-    for (size_t k = 0; k < n; k++) {
-      float wh = WH[k];
-      float whs = wh == 0.0f ? eps : wh;
-      A[k] = Vt[k] / whs;
-    }
-  } else if (beta == 0.0) {
-    for (size_t k = 0; k < n; k++) {
-      float wh = WH[k];
-      float whs = wh == 0.0f ? eps : wh;
-      float inv = 1.0f / whs;
-      A[k] = inv * inv * Vt[k];
-      B[k] = inv; /* whd = whs for beta < 1; whd^(-1) */
-    }
-  } else {
-    for (size_t k = 0; k < n; k++) {
-      float wh = WH[k];
-      float whs = (beta < 2.0 && wh == 0.0f) ? eps : wh;
-      float whd = (beta < 1.0 && wh == 0.0f) ? eps : wh;
-      A[k] = powf(whs, bm2) * Vt[k];
-      B[k] = powf(whd, bm1);
-    }
-  }
-  if (!loss) return;
-  double s1 = 0, s2 = 0, s3 = 0;
-  float *T = w->T;
-  if (beta == 1.0) {
-    for (size_t k = 0; k < n; k++) {
-      /* selects written as arithmetic with 0/1 factors so the loop vectorizes */
-      float wh = WH[k], v = Vt[k];
-      float whs = wh + eps * (float)(wh == 0.0f);
-      float on = (float)(v > eps);
-      float d = on * (v / whs) + (1.0f - on);
-      T[k] = wh + on * (v * sn_logf(d) - v);
-    }
-    *loss += sum_lanes(T, n);
-  } else if (beta == 0.0) {
-    for (size_t k = 0; k < n; k++) {
-      float wh = WH[k], v = Vt[k];
-      float whs = wh + eps * (float)(wh == 0.0f);
-      float on = (float)(v > eps);
-      float d = on * (v / whs) + (1.0f - on);
-      T[k] = on * (d - sn_logf(d));
-    }
-    *loss += sum_lanes(T, n) - (double)n;
-  } else {
-    for (size_t k = 0; k < n; k++) {
-      double wh = WH[k];
-      s3 += pow(wh, beta);
-      if (Vt[k] > eps) {
-        double v = Vt[k];
-        double whs = wh == 0.0 ? (double)eps : wh;
-        s1 += pow(v, beta);
-        s2 += v * pow(whs, beta - 1.0);
-      }
-    }
-    *loss += (s1 - beta * s2 + (beta - 1.0) * s3) / (beta * (beta - 1.0));
-  }
-}
+/* The MU ratios of a tile from WH = W H_t, one function per loss, with
+ * sklearn's epsilon rules: A = V * WHs^(beta-2) (the numerator factor) and
+ * B = WHd^(beta-1) (the denominator factor; not for KL). Each adds the tile's
+ * share of the beta-divergence to *loss when loss != NULL. */
 
-/* A (and B) of ratio_tile from W H_t, adding the loss when loss != NULL */
-static void kl_or_ratio_tile(sn_nmf_ws *w, const float *Vt, const float *Ht, int64_t t,
-                             double *loss) {
+/* KL (beta = 1): A = V / WHs; loss sum wh + [v > eps] (v log(v / whs) - v). */
+static void wh_ratio_kl(sn_nmf_ws *w, const float *Vt, const float *Ht, int64_t t, double *loss) {
 #ifdef SN_NMF_HAVE_AVX512
-  if (w->fast && w->c.beta == 1.0) {
+  if (w->fast) {
     double l = k_wh_fused(1, w->W, w->c.F, w->c.R, Ht, t, Vt, w->A, loss != NULL);
     if (loss) *loss += l;
     return;
   }
 #endif
   wh_tile(w, Ht, t);
-  ratio_tile(w, Vt, t, loss);
+  const float eps = (float)SN_NMF_EPS;
+  const size_t n = (size_t)w->c.F * (size_t)t;
+  const float *WH = w->WH;
+  float *A = w->A;
+  for (size_t k = 0; k < n; k++) {
+    float wh = WH[k];
+    float whs = wh == 0.0f ? eps : wh;
+    A[k] = Vt[k] / whs;
+  }
+  if (!loss) return;
+  float *T = w->T;
+  for (size_t k = 0; k < n; k++) {
+    /* selects written as arithmetic with 0/1 factors so the loop vectorizes */
+    float wh = WH[k], v = Vt[k];
+    float whs = wh + eps * (float)(wh == 0.0f);
+    float on = (float)(v > eps);
+    float d = on * (v / whs) + (1.0f - on);
+    T[k] = wh + on * (v * sn_logf(d) - v);
+  }
+  *loss += sum_lanes(T, n);
+}
+
+/* IS (beta = 0): A = V / WHs^2, B = 1 / WHs; loss sum [v > eps] (d - log d) - 1, d = v / whs. */
+static void wh_ratio_is(sn_nmf_ws *w, const float *Vt, const float *Ht, int64_t t, double *loss) {
+  wh_tile(w, Ht, t);
+  const float eps = (float)SN_NMF_EPS;
+  const size_t n = (size_t)w->c.F * (size_t)t;
+  const float *WH = w->WH;
+  float *A = w->A, *B = w->B;
+  for (size_t k = 0; k < n; k++) {
+    float wh = WH[k];
+    float whs = wh == 0.0f ? eps : wh;
+    float inv = 1.0f / whs;
+    A[k] = inv * inv * Vt[k];
+    B[k] = inv; /* whd = whs for beta < 1; whd^(-1) */
+  }
+  if (!loss) return;
+  float *T = w->T;
+  for (size_t k = 0; k < n; k++) {
+    float wh = WH[k], v = Vt[k];
+    float whs = wh + eps * (float)(wh == 0.0f);
+    float on = (float)(v > eps);
+    float d = on * (v / whs) + (1.0f - on);
+    T[k] = on * (d - sn_logf(d));
+  }
+  *loss += sum_lanes(T, n) - (double)n;
+}
+
+/* Any other beta: powf ratios, the loss in double with pow. */
+static void wh_ratio_beta(sn_nmf_ws *w, const float *Vt, const float *Ht, int64_t t, double *loss) {
+  wh_tile(w, Ht, t);
+  const double beta = w->c.beta;
+  const float eps = (float)SN_NMF_EPS;
+  const size_t n = (size_t)w->c.F * (size_t)t;
+  const float *WH = w->WH;
+  float *A = w->A, *B = w->B;
+  const float bm2 = (float)(beta - 2.0), bm1 = (float)(beta - 1.0);
+  for (size_t k = 0; k < n; k++) {
+    float wh = WH[k];
+    float whs = (beta < 2.0 && wh == 0.0f) ? eps : wh;
+    float whd = (beta < 1.0 && wh == 0.0f) ? eps : wh;
+    A[k] = powf(whs, bm2) * Vt[k];
+    B[k] = powf(whd, bm1);
+  }
+  if (!loss) return;
+  double s1 = 0, s2 = 0, s3 = 0;
+  for (size_t k = 0; k < n; k++) {
+    double wh = WH[k];
+    s3 += pow(wh, beta);
+    if (Vt[k] > eps) {
+      double v = Vt[k];
+      double whs = wh == 0.0 ? (double)eps : wh;
+      s1 += pow(v, beta);
+      s2 += v * pow(whs, beta - 1.0);
+    }
+  }
+  *loss += (s1 - beta * s2 + (beta - 1.0) * s3) / (beta * (beta - 1.0));
 }
 
 /* dst (F x R doubles) += fr */
@@ -683,83 +715,129 @@ static double cd_sweep_h(sn_nmf_ws *w, float *Ht, int64_t t) {
   return viol;
 }
 
-static void update_h_tile(sn_nmf_ws *w, const float *Vt, float *Ht, int64_t t, double *acc) {
+/* ---- the update functions, one per solver and loss ---------------------------
+ * H updates of one tile (update_h), the tile's share of the next W update and
+ * of the loss (acc), and the W update from the summed accumulators
+ * (update_w). sn_nmf_ws_create picks one row of sn_nmf_ops_tab (PLANC's
+ * updateW/updateH per algorithm) and the tile loop calls through it. */
+
+/* Frobenius MU: H *= (W^T V) / (W^T W H + l1 + l2 H) (0 -> eps). */
+static void h_mu_fro(sn_nmf_ws *w, const float *Vt, float *Ht, int64_t t, double *acc) {
+  (void)acc;
   const sn_nmf_cfg *c = &w->c;
   const int R = (int)c->R;
-  const double eps = SN_NMF_EPS;
-  if (c->beta == 2.0) {
-    /* nh = W^T V_t */
-    wtv_tile(w, Vt, t, w->nh);
-    const double *G = w->WtW;
-    if (c->solver == SN_NMF_ANLS) {
-      /* exact NNLS per column: min 0.5 ||v - W h||^2 + 0.5 l2 ||h||^2 + l1 sum(h), warm from h */
-      const size_t n = (size_t)R * (size_t)t;
-      for (size_t q = 0; q < n; q++) {
-        w->xa[q] = (double)w->nh[q] - c->l1_H;
-        w->xb[q] = Ht[q];
-      }
-      sn_nnls_opts no;
-      sn_nnls_opts_default(&no);
-      no.ridge = c->l2_H;
-      no.warm = 1;
-      if (w->err.code == SN_OK)
-        sn_nnls_solve_gram(R, G, t, w->xa, R, w->xb, R, &no, NULL, &w->err);
-      for (size_t q = 0; q < n; q++) Ht[q] = (float)w->xb[q];
-      return;
-    }
-    if (c->solver == SN_NMF_CD && !c->plain) {
-      acc[w->L.viol] += cd_sweep_h(w, Ht, t);
-    } else if (c->solver == SN_NMF_CD) {
-      double viol = 0;
-      double *h = w->row;
-      for (int64_t j = 0; j < t; j++) {
-        float *hj = Ht + j * R;
-        const float *xj = w->nh + j * R;
-        for (int r = 0; r < R; r++) h[r] = hj[r];
-        for (int s = 0; s < R; s++) {
-          double grad = -((double)xj[s] - c->l1_H);
-          for (int r = 0; r < R; r++) grad += G[s + r * R] * h[r];
-          grad += c->l2_H * h[s];
-          double pg = (h[s] == 0.0) ? fmin(0.0, grad) : grad;
-          viol += fabs(pg);
-          double hess = G[s + s * R] + c->l2_H;
-          if (hess != 0.0) h[s] = fmax(h[s] - grad / hess, 0.0);
-        }
-        for (int r = 0; r < R; r++) hj[r] = (float)h[r];
-      }
-      acc[w->L.viol] += viol;
-    } else {
-      /* dh = (W^T W) H_t */
-      cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, R, (int)t, R, 1.0f, w->WtWf, R, Ht, R,
-                  0.0f, w->dh, R);
-      const float l1 = (float)c->l1_H, l2 = (float)c->l2_H, feps = (float)eps;
-      const size_t n = (size_t)R * (size_t)t;
-      float *h = Ht;
-      const float *nm = w->nh, *dn = w->dh;
-      for (size_t q = 0; q < n; q++) {
-        float d = dn[q];
-        if (l1 > 0) d += l1;
-        if (l2 > 0) d += l2 * h[q];
-        if (d == 0.0f) d = feps;
-        h[q] = h[q] * (nm[q] / d);
-      }
-    }
-    return;
+  wtv_tile(w, Vt, t, w->nh); /* nh = W^T V_t */
+  /* dh = (W^T W) H_t */
+  cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, R, (int)t, R, 1.0f, w->WtWf, R, Ht, R, 0.0f,
+              w->dh, R);
+  const float l1 = (float)c->l1_H, l2 = (float)c->l2_H, feps = (float)SN_NMF_EPS;
+  const size_t n = (size_t)R * (size_t)t;
+  float *h = Ht;
+  const float *nm = w->nh, *dn = w->dh;
+  for (size_t q = 0; q < n; q++) {
+    float d = dn[q];
+    if (l1 > 0) d += l1;
+    if (l2 > 0) d += l2 * h[q];
+    if (d == 0.0f) d = feps;
+    h[q] = h[q] * (nm[q] / d);
   }
-  /* beta != 2: WH with the current W and old H */
-  kl_or_ratio_tile(w, Vt, Ht, t, NULL);
+}
+
+/* anls: the exact NNLS per column, min 0.5 ||v - W h||^2 + 0.5 l2 ||h||^2 +
+ * l1 sum(h), warm from h. */
+static void h_anls(sn_nmf_ws *w, const float *Vt, float *Ht, int64_t t, double *acc) {
+  (void)acc;
+  const sn_nmf_cfg *c = &w->c;
+  const int R = (int)c->R;
+  wtv_tile(w, Vt, t, w->nh);
+  const size_t n = (size_t)R * (size_t)t;
+  for (size_t q = 0; q < n; q++) {
+    w->xa[q] = (double)w->nh[q] - c->l1_H;
+    w->xb[q] = Ht[q];
+  }
+  sn_nnls_opts no;
+  sn_nnls_opts_default(&no);
+  no.ridge = c->l2_H;
+  no.warm = 1;
+  if (w->err.code == SN_OK) sn_nnls_solve_gram(R, w->WtW, t, w->xa, R, w->xb, R, &no, NULL, &w->err);
+  for (size_t q = 0; q < n; q++) Ht[q] = (float)w->xb[q];
+}
+
+/* cd: one sweep over the tile's columns, SN_CD_LANES at once (cd_sweep_h). */
+static void h_cd(sn_nmf_ws *w, const float *Vt, float *Ht, int64_t t, double *acc) {
+  wtv_tile(w, Vt, t, w->nh);
+  acc[w->L.viol] += cd_sweep_h(w, Ht, t);
+}
+
+/* cd, plain (cfg.plain): the same sweep column by column, with libm's fmin/fmax. */
+static void h_cd_plain(sn_nmf_ws *w, const float *Vt, float *Ht, int64_t t, double *acc) {
+  const sn_nmf_cfg *c = &w->c;
+  const int R = (int)c->R;
+  const double *G = w->WtW;
+  wtv_tile(w, Vt, t, w->nh);
+  double viol = 0;
+  double *h = w->row;
+  for (int64_t j = 0; j < t; j++) {
+    float *hj = Ht + j * R;
+    const float *xj = w->nh + j * R;
+    for (int r = 0; r < R; r++) h[r] = hj[r];
+    for (int s = 0; s < R; s++) {
+      double grad = -((double)xj[s] - c->l1_H);
+      for (int r = 0; r < R; r++) grad += G[s + r * R] * h[r];
+      grad += c->l2_H * h[s];
+      double pg = (h[s] == 0.0) ? fmin(0.0, grad) : grad;
+      viol += fabs(pg);
+      double hess = G[s + s * R] + c->l2_H;
+      if (hess != 0.0) h[s] = fmax(h[s] - grad / hess, 0.0);
+    }
+    for (int r = 0; r < R; r++) hj[r] = (float)h[r];
+  }
+  acc[w->L.viol] += viol;
+}
+
+/* KL MU: H *= (W^T (V / WH)) / (column sums of W + l1 + l2 H) (0 -> eps), with
+ * the clip of cfg.h_rule. gamma is 1. */
+static void h_mu_kl(sn_nmf_ws *w, const float *Vt, float *Ht, int64_t t, double *acc) {
+  (void)acc;
+  const sn_nmf_cfg *c = &w->c;
+  const int R = (int)c->R;
+  wh_ratio_kl(w, Vt, Ht, t, NULL); /* WH with the current W and old H */
   wtv_tile(w, w->A, t, w->nh);
-  if (c->beta != 1.0) wtv_tile(w, w->B, t, w->dh);
+  const int clip = w->clip_h;
+  for (int64_t j = 0; j < t; j++) {
+    float *hj = Ht + j * R;
+    const float *nj = w->nh + j * R;
+    for (int r = 0; r < R; r++) {
+      double d = w->wsum[r];
+      if (c->l1_H > 0) d += c->l1_H;
+      if (c->l2_H > 0) d += c->l2_H * hj[r];
+      if (d == 0.0) d = SN_NMF_EPS;
+      double delta = nj[r] / d;
+      float h = (float)(hj[r] * delta);
+      if (clip && h < DBL_EPSILON) h = 0.0f;
+      hj[r] = h;
+    }
+  }
+}
+
+/* beta MU (IS and any beta but 1, 2): H *= ((W^T A) / (W^T B + l1 + l2 H))^gamma. */
+static void h_mu_beta(sn_nmf_ws *w, const float *Vt, float *Ht, int64_t t, double *acc) {
+  (void)acc;
+  const sn_nmf_cfg *c = &w->c;
+  const int R = (int)c->R;
+  w->ops.wh_ratio(w, Vt, Ht, t, NULL);
+  wtv_tile(w, w->A, t, w->nh);
+  wtv_tile(w, w->B, t, w->dh);
   const double g = w->gamma;
-  const int clip = c->h_rule == SN_NMF_H_BATCH ? c->beta <= 1.0 : c->h_rule == SN_NMF_H_ONLINE && c->beta < 1.0;
+  const int clip = w->clip_h;
   for (int64_t j = 0; j < t; j++) {
     float *hj = Ht + j * R;
     const float *nj = w->nh + j * R, *dj = w->dh + j * R;
     for (int r = 0; r < R; r++) {
-      double d = (c->beta == 1.0) ? w->wsum[r] : (double)dj[r];
+      double d = (double)dj[r];
       if (c->l1_H > 0) d += c->l1_H;
       if (c->l2_H > 0) d += c->l2_H * hj[r];
-      if (d == 0.0) d = eps;
+      if (d == 0.0) d = SN_NMF_EPS;
       double delta = nj[r] / d;
       if (g != 1.0) delta = pow(delta, g);
       float h = (float)(hj[r] * delta);
@@ -769,145 +847,220 @@ static void update_h_tile(sn_nmf_ws *w, const float *Vt, float *Ht, int64_t t, d
   }
 }
 
-static void acc_tile(sn_nmf_ws *w, const float *Vt, const float *Ht, int64_t t, int want_acc,
-                     int want_loss, double *acc) {
-  const sn_nmf_cfg *c = &w->c;
-  const int F = (int)c->F, R = (int)c->R;
-  if (c->beta == 2.0) {
-    if (want_acc) {
-      xht_tile(w, Vt, Ht, t, acc + w->L.num);
-      double *hh = acc + w->L.den;
+/* Frobenius (mu, cd, anls): num += V_t H_t^T, den += H_t H_t^T, loss += 0.5 ||V_t - W H_t||^2. */
+static void acc_fro(sn_nmf_ws *w, const float *Vt, const float *Ht, int64_t t, int want_acc, int want_loss,
+                    double *acc) {
+  const int F = (int)w->c.F, R = (int)w->c.R;
+  if (want_acc) {
+    xht_tile(w, Vt, Ht, t, acc + w->L.num);
+    double *hh = acc + w->L.den;
 #ifdef SN_NMF_HAVE_AVX512
-      if (w->fast) {
-        k_hht(Ht, R, t, hh);
-        hh = NULL;
-      }
+    if (w->fast) {
+      k_hht(Ht, R, t, hh);
+      hh = NULL;
+    }
 #endif
-      if (hh) {
+    if (hh) {
       cblas_ssyrk(CblasColMajor, CblasLower, CblasNoTrans, R, (int)t, 1.0f, Ht, R, 0.0f, w->rr, R);
       for (int b = 0; b < R; b++)
         for (int a = b; a < R; a++) {
           hh[a + b * R] += w->rr[a + b * R];
           if (a != b) hh[b + a * R] += w->rr[a + b * R];
         }
-      }
     }
-#ifdef SN_NMF_HAVE_AVX512
-    if (want_loss && w->fast) {
-      acc[w->L.loss] += 0.5 * k_wh_fused(0, w->W, F, R, Ht, t, Vt, NULL, 1);
-      want_loss = 0;
-    }
-#endif
-    if (want_loss) {
-      wh_tile(w, Ht, t);
-      size_t n = (size_t)F * (size_t)t;
-      float *T = w->T;
-      for (size_t k = 0; k < n; k++) {
-        float d = Vt[k] - w->WH[k];
-        T[k] = d * d;
-      }
-      acc[w->L.loss] += 0.5 * sum_lanes(T, n);
-    }
-    return;
   }
-  kl_or_ratio_tile(w, Vt, Ht, t, want_loss ? acc + w->L.loss : NULL);
+#ifdef SN_NMF_HAVE_AVX512
+  if (want_loss && w->fast) {
+    acc[w->L.loss] += 0.5 * k_wh_fused(0, w->W, F, R, Ht, t, Vt, NULL, 1);
+    want_loss = 0;
+  }
+#endif
+  if (want_loss) {
+    wh_tile(w, Ht, t);
+    size_t n = (size_t)F * (size_t)t;
+    float *T = w->T;
+    for (size_t k = 0; k < n; k++) {
+      float d = Vt[k] - w->WH[k];
+      T[k] = d * d;
+    }
+    acc[w->L.loss] += 0.5 * sum_lanes(T, n);
+  }
+}
+
+/* KL: num += (V / WH)_t H_t^T, den += the row sums of H_t, loss += the KL terms. */
+static void acc_kl(sn_nmf_ws *w, const float *Vt, const float *Ht, int64_t t, int want_acc, int want_loss,
+                   double *acc) {
+  const int R = (int)w->c.R;
+  wh_ratio_kl(w, Vt, Ht, t, want_loss ? acc + w->L.loss : NULL);
   if (!want_acc) return;
   xht_tile(w, w->A, Ht, t, acc + w->L.num);
-  if (c->beta == 1.0) {
-    double *hs = acc + w->L.den;
-    for (int64_t j = 0; j < t; j++)
-      for (int r = 0; r < R; r++) hs[r] += Ht[j * R + r];
-  } else {
-    xht_tile(w, w->B, Ht, t, acc + w->L.den);
+  double *hs = acc + w->L.den;
+  for (int64_t j = 0; j < t; j++)
+    for (int r = 0; r < R; r++) hs[r] += Ht[j * R + r];
+}
+
+/* Any other beta: num += A_t H_t^T, den += B_t H_t^T, loss += the beta-divergence terms. */
+static void acc_beta(sn_nmf_ws *w, const float *Vt, const float *Ht, int64_t t, int want_acc, int want_loss,
+                     double *acc) {
+  w->ops.wh_ratio(w, Vt, Ht, t, want_loss ? acc + w->L.loss : NULL);
+  if (!want_acc) return;
+  xht_tile(w, w->A, Ht, t, acc + w->L.num);
+  xht_tile(w, w->B, Ht, t, acc + w->L.den);
+}
+
+/* anls W: the exact NNLS for the learned columns f given the fixed ones c, row
+ * by row: AtA = (H H^T)_ff, AtB_i = (V H^T)_if - l1 - sum_c W_ic (H H^T)_cf. */
+static double w_anls(sn_nmf_ws *w, const double *acc, float *W) {
+  const sn_nmf_cfg *c = &w->c;
+  const int64_t F = c->F, R = c->R, r0 = c->n_fixed;
+  const double *num = acc + w->L.num, *den = acc + w->L.den;
+  const int64_t nf = R - r0;
+  if (nf == 0) return 0.0;
+  for (int64_t a = 0; a < nf; a++)
+    for (int64_t b = 0; b < nf; b++) w->gg[a + b * nf] = den[(r0 + a) + (r0 + b) * R];
+  for (int64_t i = 0; i < F; i++)
+    for (int64_t a = 0; a < nf; a++) {
+      double s = num[i + (r0 + a) * F] - c->l1_W;
+      for (int64_t q = 0; q < r0; q++) s -= (double)W[i + q * F] * den[q + (r0 + a) * R];
+      w->xa[a + i * nf] = s;
+      w->xb[a + i * nf] = W[i + (r0 + a) * F];
+    }
+  sn_nnls_opts no;
+  sn_nnls_opts_default(&no);
+  no.ridge = c->l2_W;
+  no.warm = 1;
+  if (w->err.code == SN_OK) sn_nnls_solve_gram((int)nf, w->gg, F, w->xa, nf, w->xb, nf, &no, NULL, &w->err);
+  for (int64_t i = 0; i < F; i++)
+    for (int64_t a = 0; a < nf; a++) W[i + (r0 + a) * F] = (float)w->xb[a + i * nf];
+  return 0.0;
+}
+
+/* cd W: one sweep over each row of W's learned columns (den = H H^T). Returns
+ * the sum of |projected gradient|. */
+static double w_cd(sn_nmf_ws *w, const double *acc, float *W) {
+  const sn_nmf_cfg *c = &w->c;
+  const int64_t F = c->F, R = c->R, r0 = c->n_fixed;
+  const double *num = acc + w->L.num, *G = acc + w->L.den;
+  double *row = w->row;
+  double viol = 0;
+  for (int64_t i = 0; i < F; i++) {
+    for (int64_t r = 0; r < R; r++) row[r] = W[i + r * F];
+    for (int64_t s = r0; s < R; s++) {
+      double grad = -(num[i + s * F] - c->l1_W);
+      for (int64_t r = 0; r < R; r++) grad += G[s + r * R] * row[r];
+      grad += c->l2_W * row[s];
+      double pg = (row[s] == 0.0) ? fmin(0.0, grad) : grad;
+      viol += fabs(pg);
+      double hess = G[s + s * R] + c->l2_W;
+      if (hess != 0.0) row[s] = fmax(row[s] - grad / hess, 0.0);
+    }
+    for (int64_t r = r0; r < R; r++) W[i + r * F] = (float)row[r];
   }
+  return viol;
+}
+
+/* The end of an MU row update: d = dd + l1 + l2 row (0 -> eps) for the learned
+ * r (dd holds the bare denominators), row *= (num / d)^gamma, store (clip:
+ * beta < 1, values < DBL_EPSILON -> 0). */
+static inline void mu_w_row(const sn_nmf_ws *w, const double *num, int64_t i, double *row, double *dd, float *W,
+                            int clip) {
+  const sn_nmf_cfg *c = &w->c;
+  const int64_t F = c->F, R = c->R, r0 = c->n_fixed;
+  const double g = w->gamma;
+  for (int64_t r = r0; r < R; r++) {
+    double d = dd[r];
+    if (c->l1_W > 0) d += c->l1_W;
+    if (c->l2_W > 0) d += c->l2_W * row[r];
+    dd[r] = d == 0.0 ? SN_NMF_EPS : d;
+  }
+  for (int64_t r = r0; r < R; r++) {
+    double delta = num[i + r * F] / dd[r];
+    if (g != 1.0) delta = pow(delta, g);
+    row[r] *= delta;
+  }
+  for (int64_t r = r0; r < R; r++) {
+    float v = (float)row[r];
+    if (clip && v < DBL_EPSILON) v = 0.0f;
+    W[i + r * F] = v;
+  }
+}
+
+/* Frobenius MU W: den = (W H H^T)[i, r] with the old row of W. */
+static double w_mu_fro(sn_nmf_ws *w, const double *acc, float *W) {
+  const int64_t F = w->c.F, R = w->c.R, r0 = w->c.n_fixed;
+  const double *den = acc + w->L.den;
+  double *row = w->row, *dd = w->row + R;
+  for (int64_t i = 0; i < F; i++) {
+    for (int64_t r = 0; r < R; r++) row[r] = W[i + r * F];
+    for (int64_t r = r0; r < R; r++) {
+      double d = 0;
+      for (int64_t s = 0; s < R; s++) d += row[s] * den[s + r * R];
+      dd[r] = d;
+    }
+    mu_w_row(w, acc + w->L.num, i, row, dd, W, 0);
+  }
+  return 0.0;
+}
+
+/* KL MU W: den = the row sums of H. */
+static double w_mu_kl(sn_nmf_ws *w, const double *acc, float *W) {
+  const int64_t F = w->c.F, R = w->c.R, r0 = w->c.n_fixed;
+  const double *den = acc + w->L.den;
+  double *row = w->row, *dd = w->row + R;
+  for (int64_t i = 0; i < F; i++) {
+    for (int64_t r = 0; r < R; r++) row[r] = W[i + r * F];
+    for (int64_t r = r0; r < R; r++) dd[r] = den[r];
+    mu_w_row(w, acc + w->L.num, i, row, dd, W, 0);
+  }
+  return 0.0;
+}
+
+/* beta MU W: den = (B H^T)[i, r]. */
+static double w_mu_beta(sn_nmf_ws *w, const double *acc, float *W) {
+  const int64_t F = w->c.F, R = w->c.R, r0 = w->c.n_fixed;
+  const double *den = acc + w->L.den;
+  double *row = w->row, *dd = w->row + R;
+  const int clip = w->c.beta < 1.0;
+  for (int64_t i = 0; i < F; i++) {
+    for (int64_t r = 0; r < R; r++) row[r] = W[i + r * F];
+    for (int64_t r = r0; r < R; r++) dd[r] = den[i + r * F];
+    mu_w_row(w, acc + w->L.num, i, row, dd, W, clip);
+  }
+  return 0.0;
+}
+
+/* The table: [solver][loss]. cd and anls exist for the Frobenius loss only
+ * (sn_nmf_ws_create refuses the rest); cd with cfg.plain takes h_cd_plain. */
+enum { SN_LOSS_FRO = 0, SN_LOSS_KL, SN_LOSS_IS, SN_LOSS_BETA, SN_LOSS_N };
+static const sn_nmf_ops sn_nmf_ops_tab[3][SN_LOSS_N] = {
+    [SN_NMF_MU] = {[SN_LOSS_FRO] = {h_mu_fro, acc_fro, w_mu_fro, NULL},
+                   [SN_LOSS_KL] = {h_mu_kl, acc_kl, w_mu_kl, wh_ratio_kl},
+                   [SN_LOSS_IS] = {h_mu_beta, acc_beta, w_mu_beta, wh_ratio_is},
+                   [SN_LOSS_BETA] = {h_mu_beta, acc_beta, w_mu_beta, wh_ratio_beta}},
+    [SN_NMF_CD] = {[SN_LOSS_FRO] = {h_cd, acc_fro, w_cd, NULL}},
+    [SN_NMF_ANLS] = {[SN_LOSS_FRO] = {h_anls, acc_fro, w_anls, NULL}},
+};
+
+static void select_ops(const sn_nmf_cfg *c, sn_nmf_ops *ops) {
+  const int loss = c->beta == 2.0 ? SN_LOSS_FRO : c->beta == 1.0 ? SN_LOSS_KL : c->beta == 0.0 ? SN_LOSS_IS : SN_LOSS_BETA;
+  *ops = sn_nmf_ops_tab[c->solver][loss];
+  if (c->solver == SN_NMF_CD && c->plain) ops->update_h = h_cd_plain;
 }
 
 void sn_nmf_pass(sn_nmf_ws *w, const float *V, int64_t n, float *H, int update_h, int want_acc,
                  int want_loss, double *acc) {
   const int64_t F = w->c.F, R = w->c.R, T = w->c.tile;
+  const sn_nmf_ops ops = w->ops;
   for (int64_t j0 = 0; j0 < n; j0 += T) {
     int64_t t = n - j0 < T ? n - j0 : T;
     const float *Vt = V + j0 * F;
     float *Ht = H + j0 * R;
-    if (update_h) update_h_tile(w, Vt, Ht, t, acc);
-    if (want_acc || want_loss) acc_tile(w, Vt, Ht, t, want_acc, want_loss, acc);
+    if (update_h) ops.update_h(w, Vt, Ht, t, acc);
+    if (want_acc || want_loss) ops.acc(w, Vt, Ht, t, want_acc, want_loss, acc);
   }
 }
 
-double sn_nmf_update_w(sn_nmf_ws *w, const double *acc, float *W) {
-  const sn_nmf_cfg *c = &w->c;
-  const int64_t F = c->F, R = c->R, r0 = c->n_fixed;
-  const double *num = acc + w->L.num, *den = acc + w->L.den;
-  const double eps = SN_NMF_EPS, g = w->gamma;
-  double *row = w->row, *dd = w->row + R;
-  double viol = 0;
-  if (c->solver == SN_NMF_ANLS) {
-    /* exact NNLS for the learned columns f given the fixed ones c, row by row:
-     * AtA = (H H^T)_ff, AtB_i = (V H^T)_if - l1 - sum_c W_ic (H H^T)_cf */
-    const int64_t nf = R - r0;
-    if (nf == 0) return 0.0;
-    for (int64_t a = 0; a < nf; a++)
-      for (int64_t b = 0; b < nf; b++) w->gg[a + b * nf] = den[(r0 + a) + (r0 + b) * R];
-    for (int64_t i = 0; i < F; i++)
-      for (int64_t a = 0; a < nf; a++) {
-        double s = num[i + (r0 + a) * F] - c->l1_W;
-        for (int64_t q = 0; q < r0; q++) s -= (double)W[i + q * F] * den[q + (r0 + a) * R];
-        w->xa[a + i * nf] = s;
-        w->xb[a + i * nf] = W[i + (r0 + a) * F];
-      }
-    sn_nnls_opts no;
-    sn_nnls_opts_default(&no);
-    no.ridge = c->l2_W;
-    no.warm = 1;
-    if (w->err.code == SN_OK)
-      sn_nnls_solve_gram((int)nf, w->gg, F, w->xa, nf, w->xb, nf, &no, NULL, &w->err);
-    for (int64_t i = 0; i < F; i++)
-      for (int64_t a = 0; a < nf; a++) W[i + (r0 + a) * F] = (float)w->xb[a + i * nf];
-    return 0.0;
-  }
-  for (int64_t i = 0; i < F; i++) {
-    for (int64_t r = 0; r < R; r++) row[r] = W[i + r * F];
-    if (c->solver == SN_NMF_CD) {
-      const double *G = den; /* H H^T, R x R */
-      for (int64_t s = r0; s < R; s++) {
-        double grad = -(num[i + s * F] - c->l1_W);
-        for (int64_t r = 0; r < R; r++) grad += G[s + r * R] * row[r];
-        grad += c->l2_W * row[s];
-        double pg = (row[s] == 0.0) ? fmin(0.0, grad) : grad;
-        viol += fabs(pg);
-        double hess = G[s + s * R] + c->l2_W;
-        if (hess != 0.0) row[s] = fmax(row[s] - grad / hess, 0.0);
-      }
-    } else {
-      for (int64_t r = r0; r < R; r++) {
-        double d;
-        if (c->beta == 2.0) {
-          d = 0;
-          for (int64_t s = 0; s < R; s++) d += row[s] * den[s + r * R];
-        } else if (c->beta == 1.0) {
-          d = den[r];
-        } else {
-          d = den[i + r * F];
-        }
-        if (c->l1_W > 0) d += c->l1_W;
-        if (c->l2_W > 0) d += c->l2_W * row[r];
-        dd[r] = d == 0.0 ? eps : d;
-      }
-      for (int64_t r = r0; r < R; r++) {
-        double delta = num[i + r * F] / dd[r];
-        if (g != 1.0) delta = pow(delta, g);
-        row[r] *= delta;
-      }
-    }
-    for (int64_t r = r0; r < R; r++) {
-      float v = (float)row[r];
-      if (c->solver == SN_NMF_MU && c->beta < 1.0 && v < DBL_EPSILON) v = 0.0f;
-      W[i + r * F] = v;
-    }
-  }
-  return viol;
-}
-
+double sn_nmf_update_w(sn_nmf_ws *w, const double *acc, float *W) { return w->ops.update_w(w, acc, W); }
 /* ---- plain reference (oracle), doubles, whole matrices ----------------------- */
 
 static double ref_wh(const double *W, const double *H, int64_t F, int64_t R, int64_t i,

@@ -4,6 +4,9 @@
  * coordinate descent (solver='cd'), the beta-divergence, and the per-tile
  * streaming that fuses each tile's H update with its contribution to the next
  * W update. No MPI here: parallel/sn_pnmf sums the accumulators over ranks.
+ * Each solver and loss is one row of update functions (H of a tile, the
+ * tile's accumulators, W) in sn_nmf_ops_tab (src/sn_nmf.c), chosen once by
+ * sn_nmf_ws_create; a new solver is a new row there.
  * Layouts (column-major): V block F x n (ld F, float32), W F x R (ld F,
  * float32, replicated), H block R x n (ld R, float32). */
 #include <stdint.h>

@@ -220,6 +220,12 @@ int sn_nmf_cli_run(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_n
   o->checkpoint_every = c->checkpoint_every;
   o->checkpoint = b->checkpoint;
   o->stop = sn_signal_flag();
+  o->monitor.fn = sn_pnmf_monitor_print;
+  const char *fault = getenv("SPECNMF_FAULT"), *fi = getenv("SPECNMF_FAULT_ITER");
+  if (fault && *fault) { /* tests: fault injection; a simulated signal after SPECNMF_FAULT_ITER (5) */
+    o->monitor.hook = sn_pnmf_hook_faults;
+    o->monitor.signal_iter = fi && *fi ? atoll(fi) : 5;
+  }
   *W = sn_calloc((size_t)(F * k) * sizeof(float), "W", e);
   *H = sn_calloc((size_t)(k * (b->n_local > 0 ? b->n_local : 1)) * sizeof(float), "H", e);
   SN_CHECK(sn_agree(run->comm, (*W && *H) ? SN_OK : SN_ERR_NOMEM, e));
@@ -290,7 +296,8 @@ int sn_nmf_cli_run(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_n
     sn_ponline_opts oo = {.batch = c->batch_size > 0 ? c->batch_size : (N < 1024 ? N : 1024),
                           .forget_factor = c->forget_factor, .fresh_restarts = c->fresh_restarts, .fresh_max_iter = 30,
                           .max_no_improvement = c->max_no_improvement,
-                          .transform_max_iter = c->transform_max_iter >= 0 ? c->transform_max_iter : c->max_iter, .alpha_W = c->alpha_W, .l1_ratio = c->l1_ratio};
+                          .transform_max_iter = c->transform_max_iter >= 0 ? c->transform_max_iter : c->max_iter, .alpha_W = c->alpha_W, .l1_ratio = c->l1_ratio,
+                          .monitor = {.fn = sn_ponline_monitor_print}};
     SN_CHECK(sn_ponline_solve(run, o, &oo, b->V, *W, *H, st));
   } else {
     SN_CHECK(sn_pnmf_solve(run, o, b->V, *W, *H, st, c->resume));
