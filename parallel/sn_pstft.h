@@ -115,10 +115,3 @@ int sn_spec_read(sn_run *run, const char *spec, int want_complex, sn_spec *s);
 
 /* Local. Free the buffers; safe on a zeroed struct. */
 void sn_spec_free(sn_spec *s);
-
-/* Collective. Inverse STFT of the complex blocks s->cplx: the signal of
- * `length` samples (librosa.istft(..., length=length)); this rank gets its
- * owned samples [*y0, *y0 + *ny) in *y (allocated, sn_free it). Ownership is
- * aligned with the frame blocks; frame tails cross rank boundaries by one
- * MPI_Alltoallv. */
-int sn_pistft(sn_run *run, const sn_spec *s, int64_t length, int64_t *y0, int64_t *ny, float **y);

@@ -24,7 +24,7 @@
 #include "sn_pstft.h"
 #include "sn_signal.h"
 #include "sn_sources.h"
-#include "sn_stream.h"
+#include "sn_pstream.h"
 #include "sn_wav.h"
 
 /* The loss of separate when neither --beta nor a dictionary says (measured:
@@ -248,10 +248,9 @@ static int sn_reduce_pool(sn_run *run, float *a, int64_t n, int mode) {
   int rc = sn_mpi_count(n, "plot pooling", &cnt, &run->err);
   rc = sn_agree(run->comm, rc, &run->err);
   if (rc) return rc;
-  int mrc = MPI_Reduce(run->rank == 0 ? MPI_IN_PLACE : a, a, cnt, MPI_FLOAT, mode == SN_POOL_MAX ? MPI_MAX : MPI_SUM,
-                       0, run->comm);
-  return sn_agree(run->comm, mrc == MPI_SUCCESS ? SN_OK : SN_FAIL(&run->err, SN_ERR_MPI, "plot: reduction failed"),
-                  &run->err);
+  SN_MPI_CALL(MPI_Reduce(run->rank == 0 ? MPI_IN_PLACE : a, a, cnt, MPI_FLOAT, mode == SN_POOL_MAX ? MPI_MAX : MPI_SUM,
+                         0, run->comm));
+  return SN_OK;
 }
 
 static void sn_pool_finish_mean(float *a, int64_t rows, int64_t N, int P) {
@@ -491,8 +490,7 @@ static int sep_group_auto(sn_run *run, sn_groups *g, int S, sn_group_method m, c
   }
   int cnt = 0;
   if (rc == SN_OK) rc = sn_agree(run->comm, sn_mpi_count(k, "grouping labels", &cnt, e), e);
-  if (rc == SN_OK && MPI_Bcast(lab, cnt, MPI_INT, 0, run->comm) != MPI_SUCCESS)
-    rc = SN_FAIL(e, SN_ERR_MPI, "separate --sources: broadcast failed");
+  if (rc == SN_OK) SN_MPI_CALL(MPI_Bcast(lab, cnt, MPI_INT, 0, run->comm));
   rc = sn_agree(run->comm, rc, e);
   if (rc == SN_OK) {
     size_t used = 0;
