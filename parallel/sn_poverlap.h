@@ -62,7 +62,7 @@ void sn_poverlap_clear(sn_poverlap *p);
 int sn_poverlap_add(sn_poverlap *p, int64_t t0, int64_t nf, const float *X, sn_err *e);
 
 /* Collective. Finish the inverse: tails to their owners (MPI_Alltoallv), sum,
- * divide by the window sum-square. With halo != 0 also fetch the samples of
+ * normalise (as sn_poverlap_normalise). With halo != 0 also fetch the samples of
  * this rank's frames owned by others (second exchange, sn_poverlap_halo), so
  * that the signal covers every sample the rank's frames need (zeros outside
  * [0, length)). The finished buffer becomes the "signal" buffer and the old

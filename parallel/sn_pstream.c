@@ -112,6 +112,36 @@ cleanup:
   return rc;
 }
 
+/* Local checks of a checkpoint (the caller agrees). */
+static int ckpt_found(const char *path, const double *all, sn_err *e) {
+  if (access(path, R_OK) != 0) return SN_FAIL(e, SN_ERR_INPUT, "%s: no checkpoint to resume from (--resume)", path);
+  if (!all) return SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory");
+  return SN_OK;
+}
+
+static int ckpt_same_job(const char *path, int found, int64_t v, uint64_t fp, sn_err *e) {
+  if (!found) return SN_FAIL(e, SN_ERR_INPUT, "%s: not a checkpoint of a streamed separation", path);
+  if ((uint64_t)v != fp)
+    return SN_FAIL(e, SN_ERR_INPUT,
+                   "%s: checkpoint was made with another dictionary, input, options or rank count; refusing to resume "
+                   "(remove it or rerun with the same ones)", path);
+  return SN_OK;
+}
+
+static int ckpt_fits(const char *path, int found, int64_t next, int64_t n_blocks, int nd, const int64_t *dims,
+                     int64_t rows, int size, sn_err *e) {
+  if (!found || next < 1 || next > n_blocks || nd != 2 || dims[0] != rows || dims[1] != size)
+    return SN_FAIL(e, SN_ERR_INPUT, "%s: damaged checkpoint (its block or state does not fit this job)", path);
+  return SN_OK;
+}
+
+static int ckpt_values(const char *path, int64_t n, int size, const float *state, int64_t rows, sn_err *e) {
+  if (n != size) return SN_FAIL(e, SN_ERR_INPUT, "%s: damaged checkpoint (/stream/loss)", path);
+  for (int64_t i = 0; i < rows; i++)
+    if (!isfinite(state[i])) return SN_FAIL(e, SN_ERR_INPUT, "%s: damaged checkpoint (a non-finite sample)", path);
+  return SN_OK;
+}
+
 /* Collective. Read the checkpoint into this rank's state column and loss. */
 static int ckpt_read(sn_run *run, const sn_stream_cfg *c, uint64_t fp, int64_t n_blocks, int64_t rows, float *state,
                      double *loss, int64_t *next) {
@@ -119,33 +149,18 @@ static int ckpt_read(sn_run *run, const sn_stream_cfg *c, uint64_t fp, int64_t n
   const char *path = c->checkpoint;
   sn_h5 *f = NULL;
   double *all = calloc((size_t)run->size, sizeof *all);
-  int found = 0, lrc = access(path, R_OK) == 0 ? SN_OK
-                                                : SN_FAIL(e, SN_ERR_INPUT, "%s: no checkpoint to resume from (--resume)", path);
+  int found = 0, nd = 0, rc = SN_OK;
   int64_t v = 0, n = 0, dims[2] = {0, 0};
-  int nd = 0;
-  if (!all && lrc == SN_OK) lrc = SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory");
-  int rc = sn_agree(run->comm, lrc, e);
-  if (rc) goto cleanup;
+  SN_AGREE(run, ckpt_found(path, all, e));
   SN_CHECK(sn_h5_open(run->comm, path, &f, e));
   SN_CHECK(sn_h5_attr_get_int(f, "/stream/loss", "fingerprint", &v, &found, e));
-  if (!found)
-    lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: not a checkpoint of a streamed separation", path);
-  else if ((uint64_t)v != fp)
-    lrc = SN_FAIL(e, SN_ERR_INPUT,
-                  "%s: checkpoint was made with another dictionary, input, options or rank count; refusing to resume "
-                  "(remove it or rerun with the same ones)", path);
-  SN_CHECK(sn_agree(run->comm, lrc, e));
+  SN_AGREE(run, ckpt_same_job(path, found, v, fp, e));
   SN_CHECK(sn_h5_attr_get_int(f, "/stream/loss", "next_block", next, &found, e));
   SN_CHECK(sn_h5_shape(f, "/stream/state", &nd, dims, e));
-  if (!found || *next < 1 || *next > n_blocks || nd != 2 || dims[0] != rows || dims[1] != run->size)
-    lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: damaged checkpoint (its block or state does not fit this job)", path);
-  SN_CHECK(sn_agree(run->comm, lrc, e));
+  SN_AGREE(run, ckpt_fits(path, found, *next, n_blocks, nd, dims, rows, run->size, e));
   SN_CHECK(sn_h5_read_cols(f, "/stream/state", rows, run->rank, 1, state, rows, e));
   SN_CHECK(sn_h5_read_vec(f, "/stream/loss", all, run->size, &n, e));
-  if (n != run->size) lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: damaged checkpoint (/stream/loss)", path);
-  for (int64_t i = 0; lrc == SN_OK && i < rows; i++)
-    if (!isfinite(state[i])) lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: damaged checkpoint (a non-finite sample)", path);
-  SN_CHECK(sn_agree(run->comm, lrc, e));
+  SN_AGREE(run, ckpt_values(path, n, run->size, state, rows, e));
   *loss = all[run->rank];
   rc = sn_h5_close(&f, 0, e);
 cleanup:
