@@ -625,8 +625,8 @@ int sn_audio_peak(sn_audio *a, int64_t start, int64_t n, double *peak, sn_err *e
 
 int sn_audio_normalize(MPI_Comm comm, sn_audio *a, double *peak, sn_err *e) {
   int rank = 0, size = 1;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
+  SN_MPI_CALL(MPI_Comm_rank(comm, &rank));
+  SN_MPI_CALL(MPI_Comm_size(comm, &size));
   int64_t start = 0, n = 0;
   double p = 0;
   int rc = SN_OK;
@@ -638,8 +638,7 @@ int sn_audio_normalize(MPI_Comm comm, sn_audio *a, double *peak, sn_err *e) {
   rc = sn_agree(comm, rc, e);
   if (rc) return rc;
   double gp = 0;
-  if (MPI_Allreduce(&p, &gp, 1, MPI_DOUBLE, MPI_MAX, comm) != MPI_SUCCESS)
-    return SN_FAIL(e, SN_ERR_MPI, "%s: MPI_Allreduce failed", a->path);
+  SN_MPI_CALL(MPI_Allreduce(&p, &gp, 1, MPI_DOUBLE, MPI_MAX, comm));
   sn_audio_set_scale(a, gp > 0 ? 1.0 / gp : 1.0);
   if (peak) *peak = gp;
   return SN_OK;

@@ -975,6 +975,56 @@ static void sn_h5_vstr_load(sn_h5 *f, const char *obj, sn_h5_vstr *c) {
   }
 }
 
+/* Local (rank 0). Read the child's records from fd until end of file or the
+ * deadline (then, or when they outgrow 4 MiB or memory, the child is killed),
+ * close fd and reap the child: *buf (malloc'd, NULL when out of memory) holds
+ * *n bytes; *st is its wait status when *waited. */
+static void sn_h5_vstr_collect(int fd, pid_t pid, unsigned char **bufp, size_t *np, int *timed_outp, int *too_bigp,
+                               int *stp, int *waitedp) {
+  size_t cap = 4096, n = 0;
+  unsigned char *buf = malloc(cap);
+  int timed_out = 0, too_big = 0;
+  double deadline = sn_h5_now() + SN_H5_VSTR_WALL * (SN_H5_VALGRIND() ? SN_H5_VSTR_SLOW : 1) + 1;
+  for (;;) {
+    double left = deadline - sn_h5_now();
+    if (left <= 0) {
+      timed_out = 1;
+      break;
+    }
+    struct pollfd pf = {fd, POLLIN, 0};
+    int pr = poll(&pf, 1, (int)(left * 1000) + 1);
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr == 0) continue;
+    if (pr < 0) break;
+    if (n == cap) {
+      unsigned char *nb = cap < (4u << 20) ? realloc(buf, cap * 2) : NULL;
+      if (!nb) {
+        too_big = 1;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    ssize_t r = read(fd, buf ? buf + n : NULL, buf ? cap - n : 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    n += (size_t)r;
+  }
+  close(fd);
+  int st = 0, waited = 0;
+  if (timed_out || too_big || !buf) kill(pid, SIGKILL);
+  for (;;) {
+    pid_t w = waitpid(pid, &st, 0);
+    if (w == pid) {
+      waited = 1;
+      break;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    break; /* ECHILD: SIGCHLD ignored by someone; the records still tell */
+  }
+  *bufp = buf, *np = n, *timed_outp = timed_out, *too_bigp = too_big, *stp = st, *waitedp = waited;
+}
+
 /* Local (rank 0). Run the child for `obj` and fill c from its records. */
 static void sn_h5_vstr_run(sn_h5 *f, const char *obj, sn_h5_vstr *c) {
   int pfd[2];
@@ -997,48 +1047,11 @@ static void sn_h5_vstr_run(sn_h5 *f, const char *obj, sn_h5_vstr *c) {
     snprintf(c->msg, sizeof c->msg, "cannot start a process to read string attributes: %s", strerror(errno));
     return;
   }
-  /* Read everything until end of file or the deadline. */
-  size_t cap = 4096, n = 0;
-  unsigned char *buf = malloc(cap);
-  int timed_out = 0, too_big = 0;
-  double deadline = sn_h5_now() + SN_H5_VSTR_WALL * (SN_H5_VALGRIND() ? SN_H5_VSTR_SLOW : 1) + 1;
-  for (;;) {
-    double left = deadline - sn_h5_now();
-    if (left <= 0) {
-      timed_out = 1;
-      break;
-    }
-    struct pollfd pf = {pfd[0], POLLIN, 0};
-    int pr = poll(&pf, 1, (int)(left * 1000) + 1);
-    if (pr < 0 && errno == EINTR) continue;
-    if (pr == 0) continue;
-    if (pr < 0) break;
-    if (n == cap) {
-      unsigned char *nb = cap < (4u << 20) ? realloc(buf, cap * 2) : NULL;
-      if (!nb) {
-        too_big = 1;
-        break;
-      }
-      buf = nb;
-      cap *= 2;
-    }
-    ssize_t r = read(pfd[0], buf ? buf + n : NULL, buf ? cap - n : 0);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    n += (size_t)r;
-  }
-  close(pfd[0]);
-  int st = 0, waited = 0;
-  if (timed_out || too_big || !buf) kill(pid, SIGKILL);
-  for (;;) {
-    pid_t w = waitpid(pid, &st, 0);
-    if (w == pid) {
-      waited = 1;
-      break;
-    }
-    if (w < 0 && errno == EINTR) continue;
-    break; /* ECHILD: SIGCHLD ignored by someone; the records still tell */
-  }
+  /* Read everything until end of file or the deadline, then reap the child. */
+  size_t n = 0;
+  unsigned char *buf = NULL;
+  int timed_out = 0, too_big = 0, st = 0, waited = 0;
+  sn_h5_vstr_collect(pfd[0], pid, &buf, &n, &timed_out, &too_big, &st, &waited);
   /* Parse. */
   size_t cap_blob = 64, nb = 0;
   char *blob = malloc(cap_blob);

@@ -99,7 +99,7 @@ int sn_wav_header_ch(unsigned char *h, uint32_t rate, int64_t n_total, int chann
 static int mpi_fail(sn_err *e, int code, const char *path, const char *what, int mrc) {
   char msg[MPI_MAX_ERROR_STRING + 1] = "";
   int len = 0;
-  MPI_Error_string(mrc, msg, &len);
+  if (MPI_Error_string(mrc, msg, &len) != MPI_SUCCESS) len = 0; /* no reason known: the path and what failed */
   msg[len < 0 ? 0 : (len > MPI_MAX_ERROR_STRING ? MPI_MAX_ERROR_STRING : len)] = '\0';
   return SN_FAIL(e, code, "%s: %s: %s", path, what, msg);
 }
@@ -148,8 +148,8 @@ static int wav_open(MPI_Comm comm, const char *path, const char *suffix, int reo
                  path ? path : "(null)");
   } else {
     w->comm = comm;
-    MPI_Comm_rank(comm, &w->rank);
-    MPI_Comm_size(comm, &w->size);
+    SN_MPI_CALL(MPI_Comm_rank(comm, &w->rank));
+    SN_MPI_CALL(MPI_Comm_size(comm, &w->size));
     w->n_total = n_total;
     w->chunk = SN_WAV_CHUNK;
     w->channels = channels;
@@ -227,11 +227,13 @@ static int wav_open(MPI_Comm comm, const char *path, const char *suffix, int reo
     wav_free(w);
     return rc;
   }
-  MPI_Bcast(tmp, (int)sizeof tmp, MPI_CHAR, 0, comm);
+  SN_MPI_CALL(MPI_Bcast(tmp, (int)sizeof tmp, MPI_CHAR, 0, comm));
   w->tmp = strdup(tmp);
   if (!w->tmp) rc = SN_FAIL(e, SN_ERR_NOMEM, "%s: out of memory", path);
   rc = sn_agree(comm, rc, e);
   if (!rc) {
+    /* MPI-IO's codes are turned into agreed errors (SN_ERR_IO naming the file):
+     * a file that cannot be opened, written or closed is the user's to fix */
     int mrc = MPI_File_open(comm, tmp, MPI_MODE_WRONLY, MPI_INFO_NULL, &w->fh);
     if (mrc != MPI_SUCCESS) rc = mpi_fail(e, SN_ERR_IO, path, "cannot open for parallel writing", mrc);
     else w->open = 1;
@@ -241,8 +243,8 @@ static int wav_open(MPI_Comm comm, const char *path, const char *suffix, int reo
     /* MPI_File_open is collective: it fails on all ranks together in practice;
      * a rank that did open it closes it (collective only if all opened). */
     int all_open = 0;
-    MPI_Allreduce(&w->open, &all_open, 1, MPI_INT, MPI_MIN, comm);
-    if (all_open) MPI_File_close(&w->fh);
+    SN_MPI_CALL(MPI_Allreduce(&w->open, &all_open, 1, MPI_INT, MPI_MIN, comm));
+    if (all_open) (void)MPI_File_close(&w->fh); /* already failing: the file is removed below */
     if (w->rank == 0 && !reopen) sn_atomic_abort(&w->out);
     if (w->rank == 0) sn_atomic_keep(&w->out);
     wav_free(w);
@@ -272,7 +274,7 @@ int sn_wav_write(sn_wav *w, int64_t start, int64_t n, const float *x, sn_err *e)
     w->failed = 1;
     return rc;
   }
-  MPI_Allreduce(&chunks, &max_chunks, 1, MPI_INT64_T, MPI_MAX, w->comm);
+  SN_MPI_CALL(MPI_Allreduce(&chunks, &max_chunks, 1, MPI_INT64_T, MPI_MAX, w->comm));
   sn_fault_fill(w->tmp, w->rank);
   for (int64_t c = 0; c < max_chunks; c++) {
     int64_t off = c * C;
@@ -280,12 +282,13 @@ int sn_wav_write(sn_wav *w, int64_t start, int64_t n, const float *x, sn_err *e)
     if (rc) len = 0; /* keep taking part in the collective calls after a local failure */
     MPI_Offset pos = (MPI_Offset)w->hdr + (MPI_Offset)(start + (len ? off : 0)) * 4 * nc;
     MPI_Status st;
+    /* an agreed SN_ERR_IO, as MPI_File_open's */
     int mrc = MPI_File_write_at_all(w->fh, pos, len ? x + off * nc : NULL, (int)(len * nc), MPI_FLOAT, &st);
     if (mrc != MPI_SUCCESS && !rc) {
       rc = mpi_fail(e, SN_ERR_IO, w->path, "write failed", mrc);
     } else if (!rc && len > 0) {
       int cnt = 0;
-      MPI_Get_count(&st, MPI_FLOAT, &cnt);
+      SN_MPI_CALL(MPI_Get_count(&st, MPI_FLOAT, &cnt));
       if (cnt != (int)(len * nc))
         rc = SN_FAIL(e, SN_ERR_IO, "%s: short write (%d of %lld samples at frame %lld)", w->path, cnt,
                      (long long)(len * nc), (long long)(start + off));
@@ -302,7 +305,7 @@ int sn_wav_close(sn_wav **wp, int commit, sn_err *e) {
   *wp = NULL;
   int rc = SN_OK;
   if (w->open) {
-    int mrc = MPI_File_close(&w->fh);
+    int mrc = MPI_File_close(&w->fh); /* an agreed SN_ERR_IO, as MPI_File_open's */
     if (mrc != MPI_SUCCESS) rc = mpi_fail(e, SN_ERR_IO, w->path, "close failed", mrc);
     w->open = 0;
   }

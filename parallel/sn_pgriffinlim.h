@@ -1,64 +1,13 @@
 #pragma once
-/* Distributed overlap-add (sn_poverlap_*) and Griffin-Lim (sn_pgriffinlim_*).
- * Frames are split over ranks in
- * contiguous blocks (sn_block_range); each rank inverts its frames into a local
- * buffer of the samples they cover, sends the parts that belong to other ranks
- * to their owners (frame-aligned ownership, as sn_pistft), normalises its own
- * samples by the window sum-square, and (for an STFT that follows) gets back
- * the samples of its frames that neighbours own: a second halo exchange.
- * Griffin-Lim (librosa 0.11's "fast" variant) iterates these steps. */
+/* Distributed Griffin-Lim (librosa 0.11's "fast" variant) on the one
+ * distributed overlap-add (sn_poverlap.h): each iteration inverts across
+ * ranks, fetches the halo and transforms the rank's frames locally. */
 #include <stdint.h>
 
+#include "sn_poverlap.h"
 #include "sn_pstft.h"
 #include "sn_run.h"
 #include "sn_stft.h"
-
-/* Geometry, plan and buffers of a distributed overlap-add. Opaque. */
-typedef struct sn_poverlap sn_poverlap;
-
-/* Collective. Plan (sn_pstft_plan, without wisdom: reproducible bits) and
- * lay out the overlap-add of N frames (this rank's block of sn_block_range)
- * into a signal of `length` samples (librosa.istft(..., length=length)).
- * Returns the agreed code; *p is NULL on error. */
-int sn_poverlap_create(sn_run *run, const sn_spec_params *par, int64_t N, int64_t length, sn_poverlap **p);
-
-/* Local. Free; *p becomes NULL. Safe on NULL. */
-void sn_poverlap_destroy(sn_poverlap **p);
-
-/* Local. The plan (for local STFTs of the rank's frames). */
-sn_stft_plan *sn_poverlap_plan(sn_poverlap *p);
-
-/* Local. This rank's frames [*start, *start + *n_local), and its owned output
- * samples [*y0, *y0 + *ny). */
-void sn_poverlap_frames(const sn_poverlap *p, int64_t *start, int64_t *n_local);
-void sn_poverlap_owned(const sn_poverlap *p, int64_t *y0, int64_t *ny);
-
-/* Local. Zero the accumulation buffer (start of an inverse). */
-void sn_poverlap_clear(sn_poverlap *p);
-
-/* Local. Overlap-add nf local frames starting at local frame t0 (0-based in the
- * rank's block) of complex STFT X (interleaved (re, im), F x nf, ld F). */
-int sn_poverlap_add(sn_poverlap *p, int64_t t0, int64_t nf, const float *X, sn_err *e);
-
-/* Collective. Finish the inverse: tails to their owners (MPI_Alltoallv), sum,
- * divide by the window sum-square. With halo != 0 also fetch the samples of
- * this rank's frames owned by others (second MPI_Alltoallv), so that the
- * signal covers every sample the rank's frames need (zeros outside
- * [0, length)). The finished buffer becomes the "signal" buffer and the old
- * signal buffer the next accumulation buffer (double buffering: Griffin-Lim's
- * next inverse accumulates while the current signal is still transformed).
- * Returns the agreed code. */
-int sn_poverlap_finish(sn_run *run, sn_poverlap *p, int halo);
-
-/* Local. The owned samples (ny floats) of the signal after sn_poverlap_finish. */
-float *sn_poverlap_owned_ptr(sn_poverlap *p);
-
-/* Local. Pointer to the (padded) signal sample at which local frame 0 starts:
- * frame t covers [ptr + t*hop, ptr + t*hop + n_fft). Complete after
- * sn_poverlap_finish(halo=1). For a mixture held by the caller, the span is
- * sn_poverlap_span (first padded-signal index, count). */
-float *sn_poverlap_signal(sn_poverlap *p);
-void sn_poverlap_span(const sn_poverlap *p, int64_t *b0, int64_t *lenb);
 
 /* Griffin-Lim options. */
 typedef struct sn_gl_cfg {

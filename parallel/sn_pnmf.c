@@ -107,8 +107,7 @@ int sn_pnmf_data_hash(sn_run *run, const sn_pnmf_opts *o, const float *V, uint64
   uint64_t s = 0;
   for (int64_t j = 0; j < o->n_local; j++)
     s += col_hash((uint64_t)(o->col0 + j), V + j * o->cfg.F, o->cfg.F);
-  int rc = MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_UINT64_T, MPI_SUM, run->comm);
-  if (rc != MPI_SUCCESS) return SN_FAIL(&run->err, SN_ERR_MPI, "nmf: MPI_Allreduce failed");
+  SN_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_UINT64_T, MPI_SUM, run->comm));
   *h = s;
   return SN_OK;
 }
@@ -136,8 +135,7 @@ static int checksum(sn_run *run, const sn_pnmf_opts *o, const float *W, const fl
   const int64_t F = o->cfg.F, R = o->cfg.R;
   uint64_t s = 0;
   for (int64_t j = 0; j < o->n_local; j++) s += col_hash((uint64_t)(o->col0 + j), H + j * R, R);
-  int rc = MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_UINT64_T, MPI_SUM, run->comm);
-  if (rc != MPI_SUCCESS) return SN_FAIL(&run->err, SN_ERR_MPI, "nmf: MPI_Allreduce failed");
+  SN_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_UINT64_T, MPI_SUM, run->comm));
   uint64_t h = sn_fnv1a(SN_FNV_INIT, W, (size_t)(F * R) * sizeof(float));
   h = sn_fnv1a(h, &s, sizeof s);
   h = sn_fnv1a(h, &st->iter, sizeof st->iter);

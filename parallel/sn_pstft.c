@@ -1,7 +1,6 @@
 /* The distributed spectrogram and its inverse (see sn_pstft.h). */
 #include "sn_pstft.h"
 
-#include <float.h>
 #include <math.h>
 #include <fftw3-mpi.h>
 #include <stdio.h>
@@ -289,7 +288,7 @@ static int probe_spec(sn_run *run, const char *input, sn_spec_params *q, int64_t
   sn_err *e = &run->err;
   *is_spec = 0;
   int hdf = run->rank == 0 ? sn_h5_is_hdf5(input) : 0;
-  MPI_Bcast(&hdf, 1, MPI_INT, 0, run->comm);
+  SN_MPI_CALL(MPI_Bcast(&hdf, 1, MPI_INT, 0, run->comm));
   if (!hdf) return SN_OK;
   sn_h5 *f = NULL;
   int rc = sn_h5_open(run->comm, input, &f, e);
@@ -462,108 +461,3 @@ cleanup:
   return rc;
 }
 
-/* Frame-aligned ownership of output samples: rank r owns [own(r), own(r+1)). */
-static int64_t sn_istft_own(const sn_spec *s, int size, int r, int64_t off, int64_t length) {
-  if (r <= 0) return 0;
-  if (r >= size) return length;
-  int64_t st, nl;
-  sn_block_range(s->N, size, r, &st, &nl);
-  int64_t v = st * s->par.hop - off;
-  return v < 0 ? 0 : v > length ? length : v;
-}
-
-int sn_pistft(sn_run *run, const sn_spec *s, int64_t length, int64_t *y0, int64_t *ny, float **y) {
-  sn_err *e = &run->err;
-  const sn_spec_params *p = &s->par;
-  sn_stft_plan *plan = NULL;
-  float *buf = NULL, *rbuf = NULL, *own = NULL, *wss = NULL;
-  int *sc = NULL, *sd = NULL, *rcn = NULL, *rd = NULL;
-  *y = NULL;
-  int rc = (length < 0) ? SN_FAIL(e, SN_ERR_USAGE, "--length: must not be negative") : SN_OK;
-  rc = sn_agree(run->comm, rc, e);
-  if (rc) return rc;
-  rc = sn_pstft_plan(run, p, NULL, &plan);
-  if (rc) return rc;
-
-  int64_t off = p->center ? p->n_fft / 2 : 0;
-  int64_t a0 = sn_istft_own(s, run->size, run->rank, off, length);
-  int64_t a1 = sn_istft_own(s, run->size, run->rank + 1, off, length);
-  int64_t lenb = s->n_local > 0 ? (s->n_local - 1) * p->hop + p->n_fft : 0;
-  int64_t b0 = s->start * p->hop - off;
-  size_t P = (size_t)run->size;
-  buf = sn_calloc((size_t)lenb * sizeof(float), "ISTFT frame buffer", e);
-  own = sn_calloc((size_t)(a1 - a0) * sizeof(float), "ISTFT output", e);
-  wss = sn_calloc((size_t)(a1 - a0) * sizeof(float), "ISTFT window sum", e);
-  sc = calloc(P, sizeof *sc), sd = calloc(P, sizeof *sd), rcn = calloc(P, sizeof *rcn), rd = calloc(P, sizeof *rd);
-  rc = (!buf || !own || !wss || !sc || !sd || !rcn || !rd) ? SN_FAIL(e, SN_ERR_NOMEM, "ISTFT: out of memory") : SN_OK;
-  if (rc == SN_OK) {
-    sn_timer_begin(&run->timer, SN_PH_ISTFT);
-    rc = sn_istft_exec(plan, s->cplx, s->F, s->n_local, buf, e);
-    if (rc == SN_OK) rc = sn_fault("istft", run->rank, e);
-    sn_timer_end(&run->timer, SN_PH_ISTFT);
-  }
-  /* Counts: what my frames add to each other rank's samples, and what theirs
-   * add to mine (everyone can compute everyone's ranges). Self is local. */
-  int64_t rtotal = 0;
-  for (int q = 0; rc == SN_OK && q < run->size; q++) {
-    int64_t q0 = sn_istft_own(s, run->size, q, off, length), q1 = sn_istft_own(s, run->size, q + 1, off, length);
-    int64_t lo = b0 > q0 ? b0 : q0, hi = b0 + lenb < q1 ? b0 + lenb : q1;
-    int64_t n = (q != run->rank && hi > lo) ? hi - lo : 0;
-    if ((rc = sn_mpi_count(n, "ISTFT halo", &sc[q], e))) break;
-    sd[q] = (int)(n ? lo - b0 : 0);
-    int64_t qs, qn;
-    sn_block_range(s->N, run->size, q, &qs, &qn);
-    int64_t c0 = qs * p->hop - off, cl = qn > 0 ? (qn - 1) * p->hop + p->n_fft : 0;
-    lo = c0 > a0 ? c0 : a0;
-    hi = c0 + cl < a1 ? c0 + cl : a1;
-    n = (q != run->rank && hi > lo) ? hi - lo : 0;
-    if ((rc = sn_mpi_count(n, "ISTFT halo", &rcn[q], e))) break;
-    if ((rc = sn_mpi_count(rtotal, "ISTFT halo", &rd[q], e))) break;
-    rtotal += n;
-  }
-  if (rc == SN_OK) {
-    rbuf = sn_calloc((size_t)rtotal * sizeof(float), "ISTFT halo", e);
-    if (!rbuf) rc = SN_ERR_NOMEM;
-  }
-  rc = sn_agree(run->comm, rc, e);
-  if (rc) goto cleanup;
-  sn_timer_begin(&run->timer, SN_PH_HALO);
-  int mrc = MPI_Alltoallv(buf, sc, sd, MPI_FLOAT, rbuf, rcn, rd, MPI_FLOAT, run->comm);
-  sn_timer_end(&run->timer, SN_PH_HALO);
-  rc = sn_agree(run->comm,
-                mrc == MPI_SUCCESS ? sn_fault("halo", run->rank, e) : SN_FAIL(e, SN_ERR_MPI, "ISTFT: halo exchange failed"),
-                e);
-  if (rc) goto cleanup;
-  run->bytes_reduced += (double)rtotal * sizeof(float);
-
-  sn_timer_begin(&run->timer, SN_PH_ISTFT);
-  { /* my own frames' part of my samples */
-    int64_t lo = b0 > a0 ? b0 : a0, hi = b0 + lenb < a1 ? b0 + lenb : a1;
-    for (int64_t i = lo; i < hi; i++) own[i - a0] += buf[i - b0];
-  }
-  for (int q = 0; q < run->size; q++) {
-    if (!rcn[q]) continue;
-    int64_t qs, qn;
-    sn_block_range(s->N, run->size, q, &qs, &qn);
-    int64_t lo = qs * p->hop - off;
-    if (lo < a0) lo = a0;
-    for (int64_t i = 0; i < rcn[q]; i++) own[lo - a0 + i] += rbuf[rd[q] + i];
-  }
-  if (a1 > a0) sn_window_sumsquare(plan, s->N, a0 + off, a1 - a0, wss);
-  for (int64_t i = 0; i < a1 - a0; i++)
-    if (wss[i] > FLT_MIN) own[i] /= wss[i];
-  sn_timer_end(&run->timer, SN_PH_ISTFT);
-  *y0 = a0;
-  *ny = a1 - a0;
-  *y = own;
-  own = NULL;
-
-cleanup:
-  sn_stft_plan_destroy(&plan);
-  sn_free(buf);
-  sn_free(rbuf);
-  sn_free(own);
-  sn_free(wss);
-  free(sc), free(sd), free(rcn), free(rd);
-  return rc;
-}

@@ -96,9 +96,3 @@ int sn_pstft_compute_files(sn_run *run, const char *const *inputs, int n, const 
 /* Local. Free the layout; safe on a zeroed struct. */
 void sn_spec_files_free(sn_spec_files *fl);
 
-/* Collective. Inverse STFT of the complex blocks s->cplx: the signal of
- * `length` samples (librosa.istft(..., length=length)); this rank gets its
- * owned samples [*y0, *y0 + *ny) in *y (allocated, sn_free it). Ownership is
- * aligned with the frame blocks; frame tails cross rank boundaries by one
- * MPI_Alltoallv. */
-int sn_pistft(sn_run *run, const sn_spec *s, int64_t length, int64_t *y0, int64_t *ny, float **y);

@@ -12,3 +12,9 @@ sn_add_mpi_test(h5_vstr py/run_mpi_exe.py $<TARGET_FILE:test_h5_vstr> ${CMAKE_SO
 # SN_MPI_CALL: a failed MPI call (MPI_ERRORS_RETURN) ends the job with one
 # "specnmf: error: FILE:LINE: CALL: reason" line, at 1, 2 and 3 ranks.
 sn_add_mpi_test(comm_mpi_call py/test_mpi_call.py $<TARGET_FILE:test_agree>)
+
+# Every MPI call in parallel/ and io/ goes through SN_MPI_CALL or is turned
+# into an agreed error with a comment that says so (tests/py/check_mpi_calls.py).
+sn_add_script_test(comm_mpi_checked py/check_mpi_calls.py ${CMAKE_SOURCE_DIR})
+sn_add_script_test(comm_mpi_checked.selftest py/check_mpi_calls.py ${CMAKE_SOURCE_DIR} --selftest)
+set_tests_properties(comm_mpi_checked comm_mpi_checked.selftest PROPERTIES TIMEOUT 30)

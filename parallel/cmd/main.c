@@ -52,13 +52,19 @@ int main(int argc, char **argv) {
   /* Past a file-size limit (ulimit -f, RLIMIT_FSIZE) a write must fail with
    * EFBIG and be reported, not kill the rank with SIGXFSZ. */
   signal(SIGXFSZ, SIG_IGN);
-  MPI_Init(&argc, &argv);
+  /* MPI_Init's default handler is MPI_ERRORS_ARE_FATAL; a code that comes
+   * back anyway leaves no MPI to abort through: print and exit. MPI_Finalize's
+   * code is not checked: nothing (not even MPI_Abort) may follow it. */
+  if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
+    fprintf(stderr, "specnmf: error: MPI_Init failed\n");
+    return SN_ERR_MPI;
+  }
   sn_run run;
   memset(&run, 0, sizeof run);
   run.comm = MPI_COMM_WORLD;
-  MPI_Comm_rank(run.comm, &run.rank);
-  MPI_Comm_size(run.comm, &run.size);
-  MPI_Comm_set_errhandler(run.comm, MPI_ERRORS_RETURN);
+  SN_MPI_CALL(MPI_Comm_rank(run.comm, &run.rank));
+  SN_MPI_CALL(MPI_Comm_size(run.comm, &run.size));
+  SN_MPI_CALL(MPI_Comm_set_errhandler(run.comm, MPI_ERRORS_RETURN));
 
   /* Kernel level (src/sn_isa.h): SPECNMF_ISA or the best this rank's CPU has;
    * a level some rank lacks fails on all ranks. Then every rank runs the
@@ -72,7 +78,7 @@ int main(int argc, char **argv) {
   }
   int level = sn_isa_level();
   if (level >= 0) {
-    MPI_Allreduce(MPI_IN_PLACE, &level, 1, MPI_INT, MPI_MIN, run.comm);
+    SN_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &level, 1, MPI_INT, MPI_MIN, run.comm));
     if (level != sn_isa_level()) sn_isa_set(level, NULL);
   }
   if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {

@@ -55,16 +55,14 @@ static int inputs_collect(sn_run *run, const char *list, const char **pos, int n
     }
     rc = sn_agree(run->comm, rc, e);
     if (rc) return rc;
-    if (MPI_Bcast(&len, 1, MPI_INT64_T, 0, run->comm) != MPI_SUCCESS)
-      rc = SN_FAIL(e, SN_ERR_MPI, "%s: broadcast failed", list);
-    else if (run->rank != 0 && !(in->text = malloc((size_t)len + 1)))
+    SN_MPI_CALL(MPI_Bcast(&len, 1, MPI_INT64_T, 0, run->comm));
+    if (run->rank != 0 && !(in->text = malloc((size_t)len + 1)))
       rc = SN_FAIL(e, SN_ERR_NOMEM, "%s: out of memory", list);
     rc = sn_agree(run->comm, rc, e);
     if (rc) return rc;
     int cnt = 0;
     rc = sn_mpi_count(len, "--list", &cnt, e);
-    if (rc == SN_OK && MPI_Bcast(in->text, cnt, MPI_CHAR, 0, run->comm) != MPI_SUCCESS)
-      rc = SN_FAIL(e, SN_ERR_MPI, "%s: broadcast failed", list);
+    if (rc == SN_OK) SN_MPI_CALL(MPI_Bcast(in->text, cnt, MPI_CHAR, 0, run->comm));
     rc = sn_agree(run->comm, rc, e);
     if (rc) return rc;
     in->text[len] = '\0';

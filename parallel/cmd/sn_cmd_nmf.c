@@ -215,7 +215,7 @@ int sn_cmd_nmf(sn_run *run, int argc, char **argv) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double mem[2] = {(double)ru.ru_maxrss / 1024.0, (double)nv * 4.0 / 1048576.0};
-    MPI_Allreduce(MPI_IN_PLACE, mem, 2, MPI_DOUBLE, MPI_MAX, run->comm);
+    SN_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, mem, 2, MPI_DOUBLE, MPI_MAX, run->comm));
     sn_run_fact_double(run, "peak_rss_mib_max", mem[0]);
     sn_run_fact_double(run, "v_block_mib_max", mem[1]);
     SN_PROGRESS(run, "nmf: peak memory per rank %.1f MiB (largest V block %.1f MiB), %.0f bytes reduced per rank",

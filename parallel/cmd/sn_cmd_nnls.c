@@ -29,9 +29,7 @@ int sn_cmd_nnls_reduce(sn_run *run, int rc, sn_nnls_stats *st) {
   if (rc) return rc;
   double mx[5] = {st->kkt_abs, st->kkt_rel, (double)st->max_iters, st->internal_ridge,
                   (double)st->fallbacks};
-  if (MPI_Allreduce(MPI_IN_PLACE, mx, 5, MPI_DOUBLE, MPI_MAX, run->comm) != MPI_SUCCESS)
-    return sn_agree(run->comm, SN_FAIL(&run->err, SN_ERR_MPI, "nnls: MPI_Allreduce failed"),
-                    &run->err);
+  SN_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, mx, 5, MPI_DOUBLE, MPI_MAX, run->comm));
   st->cols = (int64_t)sum[0];
   st->iters = (int64_t)sum[1];
   st->unconverged = (int64_t)sum[2];

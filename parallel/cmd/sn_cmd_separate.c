@@ -30,7 +30,7 @@
 #include "sn_pstft.h"
 #include "sn_signal.h"
 #include "sn_sources.h"
-#include "sn_stream.h"
+#include "sn_pstream.h"
 #include "sn_wav.h"
 
 /* The loss of separate when neither --beta nor a dictionary says (measured:
@@ -218,9 +218,9 @@ static int sn_sep_compat(void *ctx, sn_h5 *f, const char *obj, const char *file,
 static int sn_reduce_pool(sn_run *run, float *a, int64_t n, int mode) {
   int cnt = 0, rc;
   SN_AGREE(run, sn_mpi_count(n, "plot pooling", &cnt, &run->err));
-  int mrc = MPI_Reduce(run->rank == 0 ? MPI_IN_PLACE : a, a, cnt, MPI_FLOAT, mode == SN_POOL_MAX ? MPI_MAX : MPI_SUM,
-                       0, run->comm);
-  SN_AGREE(run, mrc == MPI_SUCCESS ? SN_OK : SN_FAIL(&run->err, SN_ERR_MPI, "plot: reduction failed"));
+  SN_MPI_CALL(MPI_Reduce(run->rank == 0 ? MPI_IN_PLACE : a, a, cnt, MPI_FLOAT, mode == SN_POOL_MAX ? MPI_MAX : MPI_SUM,
+                         0, run->comm));
+  rc = SN_OK;
 cleanup:
   return rc;
 }
@@ -625,9 +625,7 @@ static int sep_group_auto(sn_run *run, sn_groups *g, int S, sn_group_method m, c
   }
   SN_AGREE(run, sep_group_labels(run, m, s, k, W, stat, S, lab));
   SN_AGREE(run, sn_mpi_count(k, "grouping labels", &cnt, e));
-  SN_AGREE(run, MPI_Bcast(lab, cnt, MPI_INT, 0, run->comm) == MPI_SUCCESS
-                    ? SN_OK
-                    : SN_FAIL(e, SN_ERR_MPI, "separate --sources: broadcast failed"));
+  SN_MPI_CALL(MPI_Bcast(lab, cnt, MPI_INT, 0, run->comm));
   sep_groups_of_labels(g, lab, k, S, list, cap);
 cleanup:
   free(stat);
@@ -700,7 +698,7 @@ cleanup:
 }
 
 /* Collective. The streamed separation (every column of W fixed, see
- * parallel/cmd/sn_stream.h): the outputs, then result.h5. */
+ * parallel/sn_pstream.h): the outputs, then result.h5. */
 static int sep_stream(sn_run *run, const sep_opts *o, sep_state *st, const sn_spec_params *par, const float *W) {
   sn_err *e = &run->err;
   const sn_nmf_cli *nc = &o->nc;
@@ -768,7 +766,7 @@ static int sep_stream_check(const sep_opts *o, const sep_state *st, const char *
 }
 
 /* Collective. Every column of W fixed (--source without --free, --fix-W of
- * all k) and nothing that needs all of V or H: stream (sn_stream.h) and set
+ * all k) and nothing that needs all of V or H: stream (sn_pstream.h) and set
  * *streamed; else leave it 0 and the batch stages run. */
 static int sep_try_stream(sn_run *run, sep_opts *o, sep_state *st, int *streamed) {
   const char *why = sep_stream_why_not(o, st);

@@ -4,6 +4,7 @@
 #include "sn_cli.h"
 #include "sn_comm.h"
 #include "sn_h5.h"
+#include "sn_poverlap.h"
 #include "sn_pstft.h"
 #include "sn_wav.h"
 
@@ -84,7 +85,7 @@ int sn_cmd_istft(sn_run *run, int argc, char **argv) {
     SN_CHECK(sn_h5_create(run->comm, c.output, c.force, &f, &run->err));
   else
     SN_CHECK(sn_wav_create(run->comm, c.output, s.par.sample_rate, length, c.force, &w, &run->err));
-  SN_CHECK(sn_pistft(run, &s, length, &y0, &ny, &y));
+  SN_CHECK(sn_poverlap_istft(run, &s, length, &y0, &ny, &y));
   sn_timer_begin(&run->timer, SN_PH_WRITE);
   if (as_h5) {
     rc = sn_h5_write_1d(f, "/audio", length, y0, ny, y, &run->err);

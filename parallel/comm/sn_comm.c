@@ -14,6 +14,7 @@ void sn_mpi_check(int mpirc, const char *call, const char *file, int line) {
   if (mpirc == MPI_SUCCESS) return;
   char s[MPI_MAX_ERROR_STRING];
   int len = 0;
+  /* inside the check itself: a failed lookup prints the number, and the job ends anyway */
   if (MPI_Error_string(mpirc, s, &len) != MPI_SUCCESS) snprintf(s, sizeof s, "MPI error %d", mpirc);
   sn_eprintf("specnmf: error: %s:%d: %s: %s\n", file, line, call, s);
   MPI_Abort(MPI_COMM_WORLD, SN_ERR_MPI);
@@ -99,14 +100,15 @@ void sn_err_print(const sn_err *e) {
   sn_eprintf("specnmf: error: %s\n", e->msg);
 }
 
-int sn_exchange_floats(MPI_Comm comm, float *buf, const int *sc, const int *sd, const int *rc, const int *rd,
-                       MPI_Request *reqs) {
+int sn_exchange_floats(MPI_Comm comm, float *buf, const int *scount, const int *sdispl, const int *rcount,
+                       const int *rdispl, MPI_Request *reqs) {
   int size, n = 0, mrc = MPI_SUCCESS;
   SN_MPI_CALL(MPI_Comm_size(comm, &size));
+  /* the MPI codes are returned, not checked: the caller agrees on them */
   for (int q = 0; q < size && mrc == MPI_SUCCESS; q++)
-    if (rc[q] > 0) mrc = MPI_Irecv(buf + rd[q], rc[q], MPI_FLOAT, q, SN_TAG_HALO, comm, &reqs[n++]);
+    if (rcount[q] > 0) mrc = MPI_Irecv(buf + rdispl[q], rcount[q], MPI_FLOAT, q, SN_TAG_HALO, comm, &reqs[n++]);
   for (int q = 0; q < size && mrc == MPI_SUCCESS; q++)
-    if (sc[q] > 0) mrc = MPI_Isend(buf + sd[q], sc[q], MPI_FLOAT, q, SN_TAG_HALO, comm, &reqs[n++]);
+    if (scount[q] > 0) mrc = MPI_Isend(buf + sdispl[q], scount[q], MPI_FLOAT, q, SN_TAG_HALO, comm, &reqs[n++]);
   int wrc = n ? MPI_Waitall(n, reqs, MPI_STATUSES_IGNORE) : MPI_SUCCESS;
   return mrc != MPI_SUCCESS ? mrc : wrc;
 }

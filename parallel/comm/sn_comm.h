@@ -45,11 +45,13 @@ int sn_mpi_count(int64_t n, const char *what, int *out, sn_err *e);
 void sn_err_print(const sn_err *e);
 
 /* Collective over the ranks with nonzero counts. Exchange regions of one
- * buffer: sc[q] floats from buf + sd[q] go to rank q, rc[q] floats from rank q
- * arrive at buf + rd[q] (Alltoallv's arguments). The regions sent and those
- * received must be disjoint: point-to-point messages make that legal, where
- * one MPI_Alltoallv with the same buffer on both sides would alias its
- * arguments. reqs has room for 2 x comm size requests. Returns the MPI code. */
+ * buffer: scount[q] floats from buf + sdispl[q] go to rank q, rcount[q] floats
+ * from rank q arrive at buf + rdispl[q] (Alltoallv's arguments). The regions
+ * sent and those received must be disjoint: point-to-point messages make that
+ * legal, where one MPI_Alltoallv with the same buffer on both sides would
+ * alias its arguments. reqs has room for 2 x comm size requests. Returns the
+ * MPI code: the caller turns a failure into an agreed error (the halo
+ * exchanges of parallel/sn_poverlap.c, through sn_run_exchange_floats). */
 #define SN_TAG_HALO 4242
-int sn_exchange_floats(MPI_Comm comm, float *buf, const int *sc, const int *sd, const int *rc, const int *rd,
-                       MPI_Request *reqs);
+int sn_exchange_floats(MPI_Comm comm, float *buf, const int *scount, const int *sdispl, const int *rcount,
+                       const int *rdispl, MPI_Request *reqs);

@@ -45,3 +45,18 @@ int sn_run_agree(sn_run *run, int rc);
  * it runs inside another open phase, which it then counts to) and adds
  * its bytes to run->bytes_reduced, so no call site counts. */
 int sn_run_allreduce_sum(sn_run *run, double *buf, size_t n, int rc);
+
+/* Collective over the ranks with nonzero counts. The halo exchanges of the
+ * distributed overlap-add, timed (phase SN_PH_HALO) and counted (the floats
+ * received go to run->bytes_reduced) here, so no call site counts.
+ * sn_run_alltoallv_floats: MPI_Alltoallv of floats from sbuf to rbuf (every
+ * rank of run->comm calls it). sn_run_exchange_floats: regions of one buffer
+ * (sn_exchange_floats; reqs has room for 2 x run->size requests).
+ * Counts and displacements as MPI_Alltoallv's. An MPI failure is turned into
+ * this rank's code (SN_ERR_MPI, "what: halo exchange failed" in run->err),
+ * deliberately not SN_MPI_CALL: the caller agrees on it (sn_agree) with its
+ * other local checks. Returns the local code. */
+int sn_run_alltoallv_floats(sn_run *run, const float *sbuf, const int *scount, const int *sdispl, float *rbuf,
+                            const int *rcount, const int *rdispl, const char *what);
+int sn_run_exchange_floats(sn_run *run, float *buf, const int *scount, const int *sdispl, const int *rcount,
+                           const int *rdispl, MPI_Request *reqs, const char *what);

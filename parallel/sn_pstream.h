@@ -4,11 +4,12 @@
  * the samples, transforms them, runs exactly max_iter H updates per frame (no
  * loss-based stop: every frame's activations are independent once W is fixed,
  * so the result does not depend on the block size), masks, inverts and writes
- * each source's finished samples. The overlap-add tail of a block (n_fft - hop
- * samples) is carried into the next; the tails that cross into a neighbour's
- * samples are exchanged once at the end (sn_exchange_floats), so memory is set
- * by the block, not by the recording. A checkpoint at block boundaries (every
- * N blocks, or every SN_STREAM_CKPT_SECONDS) lets a killed job resume at the
+ * each source's finished samples through the one distributed overlap-add,
+ * block by block (sn_poverlap_blocks_* in sn_poverlap.h: the tail of a block,
+ * n_fft - hop samples, is carried into the next; the tails that cross into a
+ * neighbour's samples are exchanged once at the end), so memory is set by the
+ * block, not by the recording. A checkpoint at block boundaries (every N
+ * blocks, or every SN_STREAM_CKPT_SECONDS) lets a killed job resume at the
  * last checkpointed block, bit for bit. */
 #include <stdint.h>
 
