@@ -32,6 +32,9 @@ typedef struct {
 static int attrs_read(sn_h5 *f, const char *obj, sn_stft_attrs *a, sn_err *e) {
   memset(a, 0, sizeof *a);
   for (int k = 0; k < SN_NKEYS; k++) {
+    /* s and s2 hold the two attempts' messages: a string attribute fails the
+     * number reader and a number the string reader, so a single failure is
+     * the expected case, not an error; only when both fail is s reported. */
     sn_err s = {0};
     int found = 0;
     int src = sn_h5_attr_get_str(f, obj, sn_stft_keys[k], a->str[k], sizeof a->str[k], &found, &s);

@@ -183,7 +183,10 @@ cleanup:
   return rc;
 }
 
-int sn_nmf_cli_sort(const char *cmd, int64_t F, int64_t k, int64_t n, float *W, float *H, sn_err *e) {
+/* Local. Reorder the components by the bin of W's peak (stable), as
+ * librosa.decompose(sort=True): columns of W (F x k, ld F) and rows of H
+ * (k x n, ld k). SN_ERR_NOMEM ("CMD --sort: out of memory"). */
+static int nmf_sort(const char *cmd, int64_t F, int64_t k, int64_t n, float *W, float *H, sn_err *e) {
   int64_t *peak = calloc((size_t)k, sizeof *peak), *idx = calloc((size_t)k, sizeof *idx);
   float *tmp = calloc((size_t)(F * k > k * n ? F * k : k * n) + 1, sizeof *tmp);
   int rc = (peak && idx && tmp) ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "%s --sort: out of memory", cmd);
@@ -269,7 +272,7 @@ static int run_fixed(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn
   int rc = SN_OK;
   if (c->fix_W) {
     *Wfix = sn_calloc((size_t)(F * c->fix_W_cols) * sizeof(float), "fixed W", e);
-    SN_CHECK(sn_agree(run->comm, *Wfix ? SN_OK : SN_ERR_NOMEM, e));
+    SN_AGREE(run, *Wfix ? SN_OK : SN_ERR_NOMEM);
     memcpy(*Wfix, c->fix_W, (size_t)(F * c->fix_W_cols) * sizeof(float));
     *n_fixed = c->fix_W_cols;
     o->cfg.n_fixed = *n_fixed;
@@ -363,14 +366,14 @@ int sn_nmf_cli_run(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_n
   run_config(c, b, o);
   *W = sn_calloc((size_t)(F * k) * sizeof(float), "W", e);
   *H = sn_calloc((size_t)(k * (b->n_local > 0 ? b->n_local : 1)) * sizeof(float), "H", e);
-  SN_CHECK(sn_agree(run->comm, (*W && *H) ? SN_OK : SN_ERR_NOMEM, e));
+  SN_AGREE(run, (*W && *H) ? SN_OK : SN_ERR_NOMEM);
   SN_CHECK(run_fixed(run, cmd, c, b, o, &Wfix, n_fixed));
   SN_CHECK(run_fingerprint(run, c, b, o, Wfix, *n_fixed));
-  SN_CHECK(sn_agree(run->comm, sn_pnmf_state_init(st, c->max_iter, e), e));
+  SN_AGREE(run, sn_pnmf_state_init(st, c->max_iter, e));
   SN_CHECK(run_start(run, cmd, c, b, o, Wfix, *n_fixed, *W, *H, st));
   SN_CHECK(run_solve(run, c, b, o, *W, *H, st));
   /* sort by peak frequency (librosa.decompose: argsort of argmax over bins) */
-  if (c->sort) SN_AGREE(run, sn_nmf_cli_sort(cmd, F, k, b->n_local, *W, *H, e));
+  if (c->sort) SN_AGREE(run, nmf_sort(cmd, F, k, b->n_local, *W, *H, e));
 cleanup:
   sn_free(Wfix);
   return rc;
