@@ -1,4 +1,4 @@
-/* Parallel HDF5 column-block I/O (see sn_h5.h). The only file that includes hdf5.h. */
+/* Parallel HDF5 column-block I/O (see sn_h5.h). With io/sn_audio.c (HDF5 audio input), the only files that include hdf5.h. */
 #include "sn_h5.h"
 
 #include <errno.h>

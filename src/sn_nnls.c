@@ -294,6 +294,82 @@ static int bpp_column(sn_bppcol *w, const double *q, double cs, unsigned char *i
   }
 }
 
+/* Q = AtA + ridge I and its Cholesky factor L (n x n). When Q is not
+ * safely positive definite (dpocon's estimate below SN_NNLS_RCOND), Q is
+ * shifted by *shift = SN_NNLS_SHIFT * max diag and factored again. work
+ * (3n doubles) and iwork (n ints) are scratch. */
+static int gram_factor(int n, const double *AtA, double ridge, double *Q, double *L, double *work, int *iwork,
+                       double *maxdiag_out, double *shift_out, sn_nnls_stats *local, sn_err *e) {
+  size_t nn = (size_t)n * n;
+  double maxdiag = 0;
+  memcpy(Q, AtA, nn * sizeof(double));
+  for (int i = 0; i < n; i++) {
+    Q[i + (size_t)i * n] += ridge;
+    if (Q[i + (size_t)i * n] > maxdiag) maxdiag = Q[i + (size_t)i * n];
+  }
+  double shift = 0;
+  int info = 0;
+  memcpy(L, Q, nn * sizeof(double));
+  dpotrf_("L", &n, L, &n, &info, 1);
+  local->factorizations++;
+  if (info == 0) {
+    double anorm = 0, rcond = 0;
+    for (int j = 0; j < n; j++) {
+      double s = 0;
+      for (int i = 0; i < n; i++) s += fabs(Q[i + (size_t)j * n]);
+      if (s > anorm) anorm = s;
+    }
+    dpocon_("L", &n, L, &n, &anorm, &rcond, work, iwork, &info, 1);
+    if (info != 0 || !(rcond >= SN_NNLS_RCOND)) info = 1;
+  }
+  if (info != 0) {
+    shift = maxdiag > 0 ? SN_NNLS_SHIFT * maxdiag : 1.0;
+    for (int i = 0; i < n; i++) Q[i + (size_t)i * n] += shift;
+    memcpy(L, Q, nn * sizeof(double));
+    dpotrf_("L", &n, L, &n, &info, 1);
+    local->factorizations++;
+    if (info != 0) return SN_FAIL(e, SN_ERR_NUMERIC, "nnls: shifted Gram matrix is not positive definite");
+  }
+  *maxdiag_out = maxdiag;
+  *shift_out = shift;
+  return SN_OK;
+}
+
+/* Certificate: KKT of min ||AX-B||^2 + ridge ||X||^2 (without the internal
+ * shift) at the returned X, from a fresh gradient, 256 columns at a time
+ * (Y: n x 256 scratch; Q is overwritten with AtA + ridge I). */
+static void kkt_certificate(int n, const double *AtA, double ridge, int64_t ncols, const double *AtB, int64_t ldb,
+                            const double *X, int64_t ldx, const double *cscale, double *Q, double *Y,
+                            sn_nnls_stats *local) {
+  memcpy(Q, AtA, (size_t)n * n * sizeof(double));
+  for (int i = 0; i < n; i++) Q[i + (size_t)i * n] += ridge;
+  int64_t cb = 256;
+  for (int64_t j0 = 0; j0 < ncols; j0 += cb) {
+    int nb = (int)((ncols - j0) < cb ? (ncols - j0) : cb);
+    for (int c = 0; c < nb; c++)
+      for (int i = 0; i < n; i++) Y[i + (size_t)n * c] = -AtB[i + (j0 + c) * ldb];
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, nb, n, 1.0, Q, n, X + j0 * ldx, (int)ldx, 1.0, Y, n);
+    for (int c = 0; c < nb; c++) {
+      double v = 0;
+      for (int i = 0; i < n; i++) v = dmax(v, kkt_viol(X[i + (j0 + c) * ldx], Y[i + (size_t)n * c]));
+      local->kkt_abs = dmax(local->kkt_abs, v);
+      local->kkt_rel = dmax(local->kkt_rel, v / dmax(cscale[j0 + c], DBL_MIN));
+    }
+  }
+}
+
+/* sn_nnls_solve_gram stays one function of about 300 lines after its
+ * prologue (gram_factor) and certificate (kkt_certificate) moved out: what
+ * is left is the grouped block-principal-pivoting loop, the hot path. Its
+ * passive solve, gradient and exchange steps run once per group of columns
+ * with equal passive sets and share a dozen work arrays (Q, Qff, Qgf, R, Y,
+ * the masks, alpha/beta/iters per column, Fi/Gi) and the group's bounds
+ * [s, t) in the sorted keys; as functions they would each take most of them,
+ * and the order of the steps (which the benchmarks were tuned on) would be
+ * spread over four places. Read it as: factor, first passive sets (cold:
+ * column by column with bpp_column; warm: from X), then while columns are
+ * active: group equal passive sets, solve, gradient, sign test and
+ * exchange; then certify. */
 int sn_nnls_solve_gram(int n, const double *AtA, int64_t ncols, const double *AtB,
                        int64_t ldb, double *X, int64_t ldx, const sn_nnls_opts *opts,
                        sn_nnls_stats *st, sn_err *e) {
@@ -355,42 +431,9 @@ int sn_nnls_solve_gram(int n, const double *AtA, int64_t ncols, const double *At
   }
 
   /* Q = AtA + ridge I; decide whether an internal shift is needed. */
-  double maxdiag = 0;
-  memcpy(Q, AtA, nn * sizeof(double));
-  for (int i = 0; i < n; i++) {
-    Q[i + (size_t)i * n] += opts->ridge;
-    if (Q[i + (size_t)i * n] > maxdiag) maxdiag = Q[i + (size_t)i * n];
-  }
-  double shift = 0;
-  {
-    int info = 0;
-    memcpy(L, Q, nn * sizeof(double));
-    dpotrf_("L", &n, L, &n, &info, 1);
-    local.factorizations++;
-    if (info == 0) {
-      double anorm = 0, rcond = 0;
-      for (int j = 0; j < n; j++) {
-        double s = 0;
-        for (int i = 0; i < n; i++) s += fabs(Q[i + (size_t)j * n]);
-        if (s > anorm) anorm = s;
-      }
-      double *work = Qff; /* 3n doubles, free now */
-      int *iwork = Fi;
-      dpocon_("L", &n, L, &n, &anorm, &rcond, work, iwork, &info, 1);
-      if (info != 0 || !(rcond >= SN_NNLS_RCOND)) info = 1;
-    }
-    if (info != 0) {
-      shift = maxdiag > 0 ? SN_NNLS_SHIFT * maxdiag : 1.0;
-      for (int i = 0; i < n; i++) Q[i + (size_t)i * n] += shift;
-      memcpy(L, Q, nn * sizeof(double));
-      dpotrf_("L", &n, L, &n, &info, 1);
-      local.factorizations++;
-      if (info != 0) {
-        rc = SN_FAIL(e, SN_ERR_NUMERIC, "nnls: shifted Gram matrix is not positive definite");
-        goto cleanup;
-      }
-    }
-  }
+  double maxdiag = 0, shift = 0;
+  rc = gram_factor(n, AtA, opts->ridge, Q, L, Qff, Fi, &maxdiag, &shift, &local, e);
+  if (rc) goto cleanup;
   local.internal_ridge = shift;
 
   /* Column scales and first passive sets. */
@@ -595,26 +638,7 @@ int sn_nnls_solve_gram(int n, const double *AtA, int64_t ncols, const double *At
     }
   }
 
-  /* Certificate: KKT of min ||AX-B||^2 + ridge ||X||^2 (without the internal
-   * shift) at the returned X, from a fresh gradient. */
-  {
-    memcpy(Q, AtA, nn * sizeof(double));
-    for (int i = 0; i < n; i++) Q[i + (size_t)i * n] += opts->ridge;
-    int64_t cb = 256;
-    for (int64_t j0 = 0; j0 < ncols; j0 += cb) {
-      int nb = (int)((ncols - j0) < cb ? (ncols - j0) : cb);
-      for (int c = 0; c < nb; c++)
-        for (int i = 0; i < n; i++) Y[i + (size_t)n * c] = -AtB[i + (j0 + c) * ldb];
-      cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, nb, n, 1.0, Q, n, X + j0 * ldx,
-                  (int)ldx, 1.0, Y, n);
-      for (int c = 0; c < nb; c++) {
-        double v = 0;
-        for (int i = 0; i < n; i++) v = dmax(v, kkt_viol(X[i + (j0 + c) * ldx], Y[i + (size_t)n * c]));
-        local.kkt_abs = dmax(local.kkt_abs, v);
-        local.kkt_rel = dmax(local.kkt_rel, v / dmax(cscale[j0 + c], DBL_MIN));
-      }
-    }
-  }
+  kkt_certificate(n, AtA, opts->ridge, ncols, AtB, ldb, X, ldx, cscale, Q, Y, &local);
   local.cols = ncols;
   for (int64_t j = 0; j < ncols; j++) {
     local.iters += iters[j];

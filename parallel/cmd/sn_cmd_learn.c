@@ -30,6 +30,50 @@ static void inputs_free(learn_inputs *in) {
   memset(in, 0, sizeof *in);
 }
 
+/* Local (rank 0). Read the --list file into *text (malloc'd, room for a
+ * final NUL), *len bytes. */
+static int list_read(const char *list, char **text, int64_t *len, sn_err *e) {
+  FILE *fp = fopen(list, "rb");
+  if (!fp) return SN_FAIL(e, SN_ERR_IO, "%s: cannot open the list of inputs", list);
+  int rc = SN_OK;
+  *text = malloc(SN_LEARN_LIST_MAX + 1);
+  if (!*text) rc = SN_FAIL(e, SN_ERR_NOMEM, "%s: out of memory", list);
+  else {
+    *len = (int64_t)fread(*text, 1, SN_LEARN_LIST_MAX + 1, fp);
+    if (ferror(fp)) rc = SN_FAIL(e, SN_ERR_IO, "%s: read error", list);
+    else if (*len > SN_LEARN_LIST_MAX) rc = SN_FAIL(e, SN_ERR_INPUT, "%s: larger than %d MiB", list, SN_LEARN_LIST_MAX >> 20);
+  }
+  fclose(fp);
+  return rc;
+}
+
+/* Collective, local code. Rank 0's *len to every rank, and a buffer for the
+ * text on the others. */
+static int list_bcast_len(sn_run *run, const char *list, int64_t *len, char **text, sn_err *e) {
+  if (MPI_Bcast(len, 1, MPI_INT64_T, 0, run->comm) != MPI_SUCCESS)
+    return SN_FAIL(e, SN_ERR_MPI, "%s: broadcast failed", list);
+  if (run->rank != 0 && !(*text = malloc((size_t)*len + 1))) return SN_FAIL(e, SN_ERR_NOMEM, "%s: out of memory", list);
+  return SN_OK;
+}
+
+/* Collective, local code. Rank 0's text to every rank. */
+static int list_bcast_text(sn_run *run, const char *list, int64_t len, char *text, sn_err *e) {
+  int cnt = 0;
+  int rc = sn_mpi_count(len, "--list", &cnt, e);
+  if (rc == SN_OK && MPI_Bcast(text, cnt, MPI_CHAR, 0, run->comm) != MPI_SUCCESS)
+    rc = SN_FAIL(e, SN_ERR_MPI, "%s: broadcast failed", list);
+  return rc;
+}
+
+/* Local. At least one input. */
+static int check_count(const learn_inputs *in, const char *list, sn_err *e) {
+  if (in->n == 0)
+    return SN_FAIL(e, SN_ERR_USAGE, list ? "%s: the list of inputs is empty" : "learn: no inputs (give FILE... or --list FILE)",
+                   list);
+  if (in->n > 0x7fffffff) return SN_FAIL(e, SN_ERR_USAGE, "learn: too many inputs");
+  return SN_OK;
+}
+
 /* Collective. Rank 0 reads the --list file and broadcasts it; every rank
  * splits it into paths (one per line; blank lines and lines starting with '#'
  * are skipped; trailing spaces and CR are dropped). */
@@ -39,39 +83,15 @@ static int inputs_collect(sn_run *run, const char *list, const char **pos, int n
   int64_t len = 0;
   int rc = SN_OK;
   if (list) {
-    if (run->rank == 0) {
-      FILE *fp = fopen(list, "rb");
-      if (!fp) rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot open the list of inputs", list);
-      else {
-        in->text = malloc(SN_LEARN_LIST_MAX + 1);
-        if (!in->text) rc = SN_FAIL(e, SN_ERR_NOMEM, "%s: out of memory", list);
-        else {
-          len = (int64_t)fread(in->text, 1, SN_LEARN_LIST_MAX + 1, fp);
-          if (ferror(fp)) rc = SN_FAIL(e, SN_ERR_IO, "%s: read error", list);
-          else if (len > SN_LEARN_LIST_MAX) rc = SN_FAIL(e, SN_ERR_INPUT, "%s: larger than %d MiB", list, SN_LEARN_LIST_MAX >> 20);
-        }
-        fclose(fp);
-      }
-    }
-    rc = sn_agree(run->comm, rc, e);
-    if (rc) return rc;
-    SN_MPI_CALL(MPI_Bcast(&len, 1, MPI_INT64_T, 0, run->comm));
-    if (run->rank != 0 && !(in->text = malloc((size_t)len + 1)))
-      rc = SN_FAIL(e, SN_ERR_NOMEM, "%s: out of memory", list);
-    rc = sn_agree(run->comm, rc, e);
-    if (rc) return rc;
-    int cnt = 0;
-    rc = sn_mpi_count(len, "--list", &cnt, e);
-    if (rc == SN_OK) SN_MPI_CALL(MPI_Bcast(in->text, cnt, MPI_CHAR, 0, run->comm));
-    rc = sn_agree(run->comm, rc, e);
-    if (rc) return rc;
+    SN_AGREE(run, run->rank == 0 ? list_read(list, &in->text, &len, e) : SN_OK);
+    SN_AGREE(run, list_bcast_len(run, list, &len, &in->text, e));
+    SN_AGREE(run, list_bcast_text(run, list, len, in->text, e));
     in->text[len] = '\0';
   }
   int64_t lines = 1;
   for (int64_t i = 0; i < len; i++) lines += in->text[i] == '\n';
   in->v = calloc((size_t)(n_pos + lines), sizeof *in->v);
-  rc = sn_agree(run->comm, in->v ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "learn: out of memory"), e);
-  if (rc) return rc;
+  SN_AGREE(run, in->v ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "learn: out of memory"));
   for (int i = 0; i < n_pos; i++) in->v[in->n++] = pos[i];
   for (char *p = in->text; p && *p;) {
     char *nl = strchr(p, '\n');
@@ -83,11 +103,9 @@ static int inputs_collect(sn_run *run, const char *list, const char **pos, int n
     if (*p && *p != '#') in->v[in->n++] = p;
     p = next;
   }
-  if (in->n == 0)
-    rc = SN_FAIL(e, SN_ERR_USAGE, list ? "%s: the list of inputs is empty" : "learn: no inputs (give FILE... or --list FILE)",
-                 list);
-  if (in->n > 0x7fffffff) rc = SN_FAIL(e, SN_ERR_USAGE, "learn: too many inputs");
-  return sn_agree(run->comm, rc, e);
+  SN_AGREE(run, check_count(in, list, e));
+cleanup:
+  return rc;
 }
 
 /* Local. The inputs as one newline-separated string (malloc'd). */
@@ -98,6 +116,54 @@ static char *inputs_joined(const learn_inputs *in) {
   for (int i = 0; s && i < in->n; i++) p += sprintf(p, "%s%s", in->v[i], i + 1 < in->n ? "\n" : "");
   if (s) *p = '\0';
   return s;
+}
+
+/* Local. learn's options; points nc->checkpoint_s at ckpt (DICT.h5.ckpt.h5)
+ * unless --checkpoint names one. */
+static int check_opts(const sn_common *com, const char *name, sn_nmf_cli *nc, char *ckpt, size_t cap, sn_err *e) {
+  int rc;
+  if (!com->output) rc = SN_FAIL(e, SN_ERR_USAGE, "learn: -o DICT.h5 is required");
+  else if (!name) rc = SN_FAIL(e, SN_ERR_USAGE, "learn: --name NAME is required (the source the recordings hold)");
+  else if (!sn_dict_name_ok(name))
+    rc = SN_FAIL(e, SN_ERR_USAGE, "learn --name: '%s' is not a name (1-63 letters, digits, - and _)", name);
+  else rc = sn_nmf_cli_check("learn", nc, e);
+  snprintf(ckpt, cap, "%s.ckpt.h5", com->output ? com->output : "learn");
+  if (!nc->checkpoint_s) nc->checkpoint_s = ckpt;
+  return rc;
+}
+
+/* Local. V must fit k components (and the online solver's batch), and be
+ * finite and nonnegative. */
+static int check_v(const sn_nmf_cli *nc, const sn_spec *s, const char *first, sn_err *e) {
+  int rc = sn_nmf_cli_check_k("learn", nc->k, s->F, s->N, "the inputs", e);
+  if (rc == SN_OK) rc = sn_nmf_cli_check_batch("learn", nc, s->N, e);
+  if (rc == SN_OK) rc = sn_nmf_cli_check_v(s->mag, s->F, s->n_local, s->start, nc->beta, first, "the spectrogram", e);
+  return rc;
+}
+
+/* Local. The inputs joined for the dictionary's attribute (NULL: out of memory, recorded in e). */
+static int join_inputs(const learn_inputs *in, char **files, sn_err *e) {
+  *files = inputs_joined(in);
+  return *files ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "learn: out of memory");
+}
+
+/* Collective (phase write). /dict/W with its attributes and the loss
+ * history, then the output under its final name (*outp = NULL). */
+static int learn_write(sn_run *run, sn_h5 **outp, const char *name, const sn_nmf_cli *nc, const sn_pnmf_state *st,
+                       const sn_spec *s, const sn_spec_files *fl, const learn_inputs *in, const float *W) {
+  sn_err *e = &run->err;
+  char *files = NULL;
+  int rc = sn_run_agree(run, join_inputs(in, &files, e));
+  if (rc) return rc;
+  sn_dict_meta m = {name, nc->beta, nc->solver_s, nc->init_s, st->iter, st->converged, st->loss, fl->seconds,
+                    in->n, s->N, files, run->options};
+  sn_timer_begin(&run->timer, SN_PH_WRITE);
+  rc = sn_dict_write(*outp, "/dict/W", s->F, nc->k, W, &s->par, &m, e);
+  if (rc == SN_OK) rc = sn_h5_write_vec(*outp, "/dict/loss", st->n_hist, st->hist, e);
+  if (rc == SN_OK) rc = sn_h5_close(outp, 1, e);
+  sn_timer_end(&run->timer, SN_PH_WRITE);
+  free(files);
+  return rc;
 }
 
 int sn_cmd_learn(sn_run *run, int argc, char **argv) {
@@ -118,7 +184,7 @@ int sn_cmd_learn(sn_run *run, int argc, char **argv) {
   const sn_opt *const tables[] = {t_main, t_nmf, t_stft, NULL};
   const char **pos = calloc(SN_LEARN_MAX_POS, sizeof *pos);
   int n_pos = 0, done = 0;
-  int rc = sn_agree(run->comm, pos ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "learn: out of memory"), e);
+  int rc = sn_run_agree(run, pos ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "learn: out of memory"));
   if (rc) return rc;
   rc = sn_cli_parse(run, &com, "FILE... [--list FILE] --name NAME [-k R] -o DICT.h5 [options]",
                     "Learn one source's dictionary W (F x R, default R = 8, KL divergence) from recordings of that\n"
@@ -141,20 +207,12 @@ int sn_cmd_learn(sn_run *run, int argc, char **argv) {
   memset(&st, 0, sizeof st);
   sn_h5 *out = NULL;
   float *W = NULL, *H = NULL;
-  char *files = NULL, ckpt[4200];
+  char ckpt[4200];
   int64_t n_fixed = 0;
   sn_signal_catch();
 
   /* ---- options and inputs ---- */
-  int lrc = SN_OK;
-  if (!com.output) lrc = SN_FAIL(e, SN_ERR_USAGE, "learn: -o DICT.h5 is required");
-  else if (!name) lrc = SN_FAIL(e, SN_ERR_USAGE, "learn: --name NAME is required (the source the recordings hold)");
-  else if (!sn_dict_name_ok(name))
-    lrc = SN_FAIL(e, SN_ERR_USAGE, "learn --name: '%s' is not a name (1-63 letters, digits, - and _)", name);
-  else lrc = sn_nmf_cli_check("learn", &nc, e);
-  snprintf(ckpt, sizeof ckpt, "%s.ckpt.h5", com.output ? com.output : "learn");
-  if (!nc.checkpoint_s) nc.checkpoint_s = ckpt;
-  SN_CHECK(sn_agree(run->comm, lrc, e));
+  SN_AGREE(run, check_opts(&com, name, &nc, ckpt, sizeof ckpt, e));
   SN_CHECK(inputs_collect(run, list, pos, n_pos, &in));
 
   /* ---- the output first (temporary name): a bad -o fails before the work ---- */
@@ -164,10 +222,7 @@ int sn_cmd_learn(sn_run *run, int argc, char **argv) {
   SN_PROGRESS(run, "learn: %s from %d input%s on %d rank%s, k = %lld, beta = %g", name, in.n, in.n > 1 ? "s" : "",
               run->size, run->size > 1 ? "s" : "", (long long)nc.k, nc.beta);
   SN_CHECK(sn_pstft_compute_files(run, in.v, in.n, &scfg, &s, &fl));
-  lrc = sn_nmf_cli_check_k("learn", nc.k, s.F, s.N, "the inputs", e);
-  if (lrc == SN_OK) lrc = sn_nmf_cli_check_batch("learn", &nc, s.N, e);
-  if (lrc == SN_OK) lrc = sn_nmf_cli_check_v(s.mag, s.F, s.n_local, s.start, nc.beta, in.v[0], "the spectrogram", e);
-  SN_CHECK(sn_agree(run->comm, lrc, e));
+  SN_AGREE(run, check_v(&nc, &s, in.v[0], e));
   SN_PROGRESS(run, "learn: V %d x %lld (%.1f s of audio)", s.F, (long long)s.N, fl.seconds);
 
   /* ---- factorize ---- */
@@ -177,16 +232,7 @@ int sn_cmd_learn(sn_run *run, int argc, char **argv) {
               st.converged ? " (converged)" : "");
 
   /* ---- the dictionary ---- */
-  files = inputs_joined(&in);
-  SN_CHECK(sn_agree(run->comm, files ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "learn: out of memory"), e));
-  sn_dict_meta m = {name, nc.beta, nc.solver_s, nc.init_s, st.iter, st.converged, st.loss, fl.seconds,
-                    in.n, s.N, files, run->options};
-  sn_timer_begin(&run->timer, SN_PH_WRITE);
-  rc = sn_dict_write(out, "/dict/W", s.F, nc.k, W, &s.par, &m, e);
-  if (rc == SN_OK) rc = sn_h5_write_vec(out, "/dict/loss", st.n_hist, st.hist, e);
-  if (rc == SN_OK) rc = sn_h5_close(&out, 1, e);
-  sn_timer_end(&run->timer, SN_PH_WRITE);
-  if (rc) goto cleanup;
+  SN_CHECK(learn_write(run, &out, name, &nc, &st, &s, &fl, &in, W));
   if (run->rank == 0) unlink(nc.checkpoint_s);
   SN_PROGRESS(run, "learn: wrote %s (/dict/W %d x %lld, source %s)", com.output, s.F, (long long)nc.k, name);
   sn_run_fact_int(run, "F", s.F);
@@ -203,7 +249,6 @@ cleanup:
   sn_spec_files_free(&fl);
   inputs_free(&in);
   sn_free(W), sn_free(H);
-  free(files);
   free(pos);
   return rc;
 }

@@ -33,6 +33,9 @@ typedef struct {
 static int attrs_read(sn_h5 *f, const char *obj, sn_stft_attrs *a, sn_err *e) {
   memset(a, 0, sizeof *a);
   for (int k = 0; k < SN_NKEYS; k++) {
+    /* s and s2 hold the two attempts' messages: a string attribute fails the
+     * number reader and a number the string reader, so a single failure is
+     * the expected case, not an error; only when both fail is s reported. */
     sn_err s = {0};
     int found = 0;
     int src = sn_h5_attr_get_str(f, obj, sn_stft_keys[k], a->str[k], sizeof a->str[k], &found, &s);
@@ -105,6 +108,120 @@ static int nmf_compat(void *ctx, sn_h5 *f, const char *obj, const char *file, sn
   return attrs_compat(c->in, &other, file, c->path, e);
 }
 
+/* The input of nmf: this rank's block of V and the input's attributes. */
+typedef struct nmf_input {
+  float *V;              /* F x n_local, ld F */
+  int64_t F, N, col0, n_local;
+  size_t nv;             /* F * n_local */
+  sn_stft_attrs at;      /* the attributes of the input dataset */
+} nmf_input;
+
+/* Local. The options every rank parsed alike; points nc->checkpoint_s at
+ * ckpt (MODEL.h5.ckpt.h5) unless --checkpoint names one. */
+static int check_opts(const sn_common *com, sn_nmf_cli *nc, char *ckpt, size_t cap, sn_err *e) {
+  int rc;
+  if (!com->output) rc = SN_FAIL(e, SN_ERR_USAGE, "nmf: -o MODEL.h5 is required");
+  else rc = sn_nmf_cli_check("nmf", nc, e);
+  snprintf(ckpt, cap, "%s.ckpt.h5", com->output ? com->output : "nmf");
+  if (!nc->checkpoint_s) nc->checkpoint_s = ckpt;
+  return rc;
+}
+
+/* Local. V must be a 2-D (F, N) array that fits k components (and the
+ * online solver's batch). */
+static int check_shape(const sn_nmf_cli *nc, int nd, const int64_t *dims, const char *in, const char *dset,
+                       sn_err *e) {
+  char what[2048];
+  snprintf(what, sizeof what, "%s %s", in, dset);
+  if (nd != 2 || dims[0] < 1 || dims[1] < 1)
+    return SN_FAIL(e, SN_ERR_INPUT, "%s: %s must be a 2-D (F, N) array with F, N >= 1", in, dset);
+  int rc = sn_nmf_cli_check_k("nmf", nc->k, dims[0], dims[1], what, e);
+  if (rc == SN_OK) rc = sn_nmf_cli_check_batch("nmf", nc, dims[1], e);
+  return rc;
+}
+
+/* Local. Allocate this rank's block of V. */
+static int alloc_block(nmf_input *d, const char *in, sn_err *e) {
+  if (sn_mul_size((size_t)d->F, (size_t)d->n_local, &d->nv)) return SN_FAIL(e, SN_ERR_NOMEM, "%s: block too large", in);
+  d->V = sn_calloc(d->nv * sizeof(float), "spectrogram block", e);
+  return d->V ? SN_OK : SN_ERR_NOMEM;
+}
+
+/* Collective (phase read). This rank's columns of dataset dset of file in,
+ * checked (shape, k, finite and nonnegative), and the input's attributes. */
+static int nmf_read(sn_run *run, const char *in, const char *dset, const sn_nmf_cli *nc, nmf_input *d) {
+  sn_err *e = &run->err;
+  sn_h5 *f = NULL;
+  int64_t dims[2] = {0, 0};
+  int nd = 0, rc;
+  sn_timer_begin(&run->timer, SN_PH_READ);
+  SN_CHECK(sn_h5_open(run->comm, in, &f, e));
+  SN_CHECK(sn_h5_shape(f, dset, &nd, dims, e));
+  SN_AGREE(run, check_shape(nc, nd, dims, in, dset, e));
+  d->F = dims[0];
+  d->N = dims[1];
+  sn_block_range(d->N, run->size, run->rank, &d->col0, &d->n_local);
+  SN_AGREE(run, alloc_block(d, in, e));
+  SN_CHECK(sn_h5_read_cols(f, dset, d->F, d->col0, d->n_local, d->V, d->F, e));
+  SN_CHECK(attrs_read(f, dset, &d->at, e));
+  SN_CHECK(sn_h5_close(&f, 0, e));
+  SN_AGREE(run, sn_nmf_cli_check_v(d->V, d->F, d->n_local, d->col0, nc->beta, in, dset, e));
+  sn_timer_end(&run->timer, SN_PH_READ);
+cleanup:
+  if (f) sn_h5_close(&f, 0, e);
+  return rc;
+}
+
+/* Collective (phase write). The model: /nmf/W, /nmf/H, the loss history and
+ * the /nmf attributes, then the output under its final name (*out = NULL). */
+static int nmf_write(sn_run *run, sn_h5 **outp, const sn_nmf_cli *nc, const sn_pnmf_opts *o, const sn_pnmf_state *st,
+                     const nmf_input *d, const float *W, const float *H, int64_t n_fixed) {
+  sn_err *e = &run->err;
+  sn_h5 *out = *outp;
+  const int64_t F = d->F, N = d->N, k = nc->k;
+  const sn_stft_attrs *at_in = &d->at;
+  int rc;
+  sn_timer_begin(&run->timer, SN_PH_WRITE);
+  {
+    char reg[256];
+    snprintf(reg, sizeof reg, "alpha_W=%g alpha_H=%g l1_ratio=%g (l1_W=%g l2_W=%g l1_H=%g l2_H=%g)", nc->alpha_W,
+             nc->alpha_H, nc->l1_ratio, o->cfg.l1_W, o->cfg.l2_W, o->cfg.l1_H, o->cfg.l2_H);
+    const sn_model_opts mo = {nc->seed, nc->max_iter, nc->tol, nc->alpha_W, nc->alpha_H, nc->l1_ratio, reg, nc->sort};
+    const sn_model m = {{F, k, N, d->col0, d->n_local}, W, H, st->hist, st->hist_iter, st->n_hist, NULL,
+                        nc->beta, nc->solver_s, nc->init_s, &mo, st->iter, n_fixed, st->converged, st->loss, 1};
+    SN_CHECK(sn_model_write(out, &m, e));
+  }
+  SN_CHECK(attrs_write(out, "/nmf/W", at_in, e));
+  SN_CHECK(attrs_write(out, "/nmf/H", at_in, e));
+  SN_CHECK(attrs_write(out, "/nmf", at_in, e));
+  SN_CHECK(sn_h5_close(outp, 1, e));
+cleanup:
+  sn_timer_end(&run->timer, SN_PH_WRITE); /* a no-op once closed */
+  return rc;
+}
+
+/* Collective. The run's facts for the report, and the peak resident memory
+ * per rank (max over ranks) against the V block. */
+static void nmf_report(sn_run *run, const nmf_input *d, int64_t k, const sn_pnmf_state *st) {
+  sn_run_fact_int(run, "F", d->F);
+  sn_run_fact_int(run, "N", d->N);
+  sn_run_fact_int(run, "k", k);
+  sn_run_fact_int(run, "n_iter", st->iter);
+  sn_run_fact_int(run, "converged", st->converged);
+  sn_run_fact_double(run, "loss", st->loss);
+  sn_run_fact_double(run, "reconstruction_err", sqrt(2.0 * fmax(st->loss, 0.0)));
+  sn_run_fact_double(run, "bytes_reduced", run->bytes_reduced);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  double mem[2] = {(double)ru.ru_maxrss / 1024.0, (double)d->nv * 4.0 / 1048576.0};
+  SN_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, mem, 2, MPI_DOUBLE, MPI_MAX, run->comm));
+  sn_run_fact_double(run, "peak_rss_mib_max", mem[0]);
+  sn_run_fact_double(run, "v_block_mib_max", mem[1]);
+  SN_PROGRESS(run, "nmf: peak memory per rank %.1f MiB (largest V block %.1f MiB), %.0f bytes reduced per rank",
+              mem[0], mem[1], run->bytes_reduced);
+  run->timer.bytes_reduced = run->bytes_reduced;
+}
+
 int sn_cmd_nmf(sn_run *run, int argc, char **argv) {
   sn_err *e = &run->err;
   sn_common com = {0};
@@ -129,106 +246,37 @@ int sn_cmd_nmf(sn_run *run, int argc, char **argv) {
   memset(&o, 0, sizeof o);
   sn_pnmf_state st;
   memset(&st, 0, sizeof st);
-  sn_h5 *f = NULL, *out = NULL;
-  float *V = NULL, *W = NULL, *H = NULL;
-  sn_stft_attrs at_in;
-  char ckpt_buf[4096], what[2048];
-  int64_t n_fixed = 0, col0 = 0, n_local = 0;
-  int lrc = SN_OK;
+  nmf_input d;
+  memset(&d, 0, sizeof d);
+  sn_h5 *out = NULL;
+  float *W = NULL, *H = NULL;
+  char ckpt_buf[4096];
+  int64_t n_fixed = 0;
   sn_signal_catch(); /* from here to the end: a signal asks for a checkpoint */
 
-  /* ---- option checks (every rank parses the same argv) ---- */
-  if (!com.output) lrc = SN_FAIL(e, SN_ERR_USAGE, "nmf: -o MODEL.h5 is required");
-  else lrc = sn_nmf_cli_check("nmf", &nc, e);
-  snprintf(ckpt_buf, sizeof ckpt_buf, "%s.ckpt.h5", com.output ? com.output : "nmf");
-  if (!nc.checkpoint_s) nc.checkpoint_s = ckpt_buf;
-  SN_CHECK(sn_agree(run->comm, lrc, e));
-  const int64_t k = nc.k;
-
-  /* ---- the output first (under its temporary name): an existing -o without
-   * --force or an unwritable path must fail now, not after hours of solving ---- */
+  SN_AGREE(run, check_opts(&com, &nc, ckpt_buf, sizeof ckpt_buf, e));
+  /* the output first (under its temporary name): an existing -o without
+   * --force or an unwritable path must fail now, not after hours of solving */
   SN_CHECK(sn_h5_create(run->comm, com.output, com.force, &out, e));
+  SN_CHECK(nmf_read(run, in, dset, &nc, &d));
 
-  /* ---- input ---- */
-  sn_timer_begin(&run->timer, SN_PH_READ);
-  int64_t dims[2] = {0, 0};
-  int nd = 0;
-  snprintf(what, sizeof what, "%s %s", in, dset);
-  SN_CHECK(sn_h5_open(run->comm, in, &f, e));
-  SN_CHECK(sn_h5_shape(f, dset, &nd, dims, e));
-  if (nd != 2 || dims[0] < 1 || dims[1] < 1)
-    lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s must be a 2-D (F, N) array with F, N >= 1", in, dset);
-  else
-    lrc = sn_nmf_cli_check_k("nmf", k, dims[0], dims[1], what, e);
-  if (lrc == SN_OK) lrc = sn_nmf_cli_check_batch("nmf", &nc, dims[1], e);
-  SN_CHECK(sn_agree(run->comm, lrc, e));
-  const int64_t F = dims[0], N = dims[1];
-  sn_block_range(N, run->size, run->rank, &col0, &n_local);
-  size_t nv = 0;
-  if (sn_mul_size((size_t)F, (size_t)n_local, &nv)) lrc = SN_FAIL(e, SN_ERR_NOMEM, "%s: block too large", in);
-  if (!lrc) V = sn_calloc(nv * sizeof(float), "spectrogram block", e);
-  if (!lrc && !V) lrc = SN_ERR_NOMEM;
-  SN_CHECK(sn_agree(run->comm, lrc, e));
-  SN_CHECK(sn_h5_read_cols(f, dset, F, col0, n_local, V, F, e));
-  SN_CHECK(attrs_read(f, dset, &at_in, e));
-  SN_CHECK(sn_h5_close(&f, 0, e));
-  SN_CHECK(sn_agree(run->comm, sn_nmf_cli_check_v(V, F, n_local, col0, nc.beta, in, dset, e), e));
-  sn_timer_end(&run->timer, SN_PH_READ);
-
-  /* ---- start, solve (a SIGTERM/SIGUSR1 caught since the start asks for a checkpoint), sort ---- */
-  SN_PROGRESS(run, "nmf: V %lld x %lld on %d rank(s), k = %lld, beta = %g, solver %s, init %s%s", (long long)F,
-              (long long)N, run->size, (long long)k, nc.beta, nc.solver_s, nc.init_s, nc.fix_W_s ? ", fixed dictionary" : "");
-  nmf_compat_ctx cctx = {&at_in, in};
-  const sn_nmf_block blk = {V, F, N, col0, n_local, in, nc.checkpoint_s, nmf_compat, nmf_compat, &cctx};
+  /* start, solve (a SIGTERM/SIGUSR1 caught since the start asks for a checkpoint), sort */
+  SN_PROGRESS(run, "nmf: V %lld x %lld on %d rank(s), k = %lld, beta = %g, solver %s, init %s%s", (long long)d.F,
+              (long long)d.N, run->size, (long long)nc.k, nc.beta, nc.solver_s, nc.init_s, nc.fix_W_s ? ", fixed dictionary" : "");
+  nmf_compat_ctx cctx = {&d.at, in};
+  const sn_nmf_block blk = {d.V, d.F, d.N, d.col0, d.n_local, in, nc.checkpoint_s, nmf_compat, nmf_compat, &cctx};
   SN_CHECK(sn_nmf_cli_run(run, "nmf", &nc, &blk, &o, &W, &H, &st, &n_fixed));
 
-  /* ---- output ---- */
-  sn_timer_begin(&run->timer, SN_PH_WRITE);
-  double rerr = sqrt(2.0 * fmax(st.loss, 0.0));
-  {
-    char reg[256];
-    snprintf(reg, sizeof reg, "alpha_W=%g alpha_H=%g l1_ratio=%g (l1_W=%g l2_W=%g l1_H=%g l2_H=%g)", nc.alpha_W,
-             nc.alpha_H, nc.l1_ratio, o.cfg.l1_W, o.cfg.l2_W, o.cfg.l1_H, o.cfg.l2_H);
-    const sn_model_opts mo = {nc.seed, nc.max_iter, nc.tol, nc.alpha_W, nc.alpha_H, nc.l1_ratio, reg, nc.sort};
-    const sn_model m = {{F, k, N, col0, n_local}, W, H, st.hist, st.hist_iter, st.n_hist, NULL,
-                        nc.beta, nc.solver_s, nc.init_s, &mo, st.iter, n_fixed, st.converged, st.loss, 1};
-    SN_CHECK(sn_model_write(out, &m, e));
-  }
-  SN_CHECK(attrs_write(out, "/nmf/W", &at_in, e));
-  SN_CHECK(attrs_write(out, "/nmf/H", &at_in, e));
-  SN_CHECK(attrs_write(out, "/nmf", &at_in, e));
-  SN_CHECK(sn_h5_close(&out, 1, e));
-  sn_timer_end(&run->timer, SN_PH_WRITE);
+  SN_CHECK(nmf_write(run, &out, &nc, &o, &st, &d, W, H, n_fixed));
   /* the run is complete: its checkpoint is no longer needed */
   if (run->rank == 0) unlink(nc.checkpoint_s);
-
-  sn_run_fact_int(run, "F", F);
-  sn_run_fact_int(run, "N", N);
-  sn_run_fact_int(run, "k", k);
-  sn_run_fact_int(run, "n_iter", st.iter);
-  sn_run_fact_int(run, "converged", st.converged);
-  sn_run_fact_double(run, "loss", st.loss);
-  sn_run_fact_double(run, "reconstruction_err", rerr);
-  sn_run_fact_double(run, "bytes_reduced", run->bytes_reduced);
-  {
-    /* peak resident memory per rank (max over ranks) against the V block */
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    double mem[2] = {(double)ru.ru_maxrss / 1024.0, (double)nv * 4.0 / 1048576.0};
-    SN_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, mem, 2, MPI_DOUBLE, MPI_MAX, run->comm));
-    sn_run_fact_double(run, "peak_rss_mib_max", mem[0]);
-    sn_run_fact_double(run, "v_block_mib_max", mem[1]);
-    SN_PROGRESS(run, "nmf: peak memory per rank %.1f MiB (largest V block %.1f MiB), %.0f bytes reduced per rank",
-                mem[0], mem[1], run->bytes_reduced);
-  }
-  run->timer.bytes_reduced = run->bytes_reduced;
+  nmf_report(run, &d, nc.k, &st);
 
 cleanup:
   sn_signal_release();
-  if (f) sn_h5_close(&f, 0, e);
   if (out) sn_h5_close(&out, 0, e);
   sn_pnmf_state_free(&st);
-  sn_free(V);
+  sn_free(d.V);
   sn_free(W);
   sn_free(H);
   return rc;

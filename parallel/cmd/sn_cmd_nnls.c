@@ -44,6 +44,14 @@ int sn_cmd_nnls_reduce(sn_run *run, int rc, sn_nnls_stats *st) {
   return SN_OK;
 }
 
+/* Local. Solve the nc columns of B (m x nc) into X (n x nc, ld n). */
+static int solve_block(sn_run *run, int m, int n, const float *A, int64_t nc, const float *B, float *X,
+                       const sn_nnls_opts *o, sn_nnls_stats *st, const char *what) {
+  int rc = sn_fault("nnls", run->rank, &run->err);
+  if (rc == SN_OK && nc > 0) rc = sn_nnls_solve(m, n, A, m, nc, B, m, X, n, o, st, what, &run->err);
+  return rc;
+}
+
 /* Collective. Solve this rank's columns [col0, col0 + n_local) of dataset
  * `dset` (m x N) of the open file f against the basis A (m x n), block by
  * block (every rank makes the same number of collective reads), into X
@@ -57,7 +65,7 @@ int sn_cmd_nnls_solve_blocks(sn_run *run, sn_h5 *f, const char *dset, int m, int
   int64_t nblk = biggest > 0 ? (biggest + block - 1) / block : 0;
   int64_t cap = n_local < block ? n_local : block;
   float *B = sn_calloc((size_t)m * (size_t)(cap > 0 ? cap : 1) * sizeof(float), "nnls: data block", e);
-  int rc = sn_agree(run->comm, B ? SN_OK : SN_ERR_NOMEM, e);
+  int rc = sn_run_agree(run, B ? SN_OK : SN_ERR_NOMEM);
   for (int64_t b = 0; b < nblk && rc == SN_OK; b++) {
     int64_t c0 = b * block;
     int64_t nc = n_local - c0;
@@ -68,14 +76,21 @@ int sn_cmd_nnls_solve_blocks(sn_run *run, sn_h5 *f, const char *dset, int m, int
     sn_timer_end(&run->timer, SN_PH_READ);
     if (rc) break;
     sn_timer_begin(&run->timer, SN_PH_NNLS);
-    int lrc = sn_fault("nnls", run->rank, e);
-    if (lrc == SN_OK && nc > 0)
-      lrc = sn_nnls_solve(m, n, A, m, nc, B, m, X + (size_t)n * c0, n, o, st, what, e);
+    int local = solve_block(run, m, n, A, nc, B, X + (size_t)n * c0, o, st, what);
     sn_timer_end(&run->timer, SN_PH_NNLS);
-    rc = sn_agree(run->comm, lrc, e);
+    rc = sn_run_agree(run, local);
   }
   sn_free(B);
   return rc;
+}
+
+/* Local. A basis is a 2-D array, not empty, not too large. */
+static int check_basis_shape(int nd, const int64_t *dims, const char *file, const char *dset, sn_err *e) {
+  if (nd != 2) return SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %d dimensions, expected a 2-D basis", file, dset, nd);
+  if (dims[0] < 1 || dims[1] < 1 || dims[0] > (1 << 30) || dims[1] > 65536)
+    return SN_FAIL(e, SN_ERR_INPUT, "%s: basis %s of shape (%lld, %lld) is empty or too large", file, dset,
+                   (long long)dims[0], (long long)dims[1]);
+  return SN_OK;
 }
 
 /* Collective. Read the whole basis dataset (rows x cols) of `spec` (default
@@ -87,26 +102,20 @@ static int read_basis(sn_run *run, const char *spec, const char *dflt, int *rows
   char file[4096], dset[1024];
   sn_h5 *f = NULL;
   *A = NULL;
-  int rc = sn_agree(run->comm, sn_h5_split_spec(spec, dflt, file, sizeof file, dset, sizeof dset, e), e);
-  if (rc) return rc;
-  int nd = 0;
+  int nd = 0, rc;
   int64_t dims[2] = {0, 0};
+  SN_AGREE(run, sn_h5_split_spec(spec, dflt, file, sizeof file, dset, sizeof dset, e));
   SN_CHECK(sn_h5_open(run->comm, file, &f, e));
   SN_CHECK(sn_h5_shape(f, dset, &nd, dims, e));
-  if (nd != 2)
-    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %d dimensions, expected a 2-D basis", file, dset, nd);
-  else if (dims[0] < 1 || dims[1] < 1 || dims[0] > (1 << 30) || dims[1] > 65536)
-    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: basis %s of shape (%lld, %lld) is empty or too large", file,
-                 dset, (long long)dims[0], (long long)dims[1]);
-  SN_CHECK(sn_agree(run->comm, rc, e));
+  SN_AGREE(run, check_basis_shape(nd, dims, file, dset, e));
   *rows = (int)dims[0];
   *cols = (int)dims[1];
   *A = sn_calloc((size_t)dims[0] * dims[1] * sizeof(float), "nnls: basis", e);
-  SN_CHECK(sn_agree(run->comm, *A ? SN_OK : SN_ERR_NOMEM, e));
+  SN_AGREE(run, *A ? SN_OK : SN_ERR_NOMEM);
   SN_CHECK(sn_h5_read_cols(f, dset, dims[0], 0, dims[1], *A, dims[0], e));
   char what[5200];
   snprintf(what, sizeof what, "%s:%s", file, dset);
-  SN_CHECK(sn_agree(run->comm, sn_nnls_check_basis(*rows, *cols, *A, *rows, what, e), e));
+  SN_AGREE(run, sn_nnls_check_basis(*rows, *cols, *A, *rows, what, e));
 cleanup:;
   int crc = sn_h5_close(&f, 0, e);
   if (rc == SN_OK) rc = crc;
@@ -143,6 +152,49 @@ cleanup:
 
 /* ------------------------------------------------------------------------ */
 
+/* Local. nnls's options. */
+static int check_opts(const sn_common *c, const char *basis, double l2, int64_t block, sn_err *e) {
+  if (!c->output) return SN_FAIL(e, SN_ERR_USAGE, "nnls: -o OUT.h5 is required");
+  if (!basis) return SN_FAIL(e, SN_ERR_USAGE, "nnls: --basis FILE.h5[:/path] is required");
+  if (!(l2 >= 0) || !isfinite(l2)) return SN_FAIL(e, SN_ERR_USAGE, "--l2: must be >= 0 (got %g)", l2);
+  if (block < 1) return SN_FAIL(e, SN_ERR_USAGE, "--block: must be >= 1");
+  return SN_OK;
+}
+
+/* Local. The data B must be 2-D with the basis's m rows and a column. */
+static int check_data_shape(int nd, const int64_t *dims, int m, const char *file, const char *dset, const char *basis,
+                            sn_err *e) {
+  if (nd != 2) return SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %d dimensions, expected 2", file, dset, nd);
+  if (dims[0] != m)
+    return SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %lld rows but the basis %s has %d", file, dset, (long long)dims[0],
+                   basis, m);
+  if (dims[1] < 1) return SN_FAIL(e, SN_ERR_INPUT, "%s: %s has no columns", file, dset);
+  return SN_OK;
+}
+
+/* Collective (phase write). /nnls/X (n x N) with the certificate, the
+ * sources and, when the data has them, its spectrogram parameters. */
+static int nnls_write(sn_run *run, sn_h5 *out, sn_h5 *in, const char *dset, const char *basis, const char *data, int n,
+                      int64_t N, int64_t col0, int64_t n_local, const float *X, const sn_nnls_stats *st, double l2) {
+  sn_err *e = &run->err;
+  int rc;
+  sn_timer_begin(&run->timer, SN_PH_WRITE);
+  SN_CHECK(sn_h5_write_cols(out, "/nnls/X", n, N, col0, n_local, X, n, e));
+  SN_CHECK(sn_cmd_nnls_attrs(out, "/nnls/X", st, l2, e));
+  SN_CHECK(sn_h5_attr_set_str(out, "/nnls/X", "basis", basis, e));
+  SN_CHECK(sn_h5_attr_set_str(out, "/nnls/X", "data", data, e));
+  /* Frames keep their spectrogram parameters when the data has them. Data
+   * without them (any nonnegative matrix) is valid input, so the read's
+   * failure is ignored on purpose; its code is the same on every rank (a
+   * collective read), so every rank takes the same branch. */
+  sn_spec_params par;
+  sn_err ignored = {0};
+  if (sn_spec_params_read(in, dset, &par, &ignored) == SN_OK) rc = sn_spec_params_write(out, "/nnls/X", &par, e);
+cleanup:
+  sn_timer_end(&run->timer, SN_PH_WRITE);
+  return rc;
+}
+
 int sn_cmd_nnls(sn_run *run, int argc, char **argv) {
   sn_common c = {0};
   const char *basis = NULL;
@@ -165,11 +217,7 @@ int sn_cmd_nnls(sn_run *run, int argc, char **argv) {
                         tables, argc, argv, pos, 1, 1, &npos, &done);
   if (rc || done) return rc;
   sn_err *e = &run->err;
-  if (!c.output) rc = SN_FAIL(e, SN_ERR_USAGE, "nnls: -o OUT.h5 is required");
-  else if (!basis) rc = SN_FAIL(e, SN_ERR_USAGE, "nnls: --basis FILE.h5[:/path] is required");
-  else if (!(l2 >= 0) || !isfinite(l2)) rc = SN_FAIL(e, SN_ERR_USAGE, "--l2: must be >= 0 (got %g)", l2);
-  else if (block < 1) rc = SN_FAIL(e, SN_ERR_USAGE, "--block: must be >= 1");
-  rc = sn_agree(run->comm, rc, e);
+  rc = sn_run_agree(run, check_opts(&c, basis, l2, block, e));
   if (rc) return rc;
 
   sn_h5 *out = NULL, *in = NULL;
@@ -183,23 +231,16 @@ int sn_cmd_nnls(sn_run *run, int argc, char **argv) {
   rc = read_basis(run, basis, "/nmf/W", &m, &n, &A);
   sn_timer_end(&run->timer, SN_PH_READ);
   if (rc) goto cleanup;
-  SN_CHECK(sn_agree(run->comm, sn_h5_split_spec(pos[0], "/stft/magnitude", file, sizeof file, dset, sizeof dset, e), e));
+  SN_AGREE(run, sn_h5_split_spec(pos[0], "/stft/magnitude", file, sizeof file, dset, sizeof dset, e));
   SN_CHECK(sn_h5_open(run->comm, file, &in, e));
   int nd = 0;
   int64_t dims[2] = {0, 0};
   SN_CHECK(sn_h5_shape(in, dset, &nd, dims, e));
-  if (nd != 2)
-    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %d dimensions, expected 2", file, dset, nd);
-  else if (dims[0] != m)
-    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %lld rows but the basis %s has %d", file, dset,
-                 (long long)dims[0], basis, m);
-  else if (dims[1] < 1)
-    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has no columns", file, dset);
-  SN_CHECK(sn_agree(run->comm, rc, e));
+  SN_AGREE(run, check_data_shape(nd, dims, m, file, dset, basis, e));
   int64_t N = dims[1], col0, n_local;
   sn_block_range(N, run->size, run->rank, &col0, &n_local);
   X = sn_calloc((size_t)n * (size_t)(n_local > 0 ? n_local : 1) * sizeof(float), "nnls: X block", e);
-  SN_CHECK(sn_agree(run->comm, X ? SN_OK : SN_ERR_NOMEM, e));
+  SN_AGREE(run, X ? SN_OK : SN_ERR_NOMEM);
   SN_PROGRESS(run, "nnls: basis %d x %d, %lld columns on %d rank%s", m, n, (long long)N, run->size,
               run->size > 1 ? "s" : "");
   sn_nnls_opts o;
@@ -210,19 +251,7 @@ int sn_cmd_nnls(sn_run *run, int argc, char **argv) {
   sn_cmd_nnls_warn(run, "nnls", &st);
   SN_PROGRESS(run, "nnls: relative residual %.6g, largest KKT violation %.3g (relative), %lld iterations",
               st.bnorm2 > 0 ? sqrt(st.obj / st.bnorm2) : 0.0, st.kkt_rel, (long long)st.iters);
-  sn_timer_begin(&run->timer, SN_PH_WRITE);
-  rc = sn_h5_write_cols(out, "/nnls/X", n, N, col0, n_local, X, n, e);
-  if (rc == SN_OK) rc = sn_cmd_nnls_attrs(out, "/nnls/X", &st, l2, e);
-  if (rc == SN_OK) rc = sn_h5_attr_set_str(out, "/nnls/X", "basis", basis, e);
-  if (rc == SN_OK) rc = sn_h5_attr_set_str(out, "/nnls/X", "data", pos[0], e);
-  if (rc == SN_OK) {
-    /* Frames keep their spectrogram parameters when the data has them. */
-    sn_spec_params par;
-    sn_err quiet = {0};
-    if (sn_spec_params_read(in, dset, &par, &quiet) == SN_OK)
-      rc = sn_spec_params_write(out, "/nnls/X", &par, e);
-  }
-  sn_timer_end(&run->timer, SN_PH_WRITE);
+  rc = nnls_write(run, out, in, dset, basis, pos[0], n, N, col0, n_local, X, &st, l2);
   sn_cmd_nnls_facts(run, &st);
   sn_run_fact_int(run, "m", m);
   sn_run_fact_int(run, "n", n);

@@ -335,7 +335,97 @@ cleanup:
   return rc;
 }
 
-/* ------------------------------------------------------------------------ */
+/* ---- stages of the command --------------------------------------------------- */
+
+/* Local. The options, the names of the files (the JSON keys) and, on rank
+ * 0, the output: an existing -o without --force or a folder we cannot write
+ * fails before the work. */
+static int check_opts(sn_run *run, const sn_common *c, const sn_strlist *refs, const sn_strlist *ests,
+                      const char *search_s, int *search, char (*ref_names)[256], char (*est_names)[256]) {
+  sn_err *e = &run->err;
+  int rc = SN_OK;
+  *search = SN_BSS_SEARCH_AUTO;
+  if (!c->output) rc = SN_FAIL(e, SN_ERR_USAGE, "score: -o SCORE.json is required");
+  else if (refs->n < 1) rc = SN_FAIL(e, SN_ERR_USAGE, "score: --ref FILE... is required");
+  else if (ests->n < 1) rc = SN_FAIL(e, SN_ERR_USAGE, "score: --est FILE... is required");
+  else if (ests->n < refs->n)
+    rc = SN_FAIL(e, SN_ERR_USAGE, "score: %d estimate%s for %d references (needs at least as many estimates as references)",
+                 ests->n, ests->n > 1 ? "s" : "", refs->n);
+  else if (refs->n > SN_SCORE_MAX_REFS)
+    rc = SN_FAIL(e, SN_ERR_USAGE, "score: %d references (at most %d)", refs->n, SN_SCORE_MAX_REFS);
+  else if (strcmp(search_s, "auto") == 0) *search = SN_BSS_SEARCH_AUTO;
+  else if (strcmp(search_s, "exhaustive") == 0) *search = SN_BSS_SEARCH_EXHAUSTIVE;
+  else if (strcmp(search_s, "greedy") == 0) *search = SN_BSS_SEARCH_GREEDY;
+  else rc = SN_FAIL(e, SN_ERR_USAGE, "--search: '%s' is not auto, exhaustive or greedy", search_s);
+  if (rc == SN_OK) rc = check_names("--ref", refs, ref_names, e);
+  if (rc == SN_OK) rc = check_names("--est", ests, est_names, e);
+  if (rc == SN_OK && run->rank == 0) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", c->output);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) dir[1] = '\0';
+    else if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    if (!c->force && access(c->output, F_OK) == 0)
+      rc = SN_FAIL(e, SN_ERR_IO, "%s: exists (use --force to overwrite)", c->output);
+    else if (access(dir, W_OK | X_OK) != 0)
+      rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", c->output, strerror(errno));
+  }
+  return rc;
+}
+
+/* Local. This rank's block of segments of the time axis [0, T), correlated
+ * into sums (the caller adds them over the ranks). */
+static int correlate_block(sn_run *run, const sn_bss_layout *l, const char *const *paths, int n_ch, int64_t T,
+                           double *sums) {
+  sn_err *e = &run->err;
+  sn_bss_corr *probe = NULL;
+  int64_t seg = 0, s0 = 0, nseg = 0;
+  int rc = sn_bss_corr_create(l, &probe, e);
+  if (rc == SN_OK) seg = sn_bss_corr_seg(probe);
+  sn_bss_corr_destroy(&probe);
+  if (rc == SN_OK) {
+    sn_block_range((T + seg - 1) / seg, run->size, run->rank, &s0, &nseg);
+    int64_t t0 = s0 * seg, t1 = (s0 + nseg) * seg < T ? (s0 + nseg) * seg : T;
+    if (nseg > 0) rc = correlate(run, l, paths, n_ch, t0, t1, sums);
+  }
+  if (rc == SN_OK) rc = sn_fault("score", run->rank, e);
+  return rc;
+}
+
+/* Local (rank 0). Rename tmp to path (*renamed = 1), or remove tmp. */
+/* Local (rank 0). Start the temporary file and write the JSON into it. */
+static int json_begin(sn_run *run, sn_atomic *out, const char *path, const sn_bss_layout *l, const sn_bss_chan *ch,
+                      int search, const score_out *so, double *mean_sdr, const char **method) {
+  if (sn_atomic_begin(out, path, NULL) != 0)
+    return SN_FAIL(&run->err, SN_ERR_IO, "%s: cannot write: %s", path, strerror(ENAMETOOLONG));
+  return write_json(run, path, out->tmp, l, ch, search, so, mean_sdr, method);
+}
+
+/* Local (rank 0). Rename the temporary file into place. */
+static int json_commit(sn_atomic *out, const char *path, int *renamed, sn_err *e) {
+  int err = sn_atomic_commit(out);
+  if (err) return SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", path, strerror(err));
+  *renamed = 1;
+  return SN_OK;
+}
+
+/* Collective (phase write). Rank 0 chooses the assignment and writes the
+ * JSON under a temporary name; the final name only once every rank has
+ * succeeded; if the last agreement fails after the rename, the output goes
+ * again (no output on failure). */
+static int score_write(sn_run *run, const char *path, const sn_bss_layout *l, const sn_bss_chan *ch, int search,
+                       const score_out *so, double *mean_sdr, const char **method) {
+  sn_atomic out = {.tmp = ""};
+  int renamed = 0;
+  sn_timer_begin(&run->timer, SN_PH_WRITE);
+  int rc = sn_run_agree(run, run->rank == 0 ? json_begin(run, &out, path, l, ch, search, so, mean_sdr, method) : SN_OK);
+  sn_timer_end(&run->timer, SN_PH_WRITE);
+  if (rc == SN_OK) rc = sn_run_agree(run, run->rank == 0 ? json_commit(&out, path, &renamed, &run->err) : SN_OK);
+  if (run->rank == 0) sn_atomic_abort(&out); /* nothing pending after a commit: a no-op then */
+  if (rc && renamed) remove(path);
+  return rc;
+}
 
 int sn_cmd_score(sn_run *run, int argc, char **argv) {
   sn_common c = {0};
@@ -365,81 +455,37 @@ int sn_cmd_score(sn_run *run, int argc, char **argv) {
   if (rc || done) return rc;
   sn_err *e = &run->err;
   char ref_names[SN_OPT_LIST_MAX][256], est_names[SN_OPT_LIST_MAX][256];
-  int search = SN_BSS_SEARCH_AUTO;
-  if (!c.output) rc = SN_FAIL(e, SN_ERR_USAGE, "score: -o SCORE.json is required");
-  else if (refs.n < 1) rc = SN_FAIL(e, SN_ERR_USAGE, "score: --ref FILE... is required");
-  else if (ests.n < 1) rc = SN_FAIL(e, SN_ERR_USAGE, "score: --est FILE... is required");
-  else if (ests.n < refs.n)
-    rc = SN_FAIL(e, SN_ERR_USAGE, "score: %d estimate%s for %d references (needs at least as many estimates as references)",
-                 ests.n, ests.n > 1 ? "s" : "", refs.n);
-  else if (refs.n > SN_SCORE_MAX_REFS)
-    rc = SN_FAIL(e, SN_ERR_USAGE, "score: %d references (at most %d)", refs.n, SN_SCORE_MAX_REFS);
-  else if (strcmp(search_s, "auto") == 0) search = SN_BSS_SEARCH_AUTO;
-  else if (strcmp(search_s, "exhaustive") == 0) search = SN_BSS_SEARCH_EXHAUSTIVE;
-  else if (strcmp(search_s, "greedy") == 0) search = SN_BSS_SEARCH_GREEDY;
-  else rc = SN_FAIL(e, SN_ERR_USAGE, "--search: '%s' is not auto, exhaustive or greedy", search_s);
-  if (rc == SN_OK) rc = check_names("--ref", &refs, ref_names, e);
-  if (rc == SN_OK) rc = check_names("--est", &ests, est_names, e);
-  if (rc == SN_OK && run->rank == 0) {
-    /* Fail before the work: an existing output, or a folder we cannot write. */
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", c.output);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir) dir[1] = '\0';
-    else if (slash) *slash = '\0';
-    else snprintf(dir, sizeof dir, ".");
-    if (!c.force && access(c.output, F_OK) == 0)
-      rc = SN_FAIL(e, SN_ERR_IO, "%s: exists (use --force to overwrite)", c.output);
-    else if (access(dir, W_OK | X_OK) != 0)
-      rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", c.output, strerror(errno));
-  }
-  rc = sn_agree(run->comm, rc, e);
-  if (rc) return rc;
-
   const char *paths[2 * SN_OPT_LIST_MAX];
+  int search = SN_BSS_SEARCH_AUTO, n_ch = 0, n_pinv = 0;
+  int64_t T = 0;
+  double rate = 0, *sums = NULL, *Q = NULL;
+  sn_bss_chan *ch = NULL;
+  SN_AGREE(run, check_opts(run, &c, &refs, &ests, search_s, &search, ref_names, est_names));
+
+  /* ---- the files: one rate, length and channel count ---- */
   int ns = refs.n + ests.n;
   for (int j = 0; j < refs.n; j++) paths[j] = refs.v[j];
   for (int k = 0; k < ests.n; k++) paths[refs.n + k] = ests.v[k];
-  int n_ch = 0;
-  int64_t T = 0;
-  double rate = 0;
-  double *sums = NULL, *Q = NULL;
-  sn_bss_chan *ch = NULL;
   sn_timer_begin(&run->timer, SN_PH_READ);
-  rc = sn_agree(run->comm, check_files(paths, ns, &n_ch, &T, &rate, e), e);
+  rc = sn_run_agree(run, check_files(paths, ns, &n_ch, &T, &rate, e));
   sn_timer_end(&run->timer, SN_PH_READ);
-  if (rc) return rc;
+  if (rc) goto cleanup;
   SN_PROGRESS(run, "score: %d reference%s, %d estimate%s, %d channel%s, %lld samples at %g Hz on %d rank%s", refs.n,
               refs.n > 1 ? "s" : "", ests.n, ests.n > 1 ? "s" : "", n_ch, n_ch > 1 ? "s" : "", (long long)T, rate,
               run->size, run->size > 1 ? "s" : "");
 
+  /* ---- the sums over time, added over the ranks ---- */
   sn_bss_layout l;
   sn_bss_layout_init(&l, refs.n, ests.n, SN_SCORE_FLEN);
   size_t mm = (size_t)ests.n * ests.n, nq = (size_t)n_ch * (refs.n + 1) * mm + (size_t)n_ch * (refs.n + 1);
   sums = sn_calloc((size_t)n_ch * l.len * sizeof(double), "score: sums", e);
   Q = sn_calloc(nq * sizeof(double), "score: projections", e);
   ch = sn_calloc((size_t)n_ch * sizeof *ch, "score: channels", e);
-  SN_CHECK(sn_agree(run->comm, (sums && Q && ch) ? SN_OK : SN_ERR_NOMEM, e));
+  SN_AGREE(run, (sums && Q && ch) ? SN_OK : SN_ERR_NOMEM);
+  SN_CHECK(sn_run_allreduce_sum(run, sums, (size_t)n_ch * l.len, correlate_block(run, &l, paths, n_ch, T, sums)));
+  SN_AGREE(run, check_silence(&l, sums, n_ch, paths, e));
 
-  /* This rank's block of segments of the time axis. */
-  {
-    sn_bss_corr *probe = NULL;
-    int64_t seg = 0, s0 = 0, nseg = 0;
-    rc = sn_bss_corr_create(&l, &probe, e);
-    if (rc == SN_OK) seg = sn_bss_corr_seg(probe);
-    sn_bss_corr_destroy(&probe);
-    if (rc == SN_OK) {
-      sn_block_range((T + seg - 1) / seg, run->size, run->rank, &s0, &nseg);
-      int64_t t0 = s0 * seg, t1 = (s0 + nseg) * seg < T ? (s0 + nseg) * seg : T;
-      if (nseg > 0) rc = correlate(run, &l, paths, n_ch, t0, t1, sums);
-    }
-    if (rc == SN_OK) rc = sn_fault("score", run->rank, e);
-  }
-  rc = sn_run_allreduce_sum(run, sums, (size_t)n_ch * l.len, rc);
-  if (rc) goto cleanup;
-  SN_CHECK(sn_agree(run->comm, check_silence(&l, sums, n_ch, paths, e), e));
-
-  int n_pinv = 0;
+  /* ---- the projections ---- */
   sn_timer_begin(&run->timer, SN_PH_PROJECT);
   rc = project(run, &l, sums, n_ch, Q, &n_pinv);
   sn_timer_end(&run->timer, SN_PH_PROJECT);
@@ -452,31 +498,11 @@ int sn_cmd_score(sn_run *run, int argc, char **argv) {
     ch[k].Q = Q + (size_t)k * (refs.n + 1) * mm;
   }
 
+  /* ---- the assignment and the JSON ---- */
   double mean_sdr = 0;
   const char *method = "";
-  sn_atomic out = {.tmp = ""};
-  sn_timer_begin(&run->timer, SN_PH_WRITE);
-  int lrc = SN_OK;
-  if (run->rank == 0) {
-    score_out so = {&refs, &ests, ref_names, est_names, n_ch, n_pinv, T, rate};
-    if (sn_atomic_begin(&out, c.output, NULL) != 0)
-      lrc = SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", c.output, strerror(ENAMETOOLONG));
-    else
-      lrc = write_json(run, c.output, out.tmp, &l, ch, search, &so, &mean_sdr, &method);
-  }
-  rc = sn_agree(run->comm, lrc, e);
-  sn_timer_end(&run->timer, SN_PH_WRITE);
-  /* The final name only once every rank has succeeded; if the last agreement
-   * fails after the rename, the output goes again (no output on failure). */
-  lrc = SN_OK;
-  int err = run->rank == 0 && rc == SN_OK ? sn_atomic_commit(&out) : 0;
-  if (err) lrc = SN_FAIL(e, SN_ERR_IO, "%s: cannot write: %s", c.output, strerror(err));
-  if (run->rank == 0) sn_atomic_abort(&out);
-  if (rc == SN_OK) {
-    rc = sn_agree(run->comm, lrc, e);
-    if (rc != SN_OK && lrc == SN_OK && run->rank == 0) remove(c.output);
-  }
-  if (rc) goto cleanup;
+  score_out so = {&refs, &ests, ref_names, est_names, n_ch, n_pinv, T, rate};
+  SN_CHECK(score_write(run, c.output, &l, ch, search, &so, &mean_sdr, &method));
   SN_PROGRESS(run, "score: mean SDR %.2f dB (%s) -> %s", mean_sdr, method, c.output);
   sn_run_fact_int(run, "references", refs.n);
   sn_run_fact_int(run, "estimates", ests.n);

@@ -24,8 +24,7 @@ int sn_cmd_stft(sn_run *run, int argc, char **argv) {
                         "librosa's conventions, written to OUT.h5 at /stft/magnitude, shape (bins, frames).",
                         tables, argc, argv, pos, 1, 1, &npos, &done);
   if (rc || done) return rc;
-  if (!c.output) rc = SN_FAIL(&run->err, SN_ERR_USAGE, "stft: -o OUT.h5 is required");
-  rc = sn_agree(run->comm, rc, &run->err);
+  rc = sn_run_agree(run, c.output ? SN_OK : SN_FAIL(&run->err, SN_ERR_USAGE, "stft: -o OUT.h5 is required"));
   if (rc) return rc;
 
   sn_h5 *f = NULL;
@@ -64,8 +63,7 @@ int sn_cmd_istft(sn_run *run, int argc, char **argv) {
                         "audio: a float32 WAV, or an HDF5 file with /audio and its sample_rate.",
                         tables, argc, argv, pos, 1, 1, &npos, &done);
   if (rc || done) return rc;
-  if (!c.output) rc = SN_FAIL(&run->err, SN_ERR_USAGE, "istft: -o OUT.wav or OUT.h5 is required");
-  rc = sn_agree(run->comm, rc, &run->err);
+  rc = sn_run_agree(run, c.output ? SN_OK : SN_FAIL(&run->err, SN_ERR_USAGE, "istft: -o OUT.wav or OUT.h5 is required"));
   if (rc) return rc;
 
   sn_spec s;

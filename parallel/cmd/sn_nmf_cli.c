@@ -135,7 +135,10 @@ cleanup:
   return rc;
 }
 
-int sn_nmf_cli_sort(const char *cmd, int64_t F, int64_t k, int64_t n, float *W, float *H, sn_err *e) {
+/* Local. Reorder the components by the bin of W's peak (stable), as
+ * librosa.decompose(sort=True): columns of W (F x k, ld F) and rows of H
+ * (k x n, ld k). SN_ERR_NOMEM ("CMD --sort: out of memory"). */
+static int nmf_sort(const char *cmd, int64_t F, int64_t k, int64_t n, float *W, float *H, sn_err *e) {
   int64_t *peak = calloc((size_t)k, sizeof *peak), *idx = calloc((size_t)k, sizeof *idx);
   float *tmp = calloc((size_t)(F * k > k * n ? F * k : k * n) + 1, sizeof *tmp);
   int rc = (peak && idx && tmp) ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "%s --sort: out of memory", cmd);
@@ -178,19 +181,13 @@ static int start_h_constant(sn_run *run, const sn_nmf_block *b, int64_t k, float
   return SN_OK;
 }
 
-int sn_nmf_cli_run(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_nmf_block *b, sn_pnmf_opts *o,
-                   float **W, float **H, sn_pnmf_state *st, int64_t *n_fixed) {
-  sn_err *e = &run->err;
-  const int64_t F = b->F, N = b->N, k = c->k;
-  float *Wfix = NULL;
-  int rc;
-  *W = *H = NULL;
-  *n_fixed = 0;
-
-  /* ---- configuration (sklearn's regularization scaling, X = V: n_samples = F, n_features = N) ---- */
+/* Local. The solver's configuration from the options (sklearn's
+ * regularization scaling, X = V: n_samples = F, n_features = N). */
+static void run_config(const sn_nmf_cli *c, const sn_nmf_block *b, sn_pnmf_opts *o) {
+  const int64_t F = b->F, N = b->N;
   memset(o, 0, sizeof *o);
   o->cfg.F = F;
-  o->cfg.R = k;
+  o->cfg.R = c->k;
   o->cfg.beta = c->beta;
   o->cfg.solver = c->solver;
   o->cfg.l1_W = (double)N * c->alpha_W * c->l1_ratio;
@@ -212,86 +209,130 @@ int sn_nmf_cli_run(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_n
     o->monitor.hook = sn_pnmf_hook_faults;
     o->monitor.signal_iter = fi && *fi ? atoll(fi) : 5;
   }
-  *W = sn_calloc((size_t)(F * k) * sizeof(float), "W", e);
-  *H = sn_calloc((size_t)(k * (b->n_local > 0 ? b->n_local : 1)) * sizeof(float), "H", e);
-  SN_CHECK(sn_agree(run->comm, (*W && *H) ? SN_OK : SN_ERR_NOMEM, e));
+}
 
-  /* ---- fixed dictionary ---- */
+/* Local. The online solver needs a column of W to learn and a batch that
+ * fits the input. */
+static int check_online(const char *cmd, const sn_nmf_cli *c, int64_t N, int64_t n_fixed, sn_err *e) {
+  if (n_fixed == c->k)
+    return SN_FAIL(e, SN_ERR_USAGE,
+                   "%s --solver online: every column of W is fixed, nothing to learn (use --solver mu, or learn columns with --free)",
+                   cmd);
+  return sn_nmf_cli_check_batch(cmd, c, N, e);
+}
+
+/* Collective. The fixed dictionary (F x *n_fixed) into *Wfix (NULL when
+ * none): a copy of c->fix_W, or read from --fix-W FILE. */
+static int run_fixed(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_nmf_block *b, sn_pnmf_opts *o,
+                     float **Wfix, int64_t *n_fixed) {
+  sn_err *e = &run->err;
+  const int64_t F = b->F;
+  int rc = SN_OK;
   if (c->fix_W) {
-    Wfix = sn_calloc((size_t)(F * c->fix_W_cols) * sizeof(float), "fixed W", e);
-    SN_CHECK(sn_agree(run->comm, Wfix ? SN_OK : SN_ERR_NOMEM, e));
-    memcpy(Wfix, c->fix_W, (size_t)(F * c->fix_W_cols) * sizeof(float));
+    *Wfix = sn_calloc((size_t)(F * c->fix_W_cols) * sizeof(float), "fixed W", e);
+    SN_AGREE(run, *Wfix ? SN_OK : SN_ERR_NOMEM);
+    memcpy(*Wfix, c->fix_W, (size_t)(F * c->fix_W_cols) * sizeof(float));
     *n_fixed = c->fix_W_cols;
     o->cfg.n_fixed = *n_fixed;
   } else if (c->fix_W_s) {
     sn_timer_begin(&run->timer, SN_PH_READ);
-    rc = read_fixed(run, c, b, &Wfix, n_fixed);
+    rc = read_fixed(run, c, b, Wfix, n_fixed);
     sn_timer_end(&run->timer, SN_PH_READ);
     if (rc) goto cleanup;
     o->cfg.n_fixed = *n_fixed;
   }
+  if (c->online) SN_AGREE(run, check_online(cmd, c, b->N, *n_fixed, e));
+cleanup:
+  return rc;
+}
 
-  if (c->online)
-    SN_CHECK(sn_agree(run->comm,
-                      *n_fixed == k ? SN_FAIL(e, SN_ERR_USAGE,
-                                              "%s --solver online: every column of W is fixed, nothing to learn (use --solver mu, or learn columns with --free)",
-                                              cmd)
-                                    : sn_nmf_cli_check_batch(cmd, c, N, e),
-                      e));
+/* Collective. o->fingerprint: a hash of the data and of the options that
+ * change the result (a checkpoint must match it). */
+static int run_fingerprint(sn_run *run, const sn_nmf_cli *c, const sn_nmf_block *b, sn_pnmf_opts *o,
+                           const float *Wfix, int64_t n_fixed) {
+  uint64_t h = 0;
+  int rc = sn_pnmf_data_hash(run, o, b->V, &h);
+  if (rc) return rc;
+  uint64_t fp = sn_fnv1a(SN_FNV_INIT, &h, sizeof h);
+  int64_t iv[6] = {b->F, b->N, c->k, c->solver, n_fixed, c->tile};
+  double dv[6] = {c->beta, o->cfg.l1_W, o->cfg.l2_W, o->cfg.l1_H, o->cfg.l2_H, c->tol};
+  fp = sn_fnv1a(fp, iv, sizeof iv);
+  fp = sn_fnv1a(fp, dv, sizeof dv);
+  fp = sn_fnv1a(fp, c->init_s, strlen(c->init_s));
+  fp = sn_fnv1a(fp, &c->seed, sizeof c->seed);
+  if (Wfix) fp = sn_fnv1a(fp, Wfix, (size_t)(b->F * n_fixed) * sizeof(float));
+  o->fingerprint = fp;
+  return SN_OK;
+}
 
-  /* ---- fingerprint of data + options (a checkpoint must match it) ---- */
-  {
-    uint64_t h = 0;
-    SN_CHECK(sn_pnmf_data_hash(run, o, b->V, &h));
-    uint64_t fp = sn_fnv1a(SN_FNV_INIT, &h, sizeof h);
-    int64_t iv[6] = {F, N, k, c->solver, *n_fixed, c->tile};
-    double dv[6] = {c->beta, o->cfg.l1_W, o->cfg.l2_W, o->cfg.l1_H, o->cfg.l2_H, c->tol};
-    fp = sn_fnv1a(fp, iv, sizeof iv);
-    fp = sn_fnv1a(fp, dv, sizeof dv);
-    fp = sn_fnv1a(fp, c->init_s, strlen(c->init_s));
-    fp = sn_fnv1a(fp, &c->seed, sizeof c->seed);
-    if (Wfix) fp = sn_fnv1a(fp, Wfix, (size_t)(F * *n_fixed) * sizeof(float));
-    o->fingerprint = fp;
-  }
-  SN_CHECK(sn_agree(run->comm, sn_pnmf_state_init(st, c->max_iter, e), e));
+/* Local. --resume needs a readable checkpoint. */
+static int check_resume(const char *checkpoint, sn_err *e) {
+  if (access(checkpoint, R_OK) == 0) return SN_OK;
+  return SN_FAIL(e, SN_ERR_INPUT, "%s: no checkpoint to resume from (--resume)", checkpoint);
+}
 
-  /* ---- start ---- */
+/* Collective. The start of W and H (phase init): a checkpoint (--resume),
+ * a constant H under a wholly fixed W, random, NNDSVD or --init FILE; then
+ * the fixed columns of W. */
+static int run_start(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_nmf_block *b, sn_pnmf_opts *o,
+                     const float *Wfix, int64_t n_fixed, float *W, float *H, sn_pnmf_state *st) {
+  const int64_t k = c->k;
+  int rc = SN_OK;
   sn_timer_begin(&run->timer, SN_PH_INIT);
   if (c->resume) {
-    int lrc = access(o->checkpoint, R_OK) == 0
-                  ? SN_OK
-                  : SN_FAIL(e, SN_ERR_INPUT, "%s: no checkpoint to resume from (--resume)", o->checkpoint);
-    rc = sn_agree(run->comm, lrc, e);
-    if (rc == SN_OK) rc = sn_pnmf_checkpoint_read(run, o, *W, *H, st);
-    if (rc == SN_OK) SN_PROGRESS(run, "%s: resuming the NMF from %s at iteration %lld", cmd, o->checkpoint, (long long)st->iter);
-  } else if (*n_fixed == k && c->init_kind != SN_NMF_INIT_FILE) {
-    rc = start_h_constant(run, b, k, *H); /* W is the dictionary: no init of W to run */
+    SN_AGREE(run, check_resume(o->checkpoint, &run->err));
+    SN_CHECK(sn_pnmf_checkpoint_read(run, o, W, H, st));
+    SN_PROGRESS(run, "%s: resuming the NMF from %s at iteration %lld", cmd, o->checkpoint, (long long)st->iter);
+  } else if (n_fixed == k && c->init_kind != SN_NMF_INIT_FILE) {
+    rc = start_h_constant(run, b, k, H); /* W is the dictionary: no init of W to run */
   } else if (c->init_kind == SN_NMF_INIT_RANDOM) {
-    rc = sn_pnmf_init_random(run, o, b->V, (uint64_t)c->seed, *W, *H);
+    rc = sn_pnmf_init_random(run, o, b->V, (uint64_t)c->seed, W, H);
   } else if (c->init_kind != SN_NMF_INIT_FILE) {
-    rc = sn_svd_nndsvd(run, o, b->V, c->init_kind - SN_NMF_INIT_NNDSVD, (uint64_t)c->seed, *W, *H);
+    rc = sn_svd_nndsvd(run, o, b->V, c->init_kind - SN_NMF_INIT_NNDSVD, (uint64_t)c->seed, W, H);
   } else {
-    rc = read_start(run, c, b, *W, *H);
+    rc = read_start(run, c, b, W, H);
   }
-  if (rc == SN_OK && Wfix && !c->resume) memcpy(*W, Wfix, (size_t)(F * *n_fixed) * sizeof(float));
+  if (rc == SN_OK && Wfix && !c->resume) memcpy(W, Wfix, (size_t)(b->F * n_fixed) * sizeof(float));
+cleanup:
   sn_timer_end(&run->timer, SN_PH_INIT);
-  if (rc) goto cleanup;
+  return rc;
+}
 
-  /* ---- solve (a SIGTERM/SIGUSR1 caught since the command's start asks for a checkpoint) ---- */
+/* Collective. Solve (a SIGTERM/SIGUSR1 caught since the command's start asks
+ * for a checkpoint). */
+static int run_solve(sn_run *run, const sn_nmf_cli *c, const sn_nmf_block *b, sn_pnmf_opts *o, float *W, float *H,
+                     sn_pnmf_state *st) {
+  const int64_t N = b->N;
   if (c->online) {
     sn_ponline_opts oo = {.batch = c->batch_size > 0 ? c->batch_size : (N < 1024 ? N : 1024),
                           .forget_factor = c->forget_factor, .fresh_restarts = c->fresh_restarts, .fresh_max_iter = 30,
                           .max_no_improvement = c->max_no_improvement,
                           .transform_max_iter = c->transform_max_iter >= 0 ? c->transform_max_iter : c->max_iter, .alpha_W = c->alpha_W, .l1_ratio = c->l1_ratio,
                           .monitor = {.fn = sn_ponline_monitor_print}};
-    SN_CHECK(sn_ponline_solve(run, o, &oo, b->V, *W, *H, st));
-  } else {
-    SN_CHECK(sn_pnmf_solve(run, o, b->V, *W, *H, st, c->resume));
+    return sn_ponline_solve(run, o, &oo, b->V, W, H, st);
   }
+  return sn_pnmf_solve(run, o, b->V, W, H, st, c->resume);
+}
 
-  /* ---- sort by peak frequency (librosa.decompose: argsort of argmax over bins) ---- */
-  if (c->sort) SN_CHECK(sn_agree(run->comm, sn_nmf_cli_sort(cmd, F, k, b->n_local, *W, *H, e), e));
-
+int sn_nmf_cli_run(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_nmf_block *b, sn_pnmf_opts *o,
+                   float **W, float **H, sn_pnmf_state *st, int64_t *n_fixed) {
+  sn_err *e = &run->err;
+  const int64_t F = b->F, k = c->k;
+  float *Wfix = NULL;
+  int rc;
+  *W = *H = NULL;
+  *n_fixed = 0;
+  run_config(c, b, o);
+  *W = sn_calloc((size_t)(F * k) * sizeof(float), "W", e);
+  *H = sn_calloc((size_t)(k * (b->n_local > 0 ? b->n_local : 1)) * sizeof(float), "H", e);
+  SN_AGREE(run, (*W && *H) ? SN_OK : SN_ERR_NOMEM);
+  SN_CHECK(run_fixed(run, cmd, c, b, o, &Wfix, n_fixed));
+  SN_CHECK(run_fingerprint(run, c, b, o, Wfix, *n_fixed));
+  SN_AGREE(run, sn_pnmf_state_init(st, c->max_iter, e));
+  SN_CHECK(run_start(run, cmd, c, b, o, Wfix, *n_fixed, *W, *H, st));
+  SN_CHECK(run_solve(run, c, b, o, *W, *H, st));
+  /* sort by peak frequency (librosa.decompose: argsort of argmax over bins) */
+  if (c->sort) SN_AGREE(run, nmf_sort(cmd, F, k, b->n_local, *W, *H, e));
 cleanup:
   sn_free(Wfix);
   return rc;

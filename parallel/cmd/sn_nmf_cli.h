@@ -142,7 +142,3 @@ typedef struct sn_nmf_block {
 int sn_nmf_cli_run(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_nmf_block *b, sn_pnmf_opts *o,
                    float **W, float **H, sn_pnmf_state *st, int64_t *n_fixed);
 
-/* Local. Reorder the components by the bin of W's peak (stable), as
- * librosa.decompose(sort=True): columns of W (F x k, ld F) and rows of H
- * (k x n, ld k). SN_ERR_NOMEM ("CMD --sort: out of memory"). */
-int sn_nmf_cli_sort(const char *cmd, int64_t F, int64_t k, int64_t n, float *W, float *H, sn_err *e);
