@@ -59,27 +59,56 @@ cleanup:
   return rc;
 }
 
+/* Local. The values of a starting point: nonnegative and finite. */
+static int check_start_values(const float *W, const float *H, const sn_model_dims *d, const char *file, sn_err *e) {
+  int rc = sn_model_check_nonneg(W, (size_t)(d->F * d->k), file, SN_MODEL_W, e);
+  return rc ? rc : sn_model_check_nonneg(H, (size_t)(d->k * d->n_local), file, SN_MODEL_H, e);
+}
+
+/* Local. A fixed dictionary's shape: (F, c) with 1 <= c <= k. */
+static int check_fixed_shape(int nd, const int64_t *dims, const sn_model_dims *d, const char *file, const char *dset,
+                             const char *match, sn_err *e) {
+  if (nd != 2 || dims[0] != d->F)
+    return SN_FAIL(e, SN_ERR_INPUT, "%s: %s must be (F, c) = (%lld, c) to match %s", file, dset, (long long)d->F,
+                   match);
+  if (dims[1] < 1 || dims[1] > d->k)
+    return SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %lld columns; a fixed dictionary needs 1..k = %lld", file, dset,
+                   (long long)dims[1], (long long)d->k);
+  return SN_OK;
+}
+
+/* Local. A checkpoint of this run: it has a fingerprint, and it is this one. */
+static int check_fingerprint(int found, uint64_t v, uint64_t want, const char *path, sn_err *e) {
+  if (!found) return SN_FAIL(e, SN_ERR_INPUT, "%s: not a specnmf nmf checkpoint", path);
+  if (v != want)
+    return SN_FAIL(e, SN_ERR_INPUT,
+                   "%s: checkpoint was made with other data or options; refusing to resume (remove it or rerun with the same input and options)",
+                   path);
+  return SN_OK;
+}
+
 int sn_model_read_start(sn_h5 *f, const char *file, const sn_model_dims *d, float *W, float *H, sn_err *e) {
   MPI_Comm comm = sn_h5_comm(f);
   const int64_t F = d->F, N = d->N, k = d->k;
   int nd = 0, rc = SN_OK;
   int64_t dims[2] = {0, 0};
   SN_CHECK(sn_h5_shape(f, SN_MODEL_W, &nd, dims, e));
-  int lrc = SN_OK;
-  if (nd != 2 || dims[0] != F || dims[1] != k)
-    lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/W is %lld x %lld, expected (F, k) = (%lld, %lld)", file,
-                  (long long)dims[0], (long long)(nd == 2 ? dims[1] : 1), (long long)F, (long long)k);
-  SN_CHECK(sn_agree(comm, lrc, e));
+  SN_AGREE_ON(comm,
+              (nd != 2 || dims[0] != F || dims[1] != k)
+                  ? SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/W is %lld x %lld, expected (F, k) = (%lld, %lld)", file,
+                            (long long)dims[0], (long long)(nd == 2 ? dims[1] : 1), (long long)F, (long long)k)
+                  : SN_OK,
+              e);
   SN_CHECK(sn_h5_shape(f, SN_MODEL_H, &nd, dims, e));
-  if (nd != 2 || dims[0] != k || dims[1] != N)
-    lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/H is %lld x %lld, expected (k, N) = (%lld, %lld)", file,
-                  (long long)dims[0], (long long)(nd == 2 ? dims[1] : 1), (long long)k, (long long)N);
-  SN_CHECK(sn_agree(comm, lrc, e));
+  SN_AGREE_ON(comm,
+              (nd != 2 || dims[0] != k || dims[1] != N)
+                  ? SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/H is %lld x %lld, expected (k, N) = (%lld, %lld)", file,
+                            (long long)dims[0], (long long)(nd == 2 ? dims[1] : 1), (long long)k, (long long)N)
+                  : SN_OK,
+              e);
   SN_CHECK(sn_h5_read_cols(f, SN_MODEL_W, F, 0, k, W, F, e));
   SN_CHECK(sn_h5_read_cols(f, SN_MODEL_H, k, d->col0, d->n_local, H, k, e));
-  lrc = sn_model_check_nonneg(W, (size_t)(F * k), file, SN_MODEL_W, e);
-  if (!lrc) lrc = sn_model_check_nonneg(H, (size_t)(k * d->n_local), file, SN_MODEL_H, e);
-  SN_CHECK(sn_agree(comm, lrc, e));
+  SN_AGREE_ON(comm, check_start_values(W, H, d, file, e), e);
 cleanup:
   return rc;
 }
@@ -92,13 +121,7 @@ int sn_model_read_fixed(sn_h5 *f, const char *file, const char *dset, const sn_m
   int64_t dims[2] = {0, 0};
   *W = NULL;
   SN_CHECK(sn_h5_shape(f, dset, &nd, dims, e));
-  int lrc = SN_OK;
-  if (nd != 2 || dims[0] != F)
-    lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s must be (F, c) = (%lld, c) to match %s", file, dset, (long long)F, match);
-  else if (dims[1] < 1 || dims[1] > d->k)
-    lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %lld columns; a fixed dictionary needs 1..k = %lld", file, dset,
-                  (long long)dims[1], (long long)d->k);
-  SN_CHECK(sn_agree(comm, lrc, e));
+  SN_AGREE_ON(comm, check_fixed_shape(nd, dims, d, file, dset, match, e), e);
   *c = dims[1];
   *W = sn_calloc((size_t)(F * dims[1]) * sizeof(float), "fixed W", e);
   SN_CHECK(sn_agree(comm, *W ? SN_OK : SN_ERR_NOMEM, e));
@@ -145,25 +168,24 @@ int sn_model_ckpt_read(MPI_Comm comm, const char *path, const sn_model_dims *d, 
   const int64_t F = d->F, R = d->k;
   sn_h5 *f = NULL;
   double *hi = NULL;
-  int found = 0, lrc = SN_OK;
+  int found = 0;
   int64_t v = 0, dims[2];
   int nd = 0;
   int rc = sn_h5_open(comm, path, &f, e);
   if (rc) return rc;
   SN_CHECK(sn_h5_attr_get_int(f, L, "fingerprint", &v, &found, e));
-  if (!found)
-    lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: not a specnmf nmf checkpoint", path);
-  else if ((uint64_t)v != c->fingerprint)
-    lrc = SN_FAIL(e, SN_ERR_INPUT,
-                  "%s: checkpoint was made with other data or options; refusing to resume (remove it or rerun with the same input and options)",
-                  path);
-  SN_CHECK(sn_agree(comm, lrc, e));
+  SN_AGREE_ON(comm, check_fingerprint(found, (uint64_t)v, c->fingerprint, path, e), e);
   SN_CHECK(sn_h5_shape(f, SN_MODEL_W, &nd, dims, e));
-  if (nd != 2 || dims[0] != F || dims[1] != R) lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/W has the wrong shape", path);
-  SN_CHECK(sn_agree(comm, lrc, e));
+  SN_AGREE_ON(comm,
+              (nd != 2 || dims[0] != F || dims[1] != R) ? SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/W has the wrong shape", path)
+                                                         : SN_OK,
+              e);
   SN_CHECK(sn_h5_shape(f, SN_MODEL_H, &nd, dims, e));
-  if (nd != 2 || dims[0] != R || dims[1] != d->N) lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/H has the wrong shape", path);
-  SN_CHECK(sn_agree(comm, lrc, e));
+  SN_AGREE_ON(comm,
+              (nd != 2 || dims[0] != R || dims[1] != d->N)
+                  ? SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/H has the wrong shape", path)
+                  : SN_OK,
+              e);
   SN_CHECK(sn_h5_read_cols(f, SN_MODEL_W, F, 0, R, W, F, e));
   SN_CHECK(sn_h5_read_cols(f, SN_MODEL_H, R, d->col0, d->n_local, H, R, e));
   SN_CHECK(sn_h5_attr_get_int(f, L, "iter", &c->iter, &found, e));
@@ -177,9 +199,9 @@ int sn_model_ckpt_read(MPI_Comm comm, const char *path, const sn_model_dims *d, 
   int64_t n = 0;
   SN_CHECK(sn_h5_read_vec(f, L, c->hist, c->cap_hist, &n, e));
   SN_CHECK(sn_h5_read_vec(f, SN_CKPT_LOSS_ITER, hi, c->cap_hist, &c->n_hist, e));
-  if (n != c->n_hist) lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: corrupted checkpoint (loss history)", path);
   for (int64_t q = 0; q < c->n_hist; q++) c->hist_iter[q] = (int64_t)hi[q];
-  SN_CHECK(sn_agree(comm, lrc, e));
+  SN_AGREE_ON(comm, n != c->n_hist ? SN_FAIL(e, SN_ERR_INPUT, "%s: corrupted checkpoint (loss history)", path) : SN_OK,
+              e);
 cleanup:
   sn_free(hi);
   sn_h5_close(&f, 0, e);

@@ -280,16 +280,17 @@ static int pass_reduce(pnmf_run *s, int64_t next, int opening, int update_h, int
   sn_nmf_pass(s->ws, s->V, o->n_local, s->H, update_h, want_acc, want_loss, s->acc);
   sn_timer_end(&s->run->timer, SN_PH_NMF_H);
   int stop = o->stop && *o->stop;
-  int lrc = SN_OK;
-  if (opening && o->monitor.hook) lrc = o->monitor.hook(s->run, &o->monitor, next, 1, &stop, &s->run->err);
-  if (!lrc) lrc = sn_nmf_ws_status(s->ws, &s->run->err);
+  /* this rank's code, agreed in the same reduction as the sums */
+  int local = SN_OK;
+  if (opening && o->monitor.hook) local = o->monitor.hook(s->run, &o->monitor, next, 1, &stop, &s->run->err);
+  if (!local) local = sn_nmf_ws_status(s->ws, &s->run->err);
   if (!opening && o->monitor.hook) {
-    sn_err scratch = {0};
-    int hrc = o->monitor.hook(s->run, &o->monitor, next, 0, &stop, lrc ? &scratch : &s->run->err);
-    if (!lrc) lrc = hrc;
+    sn_err later = {0}; /* a hook failing after an earlier failure: the first one is the one reported */
+    int hrc = o->monitor.hook(s->run, &o->monitor, next, 0, &stop, local ? &later : &s->run->err);
+    if (!local) local = hrc;
   }
   s->acc[s->L.flags] = stop ? 1.0 : 0.0;
-  return sn_run_allreduce_sum(s->run, s->acc + s->red0, (size_t)s->red_len, lrc);
+  return sn_run_allreduce_sum(s->run, s->acc + s->red0, (size_t)s->red_len, local);
 }
 
 /* Local. The stopping rule after iteration it (> it0): 1 to stop. */
@@ -389,19 +390,22 @@ static double cpu_now(void) {
   return (double)c.tv_sec + 1e-9 * (double)c.tv_nsec;
 }
 
+/* Local. The solver's workspace and accumulators. */
+static int solve_alloc(pnmf_run *s, sn_err *e) {
+  int rc = sn_nmf_ws_create(&s->o->cfg, &s->ws, e);
+  if (rc) return rc;
+  s->acc = sn_calloc((size_t)s->L.len * sizeof(double), "nmf accumulators", e);
+  return s->acc ? SN_OK : SN_ERR_NOMEM;
+}
+
 int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, float *H,
                   sn_pnmf_state *st, int resumed) {
   sn_err *e = &run->err;
   const sn_nmf_cfg *c = &o->cfg;
   pnmf_run s = {.run = run, .o = o, .V = V, .W = W, .H = H, .st = st};
   sn_nmf_layout_of(c, 1, &s.L);
-  int lrc = sn_nmf_ws_create(c, &s.ws, e);
-  if (lrc == SN_OK) {
-    s.acc = sn_calloc((size_t)s.L.len * sizeof(double), "nmf accumulators", e);
-    if (!s.acc) lrc = SN_ERR_NOMEM;
-  }
-  int rc = sn_agree(run->comm, lrc, e);
-  if (rc) goto cleanup;
+  int rc;
+  SN_AGREE(run, solve_alloc(&s, e));
   s.rule = pnmf_rules[c->solver]; /* sn_nmf_ws_create checked the solver */
   /* With every column of W fixed only H is updated: no W sums are formed or
    * reduced, only the loss, the violation and the flags at the tail. */

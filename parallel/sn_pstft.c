@@ -329,6 +329,32 @@ static int spec_matches(const char *input, const sn_spec_params *q, const sn_spe
                  p->n_fft, p->hop, p->win_length, p->window, p->center, p->power, sr_known ? " at the other inputs' rate" : "");
 }
 
+/* Local. The STFT of this rank's frames of every audio input it overlaps
+ * (stored spectrograms were read before): each file opened, read around the
+ * rank's frames, closed. Returns this rank's code, for the caller to agree. */
+static int stft_audio_local(sn_run *run, const char *const *inputs, int n, const sn_stft_cfg *cfg,
+                            const sn_spec_files *fl, const char *kind, const double *peak, sn_stft_plan *plan,
+                            float *buf, sn_spec *s) {
+  sn_err *e = &run->err;
+  const sn_spec_params *p = &s->par;
+  const int64_t end = s->start + s->n_local;
+  int rc = sn_fault("read", run->rank, e);
+  for (int i = 0; i < n && rc == SN_OK; i++) {
+    int64_t lo = fl->first[i] > s->start ? fl->first[i] : s->start, hi = fl->first[i + 1] < end ? fl->first[i + 1] : end;
+    if (kind[i] || hi <= lo) continue;
+    sn_audio_opts ao = {sn_stft_cfg_audio_channel(cfg), cfg->sr, cfg->normalize};
+    sn_audio_info info;
+    sn_audio *a = NULL;
+    rc = sn_audio_open(inputs[i], &ao, &a, &info, e);
+    if (rc == SN_OK && cfg->normalize && peak[i] > 0) sn_audio_set_scale(a, 1.0 / peak[i]);
+    if (rc == SN_OK)
+      rc = stft_frames(run, a, plan, p, lo - fl->first[i], hi - lo, buf, s->mag + (size_t)(lo - s->start) * s->F, s->F,
+                       NULL, stft_nch(cfg, info.channels));
+    sn_audio_close(&a);
+  }
+  return rc == SN_OK ? sn_fault("stft", run->rank, e) : rc;
+}
+
 int sn_pstft_compute_files(sn_run *run, const char *const *inputs, int n, const sn_stft_cfg *cfg, sn_spec *s,
                            sn_spec_files *fl) {
   memset(s, 0, sizeof *s);
@@ -425,21 +451,7 @@ int sn_pstft_compute_files(sn_run *run, const char *const *inputs, int n, const 
   if (rc) goto cleanup;
 
   /* ---- audio: each rank its own frames of each file it overlaps (local) ---- */
-  int lrc = sn_fault("read", run->rank, e);
-  for (int i = 0; i < n && lrc == SN_OK; i++) {
-    int64_t lo = fl->first[i] > s->start ? fl->first[i] : s->start, hi = fl->first[i + 1] < end ? fl->first[i + 1] : end;
-    if (kind[i] || hi <= lo) continue;
-    sn_audio_opts ao = {sn_stft_cfg_audio_channel(cfg), cfg->sr, cfg->normalize};
-    sn_audio_info info;
-    lrc = sn_audio_open(inputs[i], &ao, &a, &info, e);
-    if (lrc == SN_OK && cfg->normalize && peak[i] > 0) sn_audio_set_scale(a, 1.0 / peak[i]);
-    if (lrc == SN_OK)
-      lrc = stft_frames(run, a, plan, p, lo - fl->first[i], hi - lo, buf, s->mag + (size_t)(lo - s->start) * s->F, s->F,
-                        NULL, stft_nch(cfg, info.channels));
-    sn_audio_close(&a);
-  }
-  if (lrc == SN_OK) lrc = sn_fault("stft", run->rank, e);
-  SN_CHECK(sn_agree(run->comm, lrc, e));
+  SN_AGREE(run, stft_audio_local(run, inputs, n, cfg, fl, kind, peak, plan, buf, s));
   sn_run_fact_int(run, "n_inputs", n);
   sn_run_fact_int(run, "channels", p->channels);
   sn_run_fact_str(run, "channel_rule", p->channel_rule);

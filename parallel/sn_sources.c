@@ -58,6 +58,24 @@ void sn_sources_free(sn_sources *s) {
   s->W = NULL;
 }
 
+/* Local. Dictionary i against the input's parameters and the β of the
+ * dictionaries before it (the first one that records a β sets it, unless
+ * --beta was given). */
+static int dict_check_one(const sn_dict *d, int i, const sn_spec_params *p, int beta_given, int *beta_from,
+                          sn_sources *s, sn_err *e) {
+  int rc = sn_dict_check(&d[i], p, e);
+  if (rc || !d[i].has_beta || beta_given) return rc;
+  if (*beta_from >= 0 && d[i].beta != s->beta)
+    return SN_FAIL(e, SN_ERR_INPUT, "%s: learned with beta %g, but %s with beta %g (give --beta to choose)", d[i].file,
+                   d[i].beta, d[*beta_from].file, s->beta);
+  if (*beta_from < 0) {
+    *beta_from = i;
+    s->beta = d[i].beta;
+    s->has_beta = 1;
+  }
+  return SN_OK;
+}
+
 int sn_sources_load(sn_run *run, const sn_spec_params *p, int beta_given, sn_sources *s) {
   sn_err *e = &run->err;
   sn_dict *d = calloc((size_t)s->n, sizeof *d);
@@ -68,18 +86,7 @@ int sn_sources_load(sn_run *run, const sn_spec_params *p, int beta_given, sn_sou
   for (int i = 0; i < s->n; i++) {
     SN_CHECK(sn_dict_read(run->comm, s->file[i], &d[i], e));
     /* the same on every rank: every rank read the same file */
-    int lrc = sn_dict_check(&d[i], p, e);
-    if (lrc == SN_OK && d[i].has_beta && !beta_given) {
-      if (beta_from >= 0 && d[i].beta != s->beta)
-        lrc = SN_FAIL(e, SN_ERR_INPUT, "%s: learned with beta %g, but %s with beta %g (give --beta to choose)",
-                      d[i].file, d[i].beta, d[beta_from].file, s->beta);
-      else if (beta_from < 0) {
-        beta_from = i;
-        s->beta = d[i].beta;
-        s->has_beta = 1;
-      }
-    }
-    SN_CHECK(sn_agree(run->comm, lrc, e));
+    SN_AGREE(run, dict_check_one(d, i, p, beta_given, &beta_from, s, e));
     s->first[i + 1] = s->first[i] + d[i].R;
   }
   s->W = sn_calloc((size_t)(s->F * s->first[s->n]) * sizeof(float), "source dictionaries", e);

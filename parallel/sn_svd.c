@@ -7,6 +7,7 @@
 
 #include SN_BLAS_HEADER
 #include "sn_comm.h"
+#include "sn_run.h"
 
 /* ScaLAPACK / BLACS have no installed header: prototypes (Fortran symbols take
  * hidden string lengths after the arguments). */
@@ -43,118 +44,145 @@ static int gram_local(const float *V, int64_t F, int64_t n, double *G, sn_err *e
 /* Local: global index of local index l in a block-cyclic distribution. */
 static int64_t l2g(int64_t l, int nb, int p, int np) { return ((l / nb) * np + p) * nb + l % nb; }
 
+/* The eigensolver's state on this rank: the Gram matrix, the BLACS grid and
+ * this rank's block-cyclic pieces (grid ranks only: myrow >= 0). */
+typedef struct svd_ctx {
+  int F, nb, nprow, npcol, myrow, mycol, ctxt, handle;
+  int mloc, nloc, lld, lwork, liwork, desc[9];
+  double *G, *A, *Z, *w, *work;
+  int *iwork;
+} svd_ctx;
+
+/* Local. G = this rank's V V^T (F x F, double) and room for the eigenvalues. */
+static int svd_gram(svd_ctx *c, const float *V, int64_t F64, int64_t n_local, sn_err *e) {
+  if (F64 > 46340) /* F*F must fit an int for ScaLAPACK's local sizes */
+    return SN_FAIL(e, SN_ERR_INPUT, "nndsvd: F = %lld bins is too large for the Gram eigensolver", (long long)F64);
+  c->F = (int)F64;
+  c->G = sn_calloc((size_t)c->F * (size_t)c->F * sizeof(double), "nndsvd Gram", e);
+  c->w = sn_calloc((size_t)c->F * sizeof(double), "nndsvd eigenvalues", e);
+  if (!c->G || !c->w) return SN_ERR_NOMEM;
+  return gram_local(V, F64, n_local, c->G, e);
+}
+
+/* Collective (BLACS). The process grid nprow x npcol = size, as square as the
+ * size allows, and the block size. */
+static void svd_grid(svd_ctx *c, sn_run *run) {
+  c->nprow = 1;
+  for (int p = 1; p * p <= run->size; p++)
+    if (run->size % p == 0) c->nprow = p;
+  c->npcol = run->size / c->nprow;
+  c->myrow = c->mycol = -1;
+  c->nb = 64;
+  if (c->F < c->nb * 2) c->nb = c->F / 2 > 0 ? c->F / 2 : 1;
+  c->handle = Csys2blacs_handle(run->comm);
+  c->ctxt = c->handle;
+  Cblacs_gridinit(&c->ctxt, "Row", c->nprow, c->npcol);
+  Cblacs_gridinfo(c->ctxt, &c->nprow, &c->npcol, &c->myrow, &c->mycol);
+}
+
+/* Local. This grid rank's pieces of G (A) and of the eigenvectors (Z). */
+static int svd_local_blocks(svd_ctx *c, sn_err *e) {
+  if (c->myrow < 0) return SN_OK;
+  const int izero = 0;
+  int info = 0;
+  c->mloc = numroc_(&c->F, &c->nb, &c->myrow, &izero, &c->nprow);
+  c->nloc = numroc_(&c->F, &c->nb, &c->mycol, &izero, &c->npcol);
+  c->lld = c->mloc > 1 ? c->mloc : 1;
+  descinit_(c->desc, &c->F, &c->F, &c->nb, &c->nb, &izero, &izero, &c->ctxt, &c->lld, &info);
+  if (info != 0) return SN_FAIL(e, SN_ERR_NUMERIC, "nndsvd: descinit failed (info %d)", info);
+  size_t nel = (size_t)c->lld * (size_t)(c->nloc > 0 ? c->nloc : 1);
+  c->A = sn_calloc(nel * sizeof(double), "nndsvd local", e);
+  c->Z = sn_calloc(nel * sizeof(double), "nndsvd local", e);
+  if (!c->A || !c->Z) return SN_ERR_NOMEM;
+  for (int lj = 0; lj < c->nloc; lj++) {
+    int64_t gj = l2g(lj, c->nb, c->mycol, c->npcol);
+    for (int li = 0; li < c->mloc; li++) c->A[li + (size_t)lj * c->lld] = c->G[l2g(li, c->nb, c->myrow, c->nprow) + gj * c->F];
+  }
+  return SN_OK;
+}
+
+/* Collective over the grid (the workspace query). pdsyevd's workspace. */
+static int svd_workspace(svd_ctx *c, sn_err *e) {
+  if (c->myrow < 0) return SN_OK;
+  const int ione = 1;
+  double wq = 0;
+  int iwq = 0, info = 0, lwork = -1, liwork = -1;
+  pdsyevd_("V", "L", &c->F, c->A, &ione, &ione, c->desc, c->w, c->Z, &ione, &ione, c->desc, &wq, &lwork, &iwq, &liwork,
+           &info, 1, 1);
+  /* the reference pdsyevd underestimates the workspace PDORMTR needs on some
+   * grids: give it generous room */
+  c->lwork = 2 * (int)wq + (c->mloc + c->nloc + 2 * c->nb) * c->nb + 2 * c->nb * c->nb + 4 * c->F + 10000;
+  c->liwork = 2 * (iwq > 1 ? iwq : 1) + 7 * c->F + 100;
+  c->work = malloc((size_t)c->lwork * sizeof(double));
+  c->iwork = malloc((size_t)c->liwork * sizeof(int));
+  if (!c->work || !c->iwork) return SN_FAIL(e, SN_ERR_NOMEM, "nndsvd: cannot allocate the eigensolver workspace");
+  return SN_OK;
+}
+
+/* Collective over the grid. The eigen-decomposition of G; then this rank's
+ * share of the top R eigenvectors (columns F-1, F-2, ...) and, on grid rank
+ * (0, 0), their eigenvalues into buf (F x R, then R), for a sum over ranks.
+ * Returns this rank's code. */
+static int svd_solve(svd_ctx *c, int64_t R, double *buf, sn_err *e) {
+  if (c->myrow < 0) return SN_OK;
+  const int ione = 1;
+  const int64_t F64 = c->F;
+  int info = 0;
+  pdsyevd_("V", "L", &c->F, c->A, &ione, &ione, c->desc, c->w, c->Z, &ione, &ione, c->desc, c->work, &c->lwork,
+           c->iwork, &c->liwork, &info, 1, 1);
+  if (info != 0) return SN_FAIL(e, SN_ERR_NUMERIC, "nndsvd: pdsyevd failed (info %d)", info);
+  for (int lj = 0; lj < c->nloc; lj++) {
+    int64_t r = F64 - 1 - l2g(lj, c->nb, c->mycol, c->npcol);
+    if (r < 0 || r >= R) continue;
+    for (int li = 0; li < c->mloc; li++) buf[l2g(li, c->nb, c->myrow, c->nprow) + r * F64] = c->Z[li + (size_t)lj * c->lld];
+  }
+  if (c->myrow == 0 && c->mycol == 0)
+    for (int64_t r = 0; r < R; r++) buf[F64 * R + r] = c->w[F64 - 1 - r];
+  return SN_OK;
+}
+
+/* Local. U, S from the summed buf; each singular vector's sign is chosen so its
+ * largest-magnitude entry is positive. */
+static void svd_finish(const double *buf, int64_t F64, int64_t R, double *U, double *S) {
+  memcpy(U, buf, (size_t)(F64 * R) * sizeof(double));
+  for (int64_t r = 0; r < R; r++) {
+    S[r] = sqrt(fmax(buf[F64 * R + r], 0.0));
+    int64_t imax = 0;
+    for (int64_t i = 1; i < F64; i++)
+      if (fabs(U[i + r * F64]) > fabs(U[imax + r * F64])) imax = i;
+    if (U[imax + r * F64] < 0)
+      for (int64_t i = 0; i < F64; i++) U[i + r * F64] = -U[i + r * F64];
+  }
+}
+
 int sn_svd_top(sn_run *run, const sn_pnmf_opts *o, const float *V, double *U, double *S) {
   sn_err *e = &run->err;
   const int64_t F64 = o->cfg.F, R = o->cfg.R;
-  double *G = NULL, *A = NULL, *Z = NULL, *w = NULL, *work = NULL;
-  int *iwork = NULL;
-  int lrc = SN_OK, rc = SN_OK, ctxt = -1, handle = -1;
-  if (F64 > 46340) /* F*F must fit an int for ScaLAPACK's local sizes */
-    lrc = SN_FAIL(e, SN_ERR_INPUT, "nndsvd: F = %lld bins is too large for the Gram eigensolver", (long long)F64);
-  const int F = (int)F64;
-  if (!lrc) {
-    G = sn_calloc((size_t)F * (size_t)F * sizeof(double), "nndsvd Gram", e);
-    w = sn_calloc((size_t)F * sizeof(double), "nndsvd eigenvalues", e);
-    if (!G || !w) lrc = SN_ERR_NOMEM;
-  }
-  if (!lrc) lrc = gram_local(V, F64, o->n_local, G, e);
-  rc = sn_agree(run->comm, lrc, e);
-  if (rc) goto cleanup;
-  rc = sn_run_allreduce_sum(run, G, (size_t)F * (size_t)F, SN_OK);
-  if (rc) goto cleanup;
-
-  /* process grid: nprow x npcol = size, as square as the size allows */
-  int nprow = 1;
-  for (int p = 1; p * p <= run->size; p++)
-    if (run->size % p == 0) nprow = p;
-  int npcol = run->size / nprow, myrow = -1, mycol = -1, nb = 64;
-  if (F < nb * 2) nb = F / 2 > 0 ? F / 2 : 1;
-  handle = Csys2blacs_handle(run->comm);
-  ctxt = handle;
-  Cblacs_gridinit(&ctxt, "Row", nprow, npcol);
-  Cblacs_gridinfo(ctxt, &nprow, &npcol, &myrow, &mycol);
-  const int izero = 0, ione = 1;
-  int mloc = 0, nloc = 0, lld = 1, info = 0, desc[9], lwork = 0, liwork = 0;
-  if (myrow >= 0) {
-    mloc = numroc_(&F, &nb, &myrow, &izero, &nprow);
-    nloc = numroc_(&F, &nb, &mycol, &izero, &npcol);
-    lld = mloc > 1 ? mloc : 1;
-    descinit_(desc, &F, &F, &nb, &nb, &izero, &izero, &ctxt, &lld, &info);
-    if (info != 0) lrc = SN_FAIL(e, SN_ERR_NUMERIC, "nndsvd: descinit failed (info %d)", info);
-    A = sn_calloc((size_t)lld * (size_t)(nloc > 0 ? nloc : 1) * sizeof(double), "nndsvd local", e);
-    Z = sn_calloc((size_t)lld * (size_t)(nloc > 0 ? nloc : 1) * sizeof(double), "nndsvd local", e);
-    if (!A || !Z) lrc = SN_ERR_NOMEM;
-  }
-  rc = sn_agree(run->comm, lrc, e);
-  if (rc) goto cleanup;
-  if (myrow >= 0) {
-    for (int lj = 0; lj < nloc; lj++) {
-      int64_t gj = l2g(lj, nb, mycol, npcol);
-      for (int li = 0; li < mloc; li++) A[li + (size_t)lj * lld] = G[l2g(li, nb, myrow, nprow) + gj * F];
-    }
-    double wq = 0;
-    int iwq = 0;
-    lwork = -1;
-    liwork = -1;
-    pdsyevd_("V", "L", &F, A, &ione, &ione, desc, w, Z, &ione, &ione, desc, &wq, &lwork, &iwq, &liwork, &info, 1, 1);
-    /* the reference pdsyevd underestimates the workspace PDORMTR needs on some
-     * grids: give it generous room */
-    lwork = 2 * (int)wq + (mloc + nloc + 2 * nb) * nb + 2 * nb * nb + 4 * F + 10000;
-    liwork = 2 * (iwq > 1 ? iwq : 1) + 7 * F + 100;
-    work = malloc((size_t)lwork * sizeof(double));
-    iwork = malloc((size_t)liwork * sizeof(int));
-    if (!work || !iwork) {
-      lrc = SN_FAIL(e, SN_ERR_NOMEM, "nndsvd: cannot allocate the eigensolver workspace");
-    }
-  }
+  svd_ctx c = {.ctxt = -1, .handle = -1, .myrow = -1};
+  double *buf = NULL;
+  int rc;
+  SN_AGREE(run, svd_gram(&c, V, F64, o->n_local, e));
+  SN_CHECK(sn_run_allreduce_sum(run, c.G, (size_t)c.F * (size_t)c.F, SN_OK));
+  svd_grid(&c, run);
+  SN_AGREE(run, svd_local_blocks(&c, e));
   /* every grid rank must enter pdsyevd together: agree before it */
-  rc = sn_agree(run->comm, lrc, e);
-  if (rc) goto cleanup;
-  if (myrow >= 0) {
-    pdsyevd_("V", "L", &F, A, &ione, &ione, desc, w, Z, &ione, &ione, desc, work, &lwork, iwork, &liwork, &info, 1, 1);
-    if (info != 0) lrc = SN_FAIL(e, SN_ERR_NUMERIC, "nndsvd: pdsyevd failed (info %d)", info);
-  }
-  /* gather the top R eigenvectors (columns F-1, F-2, ...) by a sum */
-  memset(U, 0, (size_t)(F64 * R) * sizeof(double));
-  double *buf = calloc((size_t)(F64 * R + R), sizeof(double));
+  SN_AGREE(run, svd_workspace(&c, e));
   /* the reduction's count must be the same everywhere: agree on buf first */
-  rc = sn_agree(run->comm, buf ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "nndsvd: out of memory"), e);
-  if (rc) {
-    free(buf);
-    goto cleanup;
-  }
-  if (myrow >= 0 && !lrc) {
-    for (int lj = 0; lj < nloc; lj++) {
-      int64_t gj = l2g(lj, nb, mycol, npcol);
-      int64_t r = F64 - 1 - gj;
-      if (r < 0 || r >= R) continue;
-      for (int li = 0; li < mloc; li++) buf[l2g(li, nb, myrow, nprow) + r * F64] = Z[li + (size_t)lj * lld];
-    }
-    if (myrow == 0 && mycol == 0)
-      for (int64_t r = 0; r < R; r++) buf[F64 * R + r] = w[F64 - 1 - r];
-  }
-  rc = sn_run_allreduce_sum(run, buf, (size_t)(F64 * R + R), lrc);
-  if (rc == SN_OK) {
-    memcpy(U, buf, (size_t)(F64 * R) * sizeof(double));
-    for (int64_t r = 0; r < R; r++) {
-      S[r] = sqrt(fmax(buf[F64 * R + r], 0.0));
-      int64_t imax = 0;
-      for (int64_t i = 1; i < F64; i++)
-        if (fabs(U[i + r * F64]) > fabs(U[imax + r * F64])) imax = i;
-      if (U[imax + r * F64] < 0)
-        for (int64_t i = 0; i < F64; i++) U[i + r * F64] = -U[i + r * F64];
-    }
-  }
-  free(buf);
+  buf = calloc((size_t)(F64 * R + R), sizeof(double));
+  SN_AGREE(run, buf ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "nndsvd: out of memory"));
+  memset(U, 0, (size_t)(F64 * R) * sizeof(double));
+  SN_CHECK(sn_run_allreduce_sum(run, buf, (size_t)(F64 * R + R), svd_solve(&c, R, buf, e)));
+  svd_finish(buf, F64, R, U, S);
 cleanup:
-  if (ctxt >= 0 && myrow >= 0) Cblacs_gridexit(ctxt);
-  if (handle >= 0) Cfree_blacs_system_handle(handle);
-  sn_free(G);
-  sn_free(A);
-  sn_free(Z);
-  sn_free(w);
-  free(work);
-  free(iwork);
+  free(buf);
+  if (c.ctxt >= 0 && c.myrow >= 0) Cblacs_gridexit(c.ctxt);
+  if (c.handle >= 0) Cfree_blacs_system_handle(c.handle);
+  sn_free(c.G);
+  sn_free(c.A);
+  sn_free(c.Z);
+  sn_free(c.w);
+  free(c.work);
+  free(c.iwork);
   return rc;
 }
 

@@ -25,6 +25,11 @@ void sn_mpi_check(int mpirc, const char *call, const char *file, int line);
  * hangs if every rank calls it; an MPI failure here aborts the job. */
 int sn_agree(MPI_Comm comm, int rc, sn_err *e);
 
+/* Collective. SN_CHECK of an agreed local code on comm (the io/ layer's
+ * form of SN_AGREE in sn_run.h): evaluate expr, agree, jump to `cleanup`
+ * with rc set when any rank failed. */
+#define SN_AGREE_ON(comm, expr, e) SN_CHECK(sn_agree((comm), (expr), (e)))
+
 /* Collective. Sum n doubles in place over comm and agree on rc in the same
  * single allreduce (one extra slot). Returns the agreed code as sn_agree. */
 int sn_allreduce_sum_agree(MPI_Comm comm, double *buf, size_t n, int rc, sn_err *e);
