@@ -245,17 +245,14 @@ int sn_poverlap_istft(sn_run *run, const sn_spec *s, int64_t length, int64_t *y0
   sn_timer_begin(&run->timer, SN_PH_ISTFT);
   rc = sn_poverlap_add(p, 0, s->n_local, s->cplx, e);
   if (rc == SN_OK) rc = sn_fault("istft", run->rank, e);
-  float *out = sn_calloc((size_t)(*ny > 0 ? *ny : 1) * sizeof(float), "ISTFT output", e);
-  if (rc == SN_OK && !out) rc = SN_ERR_NOMEM;
   sn_timer_end(&run->timer, SN_PH_ISTFT);
   rc = sn_agree(run->comm, rc, e);
   if (rc == SN_OK) rc = sn_poverlap_finish(run, p, 0);
-  if (rc == SN_OK) {
-    memcpy(out, sn_poverlap_owned_ptr(p), (size_t)*ny * sizeof(float));
-    *y = out;
-    out = NULL;
+  if (rc == SN_OK) { /* the signal buffer becomes the output: its owned samples moved to its start */
+    memmove(p->sig, sn_poverlap_owned_ptr(p), (size_t)*ny * sizeof(float));
+    *y = p->sig;
+    p->sig = NULL;
   }
-  sn_free(out);
   sn_poverlap_destroy(&p);
   return rc;
 }

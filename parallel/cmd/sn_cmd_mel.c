@@ -10,7 +10,7 @@
 
 #include "sn_cli.h"
 #include "sn_cmd_nnls.h"
-#include "sn_cmd_separate.h"
+#include "sn_cmd_griffinlim.h"
 #include "sn_comm.h"
 #include "sn_h5.h"
 #include "sn_mel.h"
@@ -178,10 +178,8 @@ cleanup:;
 typedef struct inv_opts {
   double l2;
   int64_t block;
-  int gl_iter;
-  double gl_momentum;
+  sn_gl_opts gl;    /* with -o OUT.wav: the Griffin-Lim options (one table, sn_cmd_griffinlim.h) */
   int64_t gl_seed;
-  const char *gl_init;
 } inv_opts;
 
 /* Local. mel-invert's options. */
@@ -189,12 +187,7 @@ static int inv_check_opts(const sn_common *c, const inv_opts *io, sn_err *e) {
   if (!c->output) return SN_FAIL(e, SN_ERR_USAGE, "mel-invert: -o OUT.h5 or -o OUT.wav is required");
   if (!(io->l2 >= 0) || !isfinite(io->l2)) return SN_FAIL(e, SN_ERR_USAGE, "--l2: must be >= 0 (got %g)", io->l2);
   if (io->block < 1) return SN_FAIL(e, SN_ERR_USAGE, "--block: must be >= 1");
-  if (io->gl_iter < 0) return SN_FAIL(e, SN_ERR_USAGE, "--n-iter: must be >= 0 (got %d)", io->gl_iter);
-  if (!(io->gl_momentum >= 0) || !isfinite(io->gl_momentum))
-    return SN_FAIL(e, SN_ERR_USAGE, "--momentum: must be >= 0 (got %g)", io->gl_momentum);
-  if (strcmp(io->gl_init, "random") && strcmp(io->gl_init, "zero"))
-    return SN_FAIL(e, SN_ERR_USAGE, "--init: '%s' is not random or zero", io->gl_init);
-  return SN_OK;
+  return sn_gl_opts_check("mel-invert", &io->gl, SN_GL_SPELL_MEL, e);
 }
 
 /* Local. The mel data must be a 2-D (n_mels, frames) array. */
@@ -285,19 +278,17 @@ cleanup:
 
 int sn_cmd_mel_invert(sn_run *run, int argc, char **argv) {
   sn_common c = {0};
-  inv_opts io = {0, SN_NNLS_BLOCK_DEFAULT, 32, 0.99, 0, "random"};
+  inv_opts io = {0, SN_NNLS_BLOCK_DEFAULT, SN_GL_OPTS_DEFAULT, 0};
   const sn_opt common[] = {
       SN_COMMON_OPTS(&c),
       {"--l2", 0, SN_OPT_DOUBLE, &io.l2, "LAMBDA", "ridge: minimise ||M X - mel||^2 + LAMBDA ||X||^2 (0)"},
       {"--block", 0, SN_OPT_INT64, &io.block, "N", "frames solved at a time per rank: a count of frames, not seconds (4096)"},
       {NULL}};
-  const sn_opt gl[] = {
-      {"--n-iter", 0, SN_OPT_INT, &io.gl_iter, "N", "with -o OUT.wav: Griffin-Lim iterations (32)"},
-      {"--momentum", 0, SN_OPT_DOUBLE, &io.gl_momentum, "X", "with -o OUT.wav: momentum of fast Griffin-Lim (0.99)"},
-      {"--init", 0, SN_OPT_STRING, &io.gl_init, "random|zero", "with -o OUT.wav: start phases (random)"},
-      {"--seed", 0, SN_OPT_INT64, &io.gl_seed, "N", "with -o OUT.wav: seed of the random start (0)"},
-      {NULL}};
-  const sn_opt *const tables[] = {common, gl, NULL};
+  sn_opt gl[SN_GL_OPT_ROWS];
+  sn_gl_opts_table(&io.gl, SN_GL_SPELL_MEL, gl);
+  const sn_opt seed[] = {
+      {"--seed", 0, SN_OPT_INT64, &io.gl_seed, "N", "with -o OUT.wav: seed of the random start (0)"}, {NULL}};
+  const sn_opt *const tables[] = {common, gl, seed, NULL};
   const char *pos[1];
   int npos = 0, done = 0;
   int rc = sn_cli_parse(run, &c, "MEL.h5[:/path] -o OUT.h5|OUT.wav [options]",
@@ -360,7 +351,7 @@ int sn_cmd_mel_invert(sn_run *run, int argc, char **argv) {
   sn_spec_params outp = par;
   outp.power = 1;
   if (to_wav) {
-    const sn_gl_cfg glc = {io.gl_iter, io.gl_momentum, strcmp(io.gl_init, "random") == 0, (uint64_t)io.gl_seed};
+    const sn_gl_cfg glc = sn_gl_opts_cfg(&io.gl, (uint64_t)io.gl_seed);
     double sc = 0;
     rc = sn_griffinlim_write(run, &outp, N, X, -1, &glc, c.output, c.force, &sc);
   } else {
