@@ -59,6 +59,14 @@ cleanup:
   return rc;
 }
 
+/* Local. A starting point's dataset must be rows x cols ("what" names them). */
+static int check_start_shape(const char *file, const char *dset, int nd, const int64_t *dims, int64_t rows,
+                             int64_t cols, const char *what, sn_err *e) {
+  if (nd == 2 && dims[0] == rows && dims[1] == cols) return SN_OK;
+  return SN_FAIL(e, SN_ERR_INPUT, "%s: %s is %lld x %lld, expected %s = (%lld, %lld)", file, dset, (long long)dims[0],
+                 (long long)(nd == 2 ? dims[1] : 1), what, (long long)rows, (long long)cols);
+}
+
 /* Local. The values of a starting point: nonnegative and finite. */
 static int check_start_values(const float *W, const float *H, const sn_model_dims *d, const char *file, sn_err *e) {
   int rc = sn_model_check_nonneg(W, (size_t)(d->F * d->k), file, SN_MODEL_W, e);
@@ -93,19 +101,9 @@ int sn_model_read_start(sn_h5 *f, const char *file, const sn_model_dims *d, floa
   int nd = 0, rc = SN_OK;
   int64_t dims[2] = {0, 0};
   SN_CHECK(sn_h5_shape(f, SN_MODEL_W, &nd, dims, e));
-  SN_AGREE_ON(comm,
-              (nd != 2 || dims[0] != F || dims[1] != k)
-                  ? SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/W is %lld x %lld, expected (F, k) = (%lld, %lld)", file,
-                            (long long)dims[0], (long long)(nd == 2 ? dims[1] : 1), (long long)F, (long long)k)
-                  : SN_OK,
-              e);
+  SN_AGREE_ON(comm, check_start_shape(file, SN_MODEL_W, nd, dims, F, k, "(F, k)", e), e);
   SN_CHECK(sn_h5_shape(f, SN_MODEL_H, &nd, dims, e));
-  SN_AGREE_ON(comm,
-              (nd != 2 || dims[0] != k || dims[1] != N)
-                  ? SN_FAIL(e, SN_ERR_INPUT, "%s: /nmf/H is %lld x %lld, expected (k, N) = (%lld, %lld)", file,
-                            (long long)dims[0], (long long)(nd == 2 ? dims[1] : 1), (long long)k, (long long)N)
-                  : SN_OK,
-              e);
+  SN_AGREE_ON(comm, check_start_shape(file, SN_MODEL_H, nd, dims, k, N, "(k, N)", e), e);
   SN_CHECK(sn_h5_read_cols(f, SN_MODEL_W, F, 0, k, W, F, e));
   SN_CHECK(sn_h5_read_cols(f, SN_MODEL_H, k, d->col0, d->n_local, H, k, e));
   SN_AGREE_ON(comm, check_start_values(W, H, d, file, e), e);
