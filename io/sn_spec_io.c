@@ -1,10 +1,13 @@
-/* Spectrogram parameters as HDF5 attributes (see sn_spec_io.h). */
+/* Spectrogram parameters as HDF5 attributes, typed (sn_spec_params) and as
+ * they are on a plain matrix (sn_spec_attrs); the spectrogram file (see
+ * sn_spec_io.h). */
 #include "sn_spec_io.h"
 
 #include "sn_comm.h"
 #include "sn_run.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* The spectrogram file: /stft/magnitude and /stft/complex. */
@@ -163,4 +166,76 @@ cleanup:
   if (rc == SN_OK) rc = crc;
   if (rc) sn_spec_free(s);
   return rc;
+}
+
+/* ---- the attributes of a plain matrix, as they are (sn_spec_attrs) ---- */
+
+const char *const sn_spec_keys[SN_SPEC_NKEYS] = {"sample_rate", "n_fft", "hop_length", "win_length",
+                                                 "window", "center", "power", "channel_rule"};
+
+/* Collective. An attribute that is neither a string nor a number fails with
+ * the string reader's message (e.g. a corrupted variable-length string that
+ * libhdf5 cannot read: see sn_h5_attr_get_str). */
+int sn_spec_attrs_read(sn_h5 *f, const char *obj, sn_spec_attrs *a, sn_err *e) {
+  memset(a, 0, sizeof *a);
+  for (int k = 0; k < SN_SPEC_NKEYS; k++) {
+    /* s and s2 hold the two attempts' messages: a string attribute fails the
+     * number reader and a number the string reader, so a single failure is
+     * the expected case, not an error; only when both fail is s reported. */
+    sn_err s = {0};
+    int found = 0;
+    int src = sn_h5_attr_get_str(f, obj, sn_spec_keys[k], a->str[k], sizeof a->str[k], &found, &s);
+    if (src == SN_OK) {
+      if (found) a->kind[k] = 2;
+      continue;
+    }
+    sn_err s2 = {0};
+    found = 0;
+    if (sn_h5_attr_get_double(f, obj, sn_spec_keys[k], &a->num[k], &found, &s2) == SN_OK) {
+      if (found) a->kind[k] = 1;
+      continue;
+    }
+    /* agreed codes: every rank gets here together; the rank holding s's message prints it */
+    if (s.msg[0]) SN_FAIL(e, src, "%s", s.msg);
+    return sn_agree(sn_h5_comm(f), src, e);
+  }
+  return SN_OK;
+}
+
+int sn_spec_attrs_write(sn_h5 *f, const char *obj, const sn_spec_attrs *a, sn_err *e) {
+  int rc = SN_OK;
+  for (int k = 0; k < SN_SPEC_NKEYS && rc == SN_OK; k++) {
+    if (a->kind[k] == 2) {
+      rc = sn_h5_attr_set_str(f, obj, sn_spec_keys[k], a->str[k], e);
+    } else if (a->kind[k] == 1) {
+      double v = a->num[k];
+      if (strcmp(sn_spec_keys[k], "power") != 0 && v == floor(v) && fabs(v) < 9e15)
+        rc = sn_h5_attr_set_int(f, obj, sn_spec_keys[k], (int64_t)v, e);
+      else
+        rc = sn_h5_attr_set_double(f, obj, sn_spec_keys[k], v, e);
+    }
+  }
+  return rc;
+}
+
+/* Local: SN_ERR_INPUT if b (from file `what`) disagrees with the input's a. */
+int sn_spec_attrs_check(const sn_spec_attrs *a, const sn_spec_attrs *b, const char *what,
+                        const char *input, sn_err *e) {
+  for (int k = 0; k < SN_SPEC_NKEYS; k++) {
+    if (!a->kind[k] || !b->kind[k]) continue;
+    if (strcmp(sn_spec_keys[k], "power") == 0 || strcmp(sn_spec_keys[k], "center") == 0 ||
+        strcmp(sn_spec_keys[k], "win_length") == 0) {
+      /* compared too: a different spectrogram definition */
+    }
+    int same = a->kind[k] == b->kind[k] &&
+               (a->kind[k] == 1 ? a->num[k] == b->num[k] : strcmp(a->str[k], b->str[k]) == 0);
+    if (!same) {
+      char va[80], vb[80];
+      if (a->kind[k] == 1) snprintf(va, sizeof va, "%g", a->num[k]); else snprintf(va, sizeof va, "%s", a->str[k]);
+      if (b->kind[k] == 1) snprintf(vb, sizeof vb, "%g", b->num[k]); else snprintf(vb, sizeof vb, "%s", b->str[k]);
+      return SN_FAIL(e, SN_ERR_INPUT, "%s: made with %s=%s but %s has %s=%s; refusing to mix spectrograms", what,
+                     sn_spec_keys[k], vb, input, sn_spec_keys[k], va);
+    }
+  }
+  return SN_OK;
 }

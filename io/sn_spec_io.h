@@ -41,6 +41,32 @@ int sn_spec_rule_differs(const sn_spec_params *a, const sn_spec_params *b);
  * under "mag-mean" and "rms", else 1. */
 int sn_spec_out_channels(const sn_spec_params *p);
 
+/* The spectrogram attributes of a plain matrix, as they are (for `nmf`, which
+ * factorizes any nonnegative matrix): each of the keys below that the dataset
+ * has, as a number or a string, copied to the model unchanged and compared
+ * key by key with a starting point's or a dictionary's. A stored spectrogram
+ * has them all (sn_spec_params above is their typed form). */
+#define SN_SPEC_NKEYS 8
+extern const char *const sn_spec_keys[SN_SPEC_NKEYS]; /* sample_rate, n_fft, hop_length, win_length, window, center, power, channel_rule */
+typedef struct sn_spec_attrs {
+  int kind[SN_SPEC_NKEYS]; /* 0 absent, 1 number, 2 string */
+  double num[SN_SPEC_NKEYS];
+  char str[SN_SPEC_NKEYS][64];
+} sn_spec_attrs;
+
+/* Collective. Read the keys of obj; an attribute that is neither a string
+ * nor a number fails with the string reader's message. */
+int sn_spec_attrs_read(sn_h5 *f, const char *obj, sn_spec_attrs *a, sn_err *e);
+
+/* Collective. Write the keys a has on obj (integral numbers as integers,
+ * except power). */
+int sn_spec_attrs_write(sn_h5 *f, const char *obj, const sn_spec_attrs *a, sn_err *e);
+
+/* Local. SN_ERR_INPUT "WHAT: made with K=V but INPUT has K=V'; refusing to mix
+ * spectrograms" for the first key both have with different values. */
+int sn_spec_attrs_check(const sn_spec_attrs *a, const sn_spec_attrs *b, const char *what, const char *input, sn_err *e);
+
+
 /* A rank's block of a spectrogram: frames [start, start + n_local) of N. */
 typedef struct sn_spec {
   sn_spec_params par;

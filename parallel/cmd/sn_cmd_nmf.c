@@ -17,95 +17,18 @@
 #include "sn_signal.h"
 
 
-/* The attributes the stft command writes on /stft/magnitude. */
-static const char *const sn_stft_keys[] = {"sample_rate", "n_fft", "hop_length", "win_length",
-                                           "window", "center", "power", "channel_rule"};
-#define SN_NKEYS 8
-typedef struct {
-  int kind[SN_NKEYS]; /* 0 absent, 1 number, 2 string */
-  double num[SN_NKEYS];
-  char str[SN_NKEYS][64];
-} sn_stft_attrs;
-
-/* Collective. An attribute that is neither a string nor a number fails with
- * the string reader's message (e.g. a corrupted variable-length string that
- * libhdf5 cannot read: see sn_h5_attr_get_str). */
-static int attrs_read(sn_h5 *f, const char *obj, sn_stft_attrs *a, sn_err *e) {
-  memset(a, 0, sizeof *a);
-  for (int k = 0; k < SN_NKEYS; k++) {
-    /* s and s2 hold the two attempts' messages: a string attribute fails the
-     * number reader and a number the string reader, so a single failure is
-     * the expected case, not an error; only when both fail is s reported. */
-    sn_err s = {0};
-    int found = 0;
-    int src = sn_h5_attr_get_str(f, obj, sn_stft_keys[k], a->str[k], sizeof a->str[k], &found, &s);
-    if (src == SN_OK) {
-      if (found) a->kind[k] = 2;
-      continue;
-    }
-    sn_err s2 = {0};
-    found = 0;
-    if (sn_h5_attr_get_double(f, obj, sn_stft_keys[k], &a->num[k], &found, &s2) == SN_OK) {
-      if (found) a->kind[k] = 1;
-      continue;
-    }
-    /* agreed codes: every rank gets here together; the rank holding s's message prints it */
-    if (s.msg[0]) SN_FAIL(e, src, "%s", s.msg);
-    return sn_agree(sn_h5_comm(f), src, e);
-  }
-  return SN_OK;
-}
-
-static int attrs_write(sn_h5 *f, const char *obj, const sn_stft_attrs *a, sn_err *e) {
-  int rc = SN_OK;
-  for (int k = 0; k < SN_NKEYS && rc == SN_OK; k++) {
-    if (a->kind[k] == 2) {
-      rc = sn_h5_attr_set_str(f, obj, sn_stft_keys[k], a->str[k], e);
-    } else if (a->kind[k] == 1) {
-      double v = a->num[k];
-      if (strcmp(sn_stft_keys[k], "power") != 0 && v == floor(v) && fabs(v) < 9e15)
-        rc = sn_h5_attr_set_int(f, obj, sn_stft_keys[k], (int64_t)v, e);
-      else
-        rc = sn_h5_attr_set_double(f, obj, sn_stft_keys[k], v, e);
-    }
-  }
-  return rc;
-}
-
-/* Local: SN_ERR_INPUT if b (from file `what`) disagrees with the input's a. */
-static int attrs_compat(const sn_stft_attrs *a, const sn_stft_attrs *b, const char *what,
-                        const char *input, sn_err *e) {
-  for (int k = 0; k < SN_NKEYS; k++) {
-    if (!a->kind[k] || !b->kind[k]) continue;
-    if (strcmp(sn_stft_keys[k], "power") == 0 || strcmp(sn_stft_keys[k], "center") == 0 ||
-        strcmp(sn_stft_keys[k], "win_length") == 0) {
-      /* compared too: a different spectrogram definition */
-    }
-    int same = a->kind[k] == b->kind[k] &&
-               (a->kind[k] == 1 ? a->num[k] == b->num[k] : strcmp(a->str[k], b->str[k]) == 0);
-    if (!same) {
-      char va[80], vb[80];
-      if (a->kind[k] == 1) snprintf(va, sizeof va, "%g", a->num[k]); else snprintf(va, sizeof va, "%s", a->str[k]);
-      if (b->kind[k] == 1) snprintf(vb, sizeof vb, "%g", b->num[k]); else snprintf(vb, sizeof vb, "%s", b->str[k]);
-      return SN_FAIL(e, SN_ERR_INPUT, "%s: made with %s=%s but %s has %s=%s; refusing to mix spectrograms", what,
-                     sn_stft_keys[k], vb, input, sn_stft_keys[k], va);
-    }
-  }
-  return SN_OK;
-}
-
 /* The compat callback of sn_nmf_cli_run: the attributes of obj against those of V. */
 typedef struct {
-  const sn_stft_attrs *in;
+  const sn_spec_attrs *in;
   const char *path;
 } nmf_compat_ctx;
 
 static int nmf_compat(void *ctx, sn_h5 *f, const char *obj, const char *file, sn_err *e) {
   const nmf_compat_ctx *c = ctx;
-  sn_stft_attrs other;
-  int rc = attrs_read(f, obj, &other, e);
+  sn_spec_attrs other;
+  int rc = sn_spec_attrs_read(f, obj, &other, e);
   if (rc) return rc;
-  return attrs_compat(c->in, &other, file, c->path, e);
+  return sn_spec_attrs_check(c->in, &other, file, c->path, e);
 }
 
 /* The input of nmf: this rank's block of V and the input's attributes. */
@@ -113,7 +36,7 @@ typedef struct nmf_input {
   float *V;              /* F x n_local, ld F */
   int64_t F, N, col0, n_local;
   size_t nv;             /* F * n_local */
-  sn_stft_attrs at;      /* the attributes of the input dataset */
+  sn_spec_attrs at;      /* the attributes of the input dataset */
 } nmf_input;
 
 /* Local. The options every rank parsed alike; points nc->checkpoint_s at
@@ -163,7 +86,7 @@ static int nmf_read(sn_run *run, const char *in, const char *dset, const sn_nmf_
   sn_block_range(d->N, run->size, run->rank, &d->col0, &d->n_local);
   SN_AGREE(run, alloc_block(d, in, e));
   SN_CHECK(sn_h5_read_cols(f, dset, d->F, d->col0, d->n_local, d->V, d->F, e));
-  SN_CHECK(attrs_read(f, dset, &d->at, e));
+  SN_CHECK(sn_spec_attrs_read(f, dset, &d->at, e));
   SN_CHECK(sn_h5_close(&f, 0, e));
   SN_AGREE(run, sn_nmf_cli_check_v(d->V, d->F, d->n_local, d->col0, nc->beta, in, dset, e));
   sn_timer_end(&run->timer, SN_PH_READ);
@@ -179,7 +102,7 @@ static int nmf_write(sn_run *run, sn_h5 **outp, const sn_nmf_cli *nc, const sn_p
   sn_err *e = &run->err;
   sn_h5 *out = *outp;
   const int64_t F = d->F, N = d->N, k = nc->k;
-  const sn_stft_attrs *at_in = &d->at;
+  const sn_spec_attrs *at_in = &d->at;
   int rc;
   sn_timer_begin(&run->timer, SN_PH_WRITE);
   {
@@ -191,9 +114,9 @@ static int nmf_write(sn_run *run, sn_h5 **outp, const sn_nmf_cli *nc, const sn_p
                         nc->beta, nc->solver_s, nc->init_s, &mo, st->iter, n_fixed, st->converged, st->loss, 1};
     SN_CHECK(sn_model_write(out, &m, e));
   }
-  SN_CHECK(attrs_write(out, "/nmf/W", at_in, e));
-  SN_CHECK(attrs_write(out, "/nmf/H", at_in, e));
-  SN_CHECK(attrs_write(out, "/nmf", at_in, e));
+  SN_CHECK(sn_spec_attrs_write(out, "/nmf/W", at_in, e));
+  SN_CHECK(sn_spec_attrs_write(out, "/nmf/H", at_in, e));
+  SN_CHECK(sn_spec_attrs_write(out, "/nmf", at_in, e));
   SN_CHECK(sn_h5_close(outp, 1, e));
 cleanup:
   sn_timer_end(&run->timer, SN_PH_WRITE); /* a no-op once closed */
