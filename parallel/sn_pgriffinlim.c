@@ -7,13 +7,17 @@
 #include "sn_comm.h"
 #include "sn_mask.h"
 
+int sn_gl_cfg_check(const sn_gl_cfg *cfg, const char *cmd, const char *iter_opt, sn_err *e) {
+  if (cfg->n_iter < 0) return SN_FAIL(e, SN_ERR_USAGE, "%s %s: must be >= 0 (got %d)", cmd, iter_opt, cfg->n_iter);
+  if (!(cfg->momentum >= 0) || !isfinite(cfg->momentum))
+    return SN_FAIL(e, SN_ERR_USAGE, "%s --momentum: must be >= 0 (got %g)", cmd, cfg->momentum);
+  return SN_OK;
+}
+
 int sn_pgriffinlim_run(sn_run *run, sn_poverlap *p, const float *S, const sn_gl_cfg *cfg) {
   sn_err *e = &run->err;
   int rc = SN_OK;
-  if (cfg->n_iter < 0) rc = SN_FAIL(e, SN_ERR_USAGE, "griffinlim --n-iter: must be >= 0 (got %d)", cfg->n_iter);
-  else if (!(cfg->momentum >= 0) || !isfinite(cfg->momentum))
-    rc = SN_FAIL(e, SN_ERR_USAGE, "griffinlim --momentum: must be >= 0 (got %g)", cfg->momentum);
-  rc = sn_agree(run->comm, rc, e);
+  rc = sn_agree(run->comm, sn_gl_cfg_check(cfg, "griffinlim", "--n-iter", e), e);
   if (rc) return rc;
   const sn_spec_params *par = sn_poverlap_params(p);
   const int64_t F = par->n_fft / 2 + 1;

@@ -19,6 +19,11 @@ typedef struct sn_gl_cfg {
 
 #define SN_GL_CFG_DEFAULT {32, 0.99, 1, 0}
 
+/* Local. The one check of the values: SN_ERR_USAGE "CMD ITER_OPT: must be >=
+ * 0" for n_iter < 0, "CMD --momentum: must be >= 0" for a negative or
+ * non-finite momentum (the command names its options). */
+int sn_gl_cfg_check(const sn_gl_cfg *cfg, const char *cmd, const char *iter_opt, sn_err *e);
+
 /* Collective. Fast Griffin-Lim of the magnitude block S (F x n_local, ld F,
  * this rank's frames of the overlap-add's layout), as librosa.griffinlim(S, n_iter,
  * momentum, init, length): each iteration inverts S * angles across ranks,

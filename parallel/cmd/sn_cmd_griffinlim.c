@@ -36,10 +36,9 @@ void sn_gl_opts_table(sn_gl_opts *g, sn_gl_spelling sp, sn_opt rows[SN_GL_OPT_RO
 }
 
 int sn_gl_opts_check(const char *cmd, const sn_gl_opts *g, sn_gl_spelling sp, sn_err *e) {
-  if (g->n_iter < 0)
-    return SN_FAIL(e, SN_ERR_USAGE, "%s %s: must be >= 0 (got %d)", cmd, sn_gl_names[sp].iter, g->n_iter);
-  if (!(g->momentum >= 0) || !isfinite(g->momentum))
-    return SN_FAIL(e, SN_ERR_USAGE, "%s --momentum: must be >= 0 (got %g)", cmd, g->momentum);
+  const sn_gl_cfg c = sn_gl_opts_cfg(g, 0);
+  int rc = sn_gl_cfg_check(&c, cmd, sn_gl_names[sp].iter, e);
+  if (rc) return rc;
   if (strcmp(g->init, "random") && strcmp(g->init, "zero"))
     return SN_FAIL(e, SN_ERR_USAGE, "%s %s: '%s' is not random or zero", cmd, sn_gl_names[sp].init, g->init);
   return SN_OK;
