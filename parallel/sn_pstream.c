@@ -300,7 +300,7 @@ static int stream_block_model(sn_run *run, stream *st, int64_t t0, int64_t nb) {
     float h0 = (float)sqrt(sum / (double)F / (double)k);
     for (int64_t r = 0; r < k; r++) H[r + t * k] = h0;
   }
-  for (int64_t it = 0; it < c->max_iter; it++) sn_nmf_pass(st->ws, V, nb, H, 1, 0, 0, st->nacc);
+  sn_nmf_pass_h(st->ws, V, nb, H, c->max_iter, st->nacc);
   memset(st->nacc, 0, (size_t)st->L.len * sizeof(double));
   sn_nmf_pass(st->ws, V, nb, H, 0, 0, 1, st->nacc);
   st->loss += st->nacc[st->L.loss];

@@ -15,6 +15,7 @@
 #define sn_nmf_ws_fast SN_ISA_NAME(sn_nmf_ws_fast)
 #define sn_nmf_set_w SN_ISA_NAME(sn_nmf_set_w)
 #define sn_nmf_pass SN_ISA_NAME(sn_nmf_pass)
+#define sn_nmf_pass_h SN_ISA_NAME(sn_nmf_pass_h)
 #define sn_nmf_ws_status SN_ISA_NAME(sn_nmf_ws_status)
 #define sn_nmf_update_w SN_ISA_NAME(sn_nmf_update_w)
 #define sn_nmf_ref_mu_iter SN_ISA_NAME(sn_nmf_ref_mu_iter)

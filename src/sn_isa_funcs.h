@@ -20,6 +20,8 @@
   V(sn_nmf_set_w, (sn_nmf_ws *ws, const float *W), (ws, W), cur)                                 \
   V(sn_nmf_pass, (sn_nmf_ws *ws, const float *V, int64_t n, float *H, int update_h, int want_acc, \
                   int want_loss, double *acc), (ws, V, n, H, update_h, want_acc, want_loss, acc), cur) \
+  V(sn_nmf_pass_h, (sn_nmf_ws *ws, const float *V, int64_t n, float *H, int64_t n_iter, double *acc), \
+    (ws, V, n, H, n_iter, acc), cur)                                                             \
   R(int, sn_nmf_ws_status, (const sn_nmf_ws *ws, sn_err *e), (ws, e), cur)                       \
   R(double, sn_nmf_update_w, (sn_nmf_ws *ws, const double *acc, float *W), (ws, acc, W), cur)    \
   V(sn_nmf_ref_mu_iter, (const sn_nmf_cfg *cfg, const float *V, int64_t n, double *W, double *H), \

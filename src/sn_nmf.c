@@ -1060,6 +1060,14 @@ void sn_nmf_pass(sn_nmf_ws *w, const float *V, int64_t n, float *H, int update_h
   }
 }
 
+void sn_nmf_pass_h(sn_nmf_ws *w, const float *V, int64_t n, float *H, int64_t n_iter, double *acc) {
+  const int64_t F = w->c.F, R = w->c.R, T = w->c.tile;
+  for (int64_t j0 = 0; j0 < n; j0 += T) {
+    int64_t t = n - j0 < T ? n - j0 : T;
+    for (int64_t it = 0; it < n_iter; it++) w->ops.update_h(w, V + j0 * F, H + j0 * R, t, acc);
+  }
+}
+
 double sn_nmf_update_w(sn_nmf_ws *w, const double *acc, float *W) { return w->ops.update_w(w, acc, W); }
 /* ---- plain reference (oracle), doubles, whole matrices ----------------------- */
 

@@ -79,6 +79,12 @@ void sn_nmf_set_w(sn_nmf_ws *ws, const float *W);
 void sn_nmf_pass(sn_nmf_ws *ws, const float *V, int64_t n, float *H, int update_h,
                  int want_acc, int want_loss, double *acc);
 
+/* Local. n_iter H updates of the n columns of a V block with W fixed, tile
+ * by tile: each tile's columns get all n_iter updates while the tile is in
+ * cache (the fixed-dictionary path, where every frame is independent). The
+ * same numbers as n_iter calls of sn_nmf_pass(ws, V, n, H, 1, 0, 0, acc). */
+void sn_nmf_pass_h(sn_nmf_ws *ws, const float *V, int64_t n, float *H, int64_t n_iter, double *acc);
+
 /* Local. The first failure inside sn_nmf_pass / sn_nmf_update_w (anls: the
  * NNLS solver), copied into e; SN_OK when none. */
 int sn_nmf_ws_status(const sn_nmf_ws *ws, sn_err *e);
