@@ -2,6 +2,7 @@
 #include "sn_atomic.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,12 +42,31 @@ static void sn_atomic_forget(sn_atomic *a) {
   a->tmp[0] = '\0';
 }
 
+/* fsync of path (a file, or a folder opened read-only); 0 or errno. A folder
+ * that cannot be synced (EINVAL: the file system has no such thing) counts as
+ * done. */
+static int sync_path(const char *path, int folder) {
+  int fd = open(path, O_RDONLY | (folder ? O_DIRECTORY : 0));
+  if (fd < 0) return errno;
+  int err = fsync(fd) == 0 ? 0 : errno;
+  close(fd);
+  return folder && (err == EINVAL || err == EROFS) ? 0 : err;
+}
+
 int sn_atomic_commit(sn_atomic *a) {
   if (!a->tmp[0]) return ENOENT;
-  int err = 0;
-  if (rename(a->tmp, a->path) != 0) {
-    err = errno;
+  int err = sync_path(a->tmp, 0); /* the data on disk before the name points at it */
+  if (err == 0 && rename(a->tmp, a->path) != 0) err = errno;
+  if (err) {
     unlink(a->tmp);
+  } else {
+    char dir[sizeof a->path];
+    strcpy(dir, a->path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) slash[1] = '\0';
+    else if (slash) *slash = '\0';
+    else strcpy(dir, ".");
+    (void)sync_path(dir, 1); /* the rename itself (best effort: the file is in place) */
   }
   sn_atomic_forget(a);
   return err;

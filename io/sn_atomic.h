@@ -31,8 +31,11 @@ int sn_atomic_name(char *buf, size_t cap, const char *path, const char *suffix);
  * Returns 0, or ENAMETOOLONG (nothing pending then). */
 int sn_atomic_begin(sn_atomic *a, const char *path, const char *suffix);
 
-/* Local. Rename the temporary file to the final path. On failure the
- * temporary file is removed and errno's value is returned; 0 on success.
+/* Local. fsync the temporary file, rename it to the final path and fsync
+ * the folder (the data on disk before the name, so that a finished file
+ * survives a crash of the node). On failure (of the fsync: an I/O error, or
+ * a full disk found late; or of the rename) the temporary file is removed and
+ * errno's value is returned; 0 on success.
  * Either way nothing is pending afterwards. */
 int sn_atomic_commit(sn_atomic *a);
 

@@ -224,7 +224,7 @@ int sn_h5_close(sn_h5 **fp, int commit, sn_err *e) {
       char tmp[sizeof f->out.tmp];
       strcpy(tmp, f->out.tmp);
       int err = sn_atomic_commit(&f->out);
-      if (err) rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot rename from %s: %s", f->path, tmp, strerror(err));
+      if (err) rc = SN_FAIL(e, SN_ERR_IO, "%s: cannot commit it from %s (fsync, rename): %s", f->path, tmp, strerror(err));
     } else {
       sn_atomic_abort(&f->out);
     }

@@ -299,11 +299,23 @@ int sn_wav_write(sn_wav *w, int64_t start, int64_t n, const float *x, sn_err *e)
   return rc;
 }
 
+int sn_wav_sync(sn_wav *w, sn_err *e) {
+  int rc = SN_OK;
+  if (w->open) {
+    int mrc = MPI_File_sync(w->fh); /* collective: on every rank of the file's communicator */
+    if (mrc != MPI_SUCCESS) rc = mpi_fail(e, SN_ERR_IO, w->path, "sync failed", mrc);
+  }
+  rc = sn_agree(w->comm, rc, e);
+  if (rc) w->failed = 1;
+  return rc;
+}
+
 int sn_wav_close(sn_wav **wp, int commit, sn_err *e) {
   if (!wp || !*wp) return SN_OK;
   sn_wav *w = *wp;
   *wp = NULL;
   int rc = SN_OK;
+  if (w->open && commit > 0 && !w->failed) rc = sn_wav_sync(w, e); /* every rank's samples on disk */
   if (w->open) {
     int mrc = MPI_File_close(&w->fh); /* an agreed SN_ERR_IO, as MPI_File_open's */
     if (mrc != MPI_SUCCESS) rc = mpi_fail(e, SN_ERR_IO, w->path, "close failed", mrc);
@@ -315,7 +327,7 @@ int sn_wav_close(sn_wav **wp, int commit, sn_err *e) {
     if (commit > 0 && !rc && !w->failed) {
       int err = sn_atomic_commit(&w->out);
       if (err)
-        rc2 = SN_FAIL(e, SN_ERR_IO, "%s: cannot rename the finished file into place: %s", w->path, strerror(err));
+        rc2 = SN_FAIL(e, SN_ERR_IO, "%s: cannot commit the finished file (fsync, rename): %s", w->path, strerror(err));
     } else if (commit != SN_WAV_KEEP) {
       sn_atomic_abort(&w->out);
     } else {

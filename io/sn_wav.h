@@ -60,7 +60,12 @@ int sn_wav_write(sn_wav *w, int64_t start, int64_t n, const float *x, sn_err *e)
  * chunked path with small files. */
 void sn_wav_set_chunk(sn_wav *w, int64_t samples);
 
-/* Collective. Close; commit != 0 renames the temporary file to path, else (or
+/* Collective (MPI_File_sync). Every rank's samples written so far reach the
+ * disk: a checkpoint that refers to them is written after this. SN_ERR_IO
+ * (agreed) if the sync fails. */
+int sn_wav_sync(sn_wav *w, sn_err *e);
+
+/* Collective. Close (a commit syncs first: sn_wav_sync); commit != 0 renames the temporary file to path, else (or
  * when an earlier step failed on any rank) the temporary file is removed;
  * commit == SN_WAV_KEEP leaves it in place (a checkpoint refers to it).
  * *w becomes NULL. Safe on *w == NULL on all ranks. Returns the agreed code. */

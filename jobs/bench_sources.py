@@ -48,7 +48,6 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--dir")
     a = ap.parse_args()
-    import numpy as np
     import soundfile as sf
     from make_material import test_mixture, train_stem
     exe = os.path.join(a.build, "specnmf") if os.path.isdir(a.build) else a.build

@@ -125,13 +125,28 @@ def phases(rep):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def bench_parser(doc):
+    """The options every streamed-separation benchmark takes: --specnmf,
+    --work, --material, --np."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--specnmf", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--material")
-    ap.add_argument("--parts", default="sdr,block,memory,throughput")
     ap.add_argument("--np", type=int, default=2)
+    return ap
+
+
+def bench_start(a):
+    """The work folder, mpirun as root, the material (made when missing)."""
+    os.makedirs(a.work, exist_ok=True)
+    os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
+    os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+    return material(a)
+
+
+def main():
+    ap = bench_parser(__doc__)
+    ap.add_argument("--parts", default="sdr,block,memory,throughput")
     ap.add_argument("--iters", default="20,50,100,200,400")
     ap.add_argument("--default-iter", type=int, default=0, help="the streamed default --max-iter (0: the binary's)")
     ap.add_argument("--hours", default="1,3")
@@ -140,10 +155,7 @@ def main():
     a = ap.parse_args()
     a.iters = [int(x) for x in a.iters.split(",")]
     parts = a.parts.split(",")
-    os.makedirs(a.work, exist_ok=True)
-    os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
-    os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-    mat = material(a)
+    mat = bench_start(a)
     srcs = dictionaries(a, mat)
     it_extra = ["--max-iter", a.default_iter] if a.default_iter else []
     if "sdr" in parts:

@@ -174,7 +174,7 @@ cleanup:
 typedef struct stream {
   const sn_stream_cfg *c;
   const sn_spec_params *p;
-  int64_t F, k, B, N, n_blocks, C, rows;
+  int64_t F, k, B, N, n_blocks, C, rows, S; /* S: this rank's first frame */
   uint64_t fp;
   sn_stft_plan *plan;
   sn_poverlap_blocks *ola;
@@ -229,6 +229,8 @@ static int stream_open(sn_run *run, stream *st) {
   SN_CHECK(sn_pstft_plan(run, p, c->scfg->wisdom, &st->plan));
   SN_CHECK(sn_poverlap_blocks_create(run, p, st->plan, st->N, p->n_samples, st->B, &st->ola));
   st->C = sn_poverlap_blocks_carry(st->ola);
+  int64_t nb0;
+  sn_poverlap_blocks_frames(st->ola, 0, &st->S, &nb0);
   st->rows = (int64_t)c->n_src * 2 * st->C; /* per source: carry (C), head (<= C) */
   int64_t my_blocks = sn_poverlap_blocks_count(st->ola);
   SN_MPI_CALL(MPI_Allreduce(&my_blocks, &st->n_blocks, 1, MPI_INT64_T, MPI_MAX, run->comm));
@@ -273,6 +275,17 @@ static int stream_files(sn_run *run, stream *st) {
   return rc;
 }
 
+/* Local. The mask's denominator of the block's nb frames (mask mode), then
+ * the fault hook. */
+static int stream_block_denominator(sn_run *run, stream *st, int64_t nb) {
+  if (st->c->recon == SN_RECON_MASK) {
+    sn_timer_begin(&run->timer, SN_PH_ISTFT);
+    sn_mask_denominator(st->F, st->k, nb, st->c->W, st->H, st->c->mask_power, st->D);
+    sn_timer_end(&run->timer, SN_PH_ISTFT);
+  }
+  return sn_fault("stream", run->rank, &run->err);
+}
+
 /* Local. Block b's model: read its samples, transform, check V, run exactly
  * max_iter H updates per frame, the loss, and the mask denominators. */
 static int stream_block_model(sn_run *run, stream *st, int64_t t0, int64_t nb) {
@@ -287,6 +300,10 @@ static int stream_block_model(sn_run *run, stream *st, int64_t t0, int64_t nb) {
   sn_timer_begin(&run->timer, SN_PH_STFT);
   if (rc == SN_OK) rc = sn_stft_exec(st->plan, st->x, nb, p->power, st->V, F, st->X, F, e);
   sn_timer_end(&run->timer, SN_PH_STFT);
+  if (rc == SN_OK && c->H) { /* the activations already learned: this block's columns */
+    memcpy(st->H, c->H + (t0 - st->S) * k, (size_t)(nb * k) * sizeof(float));
+    return stream_block_denominator(run, st, nb);
+  }
   if (rc == SN_OK) rc = sn_nmf_check_v(st->V, F, nb, t0, st->ncfg.beta, c->input, "the spectrogram", e);
   if (rc) return rc;
   /* every frame starts from sqrt(mean(v_t) / k): sklearn's constant start,
@@ -306,23 +323,18 @@ static int stream_block_model(sn_run *run, stream *st, int64_t t0, int64_t nb) {
   st->loss += st->nacc[st->L.loss];
   rc = sn_nmf_ws_status(st->ws, e);
   sn_timer_end(&run->timer, SN_PH_NMF_H);
-  if (rc == SN_OK && c->recon == SN_RECON_MASK) {
-    sn_timer_begin(&run->timer, SN_PH_ISTFT);
-    sn_mask_denominator(F, k, nb, c->W, H, c->mask_power, st->D);
-    sn_timer_end(&run->timer, SN_PH_ISTFT);
-  }
-  if (rc == SN_OK) rc = sn_fault("stream", run->rank, e);
-  return rc;
+  return rc ? rc : stream_block_denominator(run, st, nb);
 }
 
 /* Local. Source s of block b: mask, overlap-add (its carry and head), the
- * final samples in st->obuf. */
-static int stream_block_source(stream *st, int64_t b, int64_t nb, int s, sn_err *e) {
+ * final samples in st->obuf; then the istft fault hook. */
+static int stream_block_source(sn_run *run, stream *st, int64_t b, int64_t nb, int s) {
   const sn_stream_cfg *c = st->c;
   const int *idx = c->idx + c->first[s];
   int m = c->first[s + 1] - c->first[s];
   sn_mask_apply(c->recon, st->F, st->k, nb, c->W, st->H, st->D, idx, m, c->mask_power, st->p->power, st->X, st->Y);
-  return sn_poverlap_blocks_add(st->ola, b, st->Y, st->carry + s * st->C, st->head + s * st->C, st->obuf, e);
+  int rc = sn_poverlap_blocks_add(st->ola, b, st->Y, st->carry + s * st->C, st->head + s * st->C, st->obuf, &run->err);
+  return rc ? rc : sn_fault("istft", run->rank, &run->err);
 }
 
 /* Collective. Block b (all ranks step together: the writes are collective). */
@@ -335,7 +347,7 @@ static int stream_block(sn_run *run, stream *st, int64_t b) {
   SN_AGREE(run, nb > 0 ? stream_block_model(run, st, t0, nb) : SN_OK);
   for (int s = 0; s < st->c->n_src; s++) {
     sn_timer_begin(&run->timer, SN_PH_ISTFT);
-    int src = nb > 0 ? stream_block_source(st, b, nb, s, e) : SN_OK;
+    int src = nb > 0 ? stream_block_source(run, st, b, nb, s) : SN_OK;
     sn_timer_end(&run->timer, SN_PH_ISTFT);
     SN_AGREE(run, src);
     sn_timer_begin(&run->timer, SN_PH_WRITE);
@@ -360,6 +372,11 @@ static int stream_checkpoint(sn_run *run, stream *st, int64_t b, double *t_ckpt)
     flag |= 2;
   SN_MPI_CALL(MPI_Allreduce(&flag, &any, 1, MPI_INT, MPI_BOR, run->comm));
   if (c->checkpoint && any && b + 1 < st->n_blocks) {
+    sn_timer_begin(&run->timer, SN_PH_CHECKPOINT);
+    /* the samples on disk before the checkpoint that refers to them */
+    for (int s = 0; s < c->n_src && rc == SN_OK; s++) rc = sn_wav_sync(st->wav[s], &run->err);
+    sn_timer_end(&run->timer, SN_PH_CHECKPOINT);
+    if (rc) return rc;
     rc = ckpt_write(run, c, st->fp, b + 1, st->rows, st->state, st->loss);
     if (rc) return rc;
     *t_ckpt = MPI_Wtime();

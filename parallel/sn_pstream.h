@@ -1,5 +1,6 @@
 #pragma once
-/* Streamed separation with a fixed dictionary: each rank walks its frames
+/* Streamed separation with a fixed dictionary (or the reconstruction of a
+ * batch run with its learned W and H, cfg.H): each rank walks its frames
  * (sn_block_range) in blocks of a fixed number of frames; per block it reads
  * the samples, transforms them, runs exactly max_iter H updates per frame (no
  * loss-based stop: every frame's activations are independent once W is fixed,
@@ -40,6 +41,9 @@ typedef struct sn_stream_cfg {
   int64_t checkpoint_every;    /* > 0: a checkpoint every this many blocks; 0: after the first block that
                                   ends SN_STREAM_CKPT_SECONDS after the last checkpoint (and on a signal) */
   int resume;                  /* continue from the checkpoint */
+  const float *H;              /* NULL: H from max_iter updates per frame; else the activations already learned
+                                  (the batch path's reconstruction): k x n_local, ld k, this rank's frames
+                                  (sn_block_range of N), used as they are: no V check, no loss, no checkpoint */
 } sn_stream_cfg;
 
 typedef struct sn_stream_out {

@@ -180,6 +180,39 @@ static void chol_small_solve(int k, int kp, const double *restrict L, double *re
   }
 }
 
+/* Factor Q_FF, the rows and columns Fi[0..k) of Q (n x n), into Qff: the
+ * lower Cholesky factor, padded to *kp = k rounded up to 8 rows when k is
+ * small (chol_small), else LAPACK's dpotrf (*kp = k). When it is not positive
+ * definite in floating point, one retry with SN_NNLS_SHIFT * maxdiag on the
+ * diagonal. Counts factorizations and fallbacks in st; SN_ERR_NUMERIC when the
+ * retry fails too. */
+static int factor_passive(const double *Q, int n, const int *Fi, int k, double maxdiag, double *Qff, int *kp_out,
+                          sn_nnls_stats *st, sn_err *e) {
+  const int small = k <= SN_NNLS_SMALL;
+  const int kp = small ? (k + 7) & ~7 : k;
+  double fb = 0;
+  int info = 0;
+  for (int tries = 0; tries < 2; tries++) {
+    for (int b = 0; b < k; b++) {
+      double *qc = Qff + (size_t)kp * b;
+      const double *qs = Q + (size_t)n * Fi[b];
+      for (int a = small ? b & ~7 : b; a < k; a++) qc[a] = qs[Fi[a]];
+      for (int a = k; a < kp; a++) qc[a] = 0;
+      qc[b] += fb;
+    }
+    if (small)
+      info = chol_small(k, kp, Qff);
+    else
+      dpotrf_("L", &k, Qff, &k, &info, 1);
+    st->factorizations++;
+    if (info == 0) break;
+    fb = SN_NNLS_SHIFT * (maxdiag > 0 ? maxdiag : 1.0);
+    st->fallbacks++;
+  }
+  *kp_out = kp;
+  return info ? SN_FAIL(e, SN_ERR_NUMERIC, "nnls: passive system of size %d cannot be factored", k) : SN_OK;
+}
+
 /* Workspace of the column-by-column pivoting (bpp_column). */
 typedef struct {
   int n, maxit;
@@ -213,31 +246,11 @@ static int bpp_column(sn_bppcol *w, const double *q, double cs, unsigned char *i
         Gi[ng++] = i;
     }
     if (k > 0) {
-      const int small = k <= SN_NNLS_SMALL;
-      const int kp = small ? (k + 7) & ~7 : k;
-      double fb = 0;
-      int info = 0;
-      for (int tries = 0; tries < 2; tries++) {
-        for (int b = 0; b < k; b++) {
-          double *qc = Qff + (size_t)kp * b;
-          const double *qs = Q + (size_t)n * Fi[b];
-          for (int a = small ? b & ~7 : b; a < k; a++) qc[a] = qs[Fi[a]];
-          for (int a = k; a < kp; a++) qc[a] = 0;
-          qc[b] += fb;
-        }
-        if (small)
-          info = chol_small(k, kp, Qff);
-        else
-          dpotrf_("L", &k, Qff, &k, &info, 1);
-        local->factorizations++;
-        if (info == 0) break;
-        fb = SN_NNLS_SHIFT * (w->maxdiag > 0 ? w->maxdiag : 1.0);
-        local->fallbacks++;
-      }
-      if (info != 0)
-        return SN_FAIL(e, SN_ERR_NUMERIC, "nnls: passive system of size %d cannot be factored", k);
+      int kp, info = 0;
+      int rc = factor_passive(Q, n, Fi, k, w->maxdiag, Qff, &kp, local, e);
+      if (rc) return rc;
       for (int a = 0; a < k; a++) x[a] = q[Fi[a]];
-      if (small) {
+      if (k <= SN_NNLS_SMALL) {
         chol_small_solve(k, kp, Qff, x);
       } else {
         int one = 1;
@@ -522,31 +535,9 @@ int sn_nnls_solve_gram(int n, const double *AtA, int64_t ncols, const double *At
       /* Passive solve: Q_FF X_F = AtB_F for the group's columns. */
       if (k > 0) {
         const int small = k <= SN_NNLS_SMALL;
-        const int kp = small ? (k + 7) & ~7 : k;
-        double fb = 0;
-        int info = 0;
-        for (int tries = 0; tries < 2; tries++) {
-          for (int b = 0; b < k; b++) {
-            double *qc = Qff + (size_t)kp * b;
-            const double *qs = Q + (size_t)n * Fi[b];
-            for (int a = small ? b & ~7 : b; a < k; a++) qc[a] = qs[Fi[a]];
-            for (int a = k; a < kp; a++) qc[a] = 0;
-            qc[b] += fb;
-          }
-          if (small)
-            info = chol_small(k, kp, Qff);
-          else
-            dpotrf_("L", &k, Qff, &k, &info, 1);
-          local.factorizations++;
-          if (info == 0) break;
-          /* Not positive definite in floating point: retry with a shift. */
-          fb = SN_NNLS_SHIFT * (maxdiag > 0 ? maxdiag : 1.0);
-          local.fallbacks++;
-        }
-        if (info != 0) {
-          rc = SN_FAIL(e, SN_ERR_NUMERIC, "nnls: passive system of size %d cannot be factored", k);
-          goto cleanup;
-        }
+        int kp, info = 0;
+        rc = factor_passive(Q, n, Fi, k, maxdiag, Qff, &kp, &local, e);
+        if (rc) goto cleanup;
         for (int c = 0; c < g; c++) {
           const double *cb = AtB + keys[s + c].c * ldb;
           double *r = R + (size_t)k * c;

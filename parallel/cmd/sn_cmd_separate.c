@@ -199,6 +199,13 @@ typedef struct sep_state {
 } sep_state;
 
 /* Local. Source g's name: the --source name, else source-NN / component-NN. */
+/* Local. The report's options anew (sn_cli_parse wrote them as parsed; a
+ * default chosen later, such as --max-iter's, replaces them). */
+static void sep_options_json(sn_run *run, const sn_opt *const *tables) {
+  run->options[0] = '\0';
+  sn_opts_json(tables, run->options, sizeof run->options);
+}
+
 static void sep_source_name(const sep_opts *o, const sep_state *st, int g, char *name, size_t cap) {
   if (st->grp.name[g]) snprintf(name, cap, "%s", st->grp.name[g]);
   else snprintf(name, cap, "%s-%02d", o->group_s || st->auto_list ? "source" : "component", g);
@@ -697,35 +704,46 @@ cleanup:
   return rc;
 }
 
+/* Local. The stream's configuration from the options: W (every column
+ * fixed; or learned, with H its activations), the sources and their output
+ * paths (paths: n_src entries, filled here); no checkpoint. */
+static void sep_stream_cfg_of(const sep_opts *o, const sep_state *st, const sn_spec_params *par, const float *W,
+                              const float *H, char (*paths)[4200], sn_stream_cfg *c) {
+  const sn_nmf_cli *nc = &o->nc;
+  const sn_groups *grp = &st->grp;
+  const int64_t F = par->n_fft / 2 + 1, k = st->k;
+  memset(c, 0, sizeof *c);
+  c->input = o->in, c->scfg = &o->scfg, c->par = par, c->W = W, c->H = H;
+  c->ncfg.F = F, c->ncfg.R = k, c->ncfg.beta = nc->beta, c->ncfg.solver = nc->solver, c->ncfg.tile = nc->tile;
+  c->ncfg.l1_H = (double)F * nc->alpha_H * nc->l1_ratio;
+  c->ncfg.l2_H = (double)F * nc->alpha_H * (1.0 - nc->l1_ratio);
+  c->ncfg.n_fixed = k;
+  c->max_iter = nc->max_iter;
+  c->recon = o->recon, c->mask_power = o->mask_power;
+  c->n_src = grp->n_src, c->first = grp->first, c->idx = grp->idx, c->path = paths;
+  c->force = o->com.force;
+  for (int g = 0; g < grp->n_src; g++) {
+    char name[64];
+    sep_source_name(o, st, g, name, sizeof name);
+    snprintf(paths[g], sizeof paths[g], "%s/%s.wav", st->od->path, name);
+  }
+}
+
 /* Collective. The streamed separation (every column of W fixed, see
  * parallel/sn_pstream.h): the outputs, then result.h5. */
 static int sep_stream(sn_run *run, const sep_opts *o, sep_state *st, const sn_spec_params *par, const float *W) {
   sn_err *e = &run->err;
   const sn_nmf_cli *nc = &o->nc;
   const sn_groups *grp = &st->grp;
-  const int64_t F = par->n_fft / 2 + 1, k = nc->k;
   const double block_seconds = o->block_seconds < 0 ? SN_SEPARATE_DEFAULT_BLOCK_SECONDS : o->block_seconds;
   char(*paths)[4200] = calloc((size_t)grp->n_src + 1, sizeof *paths);
   int rc;
   SN_AGREE(run, paths ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"));
   sn_stream_cfg c;
-  memset(&c, 0, sizeof c);
-  c.input = o->in, c.scfg = &o->scfg, c.par = par, c.W = W;
-  c.ncfg.F = F, c.ncfg.R = k, c.ncfg.beta = nc->beta, c.ncfg.solver = nc->solver, c.ncfg.tile = nc->tile;
-  c.ncfg.l1_H = (double)F * nc->alpha_H * nc->l1_ratio;
-  c.ncfg.l2_H = (double)F * nc->alpha_H * (1.0 - nc->l1_ratio);
-  c.ncfg.n_fixed = k;
-  c.max_iter = nc->max_iter;
-  c.recon = o->recon, c.mask_power = o->mask_power;
-  c.n_src = grp->n_src, c.first = grp->first, c.idx = grp->idx, c.path = paths;
-  c.force = o->com.force, c.checkpoint = nc->checkpoint_s, c.resume = nc->resume;
+  sep_stream_cfg_of(o, st, par, W, NULL, paths, &c);
+  c.checkpoint = nc->checkpoint_s, c.resume = nc->resume;
   c.checkpoint_every = nc->checkpoint_every;
   SN_AGREE(run, sn_stream_block_frames("separate", block_seconds, par, &c.block, e));
-  for (int g = 0; g < grp->n_src; g++) {
-    char name[64];
-    sep_source_name(o, st, g, name, sizeof name);
-    snprintf(paths[g], sizeof paths[g], "%s/%s.wav", st->od->path, name);
-  }
   SN_PROGRESS(run, "separate: streamed, blocks of %lld frames (%g s), %lld H updates per frame", (long long)c.block,
               c.block * (double)par->hop / par->sample_rate, (long long)c.max_iter);
   SN_CHECK(sn_outdir_create(run, st->od));
@@ -740,53 +758,67 @@ cleanup:
   return rc;
 }
 
-/* Local. Why the options alone keep the run from streaming (NULL: they do
- * not). */
+/* Local. Why the options keep the parts from being made block by block
+ * (NULL: they do not; nch: the parts' channels). */
+static const char *sep_recon_why_not(const sep_opts *o, int nch) {
+  return o->recon == SN_RECON_GRIFFINLIM ? "does not go with --reconstruct griffinlim"
+         : o->store_audio ? "does not go with --store-audio"
+         : nch > 1 ? "keeps one channel (use --mono or --channel K for a multichannel input)"
+         : NULL;
+}
+
+/* Local. Why the options alone keep the whole run from streaming (NULL: they
+ * do not). */
 static const char *sep_stream_why_not(const sep_opts *o, const sep_state *st) {
   const sn_nmf_cli *nc = &o->nc;
+  const char *why = sep_recon_why_not(o, 1);
   return !st->src->n && !nc->fix_W_s ? "needs every column fixed (--source, or --fix-W of all k columns)"
          : o->n_free > 0 ? "needs every column fixed (no --free)"
          : o->n_sources != INT_MIN ? "does not go with --sources (grouping needs all of H)"
-         : o->recon == SN_RECON_GRIFFINLIM ? "does not go with --reconstruct griffinlim"
+         : why ? why
          : o->store_spec ? "does not go with --store-spectrogram"
-         : o->store_audio ? "does not go with --store-audio"
          : nc->sort ? "does not go with --sort"
          : nc->init_kind == SN_NMF_INIT_FILE ? "does not go with --init FILE"
          : NULL;
 }
 
 /* Local. With every column fixed there is nothing for --solver online to
- * learn; --block-seconds asks for a stream that `why` refuses. */
-static int sep_stream_check(const sep_opts *o, const sep_state *st, const char *why, sn_err *e) {
+ * learn; --block-seconds asks for blocks that `why` refuses (the parts' too:
+ * recon_why). */
+static int sep_stream_check(const sep_opts *o, const sep_state *st, const char *why, const char *recon_why,
+                            sn_err *e) {
   if (!why && o->nc.online && (st->src->n || st->Wfix))
     return SN_FAIL(e, SN_ERR_USAGE, "separate --solver online: every column of W is fixed, nothing to "
                    "learn (use --solver mu, or learn columns with --free)");
-  if (o->block_seconds > 0 && why) return SN_FAIL(e, SN_ERR_USAGE, "separate --block-seconds: streaming %s", why);
+  if (o->block_seconds > 0 && why && recon_why)
+    return SN_FAIL(e, SN_ERR_USAGE, "separate --block-seconds: streaming %s", recon_why);
   return SN_OK;
 }
 
 /* Collective. Every column of W fixed (--source without --free, --fix-W of
  * all k) and nothing that needs all of V or H: stream (sn_pstream.h) and set
- * *streamed; else leave it 0 and the batch stages run. */
+ * *streamed; else leave it 0 and the batch stages run (with --block-seconds,
+ * checked here, for the parts). */
 static int sep_try_stream(sn_run *run, sep_opts *o, sep_state *st, int *streamed) {
-  const char *why = sep_stream_why_not(o, st);
+  const char *why = sep_stream_why_not(o, st), *recon_why = sep_recon_why_not(o, 1);
   sn_spec_params par;
   int rc = SN_OK;
   *streamed = 0;
-  if (!why && o->block_seconds != 0) {
+  if ((!why || (o->block_seconds > 0 && !recon_why)) && o->block_seconds != 0) {
     SN_CHECK(sn_pstft_params(run, o->in, &o->scfg, &par));
-    if (sn_spec_out_channels(&par) > 1) why = "keeps one channel (use --mono or --channel K for a multichannel input)";
+    recon_why = sep_recon_why_not(o, sn_spec_out_channels(&par));
+    if (!why) why = recon_why;
     if (!why && !st->src->n) {
       SN_CHECK(sn_stream_fixed_w(run, o->nc.fix_W_s, &par, st->k, &st->Wfix));
       if (!st->Wfix) why = "needs every column fixed (--fix-W of all k columns, made with these STFT options)";
     }
   }
-  SN_AGREE(run, sep_stream_check(o, st, why, &run->err));
+  SN_AGREE(run, sep_stream_check(o, st, why, why ? recon_why : NULL, &run->err));
   if (o->block_seconds == 0 || why) return SN_OK;
   if (!st->src->n && !o->group_s) SN_AGREE(run, sn_groups_identity(&st->grp, st->k, &run->err));
   if (!o->iter_given) {
     o->nc.max_iter = SN_SEPARATE_STREAM_DEFAULT_ITER;
-    sn_opts_json(o->tables, run->options, sizeof run->options); /* the report's options: the value used */
+    sep_options_json(run, o->tables); /* the report's options: the value used */
   }
   *streamed = 1;
   rc = sep_stream(run, o, st, &par, st->src->n ? st->src->W : st->Wfix);
@@ -972,8 +1004,38 @@ cleanup:
   return rc;
 }
 
-/* Collective. Stage 4: each source in turn. */
+/* Collective. Stage 4 for a mono part made by mask or phase, with nothing
+ * kept in result.h5: the learned W and H through the streamed pipeline
+ * (parallel/sn_pstream.h with cfg.H), which reads the input again block by
+ * block, so that this stage holds H and a block instead of V, the mixture and
+ * the span's overlap-add. V is freed first (its picture is pooled). */
+static int sep_sources_streamed(sn_run *run, const sep_opts *o, sep_state *st) {
+  sn_err *e = &run->err;
+  const sn_groups *grp = &st->grp;
+  char(*paths)[4200] = calloc((size_t)grp->n_src + 1, sizeof *paths);
+  int rc;
+  SN_AGREE(run, paths ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"));
+  sn_free(st->s.mag);
+  st->s.mag = NULL;
+  sn_stream_cfg c;
+  sep_stream_cfg_of(o, st, &st->s.par, st->W, st->H, paths, &c);
+  const double block_seconds = o->block_seconds < 0 ? SN_SEPARATE_DEFAULT_BLOCK_SECONDS : o->block_seconds;
+  SN_AGREE(run, sn_stream_block_frames("separate", block_seconds, &st->s.par, &c.block, e));
+  sn_stream_out so;
+  SN_CHECK(sn_stream_separate(run, &c, &so));
+  for (int g = 0; g < grp->n_src && run->rank == 0; g++) sn_outdir_file(st->od, paths[g]);
+  SN_PROGRESS(run, "separate: wrote %d parts to %s, in blocks of %lld frames", grp->n_src, st->od->path,
+              (long long)c.block);
+cleanup:
+  free(paths);
+  return rc;
+}
+
+/* Collective. Stage 4: each source in turn (mono mask and phase parts
+ * without --store-audio, unless --block-seconds 0: sep_sources_streamed). */
 static int sep_sources(sn_run *run, const sep_opts *o, sep_state *st) {
+  if (o->block_seconds != 0 && !sep_recon_why_not(o, sn_spec_out_channels(&st->s.par)))
+    return sep_sources_streamed(run, o, st);
   sep_recon r;
   memset(&r, 0, sizeof r);
   double sc_sum = 0;
@@ -1110,7 +1172,8 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
        "with every column fixed (--source without --free, or --fix-W of all k): stream the input in blocks of S "
        "seconds of audio, memory set by the block (default 30; 0: hold the whole span); exactly --max-iter H updates "
        "per frame (default 100 when streamed), no V or H in result.h5, no overview.png; a checkpoint every 10 s of wall time at a block's end, "
-       "or every N blocks with --checkpoint-every N"},
+       "or every N blocks with --checkpoint-every N. With learned columns the NMF holds V, and the mono mask or phase "
+       "parts are made in blocks of S seconds, the input read again (0: from the whole span in memory)"},
       {"--store-spectrogram", 0, SN_OPT_FLAG, &o.store_spec, NULL,
        "store V in result.h5 also when every column is fixed (the run is then not streamed)"},
       {NULL, 0, 0, NULL, NULL, NULL}};
@@ -1139,7 +1202,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   o.tables = tables;
   o.iter_given = o.nc.max_iter != INT64_MIN;
   if (!o.iter_given) o.nc.max_iter = 200;
-  if (!o.iter_given) sn_opts_json(tables, run->options, sizeof run->options); /* the report's options: the value used */
+  if (!o.iter_given) sep_options_json(run, tables); /* the report's options: the value used */
 
   sep_state st;
   memset(&st, 0, sizeof st);

@@ -6,6 +6,7 @@ phase equals numpy's istft(W_k H_k * mixture phase) made from the stored W, H
 headers read back with soundfile; the outputs equal those of a 1-rank run;
 overview.png is a real picture; griffinlim parts have the mixture's length."""
 import glob
+import json
 import os
 
 import h5py
@@ -53,6 +54,22 @@ verr = np.max(np.abs(V - np.abs(D))) / np.max(np.abs(D))
 check(verr < 1e-4, f"V = |STFT(mixture)| (numpy, librosa conventions), rel. max err {verr:.1e}")
 check(W.shape == (D.shape[0], K) and H.shape == (K, D.shape[1]), f"W {W.shape}, H {H.shape}")
 check(n_iter > 0 and "options" in str(rep), f"report stored in result.h5 ({n_iter} NMF iterations)")
+
+
+def unique_keys(pairs):
+    keys = [k for k, _ in pairs]
+    dup = sorted({k for k in keys if keys.count(k) > 1})
+    assert not dup, f"duplicate keys {dup}"
+    return dict(pairs)
+
+
+for what, text in (("--report", open(tmp("rep.json")).read()), ("result.h5", rep)):
+    try:
+        opts = json.loads(text, object_pairs_hook=unique_keys)["options"]
+        ok, why = opts.get("max-iter") == 200, f"max-iter {opts.get('max-iter')}"
+    except (AssertionError, ValueError, KeyError) as x:
+        ok, why = False, str(x)
+    check(ok, f"the report's options ({what}) have one value per key, the one used ({why})")
 # the mask parts are numpy's masks applied to numpy's STFT (independent of the C kernels)
 WH = np.einsum("fk,kn->kfn", W.astype(np.float64), H.astype(np.float64))
 den = WH.sum(axis=0)

@@ -18,10 +18,12 @@ dictionaries (KL):
   output, the resume ends bit-identical;
 - bad inputs, one error line each, non-zero exit and no output: a block shorter
   than n_fft; a resume after a dictionary file changed (fingerprint); a resume
-  without a checkpoint; --block-seconds with --free."""
+  without a checkpoint; --block-seconds with Griffin-Lim parts;
+- learned columns (--free 2): the NMF holds V and the mono parts are made in
+  blocks (one, 7 and 38 frames; mask and phase), each within 1e-6 of the peak
+  of the parts made from the whole span in memory (--block-seconds 0)."""
 import os
 import random
-import shlex
 import shutil
 import signal
 import subprocess
@@ -130,6 +132,29 @@ d = rel(read(tmp("ph7")), pref, peak)
 check(d < 1e-5, f"--reconstruct phase: blocks of 7 frames equal one block ({d:.1e})")
 d = rel(pref, oracle(y, 30, "phase"), np.abs(pref).max())
 check(d < 1e-4, f"--reconstruct phase: equal to the numpy oracle ({d:.1e} < 1e-4)")
+
+# ---- learned columns (--free): the NMF holds V, the parts are made in blocks ----
+free_opts = ["--free", 2, "--max-iter", 20, "--tol", 0, "--init", "random", "--seed", 3]
+separate(mid, tmp("fr0"), 0, free_opts)  # the parts from the whole span in memory
+fr_names = names + ["rest"]
+fr_ref = np.array([sf.read(os.path.join(tmp("fr0"), n + ".wav"), dtype="float64")[0] for n in fr_names])
+for bs, fr in ((30, "one block"), (0.056, "blocks of 7 frames"), (0.3, "blocks of 38 frames")):
+    out = tmp(f"fr{fr.split()[-2]}")
+    separate(mid, out, bs, free_opts)
+    got = np.array([sf.read(os.path.join(out, n + ".wav"), dtype="float64")[0] for n in fr_names])
+    d = rel(got, fr_ref, peak)
+    check(d < 1e-6, f"--free 2, parts in {fr}: equal to the parts made in memory ({d:.1e} of the peak < 1e-6)")
+with h5py.File(os.path.join(tmp("fr7"), "result.h5")) as f:
+    check("/stft/magnitude" in f and f["/nmf/H"].shape[0] == 14 and "stream_block_frames" not in f["/separate"].attrs,
+          "--free 2: result.h5 holds V, W and H (the batch path)")
+d = rel(fr_ref.sum(axis=0), y.astype(np.float64), peak)
+check(d < 1e-5, f"--free 2: the four parts add up to the mixture ({d:.1e} of the peak)")
+separate(mid, tmp("frp0"), 0, free_opts + ["--reconstruct", "phase"])
+separate(mid, tmp("frp7"), 0.056, free_opts + ["--reconstruct", "phase"])
+a_, b_ = (np.array([sf.read(os.path.join(tmp(o), n + ".wav"), dtype="float64")[0] for n in fr_names])
+          for o in ("frp0", "frp7"))
+d = rel(b_, a_, np.abs(a_).max())
+check(d < 1e-6, f"--free 2 --reconstruct phase: blocks of 7 frames equal the parts made in memory ({d:.1e})")
 
 # --fix-W of all k columns streams too (with --group)
 glued = tmp("glued.h5")
@@ -245,8 +270,9 @@ check(same_as_ref(out), "SIGUSR1 and resumed: every WAV bit-identical to the uni
 # ---- bad inputs ----
 expect_fail(["separate", mid, "-o", tmp("bad1"), "--block-seconds", "0.01"] + srcs + stft_opts,
             "a block shorter than n_fft", ["--block-seconds", "n_fft"], code=2, gone=[tmp("bad1")])
-expect_fail(["separate", mid, "-o", tmp("bad2"), "--block-seconds", "1", "--free", "2"] + srcs + stft_opts,
-            "--block-seconds with --free", ["--block-seconds", "--free"], code=2, gone=[tmp("bad2")])
+expect_fail(["separate", mid, "-o", tmp("bad2"), "--block-seconds", "1", "--free", "2", "--reconstruct", "griffinlim"]
+            + srcs + stft_opts, "--block-seconds with --free and Griffin-Lim parts", ["--block-seconds", "griffinlim"],
+            code=2, gone=[tmp("bad2")])
 expect_fail(["separate", mid, "-o", tmp("bad3"), "--block-seconds", "1", "--resume"] + srcs + stft_opts,
             "a resume without a checkpoint", ["no checkpoint"], gone=[os.path.join(tmp("bad3"), "a.wav")])
 # a stereo input keeps its channels on the in-memory path: not streamed by

@@ -1,0 +1,63 @@
+#!/usr/bin/python3
+"""The write phase against dd: how fast separate puts its parts on disk.
+
+  /usr/bin/python3 jobs/bench_writes.py --specnmf BUILD/specnmf --work DIR
+      [--material DIR] [--hours 1] [--np 2] [--runs 3]
+
+A streamed separation (three 32-column KL dictionaries, as jobs/bench_stream.py,
+--max-iter 1 so that compute is small) of the first test mixture looped to
+--hours, mono, 22.05 kHz: its report's write phase (max over ranks: the
+collective writes of every block, and the close, which syncs the files to disk
+and renames them) against `dd if=/dev/zero bs=4M conv=fdatasync` writing the
+same number of bytes into the same folder, run by turns, --runs times each.
+Prints medians, MB/s and the ratio write / dd.
+"""
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_stream import bench_parser, bench_start, dictionaries, long_audio, separate  # noqa: E402
+
+
+def dd(path, nbytes):
+    count = -(-nbytes // (4 << 20))
+    t0 = time.time()
+    subprocess.run(["dd", "if=/dev/zero", f"of={path}", "bs=4M", f"count={count}", "conv=fdatasync"],
+                   check=True, capture_output=True)
+    t = time.time() - t0
+    os.remove(path)
+    return t, count * (4 << 20)
+
+
+def main():
+    ap = bench_parser(__doc__)
+    ap.add_argument("--hours", type=float, default=1.0)
+    ap.add_argument("--runs", type=int, default=3)
+    a = ap.parse_args()
+    mat = bench_start(a)
+    srcs = dictionaries(a, mat)
+    inp = long_audio(a, mat, a.hours * 3600, f"{a.hours:g}h")
+    out = os.path.join(a.work, "out-writes")
+    writes, dds, nbytes = [], [], 0
+    for _ in range(a.runs):
+        _, rep = separate(a, inp, out, srcs, ["--max-iter", 1])
+        writes.append(rep["phases"]["write"]["max"])
+        nbytes = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out) if f.endswith(".wav"))
+        t, _ = dd(os.path.join(a.work, "dd.bin"), nbytes)
+        dds.append(t)
+    w, d = statistics.median(writes), statistics.median(dds)
+    print(f"\n{a.np} ranks, {a.hours:g} h, {nbytes / 1e6:.0f} MB of parts, medians of {a.runs}\n")
+    print("| | seconds (runs) | MB/s |\n|---|---|---|")
+    print(f"| separate write phase (sync + rename included) | {w:.2f} ({', '.join(f'{x:.2f}' for x in writes)}) | "
+          f"{nbytes / 1e6 / w:.0f} |")
+    print(f"| dd bs=4M conv=fdatasync, same bytes, same folder | {d:.2f} ({', '.join(f'{x:.2f}' for x in dds)}) | "
+          f"{nbytes / 1e6 / d:.0f} |")
+    print(f"\nwrite / dd = {w / d:.2f} (goal <= 1.5)")
+    os.remove(inp)
+
+
+if __name__ == "__main__":
+    main()
