@@ -38,11 +38,46 @@ static void k_transpose_w(const float *W, int64_t F, int64_t R, float *Wt) {
       for (int l = 0; l < 16; l++) Wt[(b * F + i) * 16 + l] = W[i + (16 * b + l) * F];
 }
 
-/* out (R x t, ld R) = W^T X (X: F x t, ld F). */
+/* 8 columns of out (ld R, from o) for the two panels Wb and Wb + 16 F (rows
+ * 16 b .. 16 b + 31 of W^T X): each broadcast of x feeds two FMAs. Each
+ * element's sum over i is in the same order as k_wtv's 16-column loop. */
+static void k_wtv_pair8(const float *Wb, int64_t F, int64_t R, const float *x, float *o) {
+  const float *Wc = Wb + F * 16;
+  __m512 a[8], c[8];
+#pragma GCC unroll 8
+  for (int q = 0; q < 8; q++) a[q] = c[q] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < F; i++) {
+    __m512 w0 = _mm512_loadu_ps(Wb + i * 16), w1 = _mm512_loadu_ps(Wc + i * 16);
+#pragma GCC unroll 8
+    for (int q = 0; q < 8; q++) {
+      __m512 xq = _mm512_set1_ps(x[i + q * F]);
+      a[q] = _mm512_fmadd_ps(w0, xq, a[q]);
+      c[q] = _mm512_fmadd_ps(w1, xq, c[q]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int q = 0; q < 8; q++) {
+    _mm512_storeu_ps(o + q * R, a[q]);
+    _mm512_storeu_ps(o + q * R + 16, c[q]);
+  }
+}
+
+/* out (R x t, ld R) = W^T X (X: F x t, ld F). Panels go in pairs through the
+ * 16-column groups (k_wtv_pair8); an odd last panel and the leftover columns
+ * one panel at a time. */
 static void k_wtv(const float *Wt, int64_t F, int64_t R, const float *X, int64_t t, float *out) {
-  for (int64_t b = 0; b < R / 16; b++) {
+  const int64_t nb = R / 16;
+  for (int64_t b = 0; b < nb; b++) {
     const float *Wb = Wt + b * F * 16;
     int64_t j0 = 0;
+    if (b % 2 == 0 && b + 1 < nb) {
+      for (; j0 + 16 <= t; j0 += 16) {
+        k_wtv_pair8(Wb, F, R, X + j0 * F, out + j0 * R + b * 16);
+        k_wtv_pair8(Wb, F, R, X + (j0 + 8) * F, out + (j0 + 8) * R + b * 16);
+      }
+    } else if (b % 2 == 1) {
+      j0 = t - t % 16; /* done with panel b - 1 */
+    }
     for (; j0 + 16 <= t; j0 += 16) {
       const float *x = X + j0 * F;
       __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
@@ -221,7 +256,47 @@ static inline void k_wh_finish(int kl, __m512 wh, int64_t o, __mmask16 k, const 
 static double k_wh_fused(int kl, const float *W, int64_t F, int64_t R, const float *Ht, int64_t t,
                          const float *Vt, float *A, int want_loss) {
   __m512d s[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
-  for (int64_t i0 = 0; i0 < F; i0 += 16) {
+  int64_t i0 = 0;
+  /* 32 rows x 8 columns at a time: each broadcast of h feeds two FMAs, so the
+   * loads no longer bound the FMAs (each element's sum over r is the same) */
+  const __mmask16 all = (__mmask16)0xffffu;
+  for (; i0 + 32 <= F; i0 += 32) {
+    int64_t j0 = 0;
+    for (; j0 + 8 <= t; j0 += 8) {
+      __m512 a[8], b[8];
+#pragma GCC unroll 8
+      for (int q = 0; q < 8; q++) a[q] = b[q] = _mm512_setzero_ps();
+      const float *h = Ht + j0 * R;
+      for (int64_t r = 0; r < R; r++) {
+        __m512 w0 = _mm512_loadu_ps(W + i0 + r * F), w1 = _mm512_loadu_ps(W + i0 + 16 + r * F);
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; q++) {
+          __m512 hq = _mm512_set1_ps(h[r + q * R]);
+          a[q] = _mm512_fmadd_ps(w0, hq, a[q]);
+          b[q] = _mm512_fmadd_ps(w1, hq, b[q]);
+        }
+      }
+#pragma GCC unroll 8
+      for (int q = 0; q < 8; q++) _mm_prefetch((const char *)(Vt + i0 + 64 + (j0 + q) * F), _MM_HINT_T0);
+#pragma GCC unroll 8
+      for (int q = 0; q < 8; q++) {
+        k_wh_finish(kl, a[q], i0 + (j0 + q) * F, all, Vt, A, want_loss, s);
+        k_wh_finish(kl, b[q], i0 + 16 + (j0 + q) * F, all, Vt, A, want_loss, s);
+      }
+    }
+    for (; j0 < t; j0++) {
+      __m512 a0 = _mm512_setzero_ps(), b0 = a0;
+      const float *h = Ht + j0 * R;
+      for (int64_t r = 0; r < R; r++) {
+        __m512 hr = _mm512_set1_ps(h[r]);
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(W + i0 + r * F), hr, a0);
+        b0 = _mm512_fmadd_ps(_mm512_loadu_ps(W + i0 + 16 + r * F), hr, b0);
+      }
+      k_wh_finish(kl, a0, i0 + j0 * F, all, Vt, A, want_loss, s);
+      k_wh_finish(kl, b0, i0 + 16 + j0 * F, all, Vt, A, want_loss, s);
+    }
+  }
+  for (; i0 < F; i0 += 16) {
     const int64_t m = F - i0 < 16 ? F - i0 : 16;
     const __mmask16 k = (__mmask16)((1u << m) - 1u);
     int64_t j0 = 0;
