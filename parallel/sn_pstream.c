@@ -225,6 +225,9 @@ static int stream_open(sn_run *run, stream *st) {
   if (st->N < 1)
     rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %lld samples are too few for n_fft %d%s", c->input, (long long)p->n_samples,
                  p->n_fft, p->center ? "" : " without centring");
+  else if (c->H && c->H_frames != st->N)
+    rc = SN_FAIL(e, SN_ERR_INTERNAL, "%s: the activations cover %lld frames, the stream %lld", c->input,
+                 (long long)c->H_frames, (long long)st->N);
   SN_AGREE(run, rc);
   SN_CHECK(sn_pstft_plan(run, p, c->scfg->wisdom, &st->plan));
   SN_CHECK(sn_poverlap_blocks_create(run, p, st->plan, st->N, p->n_samples, st->B, &st->ola));
@@ -366,7 +369,8 @@ cleanup:
 static int stream_checkpoint(sn_run *run, stream *st, int64_t b, double *t_ckpt) {
   const sn_stream_cfg *c = st->c;
   volatile sig_atomic_t *stop = sn_signal_flag();
-  int flag = stop && *stop ? 1 : 0, any = 0, rc = SN_OK;
+  /* a batch run's parts (c->H) have no checkpoint to stop at: they finish */
+  int flag = stop && *stop && !c->H ? 1 : 0, any = 0, rc = SN_OK;
   if (c->checkpoint_every > 0 ? (b + 1) % c->checkpoint_every == 0
                               : run->rank == 0 && MPI_Wtime() - *t_ckpt >= SN_STREAM_CKPT_SECONDS)
     flag |= 2;

@@ -43,7 +43,9 @@ typedef struct sn_stream_cfg {
   int resume;                  /* continue from the checkpoint */
   const float *H;              /* NULL: H from max_iter updates per frame; else the activations already learned
                                   (the batch path's reconstruction): k x n_local, ld k, this rank's frames
-                                  (sn_block_range of N), used as they are: no V check, no loss, no checkpoint */
+                                  (sn_block_range of N), used as they are: no V check, no loss, no checkpoint,
+                                  and a signal does not stop it (there is nothing to resume from) */
+  int64_t H_frames;            /* with H: the frames N that H was learned on (must be the stream's) */
 } sn_stream_cfg;
 
 typedef struct sn_stream_out {

@@ -198,7 +198,6 @@ typedef struct sep_state {
   char ckpt_buf[4200], beta_buf[32];
 } sep_state;
 
-/* Local. Source g's name: the --source name, else source-NN / component-NN. */
 /* Local. The report's options anew (sn_cli_parse wrote them as parsed; a
  * default chosen later, such as --max-iter's, replaces them). */
 static void sep_options_json(sn_run *run, const sn_opt *const *tables) {
@@ -206,6 +205,7 @@ static void sep_options_json(sn_run *run, const sn_opt *const *tables) {
   sn_opts_json(tables, run->options, sizeof run->options);
 }
 
+/* Local. Source g's name: the --source name, else source-NN / component-NN. */
 static void sep_source_name(const sep_opts *o, const sep_state *st, int g, char *name, size_t cap) {
   if (st->grp.name[g]) snprintf(name, cap, "%s", st->grp.name[g]);
   else snprintf(name, cap, "%s-%02d", o->group_s || st->auto_list ? "source" : "component", g);
@@ -1019,6 +1019,7 @@ static int sep_sources_streamed(sn_run *run, const sep_opts *o, sep_state *st) {
   st->s.mag = NULL;
   sn_stream_cfg c;
   sep_stream_cfg_of(o, st, &st->s.par, st->W, st->H, paths, &c);
+  c.H_frames = st->s.N;
   const double block_seconds = o->block_seconds < 0 ? SN_SEPARATE_DEFAULT_BLOCK_SECONDS : o->block_seconds;
   SN_AGREE(run, sn_stream_block_frames("separate", block_seconds, &st->s.par, &c.block, e));
   sn_stream_out so;
