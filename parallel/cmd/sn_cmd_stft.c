@@ -37,7 +37,9 @@ int sn_cmd_stft(sn_run *run, int argc, char **argv) {
   SN_PROGRESS(run, "stft: %d bins x %lld frames at %g Hz", s.F, (long long)s.N, s.par.sample_rate);
   SN_CHECK(sn_spec_write(run, f, &s));
 cleanup:;
+  sn_timer_begin(&run->timer, SN_PH_WRITE); /* the close commits: sync to disk and rename */
   int crc = sn_h5_close(&f, rc == SN_OK, &run->err);
+  sn_timer_end(&run->timer, SN_PH_WRITE);
   if (rc == SN_OK) rc = crc;
   sn_spec_free(&s);
   return rc;
