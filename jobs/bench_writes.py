@@ -37,6 +37,16 @@ def dd(path, nbytes):
     return t, count * (4 << 20)
 
 
+def table(title, what, writes, dds, nbytes):
+    """Print the write phase and dd (seconds of each run, medians, MB/s);
+    return the medians."""
+    w, d = statistics.median(writes), statistics.median(dds)
+    print(f"\n{title}\n\n| | seconds (runs) | MB/s |\n|---|---|---|")
+    for name, med, runs in ((what, w, writes), ("dd bs=4M conv=fdatasync, same bytes, same folder", d, dds)):
+        print(f"| {name} | {med:.2f} ({', '.join(f'{x:.2f}' for x in runs)}) | {nbytes / 1e6 / med:.0f} |")
+    return w, d
+
+
 def main():
     ap = bench_parser(__doc__)
     ap.add_argument("--hours", type=float, default=1.0)
@@ -54,13 +64,8 @@ def main():
         nbytes = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out) if f.endswith(".wav"))
         t, _ = dd(os.path.join(a.work, "dd.bin"), nbytes)
         dds.append(t)
-    w, d = statistics.median(writes), statistics.median(dds)
-    print(f"\n{a.np} ranks, {a.hours:g} h, {nbytes / 1e6:.0f} MB of parts, medians of {a.runs}\n")
-    print("| | seconds (runs) | MB/s |\n|---|---|---|")
-    print(f"| separate write phase (sync + rename included) | {w:.2f} ({', '.join(f'{x:.2f}' for x in writes)}) | "
-          f"{nbytes / 1e6 / w:.0f} |")
-    print(f"| dd bs=4M conv=fdatasync, same bytes, same folder | {d:.2f} ({', '.join(f'{x:.2f}' for x in dds)}) | "
-          f"{nbytes / 1e6 / d:.0f} |")
+    w, d = table(f"{a.np} ranks, {a.hours:g} h, {nbytes / 1e6:.0f} MB of parts, medians of {a.runs}",
+                 "separate write phase (sync + rename included)", writes, dds, nbytes)
     c = statistics.median([x + y for x, y in zip(writes, ckpts)])
     print(f"| write + checkpoint phases (the checkpoints sync the partial parts) | {c:.2f} | {nbytes / 1e6 / c:.0f} |")
     print(f"\nwrite / dd = {w / d:.2f}, (write + checkpoint) / dd = {c / d:.2f} (goal <= 1.5)")
@@ -74,13 +79,8 @@ def main():
         nbytes = os.path.getsize(spec)
         t, _ = dd(os.path.join(a.work, "dd.bin"), nbytes)
         dds.append(t)
-    w, d = statistics.median(writes), statistics.median(dds)
-    print(f"\nHDF5: specnmf stft, {nbytes / 1e6:.0f} MB file, medians of {a.runs}\n")
-    print("| | seconds (runs) | MB/s |\n|---|---|---|")
-    print(f"| stft write phase (V, sync + rename included) | {w:.2f} ({', '.join(f'{x:.2f}' for x in writes)}) | "
-          f"{nbytes / 1e6 / w:.0f} |")
-    print(f"| dd bs=4M conv=fdatasync, same bytes | {d:.2f} ({', '.join(f'{x:.2f}' for x in dds)}) | "
-          f"{nbytes / 1e6 / d:.0f} |")
+    w, d = table(f"HDF5: specnmf stft, {nbytes / 1e6:.0f} MB file, medians of {a.runs}",
+                 "stft write phase (V, sync + rename included)", writes, dds, nbytes)
     print(f"\nHDF5 write / dd = {w / d:.2f} (goal <= 1.5)")
     os.remove(spec)
     os.remove(inp)
