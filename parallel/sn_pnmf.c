@@ -94,25 +94,43 @@ double sn_pnmf_normal(uint64_t seed, uint64_t stream, uint64_t index) {
   return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
-int sn_pnmf_vsum(sn_run *run, const sn_pnmf_opts *o, const float *V, double *sum) {
+int sn_pnmf_vsum(sn_run *run, const sn_pnmf_opts *o, const sn_frames *V, double *sum) {
+  const int64_t F = o->cfg.F;
   double s = 0;
-  size_t n = (size_t)o->cfg.F * (size_t)o->n_local;
-  for (size_t k = 0; k < n; k++) s += V[k];
-  int rc = sn_run_allreduce_sum(run, &s, 1, SN_OK);
+  int rc = SN_OK;
+  float *buf = sn_frames_buffer(V, SN_FRAMES_TILE, &rc, &run->err);
+  for (int64_t j0 = 0; rc == SN_OK && j0 < o->n_local; j0 += SN_FRAMES_TILE) {
+    int64_t t = o->n_local - j0 < SN_FRAMES_TILE ? o->n_local - j0 : SN_FRAMES_TILE;
+    const float *v = sn_frames_get(V, j0, t, buf, &run->err);
+    if (!v) rc = SN_ERR_IO;
+    for (size_t k = 0; v && k < (size_t)(F * t); k++) s += v[k];
+  }
+  sn_free(buf);
+  rc = sn_run_allreduce_sum(run, &s, 1, rc);
   *sum = s;
   return rc;
 }
 
-int sn_pnmf_data_hash(sn_run *run, const sn_pnmf_opts *o, const float *V, uint64_t *h) {
+int sn_pnmf_data_hash(sn_run *run, const sn_pnmf_opts *o, const sn_frames *V, uint64_t *h) {
+  const int64_t F = o->cfg.F;
   uint64_t s = 0;
-  for (int64_t j = 0; j < o->n_local; j++)
-    s += col_hash((uint64_t)(o->col0 + j), V + j * o->cfg.F, o->cfg.F);
+  int rc = SN_OK;
+  float *buf = sn_frames_buffer(V, SN_FRAMES_TILE, &rc, &run->err);
+  for (int64_t j0 = 0; rc == SN_OK && j0 < o->n_local; j0 += SN_FRAMES_TILE) {
+    int64_t t = o->n_local - j0 < SN_FRAMES_TILE ? o->n_local - j0 : SN_FRAMES_TILE;
+    const float *v = sn_frames_get(V, j0, t, buf, &run->err);
+    if (!v) rc = SN_ERR_IO;
+    for (int64_t j = 0; v && j < t; j++) s += col_hash((uint64_t)(o->col0 + j0 + j), v + j * F, F);
+  }
+  sn_free(buf);
+  rc = sn_agree(run->comm, rc, &run->err);
+  if (rc) return rc;
   SN_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_UINT64_T, MPI_SUM, run->comm));
   *h = s;
   return SN_OK;
 }
 
-int sn_pnmf_init_random(sn_run *run, const sn_pnmf_opts *o, const float *V, uint64_t seed,
+int sn_pnmf_init_random(sn_run *run, const sn_pnmf_opts *o, const sn_frames *V, uint64_t seed,
                         float *W, float *H) {
   const int64_t F = o->cfg.F, R = o->cfg.R;
   double sum = 0;

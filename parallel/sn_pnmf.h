@@ -7,6 +7,7 @@
  * count independent), checksummed atomic checkpoints and resume. */
 #include <signal.h>
 #include <stdint.h>
+#include "sn_frames.h"
 #include "sn_nmf.h"
 #include "sn_run.h"
 
@@ -98,17 +99,18 @@ int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, 
 /* Collective. Random start as sklearn's init='random' (avg = sqrt(mean(V)/R),
  * |avg * N(0,1)|) with each entry drawn from a counter-based generator keyed by
  * (seed, matrix, global index), so any rank count gives the same start. */
-int sn_pnmf_init_random(sn_run *run, const sn_pnmf_opts *o, const float *V, uint64_t seed,
+int sn_pnmf_init_random(sn_run *run, const sn_pnmf_opts *o, const sn_frames *V, uint64_t seed,
                         float *W, float *H);
 
 /* Local. Standard normal number for (seed, stream, index), counter-based. */
 double sn_pnmf_normal(uint64_t seed, uint64_t stream, uint64_t index);
 
-/* Collective. Sum and count of V over all ranks (for means). */
-int sn_pnmf_vsum(sn_run *run, const sn_pnmf_opts *o, const float *V, double *sum);
+/* Collective. The sum of V over all ranks (for means); V is walked in tiles
+ * (a read error is agreed). */
+int sn_pnmf_vsum(sn_run *run, const sn_pnmf_opts *o, const sn_frames *V, double *sum);
 
 /* Collective. A rank-count independent 64-bit hash of the V block contents. */
-int sn_pnmf_data_hash(sn_run *run, const sn_pnmf_opts *o, const float *V, uint64_t *h);
+int sn_pnmf_data_hash(sn_run *run, const sn_pnmf_opts *o, const sn_frames *V, uint64_t *h);
 
 /* Collective. Write a checkpoint (W, H, state, checksum) atomically to o->checkpoint. */
 int sn_pnmf_checkpoint_write(sn_run *run, const sn_pnmf_opts *o, const float *W, const float *H,

@@ -54,12 +54,6 @@ static int64_t batch_count(const slices *s, int64_t p) {
   return c;
 }
 
-static double vsum_cols(const float *V, int64_t F, int64_t n) {
-  double s = 0;
-  for (size_t k = 0; k < (size_t)(F * n); k++) s += V[k];
-  return s;
-}
-
 /* Local. n_it MU updates of H (R x n, this rank's) with W fixed (ws: h_rule
  * FREE), stopping when ||H - H_prev|| / ||H|| <= tol over these columns
  * (sklearn's _solve_W on one mini-batch). buf: R x n floats. */
@@ -111,17 +105,18 @@ typedef struct ponline_run {
   sn_run *run;
   const sn_pnmf_opts *o;
   const sn_ponline_opts *oo;
-  const float *V;
+  const sn_frames *V;     /* this rank's frames: in memory or read slice by slice */
   float *W, *H;
   sn_pnmf_state *st;
   sn_nmf_cfg cs;         /* the steps' H updates (h_rule ONLINE) */
   sn_nmf_ws *ws, *wf;    /* cs; fresh restarts and the transform (h_rule FREE) */
   sn_nmf_layout L;
-  int64_t fstop, fsum, fsq, fnext; /* flags: stop, sum H, sum H^2, V sum of the next slice */
+  int64_t fstop, fsum, fsq; /* flags: stop, sum H, sum H^2 */
   slices sl;
   double *acc, *A, *B, *row; /* accumulators; W statistics (F x R); scratch */
-  float *Wprev, *buf;
-  double rho, vtotal, vslice; /* forgetting per step; V sums of all frames, of the step's slice */
+  float *Wprev, *buf, *vbuf; /* vbuf: a slice or a tile of V read from the source (NULL: V in memory) */
+  double rho, vtotal;    /* forgetting per step; the V sum of all frames */
+  double *vslice;        /* the V sum of the global mini-batch at each position (fresh restarts) */
   double ewa, ewa_min;   /* smoothed batch cost and its minimum */
   int have_ewa, have_min;
   int64_t no_improvement;
@@ -141,6 +136,7 @@ static int online_alloc(ponline_run *s, sn_err *e) {
   const int64_t nbuf = (bl > s->cs.tile ? bl : s->cs.tile) * R;
   int rc = sn_nmf_ws_create(&s->cs, &s->ws, e);
   if (!rc) rc = sn_nmf_ws_create(&cf, &s->wf, e);
+  if (!rc) s->vbuf = sn_frames_buffer(s->V, bl > s->cs.tile ? bl : s->cs.tile, &rc, e);
   if (rc) return rc;
   s->acc = sn_calloc((size_t)s->L.len * sizeof(double), "online nmf accumulators", e);
   s->A = sn_calloc(FR * sizeof(double), "online nmf statistics", e);
@@ -148,7 +144,8 @@ static int online_alloc(ponline_run *s, sn_err *e) {
   s->row = sn_calloc(2 * (size_t)R * sizeof(double), "online nmf", e);
   s->Wprev = sn_calloc(FR * sizeof(float), "online nmf", e);
   s->buf = sn_calloc((size_t)nbuf * sizeof(float), "online nmf", e);
-  return (!s->acc || !s->A || !s->B || !s->row || !s->Wprev || !s->buf) ? SN_ERR_NOMEM : SN_OK;
+  s->vslice = sn_calloc((size_t)s->sl.steps * sizeof(double), "online nmf", e);
+  return (!s->acc || !s->A || !s->B || !s->row || !s->Wprev || !s->buf || !s->vslice) ? SN_ERR_NOMEM : SN_OK;
 }
 
 /* Collective. Step t: the H update of this rank's slice at position t % steps
@@ -165,21 +162,22 @@ static int online_step(ponline_run *s, int64_t t, double *cost, int64_t *bs) {
   int64_t j0, nb;
   slice_of(&s->sl, s->run->rank, p, &j0, &nb);
   *bs = batch_count(&s->sl, p);
-  const float *Vs = s->V + j0 * F;
+  sn_timer_begin(&s->run->timer, SN_PH_READ);
+  const float *Vs = sn_frames_get(s->V, j0, nb, s->vbuf, e);
+  sn_timer_end(&s->run->timer, SN_PH_READ);
   float *Hs = s->H + j0 * R;
   memset(acc, 0, (size_t)s->L.len * sizeof(double));
   sn_timer_begin(&s->run->timer, SN_PH_NMF_H);
-  if (oo->fresh_restarts) {
-    float avg = (float)sqrt(s->vslice / ((double)*bs * (double)F) / (double)R);
+  if (!Vs) {
+    nb = 0; /* a read error: this rank adds nothing, and the allreduce below agrees on it */
+  } else if (oo->fresh_restarts) {
+    float avg = (float)sqrt(s->vslice[p] / ((double)*bs * (double)F) / (double)R);
     for (int64_t q = 0; q < nb * R; q++) Hs[q] = avg;
     solve_h_local(s->wf, Vs, nb, R, Hs, oo->fresh_max_iter, o->tol, s->buf, acc);
     if (s->cs.beta < 1.0)
       for (int64_t q = 0; q < nb * R; q++)
         if (Hs[q] < DBL_EPSILON) Hs[q] = 0.0f;
     sn_nmf_pass(s->ws, Vs, nb, Hs, 0, 1, 1, acc);
-    int64_t k0, kn;
-    slice_of(&s->sl, s->run->rank, (p + 1) % s->sl.steps, &k0, &kn);
-    acc[s->fnext] = vsum_cols(s->V + k0 * F, F, kn);
   } else {
     sn_nmf_pass(s->ws, Vs, nb, Hs, 1, 1, 1, acc); /* H update fused with the W sums */
   }
@@ -189,7 +187,7 @@ static int online_step(ponline_run *s, int64_t t, double *cost, int64_t *bs) {
   }
   sn_timer_end(&s->run->timer, SN_PH_NMF_H);
   acc[s->fstop] = (o->stop && *o->stop) ? 1.0 : 0.0;
-  int rc = sn_run_allreduce_sum(s->run, acc, (size_t)s->L.len, sn_nmf_ws_status(s->ws, e));
+  int rc = sn_run_allreduce_sum(s->run, acc, (size_t)s->L.len, Vs ? sn_nmf_ws_status(s->ws, e) : SN_ERR_IO);
   if (rc) return rc;
   if (acc[s->fstop] > 0) {
     rc = SN_FAIL(e, SN_ERR_INTERRUPTED, "nmf: interrupted by a signal at online step %lld (--solver online writes no checkpoint)",
@@ -197,7 +195,6 @@ static int online_step(ponline_run *s, int64_t t, double *cost, int64_t *bs) {
     if (s->run->rank != 0) e->msg[0] = '\0';
     return rc;
   }
-  s->vslice = acc[s->fnext];
   const double l1W = (double)*bs * oo->alpha_W * oo->l1_ratio, l2W = (double)*bs * oo->alpha_W * (1.0 - oo->l1_ratio);
   double sw = 0, sw2 = 0;
   for (size_t q = 0; q < FR; q++) {
@@ -262,11 +259,17 @@ static int online_transform(ponline_run *s) {
   for (int64_t it = 0; it < s->oo->transform_max_iter; it++) {
     double red[3] = {0, 0, 0};
     sn_timer_begin(&s->run->timer, SN_PH_NMF_H);
-    for (int64_t j0 = 0; j0 < n_local; j0 += tile) {
+    int rc = SN_OK;
+    for (int64_t j0 = 0; rc == SN_OK && j0 < n_local; j0 += tile) {
       int64_t n = n_local - j0 < tile ? n_local - j0 : tile;
       float *Ht = s->H + j0 * R;
+      const float *Vt = sn_frames_get(s->V, j0, n, s->vbuf, e);
+      if (!Vt) {
+        rc = SN_ERR_IO;
+        break;
+      }
       memcpy(s->buf, Ht, (size_t)(n * R) * sizeof(float));
-      sn_nmf_pass(s->wf, s->V + j0 * F, n, Ht, 1, 0, 0, s->acc);
+      sn_nmf_pass(s->wf, Vt, n, Ht, 1, 0, 0, s->acc);
       for (int64_t q = 0; q < n * R; q++) {
         double d = (double)Ht[q] - s->buf[q];
         red[0] += d * d;
@@ -275,7 +278,7 @@ static int online_transform(ponline_run *s) {
     }
     sn_timer_end(&s->run->timer, SN_PH_NMF_H);
     red[2] = (o->stop && *o->stop) ? 1.0 : 0.0;
-    int rc = sn_run_allreduce_sum(s->run, red, 3, SN_OK);
+    rc = sn_run_allreduce_sum(s->run, red, 3, rc);
     if (rc) return rc;
     if (red[2] > 0) {
       rc = SN_FAIL(e, SN_ERR_INTERRUPTED, "nmf: interrupted by a signal in the final pass (--solver online writes no checkpoint)");
@@ -286,27 +289,63 @@ static int online_transform(ponline_run *s) {
   }
   memset(s->acc, 0, (size_t)s->L.len * sizeof(double));
   sn_timer_begin(&s->run->timer, SN_PH_LOSS);
-  sn_nmf_pass(s->wf, s->V, n_local, s->H, 0, 0, 1, s->acc);
+  int rc = SN_OK;
+  for (int64_t j0 = 0; rc == SN_OK && j0 < n_local; j0 += tile) {
+    int64_t n = n_local - j0 < tile ? n_local - j0 : tile;
+    const float *Vt = sn_frames_get(s->V, j0, n, s->vbuf, e);
+    if (Vt) sn_nmf_pass(s->wf, Vt, n, s->H + j0 * R, 0, 0, 1, s->acc);
+    else rc = SN_ERR_IO;
+  }
   sn_timer_end(&s->run->timer, SN_PH_LOSS);
   double loss = s->acc[s->L.loss];
-  int rc = sn_run_allreduce_sum(s->run, &loss, 1, SN_OK);
+  rc = sn_run_allreduce_sum(s->run, &loss, 1, rc);
   if (rc) return rc;
   s->st->loss = loss;
   return SN_OK;
 }
 
-int sn_ponline_solve(sn_run *run, const sn_pnmf_opts *o, const sn_ponline_opts *oo, const float *V,
+/* Collective. The V sum of all frames (the transform's start) and of the
+ * global mini-batch at every position (a fresh restart's): one walk over this
+ * rank's frames, one allreduce of steps + 1 numbers. */
+static int online_vsums(ponline_run *s) {
+  const int64_t F = s->o->cfg.F, steps = s->sl.steps;
+  sn_err *e = &s->run->err;
+  double *sums = sn_calloc((size_t)(steps + 1) * sizeof(double), "online nmf", e);
+  int rc = sn_agree(s->run->comm, sums ? SN_OK : SN_ERR_NOMEM, e);
+  if (rc) return rc;
+  sn_timer_begin(&s->run->timer, SN_PH_READ);
+  for (int64_t p = 0; rc == SN_OK && p < steps; p++) {
+    int64_t j0, nb;
+    slice_of(&s->sl, s->run->rank, p, &j0, &nb);
+    for (int64_t t0 = 0; rc == SN_OK && t0 < nb; t0 += s->cs.tile) {
+      int64_t n = nb - t0 < s->cs.tile ? nb - t0 : s->cs.tile;
+      const float *v = sn_frames_get(s->V, j0 + t0, n, s->vbuf, e);
+      if (!v) rc = SN_ERR_IO;
+      for (size_t q = 0; v && q < (size_t)(F * n); q++) sums[p] += v[q];
+    }
+    sums[steps] += sums[p];
+  }
+  sn_timer_end(&s->run->timer, SN_PH_READ);
+  rc = sn_run_allreduce_sum(s->run, sums, (size_t)(steps + 1), rc);
+  if (rc == SN_OK) {
+    memcpy(s->vslice, sums, (size_t)steps * sizeof(double));
+    s->vtotal = sums[steps];
+  }
+  sn_free(sums);
+  return rc;
+}
+
+int sn_ponline_solve(sn_run *run, const sn_pnmf_opts *o, const sn_ponline_opts *oo, const sn_frames *V,
                      float *W, float *H, sn_pnmf_state *st) {
   sn_err *e = &run->err;
   const int64_t F = o->cfg.F, R = o->cfg.R, N = o->N;
   ponline_run s = {.run = run, .o = o, .oo = oo, .V = V, .W = W, .H = H, .st = st, .cs = o->cfg};
   s.cs.solver = SN_NMF_MU;
   s.cs.h_rule = SN_NMF_H_ONLINE;
-  sn_nmf_layout_of(&s.cs, 4, &s.L);
+  sn_nmf_layout_of(&s.cs, 3, &s.L);
   s.fstop = s.L.flags;
   s.fsum = s.L.flags + 1;
   s.fsq = s.L.flags + 2;
-  s.fnext = s.L.flags + 3;
   slices_init(&s.sl, N, oo->batch, run->size);
   int rc = sn_agree(run->comm, online_alloc(&s, e), e);
   if (rc) goto cleanup;
@@ -315,17 +354,8 @@ int sn_ponline_solve(sn_run *run, const sn_pnmf_opts *o, const sn_ponline_opts *
     s.A[q] = W[q];
     s.B[q] = 1.0;
   }
-  /* the V sum of the whole V (transform's start) and of the first slice (a fresh restart's) */
-  double sums[2] = {vsum_cols(V, F, o->n_local), 0};
-  {
-    int64_t j0, nb;
-    slice_of(&s.sl, run->rank, 0, &j0, &nb);
-    sums[1] = vsum_cols(V + j0 * F, F, nb);
-  }
-  rc = sn_run_allreduce_sum(run, sums, 2, SN_OK);
+  rc = online_vsums(&s);
   if (rc) goto cleanup;
-  s.vtotal = sums[0];
-  s.vslice = sums[1];
   sn_ponline_progress p0 = {.event = SN_PONLINE_MON_START, .batch = oo->batch, .steps_per_pass = s.sl.steps,
                             .forget_factor = oo->forget_factor, .rho = s.rho, .fresh_restarts = oo->fresh_restarts};
   monitor(&s, &p0);
@@ -364,6 +394,8 @@ cleanup:
   sn_free(s.row);
   sn_free(s.Wprev);
   sn_free(s.buf);
+  sn_free(s.vbuf);
+  sn_free(s.vslice);
   sn_nmf_ws_destroy(&s.ws);
   sn_nmf_ws_destroy(&s.wf);
   return rc;

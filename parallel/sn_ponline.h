@@ -57,6 +57,9 @@ typedef struct sn_ponline_opts {
  * transform of every frame. st: iter = passes started, converged = an early
  * stop (tol on W's relative change, or max_no_improvement), hist = the mean
  * batch cost at each step, loss = the beta-divergence of V and the final W H.
+ * V: this rank's frames, in memory or read slice by slice (then only a
+ * mini-batch slice or a tile of V is in memory: one walk for the V sums, one
+ * read per step, one walk per transform iteration and one for the loss).
  * Returns the agreed code (SN_ERR_INTERRUPTED on a signal: no checkpoint). */
-int sn_ponline_solve(sn_run *run, const sn_pnmf_opts *o, const sn_ponline_opts *oo, const float *V,
+int sn_ponline_solve(sn_run *run, const sn_pnmf_opts *o, const sn_ponline_opts *oo, const sn_frames *V,
                      float *W, float *H, sn_pnmf_state *st);

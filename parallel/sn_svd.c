@@ -26,19 +26,31 @@ void pdsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const
 
 #define SN_SVD_TILE 256
 
+/* Local: Vd (F x t doubles) = frames [j0, j0 + t) of V. */
+static int tile_double(const sn_frames *V, int64_t j0, int64_t t, float *fbuf, double *Vd, sn_err *e) {
+  const float *v = sn_frames_get(V, j0, t, fbuf, e);
+  if (!v) return SN_ERR_IO;
+  for (int64_t q = 0; q < V->F * t; q++) Vd[q] = v[q];
+  return SN_OK;
+}
+
 /* Local: G (F x F, lower) += V V^T over the block, in double. */
-static int gram_local(const float *V, int64_t F, int64_t n, double *G, sn_err *e) {
+static int gram_local(const sn_frames *V, int64_t F, int64_t n, double *G, sn_err *e) {
+  int rc = SN_OK;
   double *Vd = sn_calloc((size_t)F * SN_SVD_TILE * sizeof(double), "nndsvd tile", e);
-  if (!Vd) return SN_ERR_NOMEM;
-  for (int64_t j0 = 0; j0 < n; j0 += SN_SVD_TILE) {
+  float *fbuf = sn_frames_buffer(V, SN_SVD_TILE, &rc, e);
+  if (!Vd) rc = SN_ERR_NOMEM;
+  for (int64_t j0 = 0; rc == SN_OK && j0 < n; j0 += SN_SVD_TILE) {
     int64_t t = n - j0 < SN_SVD_TILE ? n - j0 : SN_SVD_TILE;
-    for (int64_t q = 0; q < F * t; q++) Vd[q] = V[j0 * F + q];
-    cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, (int)F, (int)t, 1.0, Vd, (int)F, 1.0, G, (int)F);
+    rc = tile_double(V, j0, t, fbuf, Vd, e);
+    if (rc == SN_OK)
+      cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, (int)F, (int)t, 1.0, Vd, (int)F, 1.0, G, (int)F);
   }
   sn_free(Vd);
+  sn_free(fbuf);
   for (int64_t j = 0; j < F; j++)
     for (int64_t i = 0; i < j; i++) G[i + j * F] = G[j + i * F];
-  return SN_OK;
+  return rc;
 }
 
 /* Local: global index of local index l in a block-cyclic distribution. */
@@ -54,7 +66,7 @@ typedef struct svd_ctx {
 } svd_ctx;
 
 /* Local. G = this rank's V V^T (F x F, double) and room for the eigenvalues. */
-static int svd_gram(svd_ctx *c, const float *V, int64_t F64, int64_t n_local, sn_err *e) {
+static int svd_gram(svd_ctx *c, const sn_frames *V, int64_t F64, int64_t n_local, sn_err *e) {
   if (F64 > 46340) /* F*F must fit an int for ScaLAPACK's local sizes */
     return SN_FAIL(e, SN_ERR_INPUT, "nndsvd: F = %lld bins is too large for the Gram eigensolver", (long long)F64);
   c->F = (int)F64;
@@ -155,7 +167,7 @@ static void svd_finish(const double *buf, int64_t F64, int64_t R, double *U, dou
   }
 }
 
-int sn_svd_top(sn_run *run, const sn_pnmf_opts *o, const float *V, double *U, double *S) {
+int sn_svd_top(sn_run *run, const sn_pnmf_opts *o, const sn_frames *V, double *U, double *S) {
   sn_err *e = &run->err;
   const int64_t F64 = o->cfg.F, R = o->cfg.R;
   svd_ctx c = {.ctxt = -1, .handle = -1, .myrow = -1};
@@ -186,7 +198,7 @@ cleanup:
   return rc;
 }
 
-int sn_svd_nndsvd(sn_run *run, const sn_pnmf_opts *o, const float *V, int variant, uint64_t seed,
+int sn_svd_nndsvd(sn_run *run, const sn_pnmf_opts *o, const sn_frames *V, int variant, uint64_t seed,
                   float *W, float *H) {
   sn_err *e = &run->err;
   const int64_t F = o->cfg.F, R = o->cfg.R, n = o->n_local;
@@ -195,29 +207,33 @@ int sn_svd_nndsvd(sn_run *run, const sn_pnmf_opts *o, const float *V, int varian
   double *Y = sn_calloc((size_t)(R * (n > 0 ? n : 1)) * sizeof(double), "nndsvd V^T U", e);
   double *Vd = sn_calloc((size_t)F * SN_SVD_TILE * sizeof(double), "nndsvd tile", e);
   double *nrm = sn_calloc((size_t)(2 * R + 1) * sizeof(double), "nndsvd norms", e);
-  int rc = sn_agree(run->comm, (U && S && Y && Vd && nrm) ? SN_OK : SN_ERR_NOMEM, e);
+  float *fbuf = NULL;
+  int rc = (U && S && Y && Vd && nrm) ? SN_OK : SN_ERR_NOMEM;
+  if (rc == SN_OK) fbuf = sn_frames_buffer(V, SN_SVD_TILE, &rc, e);
+  rc = sn_agree(run->comm, rc, e);
   if (rc) goto cleanup;
   rc = sn_svd_top(run, o, V, U, S);
   if (rc) goto cleanup;
-  /* right vectors of the local columns: y_r = V^T u_r / s_r */
-  for (int64_t j0 = 0; j0 < n; j0 += SN_SVD_TILE) {
+  /* right vectors of the local columns: y_r = V^T u_r / s_r; and the V sum */
+  double vsum = 0;
+  for (int64_t j0 = 0; rc == SN_OK && j0 < n; j0 += SN_SVD_TILE) {
     int64_t t = n - j0 < SN_SVD_TILE ? n - j0 : SN_SVD_TILE;
-    for (int64_t q = 0; q < F * t; q++) Vd[q] = V[j0 * F + q];
+    rc = tile_double(V, j0, t, fbuf, Vd, e);
+    if (rc) break;
+    for (int64_t q = 0; q < F * t; q++) vsum += Vd[q];
     cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)R, (int)t, (int)F, 1.0, U, (int)F, Vd, (int)F, 0.0,
                 Y + j0 * R, (int)R);
   }
-  for (int64_t j = 0; j < n; j++)
+  for (int64_t j = 0; rc == SN_OK && j < n; j++)
     for (int64_t r = 0; r < R; r++) Y[r + j * R] = S[r] > 0 ? Y[r + j * R] / S[r] : 0.0;
   /* norms of the positive / negative parts of each right vector, over all columns */
-  for (int64_t j = 0; j < n; j++)
+  for (int64_t j = 0; rc == SN_OK && j < n; j++)
     for (int64_t r = 0; r < R; r++) {
       double y = Y[r + j * R];
       if (y > 0) nrm[r] += y * y; else nrm[R + r] += y * y;
     }
-  double vsum = 0;
-  for (size_t q = 0; q < (size_t)(F * n); q++) vsum += V[q];
   nrm[2 * R] = vsum;
-  rc = sn_run_allreduce_sum(run, nrm, (size_t)(2 * R + 1), SN_OK);
+  rc = sn_run_allreduce_sum(run, nrm, (size_t)(2 * R + 1), rc);
   if (rc) goto cleanup;
   const double avg = nrm[2 * R] / ((double)F * (double)o->N);
   const double eps = 1e-6;
@@ -273,6 +289,7 @@ cleanup:
   sn_free(S);
   sn_free(Y);
   sn_free(Vd);
+  sn_free(fbuf);
   sn_free(nrm);
   return rc;
 }

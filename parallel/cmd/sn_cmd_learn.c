@@ -226,7 +226,7 @@ int sn_cmd_learn(sn_run *run, int argc, char **argv) {
   SN_PROGRESS(run, "learn: V %d x %lld (%.1f s of audio)", s.F, (long long)s.N, fl.seconds);
 
   /* ---- factorize ---- */
-  const sn_nmf_block blk = {s.mag, s.F, s.N, s.start, s.n_local, in.v[0], nc.checkpoint_s, NULL, NULL, NULL};
+  const sn_nmf_block blk = {s.mag, s.F, s.N, s.start, s.n_local, in.v[0], nc.checkpoint_s, NULL, NULL, NULL, NULL};
   SN_CHECK(sn_nmf_cli_run(run, "learn", &nc, &blk, &o, &W, &H, &st, &n_fixed));
   SN_PROGRESS(run, "learn: NMF %lld iterations, loss %.6g%s", (long long)st.iter, st.loss,
               st.converged ? " (converged)" : "");

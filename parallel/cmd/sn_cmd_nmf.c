@@ -15,6 +15,7 @@
 #include "sn_nmf_cli.h"
 #include "sn_pnmf.h"
 #include "sn_signal.h"
+#include "sn_vcache.h"
 
 
 /* The compat callback of sn_nmf_cli_run: the attributes of obj against those of V. */
@@ -33,11 +34,16 @@ static int nmf_compat(void *ctx, sn_h5 *f, const char *obj, const char *file, sn
 
 /* The input of nmf: this rank's block of V and the input's attributes. */
 typedef struct nmf_input {
-  float *V;              /* F x n_local, ld F */
+  float *V;              /* F x n_local, ld F; NULL when streamed (cache) */
   int64_t F, N, col0, n_local;
   size_t nv;             /* F * n_local */
   sn_spec_attrs at;      /* the attributes of the input dataset */
+  sn_vcache *cache;      /* --solver online: the block in a scratch file instead of V */
+  sn_frames frames;      /* the source over the cache */
 } nmf_input;
+
+/* Columns per collective read when V goes to the scratch file. */
+#define NMF_STREAM_COLS 1024
 
 /* Local. The options every rank parsed alike; points nc->checkpoint_s at
  * ckpt (MODEL.h5.ckpt.h5) unless --checkpoint names one. */
@@ -70,9 +76,40 @@ static int alloc_block(nmf_input *d, const char *in, sn_err *e) {
   return d->V ? SN_OK : SN_ERR_NOMEM;
 }
 
+/* Collective. This rank's columns of dset, NMF_STREAM_COLS at a time (every
+ * rank takes part in as many reads as the rank with the most columns), each
+ * checked and appended to the scratch file in dir: only one piece of V is in
+ * memory. */
+static int nmf_read_stream(sn_run *run, sn_h5 *f, const char *in, const char *dset, const sn_nmf_cli *nc,
+                           const char *dir, nmf_input *d) {
+  sn_err *e = &run->err;
+  const int64_t F = d->F, most = (d->N + run->size - 1) / run->size;
+  float *buf = NULL;
+  int rc = sn_vcache_open(dir, F, d->n_local, &d->cache, e);
+  if (rc == SN_OK) {
+    buf = sn_calloc((size_t)(F * NMF_STREAM_COLS) * sizeof(float), "spectrogram piece", e);
+    if (!buf) rc = SN_ERR_NOMEM;
+  }
+  SN_AGREE(run, rc);
+  for (int64_t j0 = 0; j0 < most; j0 += NMF_STREAM_COLS) {
+    int64_t m = d->n_local - j0 < NMF_STREAM_COLS ? d->n_local - j0 : NMF_STREAM_COLS;
+    if (m < 0) m = 0;
+    SN_CHECK(sn_h5_read_cols(f, dset, F, d->col0 + (m > 0 ? j0 : 0), m, buf, F, e));
+    rc = sn_nmf_cli_check_v(buf, F, m, d->col0 + j0, nc->beta, in, dset, e);
+    if (rc == SN_OK && m > 0) rc = sn_vcache_put(d->cache, j0, m, buf, e);
+    SN_AGREE(run, rc);
+  }
+  d->frames = sn_vcache_frames(d->cache);
+cleanup:
+  sn_free(buf);
+  return rc;
+}
+
 /* Collective (phase read). This rank's columns of dataset dset of file in,
- * checked (shape, k, finite and nonnegative), and the input's attributes. */
-static int nmf_read(sn_run *run, const char *in, const char *dset, const sn_nmf_cli *nc, nmf_input *d) {
+ * checked (shape, k, finite and nonnegative), and the input's attributes;
+ * with --solver online, into a scratch file in dir (d->V stays NULL). */
+static int nmf_read(sn_run *run, const char *in, const char *dset, const sn_nmf_cli *nc, const char *dir,
+                    nmf_input *d) {
   sn_err *e = &run->err;
   sn_h5 *f = NULL;
   int64_t dims[2] = {0, 0};
@@ -84,11 +121,15 @@ static int nmf_read(sn_run *run, const char *in, const char *dset, const sn_nmf_
   d->F = dims[0];
   d->N = dims[1];
   sn_block_range(d->N, run->size, run->rank, &d->col0, &d->n_local);
-  SN_AGREE(run, alloc_block(d, in, e));
-  SN_CHECK(sn_h5_read_cols(f, dset, d->F, d->col0, d->n_local, d->V, d->F, e));
+  if (nc->online) {
+    SN_CHECK(nmf_read_stream(run, f, in, dset, nc, dir, d));
+  } else {
+    SN_AGREE(run, alloc_block(d, in, e));
+    SN_CHECK(sn_h5_read_cols(f, dset, d->F, d->col0, d->n_local, d->V, d->F, e));
+  }
   SN_CHECK(sn_spec_attrs_read(f, dset, &d->at, e));
   SN_CHECK(sn_h5_close(&f, 0, e));
-  SN_AGREE(run, sn_nmf_cli_check_v(d->V, d->F, d->n_local, d->col0, nc->beta, in, dset, e));
+  if (!nc->online) SN_AGREE(run, sn_nmf_cli_check_v(d->V, d->F, d->n_local, d->col0, nc->beta, in, dset, e));
   sn_timer_end(&run->timer, SN_PH_READ);
 cleanup:
   if (f) sn_h5_close(&f, 0, e);
@@ -136,12 +177,12 @@ static void nmf_report(sn_run *run, const nmf_input *d, int64_t k, const sn_pnmf
   sn_run_fact_double(run, "bytes_reduced", run->bytes_reduced);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  double mem[2] = {(double)ru.ru_maxrss / 1024.0, (double)d->nv * 4.0 / 1048576.0};
+  double mem[2] = {(double)ru.ru_maxrss / 1024.0, (double)d->F * (double)d->n_local * 4.0 / 1048576.0};
   SN_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, mem, 2, MPI_DOUBLE, MPI_MAX, run->comm));
   sn_run_fact_double(run, "peak_rss_mib_max", mem[0]);
   sn_run_fact_double(run, "v_block_mib_max", mem[1]);
-  SN_PROGRESS(run, "nmf: peak memory per rank %.1f MiB (largest V block %.1f MiB), %.0f bytes reduced per rank",
-              mem[0], mem[1], run->bytes_reduced);
+  SN_PROGRESS(run, "nmf: peak memory per rank %.1f MiB (largest V block %.1f MiB%s), %.0f bytes reduced per rank",
+              mem[0], mem[1], d->cache ? ", streamed from a scratch file" : "", run->bytes_reduced);
   run->timer.bytes_reduced = run->bytes_reduced;
 }
 
@@ -181,13 +222,16 @@ int sn_cmd_nmf(sn_run *run, int argc, char **argv) {
   /* the output first (under its temporary name): an existing -o without
    * --force or an unwritable path must fail now, not after hours of solving */
   SN_CHECK(sn_h5_create(run->comm, com.output, com.force, &out, e));
-  SN_CHECK(nmf_read(run, in, dset, &nc, &d));
+  char scratch[4096];
+  sn_nmf_cli_scratch_dir(&nc, com.output, 0, scratch, sizeof scratch);
+  SN_CHECK(nmf_read(run, in, dset, &nc, scratch, &d));
 
   /* start, solve (a SIGTERM/SIGUSR1 caught since the start asks for a checkpoint), sort */
   SN_PROGRESS(run, "nmf: V %lld x %lld on %d rank(s), k = %lld, beta = %g, solver %s, init %s%s", (long long)d.F,
               (long long)d.N, run->size, (long long)nc.k, nc.beta, nc.solver_s, nc.init_s, nc.fix_W_s ? ", fixed dictionary" : "");
   nmf_compat_ctx cctx = {&d.at, in};
-  const sn_nmf_block blk = {d.V, d.F, d.N, d.col0, d.n_local, in, nc.checkpoint_s, nmf_compat, nmf_compat, &cctx};
+  const sn_nmf_block blk = {d.V, d.F, d.N, d.col0, d.n_local, in, nc.checkpoint_s, nmf_compat, nmf_compat, &cctx,
+                            d.cache ? &d.frames : NULL};
   SN_CHECK(sn_nmf_cli_run(run, "nmf", &nc, &blk, &o, &W, &H, &st, &n_fixed));
 
   SN_CHECK(nmf_write(run, &out, &nc, &o, &st, &d, W, H, n_fixed));
@@ -200,6 +244,7 @@ cleanup:
   if (out) sn_h5_close(&out, 0, e);
   sn_pnmf_state_free(&st);
   sn_free(d.V);
+  sn_vcache_close(&d.cache);
   sn_free(W);
   sn_free(H);
   return rc;

@@ -862,7 +862,7 @@ static int sep_factorize(sn_run *run, sep_opts *o, sep_state *st) {
   sn_spec *s = &st->s;
   int rc;
   const sn_nmf_block blk = {s->mag, s->F, s->N, s->start, s->n_local, o->in, o->nc.checkpoint_s, sn_sep_compat, NULL,
-                            &s->par};
+                            &s->par, NULL};
   SN_CHECK(sn_nmf_cli_run(run, "separate", &o->nc, &blk, &st->po, &st->W, &st->H, &st->nmf, &st->n_fixed));
   st->nmf_done = 1;
   /* the NMF is complete: its checkpoint has served (a crash from here on must

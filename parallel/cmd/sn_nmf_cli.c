@@ -86,6 +86,19 @@ int sn_nmf_cli_check_batch(const char *cmd, const sn_nmf_cli *c, int64_t N, sn_e
   return SN_OK;
 }
 
+void sn_nmf_cli_scratch_dir(const sn_nmf_cli *c, const char *output, int outdir, char *buf, size_t cap) {
+  if (c->scratch) {
+    snprintf(buf, cap, "%s", c->scratch);
+    return;
+  }
+  snprintf(buf, cap, "%s", output && *output ? output : ".");
+  if (outdir) return;
+  char *slash = strrchr(buf, '/');
+  if (!slash) snprintf(buf, cap, ".");
+  else if (slash == buf) buf[1] = '\0';
+  else *slash = '\0';
+}
+
 int sn_nmf_cli_check_k(const char *cmd, int64_t k, int64_t F, int64_t N, const char *what, sn_err *e) {
   if (k > F || k > N)
     return SN_FAIL(e, SN_ERR_USAGE, "%s -k: %lld components exceed min(F, N) = %lld for %s (%lld bins x %lld frames)",
@@ -170,11 +183,10 @@ static int nmf_sort(const char *cmd, int64_t F, int64_t k, int64_t n, float *W, 
 
 /* Collective. H = sqrt(mean(V) / k) everywhere (sklearn's start of H when W
  * is given): the start that does not depend on an unused init of W. */
-static int start_h_constant(sn_run *run, const sn_nmf_block *b, int64_t k, float *H) {
+static int start_h_constant(sn_run *run, const sn_pnmf_opts *o, const sn_nmf_block *b, const sn_frames *V, int64_t k,
+                            float *H) {
   double sum = 0;
-  for (int64_t j = 0; j < b->n_local; j++)
-    for (int64_t i = 0; i < b->F; i++) sum += b->V[i + j * b->F];
-  int rc = sn_run_allreduce_sum(run, &sum, 1, SN_OK);
+  int rc = sn_pnmf_vsum(run, o, V, &sum);
   if (rc) return rc;
   float avg = (float)sqrt(sum / ((double)b->F * (double)b->N) / (double)k);
   for (int64_t q = 0; q < k * b->n_local; q++) H[q] = avg;
@@ -248,10 +260,10 @@ cleanup:
 
 /* Collective. o->fingerprint: a hash of the data and of the options that
  * change the result (a checkpoint must match it). */
-static int run_fingerprint(sn_run *run, const sn_nmf_cli *c, const sn_nmf_block *b, sn_pnmf_opts *o,
-                           const float *Wfix, int64_t n_fixed) {
+static int run_fingerprint(sn_run *run, const sn_nmf_cli *c, const sn_nmf_block *b, const sn_frames *V,
+                           sn_pnmf_opts *o, const float *Wfix, int64_t n_fixed) {
   uint64_t h = 0;
-  int rc = sn_pnmf_data_hash(run, o, b->V, &h);
+  int rc = sn_pnmf_data_hash(run, o, V, &h);
   if (rc) return rc;
   uint64_t fp = sn_fnv1a(SN_FNV_INIT, &h, sizeof h);
   int64_t iv[6] = {b->F, b->N, c->k, c->solver, n_fixed, c->tile};
@@ -274,8 +286,8 @@ static int check_resume(const char *checkpoint, sn_err *e) {
 /* Collective. The start of W and H (phase init): a checkpoint (--resume),
  * a constant H under a wholly fixed W, random, NNDSVD or --init FILE; then
  * the fixed columns of W. */
-static int run_start(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_nmf_block *b, sn_pnmf_opts *o,
-                     const float *Wfix, int64_t n_fixed, float *W, float *H, sn_pnmf_state *st) {
+static int run_start(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_nmf_block *b, const sn_frames *V,
+                     sn_pnmf_opts *o, const float *Wfix, int64_t n_fixed, float *W, float *H, sn_pnmf_state *st) {
   const int64_t k = c->k;
   int rc = SN_OK;
   sn_timer_begin(&run->timer, SN_PH_INIT);
@@ -284,11 +296,11 @@ static int run_start(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn
     SN_CHECK(sn_pnmf_checkpoint_read(run, o, W, H, st));
     SN_PROGRESS(run, "%s: resuming the NMF from %s at iteration %lld", cmd, o->checkpoint, (long long)st->iter);
   } else if (n_fixed == k && c->init_kind != SN_NMF_INIT_FILE) {
-    rc = start_h_constant(run, b, k, H); /* W is the dictionary: no init of W to run */
+    rc = start_h_constant(run, o, b, V, k, H); /* W is the dictionary: no init of W to run */
   } else if (c->init_kind == SN_NMF_INIT_RANDOM) {
-    rc = sn_pnmf_init_random(run, o, b->V, (uint64_t)c->seed, W, H);
+    rc = sn_pnmf_init_random(run, o, V, (uint64_t)c->seed, W, H);
   } else if (c->init_kind != SN_NMF_INIT_FILE) {
-    rc = sn_svd_nndsvd(run, o, b->V, c->init_kind - SN_NMF_INIT_NNDSVD, (uint64_t)c->seed, W, H);
+    rc = sn_svd_nndsvd(run, o, V, c->init_kind - SN_NMF_INIT_NNDSVD, (uint64_t)c->seed, W, H);
   } else {
     rc = read_start(run, c, b, W, H);
   }
@@ -300,8 +312,8 @@ cleanup:
 
 /* Collective. Solve (a SIGTERM/SIGUSR1 caught since the command's start asks
  * for a checkpoint). */
-static int run_solve(sn_run *run, const sn_nmf_cli *c, const sn_nmf_block *b, sn_pnmf_opts *o, float *W, float *H,
-                     sn_pnmf_state *st) {
+static int run_solve(sn_run *run, const sn_nmf_cli *c, const sn_nmf_block *b, const sn_frames *V, sn_pnmf_opts *o,
+                     float *W, float *H, sn_pnmf_state *st) {
   const int64_t N = b->N;
   if (c->online) {
     sn_ponline_opts oo = {.batch = c->batch_size > 0 ? c->batch_size : (N < 1024 ? N : 1024),
@@ -309,7 +321,7 @@ static int run_solve(sn_run *run, const sn_nmf_cli *c, const sn_nmf_block *b, sn
                           .max_no_improvement = c->max_no_improvement,
                           .transform_max_iter = c->transform_max_iter >= 0 ? c->transform_max_iter : c->max_iter, .alpha_W = c->alpha_W, .l1_ratio = c->l1_ratio,
                           .monitor = {.fn = sn_ponline_monitor_print}};
-    return sn_ponline_solve(run, o, &oo, b->V, W, H, st);
+    return sn_ponline_solve(run, o, &oo, V, W, H, st);
   }
   return sn_pnmf_solve(run, o, b->V, W, H, st, c->resume);
 }
@@ -322,15 +334,16 @@ int sn_nmf_cli_run(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_n
   int rc;
   *W = *H = NULL;
   *n_fixed = 0;
+  const sn_frames V = b->frames ? *b->frames : sn_frames_mem(b->V, F, b->n_local);
   run_config(c, b, o);
   *W = sn_calloc((size_t)(F * k) * sizeof(float), "W", e);
   *H = sn_calloc((size_t)(k * (b->n_local > 0 ? b->n_local : 1)) * sizeof(float), "H", e);
   SN_AGREE(run, (*W && *H) ? SN_OK : SN_ERR_NOMEM);
   SN_CHECK(run_fixed(run, cmd, c, b, o, &Wfix, n_fixed));
-  SN_CHECK(run_fingerprint(run, c, b, o, Wfix, *n_fixed));
+  SN_CHECK(run_fingerprint(run, c, b, &V, o, Wfix, *n_fixed));
   SN_AGREE(run, sn_pnmf_state_init(st, c->max_iter, e));
-  SN_CHECK(run_start(run, cmd, c, b, o, Wfix, *n_fixed, *W, *H, st));
-  SN_CHECK(run_solve(run, c, b, o, *W, *H, st));
+  SN_CHECK(run_start(run, cmd, c, b, &V, o, Wfix, *n_fixed, *W, *H, st));
+  SN_CHECK(run_solve(run, c, b, &V, o, *W, *H, st));
   /* sort by peak frequency (librosa.decompose: argsort of argmax over bins) */
   if (c->sort) SN_AGREE(run, nmf_sort(cmd, F, k, b->n_local, *W, *H, e));
 cleanup:

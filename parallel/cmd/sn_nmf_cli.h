@@ -38,6 +38,7 @@ typedef struct sn_nmf_cli {
   int fresh_restarts;
   int64_t max_no_improvement; /* 10; 0: none */
   int64_t transform_max_iter; /* iterations of the final H pass; -1: max_iter */
+  const char *scratch;       /* online: folder of the per-rank spectrogram scratch files; NULL: the output's */
   /* derived by sn_nmf_cli_check */
   double beta, alpha_H;
   int solver;                /* SN_NMF_MU, SN_NMF_CD or SN_NMF_ANLS */
@@ -69,6 +70,9 @@ enum { SN_NMF_INIT_RANDOM = 0, SN_NMF_INIT_NNDSVD, SN_NMF_INIT_NNDSVDA, SN_NMF_I
    "online: stop after N steps without a lower smoothed batch cost (default 10; 0: never)"},                           \
   {"--transform-max-iter", 0, SN_OPT_INT64, &(c)->transform_max_iter, "N",                                             \
    "online: MU iterations of the final H pass over every frame, W fixed (default --max-iter; --tol stops it)"},         \
+  {"--scratch", 0, SN_OPT_STRING, &(c)->scratch, "DIR",                                                                \
+   "online: V is not held; each rank spills its frames to an (unlinked) scratch file in DIR, F x frames x 4 bytes, "  \
+   "and reads a mini-batch at a time (default: the output's folder; a node-local disk is best)"},                      \
   {"--init", 0, SN_OPT_STRING, &(c)->init_s, "HOW", "random|nndsvd|nndsvda|nndsvdar|FILE.h5 (/nmf/W, /nmf/H) (default nndsvda)"}, \
   {"--fix-W", 0, SN_OPT_STRING, &(c)->fix_W_s, "FILE.h5[:/path]",                                                       \
    "fixed dictionary columns (default path /nmf/W); the rest are learned"},                                             \
@@ -100,6 +104,10 @@ int sn_nmf_cli_check(const char *cmd, sn_nmf_cli *c, sn_err *e);
  * 1 <= k <= min(F, N); `what` names V in the message ("a.h5 /stft/magnitude"). */
 int sn_nmf_cli_check_k(const char *cmd, int64_t k, int64_t F, int64_t N, const char *what, sn_err *e);
 
+/* Local. The folder of the online solver's scratch files into buf: --scratch,
+ * else the folder of `output` (a file or a folder: outdir 1). */
+void sn_nmf_cli_scratch_dir(const sn_nmf_cli *c, const char *output, int outdir, char *buf, size_t cap);
+
 /* Local. SN_ERR_USAGE ("CMD --batch-size: ...") when --solver online's
  * --batch-size exceeds the N frames of V. */
 int sn_nmf_cli_check_batch(const char *cmd, const sn_nmf_cli *c, int64_t N, sn_err *e);
@@ -124,6 +132,8 @@ typedef struct sn_nmf_block {
   sn_nmf_compat_fn compat;    /* check of a --fix-W dictionary (NULL: none) */
   sn_nmf_compat_fn compat_init; /* check of an --init FILE's /nmf/W (NULL: none) */
   void *compat_ctx;
+  const sn_frames *frames;    /* NULL: V above; else V is not in memory (V NULL) and the starts and
+                                 --solver online walk it through this source (io/sn_vcache.h) */
 } sn_nmf_block;
 
 /* Collective. Factorize V ~= W H with the options c (checked by
