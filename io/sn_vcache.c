@@ -10,16 +10,15 @@
 
 struct sn_vcache {
   int fd;
-  int64_t F, n;
+  int64_t F;
   char path[4200];
 };
 
-int sn_vcache_open(const char *dir, int64_t F, int64_t n, sn_vcache **c, sn_err *e) {
+int sn_vcache_open(const char *dir, int64_t F, sn_vcache **c, sn_err *e) {
   *c = NULL;
   sn_vcache *v = sn_calloc(sizeof *v, "scratch file", e);
   if (!v) return SN_ERR_NOMEM;
   v->F = F;
-  v->n = n;
   const char *d = dir && *dir ? dir : ".";
   snprintf(v->path, sizeof v->path, "%s/.specnmf-v.XXXXXX", d);
   v->fd = mkstemp(v->path);
@@ -60,8 +59,8 @@ static int vcache_read(void *ctx, int64_t j0, int64_t m, float *buf, sn_err *e) 
   return transfer((sn_vcache *)ctx, j0, m, buf, 0, e);
 }
 
-sn_frames sn_vcache_frames(sn_vcache *c) {
-  sn_frames s = {c->F, c->n, NULL, vcache_read, c};
+sn_frames sn_vcache_frames(sn_vcache *c, int64_t n) {
+  sn_frames s = {c->F, n, NULL, vcache_read, c};
   return s;
 }
 

@@ -15,6 +15,8 @@
 
 /* Samples staged per read: bounds the audio buffer whatever the file length. */
 #define SN_PSTFT_CHUNK_SAMPLES (1 << 21)
+/* Frames per piece handed to a frame sink. */
+#define SN_PSTFT_PIECE 512
 
 /* Validate the analysis options and fill the parameters they define. Local. */
 static int sn_stft_cfg_check(const sn_stft_cfg *c, sn_spec_params *p, sn_window_kind *wk, sn_err *e) {
@@ -334,7 +336,7 @@ static int spec_matches(const char *input, const sn_spec_params *q, const sn_spe
  * rank's frames, closed. Returns this rank's code, for the caller to agree. */
 static int stft_audio_local(sn_run *run, const char *const *inputs, int n, const sn_stft_cfg *cfg,
                             const sn_spec_files *fl, const char *kind, const double *peak, sn_stft_plan *plan,
-                            float *buf, sn_spec *s) {
+                            float *buf, sn_spec *s, const sn_frame_sink *sink, float *piece) {
   sn_err *e = &run->err;
   const sn_spec_params *p = &s->par;
   const int64_t end = s->start + s->n_local;
@@ -347,23 +349,71 @@ static int stft_audio_local(sn_run *run, const char *const *inputs, int n, const
     sn_audio *a = NULL;
     rc = sn_audio_open(inputs[i], &ao, &a, &info, e);
     if (rc == SN_OK && cfg->normalize && peak[i] > 0) sn_audio_set_scale(a, 1.0 / peak[i]);
-    if (rc == SN_OK)
+    if (rc == SN_OK && !sink)
       rc = stft_frames(run, a, plan, p, lo - fl->first[i], hi - lo, buf, s->mag + (size_t)(lo - s->start) * s->F, s->F,
                        NULL, stft_nch(cfg, info.channels));
+    for (int64_t j = lo; rc == SN_OK && sink && j < hi; j += SN_PSTFT_PIECE) {
+      int64_t m = hi - j < SN_PSTFT_PIECE ? hi - j : SN_PSTFT_PIECE;
+      rc = stft_frames(run, a, plan, p, j - fl->first[i], m, buf, piece, s->F, NULL, stft_nch(cfg, info.channels));
+      if (rc == SN_OK) rc = sink->put(sink->ctx, j - s->start, m, piece, e);
+    }
     sn_audio_close(&a);
   }
   return rc == SN_OK ? sn_fault("stft", run->rank, e) : rc;
 }
 
+/* Local. The frames [*lo, *hi) of input i that the block [start, start + n)
+ * holds (*hi == *lo when none). */
+static void file_overlap(const sn_spec_files *fl, int i, int64_t start, int64_t n, int64_t *lo, int64_t *hi) {
+  const int64_t end = start + n;
+  *lo = fl->first[i] > start ? fl->first[i] : start;
+  *hi = fl->first[i + 1] < end ? fl->first[i + 1] : end;
+  if (*hi < *lo) *hi = *lo;
+}
+
+/* Collective. The stored spectrogram input i into this rank's block: one
+ * collective read, or with a sink SN_PSTFT_PIECE columns at a time (every
+ * rank takes part in as many reads as the rank that overlaps the file most). */
+static int stored_read(sn_run *run, const char *input, int i, const sn_spec_files *fl, sn_spec *s,
+                       const sn_frame_sink *sink, float *piece) {
+  sn_err *e = &run->err;
+  int64_t lo, hi, pieces = 1;
+  file_overlap(fl, i, s->start, s->n_local, &lo, &hi);
+  if (sink) {
+    pieces = 0;
+    for (int q = 0; q < run->size; q++) {
+      int64_t qs, qn, ql, qh;
+      sn_block_range(s->N, run->size, q, &qs, &qn);
+      file_overlap(fl, i, qs, qn, &ql, &qh);
+      if ((qh - ql + SN_PSTFT_PIECE - 1) / SN_PSTFT_PIECE > pieces) pieces = (qh - ql + SN_PSTFT_PIECE - 1) / SN_PSTFT_PIECE;
+    }
+  }
+  sn_h5 *f = NULL;
+  int rc = sn_h5_open(run->comm, input, &f, e);
+  for (int64_t k = 0; rc == SN_OK && k < pieces; k++) {
+    int64_t j = sink ? lo + k * SN_PSTFT_PIECE : lo, m = sink ? hi - j : hi - lo;
+    if (m > SN_PSTFT_PIECE && sink) m = SN_PSTFT_PIECE;
+    if (m < 0) m = 0;
+    float *dst = sink ? piece : s->mag + (size_t)(lo - s->start) * s->F;
+    rc = sn_h5_read_cols(f, "/stft/magnitude", s->F, m > 0 ? j - fl->first[i] : 0, m, dst, s->F, e);
+    if (rc == SN_OK && sink) rc = sn_agree(run->comm, m > 0 ? sink->put(sink->ctx, j - s->start, m, piece, e) : SN_OK, e);
+  }
+  if (f) {
+    int crc = sn_h5_close(&f, 0, e);
+    if (rc == SN_OK) rc = crc;
+  }
+  return rc;
+}
+
 int sn_pstft_compute_files(sn_run *run, const char *const *inputs, int n, const sn_stft_cfg *cfg, sn_spec *s,
-                           sn_spec_files *fl) {
+                           sn_spec_files *fl, const sn_frame_sink *sink) {
   memset(s, 0, sizeof *s);
   memset(fl, 0, sizeof *fl);
   sn_err *e = &run->err;
   sn_window_kind wk;
   sn_stft_plan *plan = NULL;
   sn_audio *a = NULL;
-  float *buf = NULL;
+  float *buf = NULL, *piece = NULL;
   double *peak = NULL;
   char *kind = NULL; /* 1: stored spectrogram */
   sn_spec_params *p = &s->par;
@@ -426,32 +476,20 @@ int sn_pstft_compute_files(sn_run *run, const char *const *inputs, int n, const 
   s->N = fl->first[n];
   sn_block_range(s->N, run->size, run->rank, &s->start, &s->n_local);
   SN_CHECK(sn_pstft_plan(run, p, cfg->wisdom, &plan));
-  s->mag = sn_calloc((size_t)s->F * (size_t)s->n_local * sizeof(float), "spectrogram block", e);
-  buf = stft_buffer(p, s->n_local, e);
-  SN_CHECK(sn_agree(run->comm, (s->mag && buf) ? SN_OK : SN_ERR_NOMEM, e));
+  if (sink) piece = sn_calloc((size_t)s->F * SN_PSTFT_PIECE * sizeof(float), "spectrogram piece", e);
+  else s->mag = sn_calloc((size_t)s->F * (size_t)s->n_local * sizeof(float), "spectrogram block", e);
+  buf = stft_buffer(p, sink && s->n_local > SN_PSTFT_PIECE ? SN_PSTFT_PIECE : s->n_local, e);
+  SN_CHECK(sn_agree(run->comm, ((s->mag || piece) && buf) ? SN_OK : SN_ERR_NOMEM, e));
 
   /* ---- stored spectrograms: collective reads (a rank outside reads 0 columns) ---- */
-  const int64_t end = s->start + s->n_local;
   sn_timer_begin(&run->timer, SN_PH_READ);
-  for (int i = 0; i < n && rc == SN_OK; i++) {
-    if (!kind[i]) continue;
-    int64_t lo = fl->first[i] > s->start ? fl->first[i] : s->start, hi = fl->first[i + 1] < end ? fl->first[i + 1] : end;
-    if (hi < lo) hi = lo;
-    sn_h5 *f = NULL;
-    rc = sn_h5_open(run->comm, inputs[i], &f, e);
-    if (rc == SN_OK)
-      rc = sn_h5_read_cols(f, "/stft/magnitude", s->F, hi > lo ? lo - fl->first[i] : 0, hi - lo,
-                           s->mag + (size_t)(lo - s->start) * s->F, s->F, e);
-    if (f) {
-      int crc = sn_h5_close(&f, 0, e);
-      if (rc == SN_OK) rc = crc;
-    }
-  }
+  for (int i = 0; i < n && rc == SN_OK; i++)
+    if (kind[i]) rc = stored_read(run, inputs[i], i, fl, s, sink, piece);
   sn_timer_end(&run->timer, SN_PH_READ);
   if (rc) goto cleanup;
 
   /* ---- audio: each rank its own frames of each file it overlaps (local) ---- */
-  SN_AGREE(run, stft_audio_local(run, inputs, n, cfg, fl, kind, peak, plan, buf, s));
+  SN_AGREE(run, stft_audio_local(run, inputs, n, cfg, fl, kind, peak, plan, buf, s, sink, piece));
   sn_run_fact_int(run, "n_inputs", n);
   sn_run_fact_int(run, "channels", p->channels);
   sn_run_fact_str(run, "channel_rule", p->channel_rule);
@@ -462,6 +500,7 @@ int sn_pstft_compute_files(sn_run *run, const char *const *inputs, int n, const 
 
 cleanup:
   sn_free(buf);
+  sn_free(piece);
   sn_stft_plan_destroy(&plan);
   sn_audio_close(&a);
   free(peak);

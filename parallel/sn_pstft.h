@@ -81,6 +81,14 @@ typedef struct sn_spec_files {
   double seconds;       /* audio summed over the inputs (from stored spectrograms: their n_samples) */
 } sn_spec_files;
 
+/* Where the frames go when the block is not held (--solver online): pieces
+ * of this rank's frames (local frame j0, m frames, F x m, ld F), each frame
+ * once. Local; an error stops the computation (the caller's code is agreed). */
+typedef struct sn_frame_sink {
+  int (*put)(void *ctx, int64_t j0, int64_t m, const float *V, sn_err *e);
+  void *ctx;
+} sn_frame_sink;
+
 /* Collective. This rank's block (sn_block_range over the total frame count)
  * of the frames of n inputs side by side, in the order given: audio files
  * (anything sn_pstft_compute reads) and stored magnitude spectrograms
@@ -89,9 +97,10 @@ typedef struct sn_spec_files {
  * span ranks and a rank may hold parts of several files. Every input must
  * have the same sample rate (after --sr) and at least one frame. Errors name
  * the input. s->par.n_samples is 0 and s->par.input the first input; *fl gets
- * the layout (sn_spec_files_free it). */
+ * the layout (sn_spec_files_free it). With a sink, s->mag stays NULL and the
+ * frames go to the sink a piece at a time (only a piece is in memory). */
 int sn_pstft_compute_files(sn_run *run, const char *const *inputs, int n, const sn_stft_cfg *cfg, sn_spec *s,
-                           sn_spec_files *fl);
+                           sn_spec_files *fl, const sn_frame_sink *sink);
 
 /* Local. Free the layout; safe on a zeroed struct. */
 void sn_spec_files_free(sn_spec_files *fl);

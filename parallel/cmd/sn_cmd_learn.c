@@ -13,6 +13,7 @@
 #include "sn_nmf_cli.h"
 #include "sn_pstft.h"
 #include "sn_signal.h"
+#include "sn_vcache.h"
 
 #define SN_LEARN_MAX_POS 4096
 #define SN_LEARN_LIST_MAX (64 << 20) /* bytes of a --list file */
@@ -133,12 +134,29 @@ static int check_opts(const sn_common *com, const char *name, sn_nmf_cli *nc, ch
 }
 
 /* Local. V must fit k components (and the online solver's batch), and be
- * finite and nonnegative. */
+ * finite and nonnegative (when streamed, each piece was checked on its way
+ * to the scratch file). */
 static int check_v(const sn_nmf_cli *nc, const sn_spec *s, const char *first, sn_err *e) {
   int rc = sn_nmf_cli_check_k("learn", nc->k, s->F, s->N, "the inputs", e);
   if (rc == SN_OK) rc = sn_nmf_cli_check_batch("learn", nc, s->N, e);
-  if (rc == SN_OK) rc = sn_nmf_cli_check_v(s->mag, s->F, s->n_local, s->start, nc->beta, first, "the spectrogram", e);
+  if (rc == SN_OK && s->mag)
+    rc = sn_nmf_cli_check_v(s->mag, s->F, s->n_local, s->start, nc->beta, first, "the spectrogram", e);
   return rc;
+}
+
+/* --solver online: the spectrogram goes to a scratch file piece by piece,
+ * each piece checked as check_v checks V. */
+typedef struct learn_sink {
+  sn_vcache *cache;
+  const sn_spec *s;
+  double beta;
+  const char *first;
+} learn_sink;
+
+static int learn_put(void *ctx, int64_t j0, int64_t m, const float *V, sn_err *e) {
+  const learn_sink *k = ctx;
+  int rc = sn_nmf_cli_check_v(V, k->s->F, m, k->s->start + j0, k->beta, k->first, "the spectrogram", e);
+  return rc ? rc : sn_vcache_put(k->cache, j0, m, V, e);
 }
 
 /* Local. The inputs joined for the dictionary's attribute (NULL: out of memory, recorded in e). */
@@ -209,6 +227,7 @@ int sn_cmd_learn(sn_run *run, int argc, char **argv) {
   float *W = NULL, *H = NULL;
   char ckpt[4200];
   int64_t n_fixed = 0;
+  learn_sink sink = {0};
   sn_signal_catch();
 
   /* ---- options and inputs ---- */
@@ -221,12 +240,22 @@ int sn_cmd_learn(sn_run *run, int argc, char **argv) {
   /* ---- spectrogram: every input's frames side by side ---- */
   SN_PROGRESS(run, "learn: %s from %d input%s on %d rank%s, k = %lld, beta = %g", name, in.n, in.n > 1 ? "s" : "",
               run->size, run->size > 1 ? "s" : "", (long long)nc.k, nc.beta);
-  SN_CHECK(sn_pstft_compute_files(run, in.v, in.n, &scfg, &s, &fl));
+  if (nc.online) {
+    char dir[4096];
+    sn_nmf_cli_scratch_dir(&nc, com.output, 0, dir, sizeof dir);
+    SN_AGREE(run, sn_vcache_open(dir, scfg.n_fft / 2 + 1, &sink.cache, e));
+  }
+  sink.s = &s;
+  sink.beta = nc.beta;
+  sink.first = in.v[0];
+  const sn_frame_sink put = {learn_put, &sink};
+  SN_CHECK(sn_pstft_compute_files(run, in.v, in.n, &scfg, &s, &fl, sink.cache ? &put : NULL));
   SN_AGREE(run, check_v(&nc, &s, in.v[0], e));
+  sn_frames frames = sink.cache ? sn_vcache_frames(sink.cache, s.n_local) : sn_frames_mem(s.mag, s.F, s.n_local);
   SN_PROGRESS(run, "learn: V %d x %lld (%.1f s of audio)", s.F, (long long)s.N, fl.seconds);
 
   /* ---- factorize ---- */
-  const sn_nmf_block blk = {s.mag, s.F, s.N, s.start, s.n_local, in.v[0], nc.checkpoint_s, NULL, NULL, NULL, NULL};
+  const sn_nmf_block blk = {s.mag, s.F, s.N, s.start, s.n_local, in.v[0], nc.checkpoint_s, NULL, NULL, NULL, &frames};
   SN_CHECK(sn_nmf_cli_run(run, "learn", &nc, &blk, &o, &W, &H, &st, &n_fixed));
   SN_PROGRESS(run, "learn: NMF %lld iterations, loss %.6g%s", (long long)st.iter, st.loss,
               st.converged ? " (converged)" : "");
@@ -247,6 +276,7 @@ cleanup:
   sn_pnmf_state_free(&st);
   sn_spec_free(&s);
   sn_spec_files_free(&fl);
+  sn_vcache_close(&sink.cache);
   inputs_free(&in);
   sn_free(W), sn_free(H);
   free(pos);

@@ -85,7 +85,7 @@ static int nmf_read_stream(sn_run *run, sn_h5 *f, const char *in, const char *ds
   sn_err *e = &run->err;
   const int64_t F = d->F, most = (d->N + run->size - 1) / run->size;
   float *buf = NULL;
-  int rc = sn_vcache_open(dir, F, d->n_local, &d->cache, e);
+  int rc = sn_vcache_open(dir, F, &d->cache, e);
   if (rc == SN_OK) {
     buf = sn_calloc((size_t)(F * NMF_STREAM_COLS) * sizeof(float), "spectrogram piece", e);
     if (!buf) rc = SN_ERR_NOMEM;
@@ -99,7 +99,7 @@ static int nmf_read_stream(sn_run *run, sn_h5 *f, const char *in, const char *ds
     if (rc == SN_OK && m > 0) rc = sn_vcache_put(d->cache, j0, m, buf, e);
     SN_AGREE(run, rc);
   }
-  d->frames = sn_vcache_frames(d->cache);
+  d->frames = sn_vcache_frames(d->cache, d->n_local);
 cleanup:
   sn_free(buf);
   return rc;

@@ -13,7 +13,14 @@ stored spectrograms. Checks:
   the hstack of the files' spectrograms;
 - rank invariance: W at SN_NP ranks equals W at 1 rank within 1e-5 (random
   start and NNDSVDa, KL and Frobenius);
-- the attributes of /dict/W: source, beta, STFT parameters, inputs, seconds."""
+- the attributes of /dict/W: source, beta, STFT parameters, inputs, seconds;
+- --solver online, which holds no V (each rank's frames go to a scratch file
+  in pieces of 512 frames, across file boundaries; a 26 s input makes several
+  pieces): learn on the audio files and on the stored spectrograms give the W
+  of `nmf --solver online` on the glued V (1e-5), and the scratch folder is
+  left empty."""
+import os
+
 import h5py
 import numpy as np
 import soundfile as sf
@@ -78,6 +85,34 @@ for opts in (["-k", "5", "--beta", "kl", "--init", "random", "--seed", "3", "--m
     check(rel(W_spec, W_audio) < 1e-6, f"{tag}: stored spectrograms give the audio's W (rel {rel(W_spec, W_audio):.1e} < 1e-6)")
     check(rel(W_nmf, W_audio) < 1e-5, f"{tag}: nmf of the numpy-glued V gives learn's W (rel {rel(W_nmf, W_audio):.1e} < 1e-5)")
     check(rel(W_audio, W_one) < 1e-5, f"{tag}: {NP} ranks equal 1 rank (rel {rel(W_audio, W_one):.1e} < 1e-5)")
+
+# --solver online: V streamed through a scratch file (the results depend on the rank count, so the
+# reference is nmf --solver online at the same count)
+n_long = int(26 * sr)
+t = np.arange(n_long) / sr
+x = 0.2 * np.sin(2 * np.pi * 220 * t) * (1 + 0.5 * np.sin(2 * np.pi * 0.7 * t)) + 0.003 * rng.standard_normal(n_long)
+long_wav = tmp("long.wav")
+sf.write(long_wav, x.astype(np.float32), sr, subtype="FLOAT")
+long_spec = tmp("long_spec.h5")
+run(["stft", long_wav, "-o", long_spec, "--force", "-q"], np_=1)
+V_on = np.hstack([V, h5py.File(long_spec)["/stft/magnitude"][()]])
+glued_on = tmp("glued_online.h5")
+with h5py.File(glued_on, "w") as h:
+    d = h.create_dataset("/stft/magnitude", data=V_on.astype(np.float32))
+    for k, v in attrs.items():
+        d.attrs[k] = v
+scratch = tmp("scratch")
+os.makedirs(scratch, exist_ok=True)
+opts = ["-k", "4", "--beta", "kl", "--solver", "online", "--batch-size", "300", "--max-iter", "3", "--tol", "0",
+        "--init", "random", "--scratch", scratch]
+W_on_audio, _ = learn(files + [long_wav, "--name", "tone_1"] + opts, tmp("d_on_audio.h5"))
+W_on_spec, _ = learn(specs + [long_spec, "--name", "tone_1"] + opts, tmp("d_on_spec.h5"))
+run(["nmf", glued_on, "-o", tmp("nmf_on.h5"), "--force", "-q", "--tile", "256"] + opts)
+W_on_nmf = h5py.File(tmp("nmf_on.h5"))["/nmf/W"][()].astype(np.float64)
+print(f"online: N = {V_on.shape[1]} frames")
+check(rel(W_on_spec, W_on_audio) < 1e-5, f"online: stored spectrograms give the audio's W (rel {rel(W_on_spec, W_on_audio):.1e} < 1e-5)")
+check(rel(W_on_nmf, W_on_audio) < 1e-5, f"online: nmf of the glued V gives learn's W (rel {rel(W_on_nmf, W_on_audio):.1e} < 1e-5)")
+check(os.listdir(scratch) == [], f"online: the scratch folder is left empty ({os.listdir(scratch)})")
 
 check(at.get("source") == "tone_1", f"attribute source = {at.get('source')}")
 check(at.get("beta") == 2.0, f"attribute beta = {at.get('beta')}")
