@@ -5,7 +5,7 @@ foreach(np 1 2 3)
   set_tests_properties(nmf_online.np${np} PROPERTIES TIMEOUT 400)
   set_tests_properties(nmf_online_errors.np${np} PROPERTIES TIMEOUT 300)
 endforeach()
-# nmf --solver online holds no V: peak RSS under half the V block (about 128 MiB per rank).
+# nmf --solver online holds no V: peak RSS under half the V block (about 192 MiB per rank).
 sn_add_mpi_test(online_memory py/test_online_memory.py)
 foreach(np 1 2 3)
   set_tests_properties(online_memory.np${np} PROPERTIES TIMEOUT 400)

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """nmf --solver online holds no V: at SN_NP ranks, on a stored spectrogram of
-about 128 MiB per rank (random, chunked as specnmf stft writes), the run's
+about 192 MiB per rank (random, chunked as specnmf stft writes), the run's
 peak resident memory per rank (getrusage, max over ranks, from the report)
 stays under half of the V block, while the batch solver (mu) holds V whole
 (its peak is above the block: the check can fail). The loss written by the
@@ -15,7 +15,7 @@ import numpy as np
 
 from sn_testlib import NP, check, finish, run, tmp
 
-F, N = 1025, 32768 * NP
+F, N = 1025, 49152 * NP
 rng = np.random.default_rng(5)
 spec = tmp("big.h5")
 with h5py.File(spec, "w") as h:
@@ -38,7 +38,7 @@ for solver in ("online", "mu"):
     print(f"{solver}: peak RSS {facts[solver]['peak_rss_mib_max']:.1f} MiB per rank, "
           f"V block {facts[solver]['v_block_mib_max']:.1f} MiB")
 v = facts["online"]["v_block_mib_max"]
-check(v > 120, f"V block per rank {v:.1f} MiB > 120 MiB")
+check(v > 180, f"V block per rank {v:.1f} MiB > 180 MiB")
 check(facts["online"]["peak_rss_mib_max"] < 0.5 * v,
       f"online: peak RSS {facts['online']['peak_rss_mib_max']:.1f} MiB < half the V block ({0.5 * v:.1f} MiB)")
 check(facts["mu"]["peak_rss_mib_max"] > v,
