@@ -200,13 +200,27 @@ int sn_pstft_params(sn_run *run, const char *input, const sn_stft_cfg *cfg, sn_s
   return SN_OK;
 }
 
-int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int want_complex, sn_spec *s) {
+/* Local. Frames [f0, f0 + n) of a into the sink, SN_PSTFT_PIECE at a time
+ * (staged in piece; local frame indices from j0). */
+static int stft_frames_sink(sn_run *run, sn_audio *a, sn_stft_plan *plan, const sn_spec_params *p, int64_t f0,
+                            int64_t n, int64_t j0, float *buf, float *piece, int F, int nch, const sn_frame_sink *sink) {
+  int rc = SN_OK;
+  for (int64_t j = 0; rc == SN_OK && j < n; j += SN_PSTFT_PIECE) {
+    int64_t m = n - j < SN_PSTFT_PIECE ? n - j : SN_PSTFT_PIECE;
+    rc = stft_frames(run, a, plan, p, f0 + j, m, buf, piece, F, NULL, nch);
+    if (rc == SN_OK) rc = sink->put(sink->ctx, j0 + j, m, piece, &run->err);
+  }
+  return rc;
+}
+
+int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int want_complex, sn_spec *s,
+                     const sn_frame_sink *sink) {
   memset(s, 0, sizeof *s);
   sn_err *e = &run->err;
   sn_window_kind wk;
   sn_audio *a = NULL;
   sn_stft_plan *plan = NULL;
-  float *buf = NULL;
+  float *buf = NULL, *piece = NULL;
   sn_audio_info info;
   memset(&info, 0, sizeof info);
 
@@ -252,12 +266,20 @@ int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int
 
   /* Buffers: the block, and one staged span of audio. */
   size_t nel = (size_t)s->F * (size_t)s->n_local;
-  s->mag = sn_calloc(nel * sizeof(float), "spectrogram block", e);
-  if (want_complex && s->mag) s->cplx = sn_calloc(nel * 2 * sizeof(float), "complex spectrogram block", e);
-  buf = stft_buffer(p, s->n_local, e);
-  rc = (!s->mag || (want_complex && !s->cplx) || !buf) ? SN_ERR_NOMEM : SN_OK;
+  if (sink) { /* only a piece in memory (never the complex STFT: callers with a sink do not want it) */
+    piece = sn_calloc((size_t)s->F * SN_PSTFT_PIECE * sizeof(float), "spectrogram piece", e);
+    buf = stft_buffer(p, s->n_local < SN_PSTFT_PIECE ? s->n_local : SN_PSTFT_PIECE, e);
+    rc = (!piece || !buf) ? SN_ERR_NOMEM : SN_OK;
+  } else {
+    s->mag = sn_calloc(nel * sizeof(float), "spectrogram block", e);
+    if (want_complex && s->mag) s->cplx = sn_calloc(nel * 2 * sizeof(float), "complex spectrogram block", e);
+    buf = stft_buffer(p, s->n_local, e);
+    rc = (!s->mag || (want_complex && !s->cplx) || !buf) ? SN_ERR_NOMEM : SN_OK;
+  }
   if (rc == SN_OK) rc = sn_fault("read", run->rank, e);
-  if (rc == SN_OK)
+  if (rc == SN_OK && sink)
+    rc = stft_frames_sink(run, a, plan, p, s->start, s->n_local, 0, buf, piece, s->F, nch, sink);
+  else if (rc == SN_OK)
     rc = stft_frames(run, a, plan, p, s->start, s->n_local, buf, s->mag, s->F, s->cplx, nch);
   if (rc == SN_OK) rc = sn_fault("stft", run->rank, e);
   rc = sn_agree(run->comm, rc, e);
@@ -273,6 +295,7 @@ int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int
 
 cleanup:
   sn_free(buf);
+  sn_free(piece);
   sn_stft_plan_destroy(&plan);
   sn_audio_close(&a);
   if (rc) sn_spec_free(s);
@@ -352,11 +375,9 @@ static int stft_audio_local(sn_run *run, const char *const *inputs, int n, const
     if (rc == SN_OK && !sink)
       rc = stft_frames(run, a, plan, p, lo - fl->first[i], hi - lo, buf, s->mag + (size_t)(lo - s->start) * s->F, s->F,
                        NULL, stft_nch(cfg, info.channels));
-    for (int64_t j = lo; rc == SN_OK && sink && j < hi; j += SN_PSTFT_PIECE) {
-      int64_t m = hi - j < SN_PSTFT_PIECE ? hi - j : SN_PSTFT_PIECE;
-      rc = stft_frames(run, a, plan, p, j - fl->first[i], m, buf, piece, s->F, NULL, stft_nch(cfg, info.channels));
-      if (rc == SN_OK) rc = sink->put(sink->ctx, j - s->start, m, piece, e);
-    }
+    if (rc == SN_OK && sink)
+      rc = stft_frames_sink(run, a, plan, p, lo - fl->first[i], hi - lo, lo - s->start, buf, piece, s->F,
+                            stft_nch(cfg, info.channels), sink);
     sn_audio_close(&a);
   }
   return rc == SN_OK ? sn_fault("stft", run->rank, e) : rc;

@@ -69,9 +69,6 @@ int sn_stft_cfg_audio_channel(const sn_stft_cfg *cfg);
  * the options and the file's header only: for checks before any work. */
 int sn_pstft_params(sn_run *run, const char *input, const sn_stft_cfg *cfg, sn_spec_params *p);
 
-/* Collective. Compute this rank's block of the spectrogram of `input` (audio
- * file or HDF5 /audio). want_complex also keeps the complex STFT. */
-int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int want_complex, sn_spec *s);
 
 /* Where each input's frames sit in a spectrogram made of several inputs side
  * by side (sn_pstft_compute_files). */
@@ -88,6 +85,13 @@ typedef struct sn_frame_sink {
   int (*put)(void *ctx, int64_t j0, int64_t m, const float *V, sn_err *e);
   void *ctx;
 } sn_frame_sink;
+
+/* Collective. Compute this rank's block of the spectrogram of `input` (audio
+ * file or HDF5 /audio). want_complex also keeps the complex STFT. With a sink
+ * (and want_complex 0), s->mag stays NULL and the frames go to the sink a
+ * piece at a time. */
+int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int want_complex, sn_spec *s,
+                     const sn_frame_sink *sink);
 
 /* Collective. This rank's block (sn_block_range over the total frame count)
  * of the frames of n inputs side by side, in the order given: audio files

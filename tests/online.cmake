@@ -10,3 +10,8 @@ sn_add_mpi_test(online_memory py/test_online_memory.py)
 foreach(np 1 2 3)
   set_tests_properties(online_memory.np${np} PROPERTIES TIMEOUT 400)
 endforeach()
+# separate --solver online: V in a scratch file, W as nmf --solver online, parts add up.
+sn_add_mpi_test(separate_online py/test_separate_online.py)
+foreach(np 1 2 3)
+  set_tests_properties(separate_online.np${np} PROPERTIES TIMEOUT 300)
+endforeach()

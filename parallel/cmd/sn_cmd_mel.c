@@ -68,7 +68,7 @@ static int mel_spectrogram(sn_run *run, const char *input, const sn_stft_cfg *cf
     stored = strchr(input, ':') != NULL || !sn_h5_exists(f, "/audio");
     SN_CHECK(sn_h5_close(&f, 0, e));
   }
-  if (!stored) return sn_pstft_compute(run, input, cfg, 0, s);
+  if (!stored) return sn_pstft_compute(run, input, cfg, 0, s, NULL);
   SN_CHECK(sn_spec_read(run, input, 0, s));
   SN_AGREE(run, check_finite(s, input, e));
   if (s->par.power != cfg->power) {

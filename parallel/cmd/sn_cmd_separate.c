@@ -29,6 +29,7 @@
 #include "sn_pnmf.h"
 #include "sn_pstft.h"
 #include "sn_signal.h"
+#include "sn_vcache.h"
 #include "sn_sources.h"
 #include "sn_pstream.h"
 #include "sn_wav.h"
@@ -195,6 +196,9 @@ typedef struct sep_state {
   float *Vp, *Hp;         /* pooled V and H (rank 0 after the reduction) */
   sn_h5 *res;             /* result.h5, open from the model to the commit */
   int nmf_done;           /* the NMF is complete (its checkpoint has served) */
+  sn_vcache *cache;       /* --solver online: V in a scratch file (s.mag NULL until a reconstruction
+                             in memory needs the block as scratch) */
+  sn_frames frames;       /* the source over the cache */
   char ckpt_buf[4200], beta_buf[32];
 } sep_state;
 
@@ -239,6 +243,21 @@ static void sn_pool_finish_mean(float *a, int64_t rows, int64_t N, int P) {
   }
 }
 
+/* Collective. The pooled array *out (rows_out x P, this rank's frames pooled
+ * into it already; NULL on a rank that pooled none: zeros) reduced on rank 0. */
+static int sep_pool_reduce(sn_run *run, const sep_opts *o, const sn_spec *s, int64_t rows_out, int P, const char *what,
+                           float **out) {
+  int rc;
+  sn_timer_begin(&run->timer, SN_PH_PLOT);
+  if (!*out) *out = sn_calloc((size_t)(rows_out * P) * sizeof(float), what, &run->err);
+  SN_AGREE(run, *out ? SN_OK : SN_ERR_NOMEM);
+  SN_CHECK(sn_reduce_pool(run, *out, rows_out * P, o->pool_mode));
+  if (run->rank == 0 && o->pool_mode == SN_POOL_MEAN) sn_pool_finish_mean(*out, rows_out, s->N, P);
+cleanup:
+  sn_timer_end(&run->timer, SN_PH_PLOT);
+  return rc;
+}
+
 /* Collective. Pool the block A (rows_in x this rank's frames of s) into P
  * columns for overview.png: *out (rows_out x P) on rank 0 after the
  * reduction; bins: A is a spectrogram (V), else activations (H). */
@@ -249,8 +268,8 @@ static int sep_pool(sn_run *run, const sep_opts *o, const sn_spec *s, const floa
   *out = sn_calloc((size_t)(rows_out * P) * sizeof(float), what, &run->err);
   SN_AGREE(run, *out ? SN_OK : SN_ERR_NOMEM);
   sn_plot_pool(A, rows_in, s->n_local, s->start, s->N, P, bins, o->pool_mode, *out);
-  SN_CHECK(sn_reduce_pool(run, *out, rows_out * P, o->pool_mode));
-  if (run->rank == 0 && o->pool_mode == SN_POOL_MEAN) sn_pool_finish_mean(*out, rows_out, s->N, P);
+  sn_timer_end(&run->timer, SN_PH_PLOT);
+  return sep_pool_reduce(run, o, s, rows_out, P, what, out);
 cleanup:
   sn_timer_end(&run->timer, SN_PH_PLOT);
   return rc;
@@ -839,15 +858,46 @@ static int sep_check_spectrogram(const sep_opts *o, sep_state *st, sn_err *e) {
   if (!(nc->fix_W && nc->fix_W_cols == k) && (rc = sn_nmf_cli_check_k("separate", k, s->F, s->N, o->in, e))) return rc;
   if ((rc = sn_nmf_cli_check_batch("separate", nc, s->N, e))) return rc;
   if (!o->group_s && !st->src->n && o->n_sources == INT_MIN && (rc = sn_groups_identity(&st->grp, k, e))) return rc;
+  if (!s->mag) return SN_OK; /* streamed: each piece was checked on its way to the scratch file */
   return sn_nmf_cli_check_v(s->mag, s->F, s->n_local, s->start, nc->beta, o->in, "the spectrogram", e);
 }
 
-/* Collective. Stage 1: V = |STFT| of the input, this rank's frames, checked. */
+/* --solver online: the frames go to the scratch file piece by piece, each
+ * checked as sep_check_spectrogram checks V and pooled for overview.png. */
+typedef struct sep_sink {
+  const sep_opts *o;
+  sep_state *st;
+} sep_sink;
+
+static int sep_put(void *ctx, int64_t j0, int64_t m, const float *V, sn_err *e) {
+  const sep_opts *o = ((sep_sink *)ctx)->o;
+  sep_state *st = ((sep_sink *)ctx)->st;
+  const sn_spec *s = &st->s;
+  int rc = sn_nmf_cli_check_v(V, s->F, m, s->start + j0, o->nc.beta, o->in, "the spectrogram", e);
+  if (rc == SN_OK && !o->no_plot) {
+    const int PV = (int)(s->N < SN_PLOT_VCOLS ? s->N : SN_PLOT_VCOLS);
+    if (!st->Vp) st->Vp = sn_calloc((size_t)(SN_PLOT_ROWS * PV) * sizeof(float), "pooled spectrogram", e);
+    if (!st->Vp) return SN_ERR_NOMEM;
+    sn_plot_pool(V, s->F, m, s->start + j0, s->N, PV, 1, o->pool_mode, st->Vp);
+  }
+  return rc ? rc : sn_vcache_put(st->cache, j0, m, V, e);
+}
+
+/* Collective. Stage 1: V = |STFT| of the input, this rank's frames, checked;
+ * with --solver online, into a scratch file beside OUTDIR (or --scratch). */
 static int sep_spectrogram(sn_run *run, const sep_opts *o, sep_state *st) {
   int rc;
   SN_PROGRESS(run, "separate: %s on %d rank%s, k = %lld, reconstruct %s", o->in, run->size, run->size > 1 ? "s" : "",
               (long long)st->k, o->recon_s);
-  SN_CHECK(sn_pstft_compute(run, o->in, &o->scfg, 0, &st->s));
+  sep_sink sk = {o, st};
+  const sn_frame_sink put = {sep_put, &sk};
+  if (o->nc.online) {
+    char dir[4200];
+    sn_nmf_cli_scratch_dir(&o->nc, o->com.output, 0, dir, sizeof dir);
+    SN_AGREE(run, sn_vcache_open(dir, o->scfg.n_fft / 2 + 1, &st->cache, &run->err));
+  }
+  SN_CHECK(sn_pstft_compute(run, o->in, &o->scfg, 0, &st->s, st->cache ? &put : NULL));
+  st->frames = st->cache ? sn_vcache_frames(st->cache, st->s.n_local) : sn_frames_mem(st->s.mag, st->s.F, st->s.n_local);
   SN_AGREE(run, sep_check_spectrogram(o, st, &run->err));
   SN_PROGRESS(run, "separate: V %lld x %lld at %g Hz (%.1f s)", (long long)st->s.F, (long long)st->s.N,
               st->s.par.sample_rate, st->s.par.n_samples / st->s.par.sample_rate);
@@ -862,7 +912,7 @@ static int sep_factorize(sn_run *run, sep_opts *o, sep_state *st) {
   sn_spec *s = &st->s;
   int rc;
   const sn_nmf_block blk = {s->mag, s->F, s->N, s->start, s->n_local, o->in, o->nc.checkpoint_s, sn_sep_compat, NULL,
-                            &s->par, NULL};
+                            &s->par, &st->frames};
   SN_CHECK(sn_nmf_cli_run(run, "separate", &o->nc, &blk, &st->po, &st->W, &st->H, &st->nmf, &st->n_fixed));
   st->nmf_done = 1;
   /* the NMF is complete: its checkpoint has served (a crash from here on must
@@ -925,7 +975,7 @@ static int sep_write_model(sn_run *run, const sep_opts *o, sep_state *st) {
   int rc;
   snprintf(path, sizeof path, "%s/result.h5", st->od->path);
   SN_CHECK(sn_h5_create(run->comm, path, o->com.force, &st->res, &run->err));
-  SN_CHECK(sn_spec_write(run, st->res, &st->s));
+  if (st->s.mag) SN_CHECK(sn_spec_write(run, st->res, &st->s)); /* --solver online holds no V to store */
   sn_timer_begin(&run->timer, SN_PH_WRITE);
   rc = sep_write_nmf(run, o, st, st->res);
   if (rc == SN_OK) rc = sep_write_separate(run, o, st, st->res);
@@ -1041,6 +1091,11 @@ static int sep_sources(sn_run *run, const sep_opts *o, sep_state *st) {
   memset(&r, 0, sizeof r);
   double sc_sum = 0;
   int rc;
+  if (!st->s.mag) { /* --solver online held no V: the parts in memory use the block as scratch */
+    st->s.mag = sn_calloc((size_t)(st->s.F * (st->s.n_local > 0 ? st->s.n_local : 1)) * sizeof(float), "part scratch",
+                          &run->err);
+    SN_AGREE(run, st->s.mag ? SN_OK : SN_ERR_NOMEM);
+  }
   SN_CHECK(sep_recon_setup(run, o, st, &r));
   for (int g = 0; g < st->grp.n_src; g++) SN_CHECK(sep_source(run, o, st, &r, g, &sc_sum));
   if (o->recon == SN_RECON_GRIFFINLIM && st->grp.n_src > 0)
@@ -1138,6 +1193,7 @@ static void sep_state_free(sep_state *st) {
   if (st->src) sn_sources_free(st->src);
   free(st->src);
   sn_free(st->W), sn_free(st->H), sn_free(st->Vp), sn_free(st->Hp), sn_free(st->Wfix);
+  sn_vcache_close(&st->cache);
   free(st->od);
 }
 
@@ -1223,7 +1279,8 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   st.PV = (int)(st.s.N < SN_PLOT_VCOLS ? st.s.N : SN_PLOT_VCOLS);
   st.PH = (int)(st.s.N < SN_PLOT_HCOLS ? st.s.N : SN_PLOT_HCOLS);
   /* V pooled for the picture before V is reused */
-  if (!o.no_plot) SN_CHECK(sep_pool(run, &o, &st.s, st.s.mag, st.s.F, SN_PLOT_ROWS, st.PV, 1, "pooled spectrogram", &st.Vp));
+  if (!o.no_plot && st.cache) SN_CHECK(sep_pool_reduce(run, &o, &st.s, SN_PLOT_ROWS, st.PV, "pooled spectrogram", &st.Vp));
+  else if (!o.no_plot) SN_CHECK(sep_pool(run, &o, &st.s, st.s.mag, st.s.F, SN_PLOT_ROWS, st.PV, 1, "pooled spectrogram", &st.Vp));
   SN_CHECK(sep_factorize(run, &o, &st));
   SN_CHECK(sep_write_model(run, &o, &st));
   if (!o.no_plot) SN_CHECK(sep_pool(run, &o, &st.s, st.H, st.k, st.k, st.PH, 0, "pooled activations", &st.Hp));

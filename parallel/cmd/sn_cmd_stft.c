@@ -33,7 +33,7 @@ int sn_cmd_stft(sn_run *run, int argc, char **argv) {
   /* Create the output first: a bad output path fails before the work. */
   SN_CHECK(sn_h5_create(run->comm, c.output, c.force, &f, &run->err));
   SN_PROGRESS(run, "stft: %s on %d rank%s", pos[0], run->size, run->size > 1 ? "s" : "");
-  SN_CHECK(sn_pstft_compute(run, pos[0], &cfg, want_complex, &s));
+  SN_CHECK(sn_pstft_compute(run, pos[0], &cfg, want_complex, &s, NULL));
   SN_PROGRESS(run, "stft: %d bins x %lld frames at %g Hz", s.F, (long long)s.N, s.par.sample_rate);
   SN_CHECK(sn_spec_write(run, f, &s));
 cleanup:;
