@@ -246,59 +246,100 @@ static int online_stops(ponline_run *s, int64_t t, double cost, int64_t bs) {
   return 0;
 }
 
+/* Transform iterations per walk over V (see online_transform). */
+#define SN_PONLINE_ROUND 10
+
+/* Local. One walk over this rank's frames, tile by tile: c MU updates of
+ * each tile's H (W fixed), adding the tile's ||H_i - H_{i-1}||^2 and
+ * ||H_i||^2 of update i into red[2i], red[2i + 1] (red NULL: not wanted), and
+ * with loss, the tile's beta-divergence after its c-th update into s->acc. */
+static int transform_walk(ponline_run *s, int64_t c, double *red, int loss) {
+  const int64_t R = s->o->cfg.R, n_local = s->o->n_local, tile = s->cs.tile;
+  if (loss) memset(s->acc, 0, (size_t)s->L.len * sizeof(double));
+  for (int64_t j0 = 0; j0 < n_local; j0 += tile) {
+    int64_t n = n_local - j0 < tile ? n_local - j0 : tile;
+    float *Ht = s->H + j0 * R;
+    const float *Vt = sn_frames_get(s->V, j0, n, s->vbuf, &s->run->err);
+    if (!Vt) return SN_ERR_IO;
+    for (int64_t it = 0; it < c; it++) {
+      if (red) memcpy(s->buf, Ht, (size_t)(n * R) * sizeof(float));
+      sn_nmf_pass(s->wf, Vt, n, Ht, 1, 0, 0, s->acc);
+      for (int64_t q = 0; red && q < n * R; q++) {
+        double d = (double)Ht[q] - s->buf[q];
+        red[2 * it] += d * d;
+        red[2 * it + 1] += (double)Ht[q] * Ht[q];
+      }
+    }
+    if (loss) sn_nmf_pass(s->wf, Vt, n, Ht, 0, 0, 1, s->acc);
+  }
+  return SN_OK;
+}
+
 /* Collective. The transform: every frame's H from sklearn's constant start,
- * W fixed, then the loss of the final W, H into st->loss. */
+ * W fixed, up to transform_max_iter MU updates, stopped after the first
+ * update whose relative change of H over all frames is <= tol (sklearn's
+ * rule); then the loss of the final W, H into st->loss. Every frame's update
+ * is independent once W is fixed, so V is walked once per round of
+ * SN_PONLINE_ROUND updates (each tile does the round's updates while it is in
+ * cache), not once per update: the round's changes are reduced together, and
+ * if the stop falls inside a round, H goes back to the round's start (H0)
+ * and one more walk does the updates up to the stop. The result is the same
+ * H, bit for bit, as one walk per update. */
 static int online_transform(ponline_run *s) {
   const sn_pnmf_opts *o = s->o;
-  const int64_t F = o->cfg.F, R = o->cfg.R, n_local = o->n_local, tile = s->cs.tile;
+  const int64_t F = o->cfg.F, R = o->cfg.R, n_local = o->n_local, T = s->oo->transform_max_iter;
+  const size_t m = (size_t)(R * (n_local > 0 ? n_local : 1));
   sn_err *e = &s->run->err;
-  sn_timer_begin(&s->run->timer, SN_PH_NMF_H);
+  float *H0 = o->tol > 0 && T > 0 ? sn_calloc(m * sizeof(float), "online transform", e) : NULL;
+  int rc = sn_agree(s->run->comm, (o->tol > 0 && T > 0 && !H0) ? SN_ERR_NOMEM : SN_OK, e);
+  if (rc) return rc;
   float avg = (float)sqrt(s->vtotal / ((double)F * (double)o->N) / (double)R);
   for (int64_t q = 0; q < n_local * R; q++) s->H[q] = avg;
-  sn_timer_end(&s->run->timer, SN_PH_NMF_H);
-  for (int64_t it = 0; it < s->oo->transform_max_iter; it++) {
-    double red[3] = {0, 0, 0};
+  int have_loss = 0;
+  for (int64_t done = 0; done < T;) {
+    const int64_t c = T - done < SN_PONLINE_ROUND ? T - done : SN_PONLINE_ROUND;
+    const int last = done + c == T;
+    double red[2 * SN_PONLINE_ROUND + 1];
+    memset(red, 0, sizeof red);
+    if (H0) memcpy(H0, s->H, m * sizeof(float));
     sn_timer_begin(&s->run->timer, SN_PH_NMF_H);
-    int rc = SN_OK;
-    for (int64_t j0 = 0; rc == SN_OK && j0 < n_local; j0 += tile) {
-      int64_t n = n_local - j0 < tile ? n_local - j0 : tile;
-      float *Ht = s->H + j0 * R;
-      const float *Vt = sn_frames_get(s->V, j0, n, s->vbuf, e);
-      if (!Vt) {
-        rc = SN_ERR_IO;
-        break;
-      }
-      memcpy(s->buf, Ht, (size_t)(n * R) * sizeof(float));
-      sn_nmf_pass(s->wf, Vt, n, Ht, 1, 0, 0, s->acc);
-      for (int64_t q = 0; q < n * R; q++) {
-        double d = (double)Ht[q] - s->buf[q];
-        red[0] += d * d;
-        red[1] += (double)Ht[q] * Ht[q];
-      }
-    }
+    rc = transform_walk(s, c, red, last);
     sn_timer_end(&s->run->timer, SN_PH_NMF_H);
-    red[2] = (o->stop && *o->stop) ? 1.0 : 0.0;
-    rc = sn_run_allreduce_sum(s->run, red, 3, rc);
-    if (rc) return rc;
-    if (red[2] > 0) {
+    red[2 * c] = (o->stop && *o->stop) ? 1.0 : 0.0;
+    rc = sn_run_allreduce_sum(s->run, red, (size_t)(2 * c + 1), rc);
+    if (rc) break;
+    if (red[2 * c] > 0) {
       rc = SN_FAIL(e, SN_ERR_INTERRUPTED, "nmf: interrupted by a signal in the final pass (--solver online writes no checkpoint)");
       if (s->run->rank != 0) e->msg[0] = '\0';
-      return rc;
+      break;
     }
-    if (o->tol > 0 && sqrt(red[0]) / sqrt(red[1]) <= o->tol) break;
+    int64_t stop = -1; /* the update after which sklearn's rule stops (0 / 0 never stops, as numpy's nan) */
+    for (int64_t it = 0; o->tol > 0 && stop < 0 && it < c; it++)
+      if (sqrt(red[2 * it]) / sqrt(red[2 * it + 1]) <= o->tol) stop = it;
+    have_loss = last && (stop < 0 || stop == c - 1);
+    if (stop < 0) {
+      done += c;
+      continue;
+    }
+    if (stop < c - 1) { /* back to the round's start, then the updates up to the stop, and the loss */
+      memcpy(s->H, H0, m * sizeof(float));
+      sn_timer_begin(&s->run->timer, SN_PH_NMF_H);
+      rc = sn_agree(s->run->comm, transform_walk(s, stop + 1, NULL, 1), e);
+      sn_timer_end(&s->run->timer, SN_PH_NMF_H);
+      have_loss = rc == SN_OK;
+    }
+    break;
   }
-  memset(s->acc, 0, (size_t)s->L.len * sizeof(double));
-  sn_timer_begin(&s->run->timer, SN_PH_LOSS);
-  int rc = SN_OK;
-  for (int64_t j0 = 0; rc == SN_OK && j0 < n_local; j0 += tile) {
-    int64_t n = n_local - j0 < tile ? n_local - j0 : tile;
-    const float *Vt = sn_frames_get(s->V, j0, n, s->vbuf, e);
-    if (Vt) sn_nmf_pass(s->wf, Vt, n, s->H + j0 * R, 0, 0, 1, s->acc);
-    else rc = SN_ERR_IO;
+  sn_free(H0);
+  if (rc) return rc;
+  if (!have_loss) {
+    sn_timer_begin(&s->run->timer, SN_PH_LOSS);
+    rc = sn_agree(s->run->comm, transform_walk(s, 0, NULL, 1), e);
+    sn_timer_end(&s->run->timer, SN_PH_LOSS);
+    if (rc) return rc;
   }
-  sn_timer_end(&s->run->timer, SN_PH_LOSS);
   double loss = s->acc[s->L.loss];
-  rc = sn_run_allreduce_sum(s->run, &loss, 1, rc);
+  rc = sn_run_allreduce_sum(s->run, &loss, 1, SN_OK);
   if (rc) return rc;
   s->st->loss = loss;
   return SN_OK;
