@@ -19,10 +19,17 @@ N frames over P ranks, K dictionary columns, S sources, I H updates per frame:
 Online NMF (--solver online, R components, batch B frames, E passes, then
 the final H pass over every frame, counted as one more pass: fitted so):
   T = (E + 1) * c_on*F*N*R/P + E*(N/B) * (c_w*F*R + T_ar(8*(2*F*R+5), P))
-    + 4*F*N/P / min(b_rank, B_fs/P)
+    + 4*F*N/P / min(b_rank, B_fs/P)                 the input, read once
+    + (1 + walks) * 4*F*N/P / (B_scratch / ranks per node)   the scratch file
   T_ar(m, P) = 2*ceil(log2 P)*alpha + 2*(P-1)/P*m/B  (as scaling_model.py)
-  memory per rank: V block 4*F*N/P today (V is read whole), batch-size bound
-  only once the slices are streamed from the input.
+  V is not held: each rank writes its frames once to a node-local scratch file
+  and walks it E times (one slice per step), once for the V sums and the random
+  start, and ceil(T_tr/10) + 1 times for the final H pass of T_tr updates and
+  the loss (parallel/sn_ponline.c). The scratch term is the worst case, a disk
+  at B_scratch per node; when the node's share (4*F*N/nodes) fits the page
+  cache it is about 0, and both totals are printed.
+  memory per rank: H (4*R*N/P) + two slices and tiles (8*F*max(B/P, 256)) + the
+  base measured by tests/py/test_online_memory.py (46 MiB).
 The constants (c_h, c_fwd, c_inv, b_rank from streamed reports; c_on, c_w
 from online reports; the same options for the prediction, e.g. the batch) are fitted on the slowest rank's phase times; the
 network (alpha, B) and the file system (B_fs) are assumptions, as in
@@ -118,6 +125,10 @@ def main():
     ap.add_argument("--online-k", type=int, default=16)
     ap.add_argument("--online-passes", type=int, default=20)
     ap.add_argument("--online-batch", type=int, default=4096)
+    ap.add_argument("--online-transform", type=int, default=30, help="MU updates of the final H pass [30]")
+    ap.add_argument("--scratch-bandwidth", type=float, default=2e9,
+                    help="ASSUMED node-local scratch disk bandwidth per node, B/s [2e9: one NVMe]")
+    ap.add_argument("--base-mib", type=float, default=46.0, help="MEASURED base memory per rank, MiB [46]")
     ap.add_argument("--ranks-per-node", type=int, default=32, help="ASSUMED cores (ranks) per node [32]")
     ap.add_argument("--rate", type=float, default=44100.0)
     ap.add_argument("--n-fft", type=int, default=2048)
@@ -177,8 +188,9 @@ def main():
         m = 8 * (2 * F * R + 5)
         print(f"\nonline NMF of {a.online_hours:g} h at {a.rate:g} Hz (N = {N}, V = {4 * F * N / 1e9:.0f} GB), "
               f"R = {R}, {E} passes of batch {B} ({steps} steps), then the final H pass")
+        walks = E + 1 + math.ceil(a.online_transform / 10) + 1
         print(f"{'nodes':>5s} {'ranks':>6s} {'steps s':>9s} {'W upd s':>8s} {'allred s':>9s} {'transform s':>11s} "
-              f"{'read s':>7s} {'total s':>9s} {'V GB/rank':>9s}")
+              f"{'read s':>7s} {'scratch s':>9s} {'total s':>9s} {'cached s':>9s} {'MiB/rank':>8s} {'scratch GB/rank':>15s}")
         pred = []
         for nodes in sorted({1, 2, a.online_nodes, 2 * a.online_nodes, 4 * a.online_nodes}):
             P = nodes * a.ranks_per_node
@@ -187,13 +199,17 @@ def main():
             ar = steps * t_ar(m, P, a.latency, a.bandwidth)
             tr = k["c_on"] * F * N * R / P  # the final H pass over every frame, counted as one more pass
             rd = 4 * F * N / min(P * (a.rank_io_bandwidth or k["b_read"]), a.fs_bandwidth)
-            tot = comp + wupd + ar + tr + rd
+            sc = (1 + walks) * 4 * F * N / nodes / a.scratch_bandwidth
+            tot = comp + wupd + ar + tr + rd + sc
+            mib = (4 * R * N / P + 8 * F * max(B / P, 256)) / 2**20 + a.base_mib
             pred.append(dict(nodes=nodes, ranks=P, steps_s=comp, w_update_s=wupd, allreduce_s=ar, transform_s=tr,
-                             read_s=rd, total_s=tot, v_gb_per_rank=4 * F * N / P / 1e9))
+                             read_s=rd, scratch_s=sc, total_s=tot, total_cached_s=tot - sc, mib_per_rank=mib,
+                             scratch_gb_per_rank=4 * F * N / P / 1e9))
             mark = " <-" if nodes == a.online_nodes else ""
-            print(f"{nodes:5d} {P:6d} {comp:9.1f} {wupd:8.1f} {ar:9.2f} {tr:11.1f} {rd:7.1f} {tot:9.1f} "
-                  f"{4 * F * N / P / 1e9:9.2f}{mark}")
+            print(f"{nodes:5d} {P:6d} {comp:9.1f} {wupd:8.1f} {ar:9.2f} {tr:11.1f} {rd:7.1f} {sc:9.1f} {tot:9.1f} "
+                  f"{tot - sc:9.1f} {mib:8.0f} {4 * F * N / P / 1e9:15.2f}{mark}")
         out["online"] = dict(fitted=k, measured=rows, hours=a.online_hours, N=N, R=R, passes=E, batch=B,
+                             transform=a.online_transform, walks=walks, scratch_bandwidth=a.scratch_bandwidth,
                              prediction=pred)
     if a.json:
         with open(a.json, "w") as f:
