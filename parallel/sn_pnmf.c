@@ -94,39 +94,41 @@ double sn_pnmf_normal(uint64_t seed, uint64_t stream, uint64_t index) {
   return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
+/* sn_frames_walk callbacks: the V sum, and the column hashes. */
+typedef struct vwalk {
+  const sn_pnmf_opts *o;
+  double sum;
+  uint64_t hash;
+} vwalk;
+
+static int vwalk_sum(void *ctx, int64_t j0, int64_t t, const float *v) {
+  vwalk *w = ctx;
+  (void)j0;
+  for (size_t k = 0; k < (size_t)(w->o->cfg.F * t); k++) w->sum += v[k];
+  return SN_OK;
+}
+
+static int vwalk_hash(void *ctx, int64_t j0, int64_t t, const float *v) {
+  vwalk *w = ctx;
+  const int64_t F = w->o->cfg.F;
+  for (int64_t j = 0; j < t; j++) w->hash += col_hash((uint64_t)(w->o->col0 + j0 + j), v + j * F, F);
+  return SN_OK;
+}
+
 int sn_pnmf_vsum(sn_run *run, const sn_pnmf_opts *o, const sn_frames *V, double *sum) {
-  const int64_t F = o->cfg.F;
-  double s = 0;
-  int rc = SN_OK;
-  float *buf = sn_frames_buffer(V, SN_FRAMES_TILE, &rc, &run->err);
-  for (int64_t j0 = 0; rc == SN_OK && j0 < o->n_local; j0 += SN_FRAMES_TILE) {
-    int64_t t = o->n_local - j0 < SN_FRAMES_TILE ? o->n_local - j0 : SN_FRAMES_TILE;
-    const float *v = sn_frames_get(V, j0, t, buf, &run->err);
-    if (!v) rc = SN_ERR_IO;
-    for (size_t k = 0; v && k < (size_t)(F * t); k++) s += v[k];
-  }
-  sn_free(buf);
-  rc = sn_run_allreduce_sum(run, &s, 1, rc);
-  *sum = s;
+  vwalk w = {o, 0, 0};
+  int rc = sn_frames_walk(V, SN_FRAMES_TILE, vwalk_sum, &w, &run->err);
+  rc = sn_run_allreduce_sum(run, &w.sum, 1, rc);
+  *sum = w.sum;
   return rc;
 }
 
 int sn_pnmf_data_hash(sn_run *run, const sn_pnmf_opts *o, const sn_frames *V, uint64_t *h) {
-  const int64_t F = o->cfg.F;
-  uint64_t s = 0;
-  int rc = SN_OK;
-  float *buf = sn_frames_buffer(V, SN_FRAMES_TILE, &rc, &run->err);
-  for (int64_t j0 = 0; rc == SN_OK && j0 < o->n_local; j0 += SN_FRAMES_TILE) {
-    int64_t t = o->n_local - j0 < SN_FRAMES_TILE ? o->n_local - j0 : SN_FRAMES_TILE;
-    const float *v = sn_frames_get(V, j0, t, buf, &run->err);
-    if (!v) rc = SN_ERR_IO;
-    for (int64_t j = 0; v && j < t; j++) s += col_hash((uint64_t)(o->col0 + j0 + j), v + j * F, F);
-  }
-  sn_free(buf);
-  rc = sn_agree(run->comm, rc, &run->err);
+  vwalk w = {o, 0, 0};
+  int rc = sn_agree(run->comm, sn_frames_walk(V, SN_FRAMES_TILE, vwalk_hash, &w, &run->err), &run->err);
   if (rc) return rc;
-  SN_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_UINT64_T, MPI_SUM, run->comm));
-  *h = s;
+  SN_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &w.hash, 1, MPI_UINT64_T, MPI_SUM, run->comm));
+  *h = w.hash;
   return SN_OK;
 }
 

@@ -19,3 +19,15 @@ float *sn_frames_buffer(const sn_frames *s, int64_t m, int *rc, sn_err *e) {
   if (!b) *rc = SN_ERR_NOMEM;
   return b;
 }
+
+int sn_frames_walk(const sn_frames *s, int64_t tile, sn_frames_tile_fn fn, void *ctx, sn_err *e) {
+  int rc = SN_OK;
+  float *buf = sn_frames_buffer(s, tile, &rc, e);
+  for (int64_t j0 = 0; rc == SN_OK && j0 < s->n; j0 += tile) {
+    int64_t t = s->n - j0 < tile ? s->n - j0 : tile;
+    const float *v = sn_frames_get(s, j0, t, buf, e);
+    rc = v ? fn(ctx, j0, t, v) : SN_ERR_IO;
+  }
+  sn_free(buf);
+  return rc;
+}

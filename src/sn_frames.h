@@ -29,6 +29,13 @@ sn_frames sn_frames_mem(const float *V, int64_t F, int64_t n);
  * read error (e set; the caller agrees). */
 const float *sn_frames_get(const sn_frames *s, int64_t j0, int64_t m, float *buf, sn_err *e);
 
+/* Local. fn(ctx, j0, t, v) for each tile of at most `tile` frames of s in
+ * order (v: F x t, ld F), through a buffer of its own when s reads; stops at
+ * the first non-zero return of fn and returns it, or the read's error
+ * (SN_ERR_NOMEM when the buffer cannot be had). */
+typedef int (*sn_frames_tile_fn)(void *ctx, int64_t j0, int64_t t, const float *v);
+int sn_frames_walk(const sn_frames *s, int64_t tile, sn_frames_tile_fn fn, void *ctx, sn_err *e);
+
 /* Local. A buffer for sn_frames_get of up to m frames: NULL (nothing to free)
  * for a block in memory; else F x m floats (sn_free it). *rc: SN_ERR_NOMEM
  * when the allocation fails, else SN_OK. */

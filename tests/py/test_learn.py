@@ -52,11 +52,18 @@ N = V.shape[1]
 frames = [h5py.File(s)["/stft/magnitude"].shape[1] for s in specs]
 print(f"frames per file {frames}, N = {N}, ranks {NP}")
 check(min(frames) < 3, "a file has fewer frames than 3 ranks")
-glued = tmp("glued.h5")
-with h5py.File(glued, "w") as h:
-    d = h.create_dataset("/stft/magnitude", data=V.astype(np.float32))
-    for k, v in attrs.items():
-        d.attrs[k] = v
+
+
+def stored(V, path):
+    """V (F x N) as a stored spectrogram with the attributes of specnmf stft's."""
+    with h5py.File(path, "w") as h:
+        d = h.create_dataset("/stft/magnitude", data=V.astype(np.float32))
+        for k, v in attrs.items():
+            d.attrs[k] = v
+    return path
+
+
+glued = stored(V, tmp("glued.h5"))
 
 lst = tmp("list.txt")
 with open(lst, "w") as fp:
@@ -96,11 +103,7 @@ sf.write(long_wav, x.astype(np.float32), sr, subtype="FLOAT")
 long_spec = tmp("long_spec.h5")
 run(["stft", long_wav, "-o", long_spec, "--force", "-q"], np_=1)
 V_on = np.hstack([V, h5py.File(long_spec)["/stft/magnitude"][()]])
-glued_on = tmp("glued_online.h5")
-with h5py.File(glued_on, "w") as h:
-    d = h.create_dataset("/stft/magnitude", data=V_on.astype(np.float32))
-    for k, v in attrs.items():
-        d.attrs[k] = v
+glued_on = stored(V_on, tmp("glued_online.h5"))
 scratch = tmp("scratch")
 os.makedirs(scratch, exist_ok=True)
 opts = ["-k", "4", "--beta", "kl", "--solver", "online", "--batch-size", "300", "--max-iter", "3", "--tol", "0",
