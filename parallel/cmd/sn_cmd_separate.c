@@ -486,6 +486,9 @@ static int sep_check_options(sn_run *run, sep_opts *o, sep_state *st) {
   }
   if (!(o->mask_power > 0) || !isfinite(o->mask_power))
     return SN_FAIL(e, SN_ERR_USAGE, "separate --mask-power: must be > 0 (got %g)", o->mask_power);
+  if (o->store_spec && nc->online)
+    return SN_FAIL(e, SN_ERR_USAGE, "separate --store-spectrogram: --solver online does not hold V (make it with "
+                   "specnmf stft)");
   if ((rc = sn_gl_opts_check("separate", &o->gl, SN_GL_SPELL_SEPARATE, e))) return rc;
   if (strcmp(o->pool_s, "max") && strcmp(o->pool_s, "mean"))
     return SN_FAIL(e, SN_ERR_USAGE, "separate --pool: '%s' is not max or mean", o->pool_s);

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Bad input to --solver online (nmf, learn, separate) at SN_NP ranks: a
 non-zero exit, exactly one "specnmf: error:" line naming the problem, and no
-output (no file, no folder). Also: a good online run of each command works."""
+output (no file, no folder): among them a --scratch folder that does not
+exist, and --store-spectrogram (online holds no V). Also: a good online run
+of each command works."""
 import os
 
 import h5py
@@ -30,6 +32,8 @@ expect_fail(nmf + ["--max-no-improvement", -1], "nmf --max-no-improvement -1", [
 expect_fail(nmf + ["--max-iter", 0], "nmf --solver online --max-iter 0", ["--max-iter"], [o])
 expect_fail(nmf + ["--resume"], "nmf --solver online --resume", ["checkpoint"], [o])
 expect_fail(nmf + ["--fix-W", tmp("dict3.h5")], "nmf --fix-W of every column", ["nothing to learn"], [o])
+expect_fail(nmf + ["--scratch", tmp("no/such/dir")], "nmf --scratch in a missing folder",
+            ["no/such/dir", "scratch file"], [o])
 p = run(nmf + ["--batch-size", N, "--max-iter", 5, "-q"], check=False, timeout=60)
 check(p.returncode == 0 and os.path.exists(o), f"nmf --solver online --batch-size N works ({p.returncode})")
 p = run(["nmf", v, "-k", 3, "-o", tmp("fix.h5"), "--solver", "online", "--fix-W", tmp("dict3.h5") + ":/nmf/W",
@@ -53,6 +57,8 @@ sep = ["separate", a, "-o", out, "--solver", "online", "--no-plot", "--n-fft", 2
 expect_fail(sep + ["-k", 2, "--batch-size", 0], "separate --batch-size 0", ["--batch-size"], [out])
 expect_fail(sep + ["-k", 2, "--batch-size", 100000], "separate --batch-size > N", ["--batch-size"], [out])
 expect_fail(sep + ["--source", f"a={d}"], "separate --source only (every column fixed)", ["nothing to learn"], [out])
+expect_fail(sep + ["-k", 2, "--store-spectrogram"], "separate --solver online --store-spectrogram",
+            ["--store-spectrogram", "online"], [out])
 p = run(sep + ["--source", f"a={d}", "--free", 2, "--max-iter", 3, "--batch-size", 16, "-q"], check=False, timeout=60)
 check(p.returncode == 0 and os.path.exists(os.path.join(out, "a.wav")),
       f"separate --source + --free 2 --solver online works ({p.returncode}) {p.stderr[-300:]}")
