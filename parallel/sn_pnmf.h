@@ -66,6 +66,8 @@ typedef struct sn_pnmf_opts {
   uint64_t fingerprint;      /* hash of data + options; a checkpoint must match it */
   volatile sig_atomic_t *stop; /* set by SIGTERM/SIGUSR1 handlers, or NULL */
   sn_pnmf_monitor monitor;   /* progress and test hooks (all NULL: silent) */
+  int eig_distributed;       /* NNDSVD: always ScaLAPACK's distributed eigensolver (tests; default: a
+                                replicated LAPACK one while F <= SN_SVD_LOCAL_MAX, see sn_svd.h) */
 } sn_pnmf_opts;
 
 /* Everything the stopping rule needs; stored in checkpoints. */

@@ -1,4 +1,4 @@
-/* Leading singular triplets of distributed V via ScaLAPACK, NNDSVD (see sn_svd.h). */
+/* Leading singular triplets of distributed V from its Gram (LAPACK on every rank, or ScaLAPACK), NNDSVD (see sn_svd.h). */
 #include "sn_svd.h"
 
 #include <math.h>
@@ -7,6 +7,7 @@
 
 #include SN_BLAS_HEADER
 #include "sn_comm.h"
+#include "sn_eig.h"
 #include "sn_run.h"
 
 /* ScaLAPACK / BLACS have no installed header: prototypes (Fortran symbols take
@@ -175,6 +176,13 @@ int sn_svd_top(sn_run *run, const sn_pnmf_opts *o, const sn_frames *V, double *U
   int rc;
   SN_AGREE(run, svd_gram(&c, V, F64, o->n_local, e));
   SN_CHECK(sn_run_allreduce_sum(run, c.G, (size_t)c.F * (size_t)c.F, SN_OK));
+  if (F64 <= SN_SVD_LOCAL_MAX && !o->eig_distributed) { /* replicated: every rank the same problem */
+    buf = calloc((size_t)(F64 * R + R), sizeof(double));
+    SN_AGREE(run, buf ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "nndsvd: out of memory"));
+    SN_AGREE(run, sn_eig_top(F64, c.G, R, buf + F64 * R, buf, e));
+    svd_finish(buf, F64, R, U, S);
+    goto cleanup;
+  }
   svd_grid(&c, run);
   SN_AGREE(run, svd_local_blocks(&c, e));
   /* every grid rank must enter pdsyevd together: agree before it */

@@ -1,12 +1,22 @@
 #pragma once
-/* Leading singular triplets of the column-distributed V (F x N) through
- * ScaLAPACK, and the NNDSVD starts built on them. The F x F Gram V V^T is
- * summed over ranks (one allreduce), each rank takes its block-cyclic part for
- * pdsyevd on a process grid, the top R eigenvectors are gathered by a sum
- * allreduce, and v = V^T u / sigma is computed locally per column block.
- * V is never gathered on one rank. */
+/* Leading singular triplets of the column-distributed V (F x N) and the
+ * NNDSVD starts built on them. The F x F Gram V V^T is summed over ranks (one
+ * allreduce); its top R eigenpairs come from LAPACK on every rank (F <=
+ * SN_SVD_LOCAL_MAX) or from ScaLAPACK's pdsyevd on a process grid (each rank
+ * its block-cyclic part, the eigenvectors gathered by a sum allreduce); then
+ * v = V^T u / sigma is computed locally per column block. V is never gathered
+ * on one rank. */
 #include <stdint.h>
 #include "sn_pnmf.h"
+
+/* Up to this F (n_fft 8192), every rank solves the allreduced Gram's top R
+ * eigenpairs itself (LAPACK dsyevr, src/sn_eig.h: the same input gives the
+ * same bits on every rank, and no grid, no messages: ScaLAPACK's pdsyevd on a
+ * small matrix spent its time in communication, 7.5 s at 2 ranks against
+ * 1.9 s at 1 for F 1025 on a loaded machine); above it (or with
+ * o->eig_distributed) ScaLAPACK's pdsyevd on a process grid, whose memory per
+ * rank is F^2 / P. */
+#define SN_SVD_LOCAL_MAX 4097
 
 /* Collective. U (F x R, column-major, replicated) and S (R, descending) of the
  * leading R singular triplets of V (block of o->n_local columns, walked in

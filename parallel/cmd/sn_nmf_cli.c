@@ -216,6 +216,8 @@ static void run_config(const sn_nmf_cli *c, const sn_nmf_block *b, sn_pnmf_opts 
   o->checkpoint = b->checkpoint;
   o->stop = sn_signal_flag();
   o->monitor.fn = sn_pnmf_monitor_print;
+  const char *eig = getenv("SPECNMF_EIGEN"); /* tests: "scalapack" takes the distributed eigensolver at any F */
+  o->eig_distributed = eig && !strcmp(eig, "scalapack");
   const char *fault = getenv("SPECNMF_FAULT"), *fi = getenv("SPECNMF_FAULT_ITER");
   if (fault && *fault) { /* tests: fault injection; a simulated signal after SPECNMF_FAULT_ITER (5) */
     o->monitor.hook = sn_pnmf_hook_faults;

@@ -1,6 +1,8 @@
 """Starting points of specnmf nmf at SN_NP ranks (--max-iter 0 writes the start):
  - nndsvd / nndsvda equal sklearn's _initialize_nmf definitions computed from an
-   exact SVD (numpy, float64, svd_flip signs) within 1e-4 relative;
+   exact SVD (numpy, float64, svd_flip signs) within 1e-4 relative, with the
+   Gram's eigenpairs from LAPACK on every rank (default) and from ScaLAPACK's
+   distributed solver (SPECNMF_EIGEN=scalapack);
  - nndsvdar: the deterministic (nonzero NNDSVD) part equals nndsvd, the fill is
    in (0, mean(V)/100 * 6] and mean |N(0,1)| * mean(V)/100 within 15%;
  - random: the same start at SN_NP ranks and at one rank (exactly), scale
@@ -48,18 +50,22 @@ def sk_nndsvd(X, k, variant):
     return W, H
 
 
-def start(init, np_=None, seed=0, tag="s"):
+def start(init, np_=None, seed=0, tag="s", env=None):
     out = f"{T}/{tag}.h5"
     C.run([f"{T}/v.h5", "-k", str(R), "-o", out, "--force", "--init", init, "--max-iter", "0",
-           "--seed", str(seed)], np_=np_)
+           "--seed", str(seed)], np_=np_, env=env)
     return C.read_model(out)
 
 
-for init in ["nndsvd", "nndsvda"]:
-    W, H = sk_nndsvd(V, R, init)
-    m = start(init)
-    ck.check(C.rel(m["W"], W) < 1e-4 and C.rel(m["H"], H) < 1e-4,
-             f"{init}: rel W {C.rel(m['W'], W):.1e} H {C.rel(m['H'], H):.1e} vs exact-SVD sklearn definition (< 1e-4)")
+# the Gram's eigenpairs: replicated LAPACK on every rank (the default at this F), and ScaLAPACK's
+# distributed solver on a process grid (SPECNMF_EIGEN=scalapack; the default above F = 4097)
+for solver, env in (("local", None), ("scalapack", {"SPECNMF_EIGEN": "scalapack"})):
+    for init in ["nndsvd", "nndsvda"]:
+        W, H = sk_nndsvd(V, R, init)
+        m = start(init, env=env)
+        ck.check(C.rel(m["W"], W) < 1e-4 and C.rel(m["H"], H) < 1e-4,
+                 f"{init} ({solver} eigensolver): rel W {C.rel(m['W'], W):.1e} H {C.rel(m['H'], H):.1e} vs "
+                 f"exact-SVD sklearn definition (< 1e-4)")
 
 W, H = sk_nndsvd(V, R, "nndsvd")
 m = start("nndsvdar", seed=7)
