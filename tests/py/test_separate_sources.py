@@ -6,7 +6,8 @@ instrument than the mixture (examples/make_example.py stems, other seconds),
 then:
 - all columns fixed: NAME.wav per source, and they add up to the mixture
   (soft mask, 1e-5 of the peak); the same files as the hand-glued pipeline
-  (W's glued with h5py into /nmf/W, separate --fix-W -k 12 --group ...,
+  (W's glued with h5py into /nmf/W, separate --fix-W -k 12 --group ...
+  --mask-power 2, the default with --source;
   1e-5 of the peak), since both hold the same W and start H alike;
 - --free 3: rest.wav, and sources + rest add up to the mixture; equal to the
   hand-glued --fix-W -k 15 --group run (1e-5);
@@ -84,7 +85,7 @@ for free in (0, 3):
     # all columns fixed streams: exactly --max-iter H updates, so the batch
     # pipeline runs them all too (--tol 0)
     run(["separate", inp, "-o", hand, "--force", "-q", "--max-iter", "60", "-k", k, "--fix-W", glued,
-         "--beta", "kl", "--group", groups] + ([] if free else ["--tol", "0"]))
+         "--beta", "kl", "--group", groups, "--mask-power", 2] + ([] if free else ["--tol", "0"]))
     ref = read(hand, [f"source-{s:02d}" for s in range(len(parts))])
     d = np.abs(est - ref).max() / peak
     check(d < 1e-5, f"{tag}: equal to the hand-glued --fix-W --group pipeline ({d:.1e} of the peak < 1e-5)")
@@ -100,6 +101,7 @@ for free in (0, 3):
         check(cols == want, f"{tag}: each source's columns recorded")
         check(h["/nmf"].attrs["n_fixed"] == 12 and h["/nmf"].attrs["beta"] == 1.0 and h["/nmf/W"].shape == (1025, k),
               f"{tag}: 12 fixed columns, beta 1 from the dictionaries, W (1025, {k})")
+        check(h["/separate"].attrs["mask_power"] == 2.0, f"{tag}: --mask-power 2 by default with --source")
         Wr = h["/nmf/W"][()]
         check(np.array_equal(Wr[:, :12], np.hstack(Ws)), f"{tag}: the dictionaries held fixed")
     if NP > 1:
@@ -122,7 +124,7 @@ run(["separate", inp, "-o", base, "--force", "-q", "--no-plot", "--max-iter", "6
 groups = ",".join("+".join(str(4 * s + j) for j in range(4)) for s in range(3))
 hand = tmp("adapt_hand")
 run(["separate", inp, "-o", hand, "--force", "-q", "--no-plot", "-k", 12, "--init", os.path.join(base, "result.h5"),
-     "--beta", "kl", "--group", groups, "--max-iter", "15", "--tol", "0"])
+     "--beta", "kl", "--group", groups, "--max-iter", "15", "--tol", "0", "--mask-power", 2])
 ad = {}
 for np_ in sorted({1, NP}):
     ad[np_] = tmp(f"adapt{np_}")
