@@ -36,8 +36,10 @@ then gives the validation mixtures (VDIR/test/*) for the sweep.
 Grid keys (value lists joined by commas, keys by semicolons): k (learn -k),
 beta (learn and separate --beta), iter (both --max-iter), learn_iter, alpha_h /
 l1 (separate --alpha-H / --l1-ratio), learn_alpha_h / learn_l1 (learn's),
-mask_power (separate --mask-power), free (separate --free; rest.wav is not
-scored). Options at their defaults (0, 1) are not passed. alpha is scaled as
+mask_power (separate --mask-power; passed whenever in the grid, since its
+default with --source is 2), free (separate --free; rest.wav is not scored),
+adapt (separate --adapt: joint W, H iterations after the activations). Other
+options at their defaults (0) are not passed. alpha is scaled as
 sklearn's (by the number of frequency bins for H), so useful values are small:
 on this material alpha_h=0.001,l1=1 changed little, alpha_h=0.1,l1=1 silenced
 the sources (SDR -28 dB). One point is picked for all kinds of mixture (mean
@@ -62,7 +64,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 DEFAULT_GRID = "k=8,16,32;beta=kl,fro,1.5;iter=200;alpha_h=0;l1=0;mask_power=1"
-GRID_KEYS = ("k", "beta", "iter", "learn_iter", "alpha_h", "l1", "learn_alpha_h", "learn_l1", "mask_power", "free")
+GRID_KEYS = ("k", "beta", "iter", "learn_iter", "alpha_h", "l1", "learn_alpha_h", "learn_l1", "mask_power", "free",
+             "adapt")
 KIND_OF = {("bass", "drums", "piano"): "piano_bass_drums", ("kick", "snare"): "kick_snare"}
 ORDER = {"piano_bass_drums": ["piano", "bass", "drums"], "kick_snare": ["kick", "snare"]}
 
@@ -248,8 +251,9 @@ def method_c(run, mix, order, train, work, dicts, pt):
         args += ["--source", "%s=%s" % (name, learn_dict(run, train, name, pt, dicts))]
     args += ["--beta", pt["beta"], "--max-iter", pt["iter"]]
     for key, flag, default in (("alpha_h", "--alpha-H", 0.0), ("l1", "--l1-ratio", 0.0),
-                               ("mask_power", "--mask-power", 1.0), ("free", "--free", 0.0)):
-        if key in pt and float(pt[key]) != default:
+                               ("mask_power", "--mask-power", None), ("free", "--free", 0.0),
+                               ("adapt", "--adapt", 0.0)):
+        if key in pt and (default is None or float(pt[key]) != default):
             args += [flag, pt[key]]
     out = os.path.join(work, "out")
     run(*(args + ["-o", out, "--force", "-q", "--no-plot"]))
@@ -265,7 +269,7 @@ def method_d(run, mix, order, train, work, dicts, pt):
     for name in order[:-1]:
         args += ["--source", "%s=%s" % (name, learn_dict(run, train, name, pt, dicts))]
     args += ["--beta", pt["beta"], "--max-iter", pt["iter"], "--free", pt["free"]]
-    if "mask_power" in pt and float(pt["mask_power"]) != 1.0:
+    if "mask_power" in pt:
         args += ["--mask-power", pt["mask_power"]]
     out = os.path.join(work, "out")
     run(*(args + ["-o", out, "--force", "-q", "--no-plot"]))

@@ -38,6 +38,10 @@
  * README "Separation quality"). */
 #define SN_SEPARATE_DEFAULT_BETA "fro"
 
+/* The soft mask's power with --source when --mask-power is not given
+ * (measured: README "Named sources"; without --source it is 1). */
+#define SN_SEPARATE_SOURCE_MASK_POWER 2.0
+
 /* Seconds of audio per block of a streamed separation (measured: README
  * "Streamed separation"). */
 #define SN_SEPARATE_DEFAULT_BLOCK_SECONDS 30.0
@@ -164,12 +168,13 @@ typedef struct sep_opts {
   sn_stft_cfg scfg;
   sn_nmf_cli nc;
   sn_gl_opts gl;
-  double mask_power;
+  double mask_power;      /* NAN until chosen: --mask-power, else 2 with --source, 1 without */
   double block_seconds;   /* < 0 not given: stream when every column is fixed */
   const char *recon_s, *group_s, *pool_s, *grouping_s;
   int store_audio, no_plot, store_spec;
   sn_strlist src_args;    /* --source NAME=DICT.h5 */
   int64_t n_free;         /* --free; INT64_MIN: not given */
+  int64_t adapt;          /* --adapt: joint W, H iterations after the activations (0: none) */
   int n_sources;          /* --sources; INT_MIN: not given */
   const char *in;         /* the input recording */
   int iter_given;         /* --max-iter given (else the batch or the streamed default) */
@@ -426,12 +431,14 @@ static int sep_channel_part(sn_run *run, const sep_opts *o, const sep_state *st,
 
 /* Local. The --source options before any work: the names, and what may not
  * go with them (--group, --fix-W, a negative --free, --free alone). */
-static int sep_sources_check(const sn_strlist *args, int64_t n_free, const char *group_s, const sn_nmf_cli *nc,
-                             sn_sources *src, sn_err *e) {
+static int sep_sources_check(const sn_strlist *args, int64_t n_free, int64_t adapt, const char *group_s,
+                             const sn_nmf_cli *nc, sn_sources *src, sn_err *e) {
   if (n_free != INT64_MIN && n_free < 0)
     return SN_FAIL(e, SN_ERR_USAGE, "separate --free: must be >= 0 (got %lld)", (long long)n_free);
+  if (adapt < 0) return SN_FAIL(e, SN_ERR_USAGE, "separate --adapt: must be >= 0 (got %lld)", (long long)adapt);
   if (!args->n) {
     if (n_free != INT64_MIN) return SN_FAIL(e, SN_ERR_USAGE, "separate --free: goes with --source (without it, give -k)");
+    if (adapt) return SN_FAIL(e, SN_ERR_USAGE, "separate --adapt: goes with --source (it adapts their dictionaries)");
     return SN_OK;
   }
   if (group_s) return SN_FAIL(e, SN_ERR_USAGE, "separate: --group does not go with --source (the sources are named)");
@@ -479,7 +486,7 @@ static int sep_check_options(sn_run *run, sep_opts *o, sep_state *st) {
   int rc;
   if (!st->od || !st->src) return SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory");
   if (!o->com.output) return SN_FAIL(e, SN_ERR_USAGE, "separate: -o OUTDIR is required");
-  if ((rc = sep_sources_check(&o->src_args, o->n_free, o->group_s, nc, st->src, e))) return rc;
+  if ((rc = sep_sources_check(&o->src_args, o->n_free, o->adapt, o->group_s, nc, st->src, e))) return rc;
   if (!st->src->n) {
     if (!nc->beta_s) nc->beta_s = SN_SEPARATE_DEFAULT_BETA;
     if ((rc = sn_nmf_cli_check("separate", nc, e))) return rc;
@@ -796,6 +803,7 @@ static const char *sep_stream_why_not(const sep_opts *o, const sep_state *st) {
   const char *why = sep_recon_why_not(o, 1);
   return !st->src->n && !nc->fix_W_s ? "needs every column fixed (--source, or --fix-W of all k columns)"
          : o->n_free > 0 ? "needs every column fixed (no --free)"
+         : o->adapt > 0 ? "does not go with --adapt (the dictionaries are learned too)"
          : o->n_sources != INT_MIN ? "does not go with --sources (grouping needs all of H)"
          : why ? why
          : o->store_spec ? "does not go with --store-spectrogram"
@@ -908,6 +916,33 @@ cleanup:
   return rc;
 }
 
+/* Collective. --adapt N: from the activations found with the dictionaries
+ * held fixed, N more iterations (no stopping rule) that update every column
+ * of W too, each source's columns staying its own; the dictionaries follow
+ * the mixture's notes and timbres. No checkpoint: a signal stops the run. */
+static int sep_adapt(sn_run *run, const sep_opts *o, sep_state *st) {
+  sn_pnmf_opts po = st->po;
+  sn_pnmf_state ad;
+  int rc;
+  memset(&ad, 0, sizeof ad);
+  po.cfg.n_fixed = 0;
+  po.max_iter = o->adapt;
+  po.tol = 0;
+  po.checkpoint = NULL;
+  po.checkpoint_every = 0;
+  SN_AGREE(run, sn_pnmf_state_init(&ad, po.max_iter, &run->err));
+  SN_CHECK(sn_pnmf_solve(run, &po, st->s.mag, st->W, st->H, &ad, 0));
+  for (int64_t i = 0; i < ad.n_hist; i++)
+    if (ad.hist_iter[i] > 0) sn_pnmf_hist_push(&st->nmf, st->nmf.iter + ad.hist_iter[i], ad.hist[i]);
+  st->nmf.iter += ad.iter;
+  st->nmf.loss = ad.loss;
+  st->n_fixed = 0;
+  SN_PROGRESS(run, "separate: --adapt %lld: W and H together, loss %.6g", (long long)o->adapt, ad.loss);
+cleanup:
+  sn_pnmf_state_free(&ad);
+  return rc;
+}
+
 /* Collective. Stage 2: the NMF V ~= W H (a SIGTERM/SIGUSR1 caught since the
  * start asks for a checkpoint); with --sources, the grouping of its
  * components. */
@@ -917,6 +952,7 @@ static int sep_factorize(sn_run *run, sep_opts *o, sep_state *st) {
   const sn_nmf_block blk = {s->mag, s->F, s->N, s->start, s->n_local, o->in, o->nc.checkpoint_s, sn_sep_compat, NULL,
                             &s->par, &st->frames};
   SN_CHECK(sn_nmf_cli_run(run, "separate", &o->nc, &blk, &st->po, &st->W, &st->H, &st->nmf, &st->n_fixed));
+  if (o->adapt > 0) SN_CHECK(sep_adapt(run, o, st));
   st->nmf_done = 1;
   /* the NMF is complete: its checkpoint has served (a crash from here on must
    * not leave a half-made folder behind) */
@@ -1210,7 +1246,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   o.nc.beta_s = NULL;         /* --source: the dictionaries' beta, else the command's default */
   o.nc.max_iter = INT64_MIN;  /* not given: the batch or the streamed default */
   o.gl = (sn_gl_opts)SN_GL_OPTS_DEFAULT;
-  o.mask_power = 1.0, o.block_seconds = -1, o.n_free = INT64_MIN, o.n_sources = INT_MIN;
+  o.mask_power = NAN, o.block_seconds = -1, o.n_free = INT64_MIN, o.n_sources = INT_MIN;
   o.recon_s = "mask", o.pool_s = "max";
   const sn_opt t_main[] = {
       SN_COMMON_OPTS(&o.com),
@@ -1221,7 +1257,10 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
       {"--reconstruct", 0, SN_OPT_STRING, &o.recon_s, "HOW",
        "mask (soft mask on each channel's STFT; parts add up to the mixture per channel) | phase (W_k H_k with each "
        "channel's phase, spread over the channels as |X_c| / V) | griffinlim (from W_k H_k alone: mono parts) (default mask)"},
-      {"--mask-power", 0, SN_OPT_DOUBLE, &o.mask_power, "P", "soft mask (W_k H_k)^P / sum_j (W_j H_j)^P (default 1)"},
+      {"--mask-power", 0, SN_OPT_DOUBLE, &o.mask_power, "P", "soft mask (W_k H_k)^P / sum_j (W_j H_j)^P (default 2 with --source, else 1)"},
+      {"--adapt", 0, SN_OPT_INT64, &o.adapt, "N",
+       "with --source: after the activations, N iterations that also update the dictionaries' columns, each "
+       "source's staying its own (not streamed; default 0: held fixed)"},
       {"--group", 0, SN_OPT_STRING, &o.group_s, "LIST", "sum components into sources: 0+1,2,3+4 (writes source-NN.wav)"},
       {"--sources", 0, SN_OPT_INT, &o.n_sources, "S",
        "group the -k R components into S sources automatically, with no dictionaries (writes source-NN.wav)"},
@@ -1262,7 +1301,9 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   o.tables = tables;
   o.iter_given = o.nc.max_iter != INT64_MIN;
   if (!o.iter_given) o.nc.max_iter = 200;
-  if (!o.iter_given) sep_options_json(run, tables); /* the report's options: the value used */
+  const int mask_given = !isnan(o.mask_power);
+  if (!mask_given) o.mask_power = o.src_args.n ? SN_SEPARATE_SOURCE_MASK_POWER : 1.0;
+  if (!o.iter_given || !mask_given) sep_options_json(run, tables); /* the report's options: the values used */
 
   sep_state st;
   memset(&st, 0, sizeof st);

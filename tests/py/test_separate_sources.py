@@ -6,13 +6,18 @@ instrument than the mixture (examples/make_example.py stems, other seconds),
 then:
 - all columns fixed: NAME.wav per source, and they add up to the mixture
   (soft mask, 1e-5 of the peak); the same files as the hand-glued pipeline
-  (W's glued with h5py into /nmf/W, separate --fix-W -k 12 --group ...,
+  (W's glued with h5py into /nmf/W, separate --fix-W -k 12 --group ...
+  --mask-power 2, the default with --source;
   1e-5 of the peak), since both hold the same W and start H alike;
 - --free 3: rest.wav, and sources + rest add up to the mixture; equal to the
   hand-glued --fix-W -k 15 --group run (1e-5);
 - result.h5 records the names, each source's columns, the fixed count and the
   beta taken from the dictionaries; no W sums reduced (bytes in the report);
 - SN_NP ranks equal 1 rank (1e-5 of the peak);
+- --adapt 15: equal to the hand pipeline that starts a joint W, H NMF
+  (separate -k 12 --init RESULT.h5 --group ..., 15 iterations) from the held-fixed
+  run's W and H (1e-5 of the peak); W moved off the dictionaries, no fixed
+  columns recorded; the parts add up to the mixture; SN_NP ranks equal 1 rank;
 - overcomplete dictionaries (n_fft 64: 33 bins, 3 x 16 = 48 fixed columns) are
   accepted, since only H is learned: the sources add up to the mixture, and
   SN_NP ranks equal 1 rank."""
@@ -80,7 +85,7 @@ for free in (0, 3):
     # all columns fixed streams: exactly --max-iter H updates, so the batch
     # pipeline runs them all too (--tol 0)
     run(["separate", inp, "-o", hand, "--force", "-q", "--max-iter", "60", "-k", k, "--fix-W", glued,
-         "--beta", "kl", "--group", groups] + ([] if free else ["--tol", "0"]))
+         "--beta", "kl", "--group", groups, "--mask-power", 2] + ([] if free else ["--tol", "0"]))
     ref = read(hand, [f"source-{s:02d}" for s in range(len(parts))])
     d = np.abs(est - ref).max() / peak
     check(d < 1e-5, f"{tag}: equal to the hand-glued --fix-W --group pipeline ({d:.1e} of the peak < 1e-5)")
@@ -96,6 +101,7 @@ for free in (0, 3):
         check(cols == want, f"{tag}: each source's columns recorded")
         check(h["/nmf"].attrs["n_fixed"] == 12 and h["/nmf"].attrs["beta"] == 1.0 and h["/nmf/W"].shape == (1025, k),
               f"{tag}: 12 fixed columns, beta 1 from the dictionaries, W (1025, {k})")
+        check(h["/separate"].attrs["mask_power"] == 2.0, f"{tag}: --mask-power 2 by default with --source")
         Wr = h["/nmf/W"][()]
         check(np.array_equal(Wr[:, :12], np.hstack(Ws)), f"{tag}: the dictionaries held fixed")
     if NP > 1:
@@ -111,6 +117,30 @@ for free in (0, 3):
         check(SDR.mean() > 3.0, f"{tag}: mean SDR {SDR.mean():.2f} dB > 3 (a sanity floor: the quality goal is measured in jobs/)")
     except ImportError:
         check(False, "mir_eval is needed (python3-mir-eval)")
+# --adapt: the held-fixed run's W and H start 15 joint iterations, as --init FILE does by hand
+base = tmp("adapt_base")
+run(["separate", inp, "-o", base, "--force", "-q", "--no-plot", "--max-iter", "60", "--tol", "0", "--block-seconds", "0"]
+    + srcs)
+groups = ",".join("+".join(str(4 * s + j) for j in range(4)) for s in range(3))
+hand = tmp("adapt_hand")
+run(["separate", inp, "-o", hand, "--force", "-q", "--no-plot", "-k", 12, "--init", os.path.join(base, "result.h5"),
+     "--beta", "kl", "--group", groups, "--max-iter", "15", "--tol", "0", "--mask-power", 2])
+ad = {}
+for np_ in sorted({1, NP}):
+    ad[np_] = tmp(f"adapt{np_}")
+    run(["separate", inp, "-o", ad[np_], "--force", "-q", "--no-plot", "--max-iter", "60", "--tol", "0", "--adapt", "15"]
+        + srcs, np_=np_)
+est = read(ad[NP], names)
+d = float(np.abs(est - read(hand, [f"source-{s:02d}" for s in range(3)])).max()) / peak
+check(d < 1e-5, f"--adapt 15: equal to --init RESULT.h5 -k 12 --group, 15 joint iterations ({d:.1e} of the peak)")
+err = float(np.abs(est.sum(axis=0) - mix).max()) / peak
+check(err < 1e-5, f"--adapt: the sources add up to the mixture ({err:.1e} of the peak)")
+d1 = float(np.abs(est - read(ad[1], names)).max()) / peak
+check(d1 < 1e-5, f"--adapt: {NP} ranks equal 1 rank ({d1:.1e} of the peak)")
+with h5py.File(os.path.join(ad[NP], "result.h5")) as h:
+    Wa = h["/nmf/W"][()]
+    check(h["/nmf"].attrs["n_fixed"] == 0 and not np.array_equal(Wa, np.hstack(Ws)),
+          "--adapt: W moved off the dictionaries, no fixed columns recorded")
 # overcomplete: more held-fixed columns (48) than bins (33)
 small = {}
 for n in names:

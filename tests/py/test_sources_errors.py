@@ -78,6 +78,8 @@ for bad in ("rest", "result", "overview", "component-03", "source-1", "x/y", "a 
 expect_fail(["separate", a, "-o", out, "--source", da], "no name", ["NAME=DICT"], 2, [out])
 expect_fail(ok + ["--free", -1], "a negative --free", ["--free", "-1"], 2, [out])
 expect_fail(["separate", a, "-o", out, "-k", 3, "--free", 2], "--free without --source", ["--free", "--source"], 2, [out])
+expect_fail(ok + ["--adapt", -1], "a negative --adapt", ["--adapt", "-1"], 2, [out])
+expect_fail(["separate", a, "-o", out, "-k", 3, "--adapt", 5], "--adapt without --source", ["--adapt", "--source"], 2, [out])
 expect_fail(ok + ["-k", 4], "-k contradicting the dictionaries", ["-k", "4", "k = 5"], 2, [out])
 expect_fail(ok + ["--free", 2, "-k", 5], "-k contradicting dictionaries and --free", ["-k", "k = 7"], 2, [out])
 expect_fail(ok + ["--group", "0,1"], "--group with --source", ["--group", "--source"], 2, [out])

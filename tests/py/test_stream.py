@@ -50,7 +50,8 @@ for i, n in enumerate(names):
     dicts[n] = tmp(f"{n}.h5")
     with h5py.File(dicts[n], "w") as f:
         f["/dict/W"] = Ws[n]
-srcs = sum((["--source", f"{n}={dicts[n]}"] for n in names), [])
+# --mask-power 1: the oracle's soft mask (with --source the default is 2)
+srcs = sum((["--source", f"{n}={dicts[n]}"] for n in names), []) + ["--mask-power", "1"]
 stft_opts = ["--n-fft", NFFT, "--hop", HOP, "--beta", "kl"]
 
 
