@@ -436,6 +436,8 @@ static int sep_sources_check(const sn_strlist *args, int64_t n_free, int64_t ada
   if (n_free != INT64_MIN && n_free < 0)
     return SN_FAIL(e, SN_ERR_USAGE, "separate --free: must be >= 0 (got %lld)", (long long)n_free);
   if (adapt < 0) return SN_FAIL(e, SN_ERR_USAGE, "separate --adapt: must be >= 0 (got %lld)", (long long)adapt);
+  if (adapt && nc->solver_s && !strcmp(nc->solver_s, "online"))
+    return SN_FAIL(e, SN_ERR_USAGE, "separate --adapt: does not go with --solver online (its iterations need V in memory)");
   if (!args->n) {
     if (n_free != INT64_MIN) return SN_FAIL(e, SN_ERR_USAGE, "separate --free: goes with --source (without it, give -k)");
     if (adapt) return SN_FAIL(e, SN_ERR_USAGE, "separate --adapt: goes with --source (it adapts their dictionaries)");

@@ -57,6 +57,8 @@ sep = ["separate", a, "-o", out, "--solver", "online", "--no-plot", "--n-fft", 2
 expect_fail(sep + ["-k", 2, "--batch-size", 0], "separate --batch-size 0", ["--batch-size"], [out])
 expect_fail(sep + ["-k", 2, "--batch-size", 100000], "separate --batch-size > N", ["--batch-size"], [out])
 expect_fail(sep + ["--source", f"a={d}"], "separate --source only (every column fixed)", ["nothing to learn"], [out])
+expect_fail(sep + ["--source", f"a={d}", "--free", 2, "--adapt", 5], "separate --solver online --adapt",
+            ["--adapt", "online"], [out])
 expect_fail(sep + ["-k", 2, "--store-spectrogram"], "separate --solver online --store-spectrogram",
             ["--store-spectrogram", "online"], [out])
 p = run(sep + ["--source", f"a={d}", "--free", 2, "--max-iter", 3, "--batch-size", 16, "-q"], check=False, timeout=60)
