@@ -130,13 +130,17 @@ int sn_wav_create_ch(MPI_Comm comm, const char *path, double sample_rate, int64_
 }
 
 int sn_wav_create_at(MPI_Comm comm, const char *path, const char *suffix, int reopen, double sample_rate,
-                     int64_t n_total, int force, sn_wav **wp, sn_err *e) {
-  return wav_open(comm, path, suffix, reopen, sample_rate, n_total, 1, force, 0, wp, e);
+                     int64_t n_total, int channels, int force, sn_wav **wp, sn_err *e) {
+  return wav_open(comm, path, suffix, reopen, sample_rate, n_total, channels, force, 0, wp, e);
+}
+
+void sn_wav_interleave(const float *y, int64_t n, int c, int nch, float *Y) {
+  for (int64_t i = 0; i < n; i++) Y[i * nch + c] = y[i];
 }
 
 /* Collective. suffix NULL: a fresh "PATH.tmp-PID" (sn_atomic_begin); else
  * "PATH" suffix, made anew, or with reopen the existing one (its header must
- * say n_total samples at the rate; mono only). */
+ * say n_total frames of the channels at the rate). */
 static int wav_open(MPI_Comm comm, const char *path, const char *suffix, int reopen, double sample_rate,
                     int64_t n_total, int channels, int force, int force_rf64, sn_wav **wp, sn_err *e) {
   int rc = SN_OK;
@@ -181,14 +185,14 @@ static int wav_open(MPI_Comm comm, const char *path, const char *suffix, int reo
     } else if (reopen) {
       /* an earlier run's file: its header must be the one this run would write */
       snprintf(tmp, sizeof tmp, "%s", w->out.tmp);
-      unsigned char want[SN_WAV_HEADER_BYTES], got[SN_WAV_HEADER_BYTES];
-      sn_wav_header(want, rate, n_total, force_rf64);
+      unsigned char want[SN_WAV_HEADER_BYTES_EXT], got[SN_WAV_HEADER_BYTES_EXT];
+      const int hb = sn_wav_header_ch(want, rate, n_total, channels, force_rf64);
       int fd = open(tmp, O_RDONLY);
       if (fd < 0) {
         rc = SN_FAIL(e, SN_ERR_INPUT, "%s: cannot resume: the partial output is missing (%s)", tmp, strerror(errno));
       } else {
-        if (read(fd, got, sizeof got) != (ssize_t)sizeof got || memcmp(got, want, sizeof got) != 0 ||
-            fstat(fd, &st) != 0 || st.st_size != (off_t)SN_WAV_HEADER_BYTES + (off_t)n_total * 4)
+        if (read(fd, got, (size_t)hb) != (ssize_t)hb || memcmp(got, want, (size_t)hb) != 0 ||
+            fstat(fd, &st) != 0 || st.st_size != (off_t)hb + (off_t)n_total * 4 * channels)
           rc = SN_FAIL(e, SN_ERR_INPUT, "%s: cannot resume: the partial output is not the one this run makes", tmp);
         close(fd);
       }

@@ -43,10 +43,14 @@ int sn_wav_create_ch(MPI_Comm comm, const char *path, double sample_rate, int64_
  * SN_ATOMIC_STREAM: a fixed name, not removed at exit, not a leftover that
  * --force cleans). reopen != 0 opens that file of an earlier run
  * (SN_ERR_INPUT "TMP: cannot resume: ..." when it is missing or its header or
- * size differ from n_total samples at sample_rate) and keeps what it holds.
- * Mono. */
+ * size differ from n_total frames of `channels` at sample_rate) and keeps
+ * what it holds. channels: as sn_wav_create_ch. */
 int sn_wav_create_at(MPI_Comm comm, const char *path, const char *suffix, int reopen, double sample_rate,
-                     int64_t n_total, int force, sn_wav **w, sn_err *e);
+                     int64_t n_total, int channels, int force, sn_wav **w, sn_err *e);
+
+/* Local. Channel c of nch: the n samples y into the interleaved frames Y
+ * (Y[i * nch + c] = y[i]). */
+void sn_wav_interleave(const float *y, int64_t n, int c, int nch, float *Y);
 
 /* Collective (MPI_File_write_at_all). Write this rank's samples (frames of
  * all channels, interleaved) [start, start + n) of the signal from

@@ -115,8 +115,8 @@ static float *stft_buffer(const sn_spec_params *p, int64_t n, sn_err *e) {
 #define SN_PSTFT_REDUCE_FLOATS ((int64_t)1 << 22)
 
 /* Local. Frames [f0, f0 + n) of every channel of a (opened with
- * SN_AUDIO_EACH, nch channels) reduced into mag (F x n, ld F) by p's rule:
- * mag-mean v = mean_c |X_c|, rms v = sqrt(mean_c |X_c|^2), then v^power. */
+ * SN_AUDIO_EACH, nch channels) reduced into mag (F x n, ld F) by p's rule
+ * (sn_stft_reduce_add / sn_stft_reduce_end). */
 static int stft_frames_reduce(sn_run *run, sn_audio *a, sn_stft_plan *plan, const sn_spec_params *p, int64_t f0,
                               int64_t n, float *buf, float *mag, int F, int nch) {
   sn_err *e = &run->err;
@@ -139,17 +139,11 @@ static int stft_frames_reduce(sn_run *run, sn_audio *a, sn_stft_plan *plan, cons
       sn_timer_end(&run->timer, SN_PH_READ);
       if (rc) break;
       sn_timer_begin(&run->timer, SN_PH_STFT);
-      rc = sn_stft_exec(plan, buf, nf, rms ? 2 : 1, c ? tmp : v, F, NULL, F, e);
-      if (rc == SN_OK && c)
-        for (int64_t i = 0; i < nf * F; i++) v[i] += tmp[i];
+      rc = sn_stft_reduce_add(plan, buf, nf, rms, c, v, tmp, NULL, 0, e);
       sn_timer_end(&run->timer, SN_PH_STFT);
     }
     if (rc) break;
-    const float inv = 1.0f / (float)nch;
-    for (int64_t i = 0; i < nf * F; i++) {
-      float m = v[i] * inv; /* mag-mean: mean |X|; rms: mean |X|^2 */
-      v[i] = rms ? (p->power == 2 ? m : sqrtf(m)) : (p->power == 2 ? m * m : m);
-    }
+    sn_stft_reduce_end(v, nf * F, nch, rms, p->power);
   }
   sn_audio_select(a, 0);
   sn_free(tmp);

@@ -17,6 +17,7 @@
 #include "sn_pnmf.h"
 #include "sn_poverlap.h"
 #include "sn_signal.h"
+#include "sn_spec_io.h"
 #include "sn_stft.h"
 #include "sn_wav.h"
 
@@ -74,14 +75,16 @@ int sn_stream_fixed_w(sn_run *run, const char *spec, const sn_spec_params *p, in
 static uint64_t stream_fingerprint(const sn_run *run, const sn_stream_cfg *c) {
   const sn_spec_params *p = c->par;
   uint64_t h = sn_fnv1a(SN_FNV_INIT, c->W, (size_t)(c->ncfg.F * c->ncfg.R) * sizeof(float));
-  int64_t iv[14] = {c->ncfg.F, c->ncfg.R, c->ncfg.solver, c->ncfg.tile, c->max_iter, c->block, c->recon, c->n_src,
-                    p->n_samples, p->n_fft, p->hop, p->win_length, p->center, p->power};
+  int64_t iv[16] = {c->ncfg.F, c->ncfg.R, c->ncfg.solver, c->ncfg.tile, c->max_iter, c->block, c->recon, c->n_src,
+                    p->n_samples, p->n_fft, p->hop, p->win_length, p->center, p->power, p->channels,
+                    sn_spec_out_channels(p)};
   double dv[7] = {c->ncfg.beta, c->ncfg.l1_H, c->ncfg.l2_H, c->mask_power, p->sample_rate, c->scfg->sr,
                   (double)c->scfg->channel + 1e3 * c->scfg->normalize};
   h = sn_fnv1a(h, iv, sizeof iv);
   h = sn_fnv1a(h, dv, sizeof dv);
   h = sn_fnv1a(h, &run->size, sizeof run->size);
   h = sn_fnv1a(h, p->window, strlen(p->window));
+  h = sn_fnv1a(h, p->channel_rule, strlen(p->channel_rule));
   h = sn_fnv1a(h, c->input, strlen(c->input));
   h = sn_fnv1a(h, c->first, (size_t)(c->n_src + 1) * sizeof(int));
   h = sn_fnv1a(h, c->idx, (size_t)c->first[c->n_src] * sizeof(int));
@@ -175,6 +178,8 @@ typedef struct stream {
   const sn_stream_cfg *c;
   const sn_spec_params *p;
   int64_t F, k, B, N, n_blocks, C, rows, S; /* S: this rank's first frame */
+  int nch, rms;                /* the parts' channels (sn_spec_out_channels); the rule is rms */
+  int need_v;                  /* the block's reduced magnitude V is used (H updates, or phase of several channels) */
   uint64_t fp;
   sn_stft_plan *plan;
   sn_poverlap_blocks *ola;
@@ -183,8 +188,9 @@ typedef struct stream {
   sn_nmf_cfg ncfg;
   sn_nmf_layout L;
   sn_wav **wav;
-  float *x, *V, *X, *Y, *D, *H, *obuf;
-  float *state, *carry, *head; /* per source s: carry + s*C, head + s*C (the checkpointed state) */
+  float *x, *V, *X, *Y, *D, *H, *A, *obuf, *ibuf; /* X: nch channels; ibuf: the interleaved output (nch > 1) */
+  float *state, *carry, *head; /* per source s and channel ch, j = s*nch + ch: carry + j*C, head + j*C (the
+                                  checkpointed state) */
   double *nacc, loss;
   int64_t next;                /* first block to run (a resumed run: the checkpoint's) */
   int interrupted, owned;      /* owned: a failure removes the partial outputs */
@@ -194,23 +200,27 @@ typedef struct stream {
 static int stream_alloc(stream *st, sn_err *e) {
   const int64_t F = st->F, B = st->B, span = (B - 1) * st->p->hop + st->p->n_fft;
   const int64_t accn = B * st->p->hop + st->C;
-  const int ns = st->c->n_src;
+  const int ns = st->c->n_src, nch = st->nch;
   int rc = sn_nmf_ws_create(&st->ncfg, &st->ws, e);
   if (rc) return rc;
   st->wav = calloc((size_t)(ns > 0 ? ns : 1), sizeof *st->wav);
   st->x = sn_calloc((size_t)span * sizeof(float), "stream samples", e);
   st->V = sn_calloc((size_t)(F * B) * sizeof(float), "stream spectrogram", e);
-  st->X = sn_calloc((size_t)(F * B) * 2 * sizeof(float), "stream STFT", e);
+  st->X = sn_calloc((size_t)(F * B * nch) * 2 * sizeof(float), "stream STFT", e);
   st->Y = sn_calloc((size_t)(F * B) * 2 * sizeof(float), "stream source STFT", e);
   st->D = sn_calloc((size_t)(F * B) * sizeof(float), "stream mask", e);
   st->H = sn_calloc((size_t)(st->k * B) * sizeof(float), "stream activations", e);
   st->obuf = sn_calloc((size_t)accn * sizeof(float), "stream output", e);
+  st->ibuf = nch > 1 ? sn_calloc((size_t)(accn * nch) * sizeof(float), "stream output channels", e) : st->obuf;
+  st->A = nch > 1 && st->c->recon == SN_RECON_PHASE ? sn_calloc((size_t)(F * B) * sizeof(float), "stream phase", e)
+                                                     : st->D;
   st->state = sn_calloc((size_t)(st->rows > 0 ? st->rows : 1) * sizeof(float), "stream carries", e);
   st->nacc = sn_calloc((size_t)st->L.len * sizeof(double), "stream accumulators", e);
-  if (!st->wav || !st->x || !st->V || !st->X || !st->Y || !st->D || !st->H || !st->obuf || !st->state || !st->nacc)
+  if (!st->wav || !st->x || !st->V || !st->X || !st->Y || !st->D || !st->H || !st->obuf || !st->ibuf || !st->A ||
+      !st->state || !st->nacc)
     return SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory for the stream buffers");
   st->carry = st->state;
-  st->head = st->state + (size_t)ns * st->C;
+  st->head = st->state + (size_t)ns * nch * st->C;
   return SN_OK;
 }
 
@@ -234,7 +244,7 @@ static int stream_open(sn_run *run, stream *st) {
   st->C = sn_poverlap_blocks_carry(st->ola);
   int64_t nb0;
   sn_poverlap_blocks_frames(st->ola, 0, &st->S, &nb0);
-  st->rows = (int64_t)c->n_src * 2 * st->C; /* per source: carry (C), head (<= C) */
+  st->rows = (int64_t)c->n_src * st->nch * 2 * st->C; /* per source and channel: carry (C), head (<= C) */
   int64_t my_blocks = sn_poverlap_blocks_count(st->ola);
   SN_MPI_CALL(MPI_Allreduce(&my_blocks, &st->n_blocks, 1, MPI_INT64_T, MPI_MAX, run->comm));
   st->ncfg = c->ncfg;
@@ -252,14 +262,14 @@ static int stream_files(sn_run *run, stream *st) {
   sn_err *e = &run->err;
   const sn_stream_cfg *c = st->c;
   const sn_spec_params *p = st->p;
-  sn_audio_opts ao = {c->scfg->channel, c->scfg->sr, c->scfg->normalize};
+  sn_audio_opts ao = {sn_stft_cfg_audio_channel(c->scfg), c->scfg->sr, c->scfg->normalize};
   sn_audio_info info;
   sn_timer_begin(&run->timer, SN_PH_READ);
   int rc = sn_agree(run->comm, sn_audio_open(c->input, &ao, &st->au, &info, e), e);
   if (rc == SN_OK && c->scfg->normalize) rc = sn_audio_normalize(run->comm, st->au, NULL, e);
-  if (rc == SN_OK && info.n_samples != p->n_samples)
-    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: changed while read (%lld samples, was %lld)", c->input,
-                 (long long)info.n_samples, (long long)p->n_samples);
+  if (rc == SN_OK && (info.n_samples != p->n_samples || info.channels != p->channels))
+    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: changed while read (%lld samples of %d channels, was %lld of %d)", c->input,
+                 (long long)info.n_samples, info.channels, (long long)p->n_samples, p->channels);
   rc = sn_agree(run->comm, rc, e);
   sn_timer_end(&run->timer, SN_PH_READ);
   if (rc) return rc;
@@ -271,38 +281,60 @@ static int stream_files(sn_run *run, stream *st) {
   }
   for (int s = 0; s < c->n_src && rc == SN_OK; s++) {
     sn_timer_begin(&run->timer, SN_PH_WRITE);
-    rc = sn_wav_create_at(run->comm, c->path[s], SN_ATOMIC_STREAM, c->resume, p->sample_rate, p->n_samples, c->force,
-                          &st->wav[s], e);
+    rc = sn_wav_create_at(run->comm, c->path[s], SN_ATOMIC_STREAM, c->resume, p->sample_rate, p->n_samples, st->nch,
+                          c->force, &st->wav[s], e);
     sn_timer_end(&run->timer, SN_PH_WRITE);
   }
   return rc;
 }
 
-/* Local. The mask's denominator of the block's nb frames (mask mode), then
- * the fault hook. */
+/* Local. The mask's denominator of the block's nb frames (mask mode), or
+ * the channels' magnitudes (phase of several channels: V to the power 1);
+ * then the fault hook. */
 static int stream_block_denominator(sn_run *run, stream *st, int64_t nb) {
+  sn_timer_begin(&run->timer, SN_PH_ISTFT);
   if (st->c->recon == SN_RECON_MASK) {
-    sn_timer_begin(&run->timer, SN_PH_ISTFT);
     sn_mask_denominator(st->F, st->k, nb, st->c->W, st->H, st->c->mask_power, st->D);
-    sn_timer_end(&run->timer, SN_PH_ISTFT);
+  } else if (st->nch > 1) {
+    const int sq = st->p->power == 2;
+    for (int64_t i = 0; i < st->F * nb; i++) st->D[i] = sq ? sqrtf(st->V[i]) : st->V[i];
   }
+  sn_timer_end(&run->timer, SN_PH_ISTFT);
   return sn_fault("stream", run->rank, &run->err);
 }
 
-/* Local. Block b's model: read its samples, transform, check V, run exactly
- * max_iter H updates per frame, the loss, and the mask denominators. */
+/* Local. Block b's transforms: each channel's samples read and transformed
+ * (channel ch's complex STFT at X + ch * 2 F B) and, when used, V: the
+ * magnitude (to the power) reduced over the channels by the rule. */
+static int stream_block_stft(sn_run *run, stream *st, int64_t t0, int64_t nb) {
+  sn_err *e = &run->err;
+  const sn_spec_params *p = st->p;
+  const int64_t F = st->F, x0 = t0 * p->hop - (p->center ? p->n_fft / 2 : 0), len = (nb - 1) * p->hop + p->n_fft;
+  int rc = SN_OK;
+  for (int ch = 0; rc == SN_OK && ch < st->nch; ch++) {
+    float *X = st->X + ch * 2 * F * st->B;
+    sn_audio_select(st->au, ch);
+    sn_timer_begin(&run->timer, SN_PH_READ);
+    rc = sn_audio_read(st->au, x0, len, st->x, e);
+    sn_timer_end(&run->timer, SN_PH_READ);
+    if (rc) break;
+    sn_timer_begin(&run->timer, SN_PH_STFT);
+    if (!st->need_v) rc = sn_stft_exec(st->plan, st->x, nb, 1, NULL, 0, X, F, e);
+    else if (st->nch == 1) rc = sn_stft_exec(st->plan, st->x, nb, p->power, st->V, F, X, F, e);
+    else rc = sn_stft_reduce_add(st->plan, st->x, nb, st->rms, ch, st->V, st->D, X, F, e);
+    sn_timer_end(&run->timer, SN_PH_STFT);
+  }
+  if (rc == SN_OK && st->need_v && st->nch > 1) sn_stft_reduce_end(st->V, F * nb, st->nch, st->rms, p->power);
+  return rc;
+}
+
+/* Local. Block b's model: its transforms (stream_block_stft), check V, run
+ * exactly max_iter H updates per frame, the loss, and the mask denominators. */
 static int stream_block_model(sn_run *run, stream *st, int64_t t0, int64_t nb) {
   sn_err *e = &run->err;
   const sn_stream_cfg *c = st->c;
-  const sn_spec_params *p = st->p;
   const int64_t F = st->F, k = st->k;
-  sn_timer_begin(&run->timer, SN_PH_READ);
-  int rc = sn_audio_read(st->au, t0 * p->hop - (p->center ? p->n_fft / 2 : 0), (nb - 1) * p->hop + p->n_fft, st->x,
-                         e);
-  sn_timer_end(&run->timer, SN_PH_READ);
-  sn_timer_begin(&run->timer, SN_PH_STFT);
-  if (rc == SN_OK) rc = sn_stft_exec(st->plan, st->x, nb, p->power, st->V, F, st->X, F, e);
-  sn_timer_end(&run->timer, SN_PH_STFT);
+  int rc = stream_block_stft(run, st, t0, nb);
   if (rc == SN_OK && c->H) { /* the activations already learned: this block's columns */
     memcpy(st->H, c->H + (t0 - st->S) * k, (size_t)(nb * k) * sizeof(float));
     return stream_block_denominator(run, st, nb);
@@ -329,15 +361,27 @@ static int stream_block_model(sn_run *run, stream *st, int64_t t0, int64_t nb) {
   return rc ? rc : stream_block_denominator(run, st, nb);
 }
 
-/* Local. Source s of block b: mask, overlap-add (its carry and head), the
- * final samples in st->obuf; then the istft fault hook. */
-static int stream_block_source(sn_run *run, stream *st, int64_t b, int64_t nb, int s) {
+/* Local. Source s of block b, channel by channel: mask (phase of several
+ * channels: sn_mask_phase_channel), overlap-add (the channel's carry and
+ * head), the nout final samples into st->ibuf (interleaved); then the istft
+ * fault hook. */
+static int stream_block_source(sn_run *run, stream *st, int64_t b, int64_t nb, int s, int64_t nout) {
   const sn_stream_cfg *c = st->c;
   const int *idx = c->idx + c->first[s];
-  int m = c->first[s + 1] - c->first[s];
-  sn_mask_apply(c->recon, st->F, st->k, nb, c->W, st->H, st->D, idx, m, c->mask_power, st->p->power, st->X, st->Y);
-  int rc = sn_poverlap_blocks_add(st->ola, b, st->Y, st->carry + s * st->C, st->head + s * st->C, st->obuf, &run->err);
-  return rc ? rc : sn_fault("istft", run->rank, &run->err);
+  const int m = c->first[s + 1] - c->first[s], nch = st->nch;
+  for (int ch = 0; ch < nch; ch++) {
+    const float *X = st->X + ch * 2 * st->F * st->B;
+    const int64_t j = (int64_t)s * nch + ch;
+    if (c->recon == SN_RECON_PHASE && nch > 1)
+      sn_mask_phase_channel(st->F, st->k, nb, c->W, st->H, st->D, idx, m, st->p->power, st->A, X, st->Y);
+    else
+      sn_mask_apply(c->recon, st->F, st->k, nb, c->W, st->H, st->D, idx, m, c->mask_power, st->p->power, X, st->Y);
+    int rc = sn_poverlap_blocks_add(st->ola, b, st->Y, st->carry + j * st->C, st->head + j * st->C, st->obuf,
+                                    &run->err);
+    if (rc) return rc;
+    if (nch > 1) sn_wav_interleave(st->obuf, nout, ch, nch, st->ibuf);
+  }
+  return sn_fault("istft", run->rank, &run->err);
 }
 
 /* Collective. Block b (all ranks step together: the writes are collective). */
@@ -350,11 +394,11 @@ static int stream_block(sn_run *run, stream *st, int64_t b) {
   SN_AGREE(run, nb > 0 ? stream_block_model(run, st, t0, nb) : SN_OK);
   for (int s = 0; s < st->c->n_src; s++) {
     sn_timer_begin(&run->timer, SN_PH_ISTFT);
-    int src = nb > 0 ? stream_block_source(run, st, b, nb, s) : SN_OK;
+    int src = nb > 0 ? stream_block_source(run, st, b, nb, s, hi > lo ? hi - lo : 0) : SN_OK;
     sn_timer_end(&run->timer, SN_PH_ISTFT);
     SN_AGREE(run, src);
     sn_timer_begin(&run->timer, SN_PH_WRITE);
-    rc = sn_wav_write(st->wav[s], hi > lo ? lo : 0, hi > lo ? hi - lo : 0, st->obuf, e);
+    rc = sn_wav_write(st->wav[s], hi > lo ? lo : 0, hi > lo ? hi - lo : 0, st->ibuf, e);
     sn_timer_end(&run->timer, SN_PH_WRITE);
     if (rc) goto cleanup;
   }
@@ -396,20 +440,36 @@ static int stream_checkpoint(sn_run *run, stream *st, int64_t b, double *t_ckpt)
 }
 
 /* Collective. The end: the rest of each source's body (the last rank's own
- * tail, zeros past the frames), then the tails that reach other ranks' heads. */
+ * tail, zeros past the frames), then the tails that reach other ranks' heads;
+ * channel by channel, written interleaved. */
 static int stream_end(sn_run *run, stream *st) {
+  const int nch = st->nch;
+  float *ib = NULL; /* nch > 1: the body, then the head, interleaved */
   int rc = sn_poverlap_blocks_end_prepare(run, st->ola);
   for (int s = 0; rc == SN_OK && s < st->c->n_src; s++) {
-    const float *body, *hd;
-    int64_t yb, nbody, yh, nhead;
-    rc = sn_poverlap_blocks_end(run, st->ola, st->carry + s * st->C, st->head + s * st->C, &body, &yb, &nbody, &hd,
-                                &yh, &nhead);
+    const float *body = NULL, *hd = NULL;
+    int64_t yb = 0, nbody = 0, yh = 0, nhead = 0;
+    for (int ch = 0; rc == SN_OK && ch < nch; ch++) {
+      const int64_t j = (int64_t)s * nch + ch;
+      rc = sn_poverlap_blocks_end(run, st->ola, st->carry + j * st->C, st->head + j * st->C, &body, &yb, &nbody, &hd,
+                                  &yh, &nhead);
+      if (rc == SN_OK && nch > 1 && !ib) {
+        ib = sn_calloc((size_t)((nbody + nhead) * nch + 1) * sizeof(float), "stream end channels", &run->err);
+        rc = sn_agree(run->comm, ib ? SN_OK : SN_ERR_NOMEM, &run->err);
+      }
+      if (rc == SN_OK && nch > 1) {
+        sn_wav_interleave(body, nbody, ch, nch, ib);
+        sn_wav_interleave(hd, nhead, ch, nch, ib + nbody * nch);
+      }
+    }
     if (rc) break;
+    if (nch > 1) body = ib, hd = ib + nbody * nch;
     sn_timer_begin(&run->timer, SN_PH_WRITE);
     rc = sn_wav_write(st->wav[s], yb, nbody, body, &run->err);
     if (rc == SN_OK) rc = sn_wav_write(st->wav[s], yh, nhead, hd, &run->err);
     sn_timer_end(&run->timer, SN_PH_WRITE);
   }
+  sn_free(ib);
   return rc;
 }
 
@@ -440,6 +500,8 @@ static void stream_close(sn_run *run, stream *st, int rc) {
   sn_poverlap_blocks_destroy(&st->ola);
   sn_stft_plan_destroy(&st->plan);
   free(st->wav);
+  if (st->ibuf != st->obuf) sn_free(st->ibuf);
+  if (st->A != st->D) sn_free(st->A);
   sn_free(st->x), sn_free(st->V), sn_free(st->X), sn_free(st->Y), sn_free(st->D), sn_free(st->H);
   sn_free(st->obuf), sn_free(st->state), sn_free(st->nacc);
 }
@@ -451,6 +513,9 @@ int sn_stream_separate(sn_run *run, const sn_stream_cfg *c, sn_stream_out *out) 
   st.c = c;
   st.p = c->par;
   st.F = c->ncfg.F, st.k = c->ncfg.R, st.B = c->block;
+  st.nch = sn_spec_out_channels(c->par);
+  st.rms = !strcmp(c->par->channel_rule, "rms");
+  st.need_v = !c->H || (c->recon == SN_RECON_PHASE && st.nch > 1);
   st.fp = stream_fingerprint(run, c);
   int rc = SN_OK;
   SN_CHECK(stream_open(run, &st));

@@ -9,7 +9,13 @@
  * block by block (sn_poverlap_blocks_* in sn_poverlap.h: the tail of a block,
  * n_fft - hop samples, is carried into the next; the tails that cross into a
  * neighbour's samples are exchanged once at the end), so memory is set by the
- * block, not by the recording. A checkpoint at block boundaries (every N
+ * block, not by the recording. A multichannel input (sn_spec_out_channels of
+ * the parameters > 1) is read and transformed channel by channel: the model's
+ * V is the channels' magnitudes reduced by the channel rule
+ * (sn_stft_reduce_add, as the whole-span spectrogram), each source's mask
+ * (phase: sn_mask_phase_channel) applies to every channel's STFT, each channel
+ * is overlap-added as a signal of its own, and the outputs are interleaved
+ * C-channel WAVs. A checkpoint at block boundaries (every N
  * blocks, or every SN_STREAM_CKPT_SECONDS) lets a killed job resume at the
  * last checkpointed block, bit for bit. */
 #include <stdint.h>
@@ -25,7 +31,7 @@
 
 typedef struct sn_stream_cfg {
   const char *input;           /* audio file (anything sn_audio_open reads) */
-  const sn_stft_cfg *scfg;     /* channel, --sr, --normalize, --wisdom */
+  const sn_stft_cfg *scfg;     /* --channel, --mono, --sr, --normalize, --wisdom */
   const sn_spec_params *par;   /* the spectrogram's parameters (sn_pstft_params) */
   const float *W;              /* F x k, ld F: every column fixed */
   sn_nmf_cfg ncfg;             /* beta, solver, regularization (scaled), tile; F, R = k */
@@ -69,7 +75,8 @@ int sn_stream_block_frames(const char *cmd, double seconds, const sn_spec_params
 int sn_stream_fixed_w(sn_run *run, const char *spec, const sn_spec_params *p, int64_t k, float **W);
 
 /* Collective. Separate c->input into the c->n_src WAV files c->path (each the
- * input's length, float32), writing them under "PATH.stream" until the end.
+ * input's length, float32, of sn_spec_out_channels(c->par) channels), writing
+ * them under "PATH.stream" until the end.
  * With c->checkpoint, a checkpoint is written (atomically) after a block as
  * c->checkpoint_every says, and after the block in which a signal
  * (sn_signal_flag) came, which then stops the run with SN_ERR_INTERRUPTED,

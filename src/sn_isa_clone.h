@@ -39,6 +39,8 @@
 #define sn_stft_window SN_ISA_NAME(sn_stft_window)
 #define sn_stft_set_stream SN_ISA_NAME(sn_stft_set_stream)
 #define sn_stft_exec SN_ISA_NAME(sn_stft_exec)
+#define sn_stft_reduce_add SN_ISA_NAME(sn_stft_reduce_add)
+#define sn_stft_reduce_end SN_ISA_NAME(sn_stft_reduce_end)
 #define sn_istft_exec SN_ISA_NAME(sn_istft_exec)
 #define sn_window_sumsquare SN_ISA_NAME(sn_window_sumsquare)
 #define sn_stft_frame_ref SN_ISA_NAME(sn_stft_frame_ref)

@@ -63,6 +63,10 @@
   R(int, sn_stft_exec, (sn_stft_plan *p, const float *x, int64_t n_frames, int power, float *mag, \
                         int64_t ldm, float *cplx, int64_t ldc, sn_err *e),                       \
     (p, x, n_frames, power, mag, ldm, cplx, ldc, e), cur)                                        \
+  R(int, sn_stft_reduce_add, (sn_stft_plan *p, const float *x, int64_t nf, int rms, int c, float *v, \
+                             float *tmp, float *cplx, int64_t ldc, sn_err *e),                   \
+    (p, x, nf, rms, c, v, tmp, cplx, ldc, e), cur)                                               \
+  V(sn_stft_reduce_end, (float *v, int64_t n, int nch, int rms, int power), (v, n, nch, rms, power), cur) \
   R(int, sn_istft_exec, (sn_stft_plan *p, const float *cplx, int64_t ldc, int64_t n_frames,      \
                          float *y, sn_err *e), (p, cplx, ldc, n_frames, y, e), cur)              \
   V(sn_window_sumsquare, (const sn_stft_plan *p, int64_t n_frames, int64_t s0, int64_t len,      \

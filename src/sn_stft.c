@@ -318,6 +318,23 @@ int sn_stft_exec(sn_stft_plan *p, const float *x, int64_t n_frames, int power, f
   return SN_OK;
 }
 
+int sn_stft_reduce_add(sn_stft_plan *p, const float *x, int64_t nf, int rms, int c, float *v, float *tmp,
+                       float *cplx, int64_t ldc, sn_err *e) {
+  const int64_t F = p->F;
+  int rc = sn_stft_exec(p, x, nf, rms ? 2 : 1, c ? tmp : v, F, cplx, ldc, e);
+  if (rc == SN_OK && c)
+    for (int64_t i = 0; i < nf * F; i++) v[i] += tmp[i];
+  return rc;
+}
+
+void sn_stft_reduce_end(float *v, int64_t n, int nch, int rms, int power) {
+  const float inv = 1.0f / (float)nch;
+  for (int64_t i = 0; i < n; i++) {
+    float m = v[i] * inv; /* mag-mean: mean |X|; rms: mean |X|^2 */
+    v[i] = rms ? (power == 2 ? m : sqrtf(m)) : (power == 2 ? m * m : m);
+  }
+}
+
 int sn_istft_exec(sn_stft_plan *p, const float *cplx, int64_t ldc, int64_t n_frames, float *y,
                   sn_err *e) {
   const int F = p->F, B = p->batch, n = p->n_fft;

@@ -70,6 +70,19 @@ const float *sn_stft_window(const sn_stft_plan *p);
 int sn_stft_exec(sn_stft_plan *p, const float *x, int64_t n_frames, int power, float *mag,
                  int64_t ldm, float *cplx, int64_t ldc, sn_err *e);
 
+/* The multichannel reduction of a channel rule (sn_spec_params.channel_rule):
+ * mag-mean v = mean_c |X_c|, rms v = sqrt(mean_c |X_c|^2), then v^power; the
+ * one rule of stft, learn and separate (whole span or block by block). Local.
+ * sn_stft_reduce_add: channel c (0-based) of nf frames of x (as sn_stft_exec)
+ *   adds |X_c| (rms: |X_c|^2) into v (F x nf, ld F; c == 0 sets it) through
+ *   tmp (F x nf floats, used for c > 0); cplx (or NULL) gets the channel's
+ *   complex STFT (ld ldc). Returns sn_stft_exec's code.
+ * sn_stft_reduce_end: the n entries of v summed over nch channels become the
+ *   rule's value to the power (1 or 2). */
+int sn_stft_reduce_add(sn_stft_plan *p, const float *x, int64_t nf, int rms, int c, float *v, float *tmp,
+                       float *cplx, int64_t ldc, sn_err *e);
+void sn_stft_reduce_end(float *v, int64_t n, int nch, int rms, int power);
+
 /* Magnitude stores of sn_stft_exec: mode -1 (default) uses non-temporal
  * (cache-bypassing) stores when one call writes >= 64 MiB of magnitudes, which
  * would not stay in cache anyway; 0 never; 1 always (tests). Only with AVX2. Local. */

@@ -349,27 +349,18 @@ cleanup:
   return rc;
 }
 
-/* Local. Channel c of nch into the interleaved frames Y (ny frames). */
-static void sep_interleave(const float *y, int64_t ny, int c, int nch, float *Y) {
-  for (int64_t i = 0; i < ny; i++) Y[i * nch + c] = y[i];
-}
-
 /* Local. Phase, several channels: V (F x nf) = the channels' magnitudes of
- * frames [t0, t0 + nf) reduced by the rule (mean |X_c|, or rms), from the
- * same plan as the channel's transform. x: nch channels of ld samples. */
+ * frames [t0, t0 + nf) reduced by the rule (sn_stft_reduce_add, power 1),
+ * from the same plan as the channel's transform. x: nch channels of ld
+ * samples; Zc: F x nf floats of scratch. */
 static int sep_channel_reduce(sn_stft_plan *plan, const float *x, int64_t ld, int nch, int rms, int64_t F, int64_t t0,
                               int64_t nf, float *Zc, float *V, sn_err *e) {
   const int hop = sn_stft_hop(plan);
-  memset(V, 0, (size_t)(F * nf) * sizeof(float));
   for (int c = 0; c < nch; c++) {
-    int rc = sn_stft_exec(plan, x + c * ld + t0 * hop, nf, 1, NULL, 0, Zc, F, e);
+    int rc = sn_stft_reduce_add(plan, x + c * ld + t0 * hop, nf, rms, c, V, Zc, NULL, 0, e);
     if (rc) return rc;
-    for (int64_t i = 0; i < F * nf; i++) {
-      float p = Zc[2 * i] * Zc[2 * i] + Zc[2 * i + 1] * Zc[2 * i + 1];
-      V[i] += rms ? p : sqrtf(p);
-    }
   }
-  for (int64_t i = 0; i < F * nf; i++) V[i] = rms ? sqrtf(V[i] / (float)nch) : V[i] / (float)nch;
+  sn_stft_reduce_end(V, F * nf, nch, rms, 1);
   return SN_OK;
 }
 
@@ -713,6 +704,8 @@ static int sep_stream_model(sn_run *run, const sep_opts *o, const sep_state *st,
   SN_CHECK(sn_h5_attr_set_double(res, "/separate", "mask_power", o->mask_power, e));
   SN_CHECK(sn_h5_attr_set_int(res, "/separate", "n_sources", st->grp.n_src, e));
   SN_CHECK(sn_h5_attr_set_str(res, "/separate", "input", o->in, e));
+  SN_CHECK(sn_h5_attr_set_int(res, "/separate", "channels", sn_spec_out_channels(par), e));
+  SN_CHECK(sn_h5_attr_set_str(res, "/separate", "channel_rule", par->channel_rule, e));
   if (st->src->n) SN_CHECK(sep_write_sources(run, res, &st->grp, st->src));
   sn_timer_end(&run->timer, SN_PH_WRITE);
   timing = 0;
@@ -725,6 +718,7 @@ static int sep_stream_model(sn_run *run, const sep_opts *o, const sep_state *st,
   sn_run_fact_int(run, "stream_blocks", so->n_blocks);
   sn_run_fact_double(run, "loss", so->loss);
   sn_run_fact_str(run, "reconstruct", o->recon_s);
+  sn_run_fact_int(run, "output_channels", sn_spec_out_channels(par));
   sn_run_fact_str(run, "outdir", st->od->path);
   SN_CHECK(sep_store_report(run, res));
   SN_CHECK(sn_h5_close(&res, 1, e));
@@ -790,11 +784,10 @@ cleanup:
 }
 
 /* Local. Why the options keep the parts from being made block by block
- * (NULL: they do not; nch: the parts' channels). */
-static const char *sep_recon_why_not(const sep_opts *o, int nch) {
+ * (NULL: they do not; mask and phase parts of any channel count are). */
+static const char *sep_recon_why_not(const sep_opts *o) {
   return o->recon == SN_RECON_GRIFFINLIM ? "does not go with --reconstruct griffinlim"
          : o->store_audio ? "does not go with --store-audio"
-         : nch > 1 ? "keeps one channel (use --mono or --channel K for a multichannel input)"
          : NULL;
 }
 
@@ -802,7 +795,7 @@ static const char *sep_recon_why_not(const sep_opts *o, int nch) {
  * do not). */
 static const char *sep_stream_why_not(const sep_opts *o, const sep_state *st) {
   const sn_nmf_cli *nc = &o->nc;
-  const char *why = sep_recon_why_not(o, 1);
+  const char *why = sep_recon_why_not(o);
   return !st->src->n && !nc->fix_W_s ? "needs every column fixed (--source, or --fix-W of all k columns)"
          : o->n_free > 0 ? "needs every column fixed (no --free)"
          : o->adapt > 0 ? "does not go with --adapt (the dictionaries are learned too)"
@@ -832,15 +825,13 @@ static int sep_stream_check(const sep_opts *o, const sep_state *st, const char *
  * *streamed; else leave it 0 and the batch stages run (with --block-seconds,
  * checked here, for the parts). */
 static int sep_try_stream(sn_run *run, sep_opts *o, sep_state *st, int *streamed) {
-  const char *why = sep_stream_why_not(o, st), *recon_why = sep_recon_why_not(o, 1);
+  const char *why = sep_stream_why_not(o, st), *recon_why = sep_recon_why_not(o);
   sn_spec_params par;
   int rc = SN_OK;
   *streamed = 0;
-  if ((!why || (o->block_seconds > 0 && !recon_why)) && o->block_seconds != 0) {
+  if (!why && o->block_seconds != 0) {
     SN_CHECK(sn_pstft_params(run, o->in, &o->scfg, &par));
-    recon_why = sep_recon_why_not(o, sn_spec_out_channels(&par));
-    if (!why) why = recon_why;
-    if (!why && !st->src->n) {
+    if (!st->src->n) {
       SN_CHECK(sn_stream_fixed_w(run, o->nc.fix_W_s, &par, st->k, &st->Wfix));
       if (!st->Wfix) why = "needs every column fixed (--fix-W of all k columns, made with these STFT options)";
     }
@@ -1083,7 +1074,7 @@ static int sep_source(sn_run *run, const sep_opts *o, sep_state *st, sep_recon *
   } else {
     for (int c = 0; c < r->nch; c++) {
       SN_CHECK(sep_channel_part(run, o, st, r, idx, m, c));
-      if (r->nch > 1) sep_interleave(sn_poverlap_owned_ptr(r->pola), r->ny, c, r->nch, r->Y);
+      if (r->nch > 1) sn_wav_interleave(sn_poverlap_owned_ptr(r->pola), r->ny, c, r->nch, r->Y);
     }
   }
   const float *y = r->nch > 1 ? r->Y : sn_poverlap_owned_ptr(r->pola);
@@ -1095,8 +1086,9 @@ cleanup:
   return rc;
 }
 
-/* Collective. Stage 4 for a mono part made by mask or phase, with nothing
- * kept in result.h5: the learned W and H through the streamed pipeline
+/* Collective. Stage 4 for parts made by mask or phase (every channel of the
+ * input, as sep_source), with nothing kept in result.h5: the learned W and H
+ * through the streamed pipeline
  * (parallel/sn_pstream.h with cfg.H), which reads the input again block by
  * block, so that this stage holds H and a block instead of V, the mixture and
  * the span's overlap-add. V is freed first (its picture is pooled). */
@@ -1116,6 +1108,7 @@ static int sep_sources_streamed(sn_run *run, const sep_opts *o, sep_state *st) {
   sn_stream_out so;
   SN_CHECK(sn_stream_separate(run, &c, &so));
   for (int g = 0; g < grp->n_src && run->rank == 0; g++) sn_outdir_file(st->od, paths[g]);
+  sn_run_fact_int(run, "parts_block_frames", c.block); /* the parts were made block by block */
   SN_PROGRESS(run, "separate: wrote %d parts to %s, in blocks of %lld frames", grp->n_src, st->od->path,
               (long long)c.block);
 cleanup:
@@ -1123,11 +1116,10 @@ cleanup:
   return rc;
 }
 
-/* Collective. Stage 4: each source in turn (mono mask and phase parts
- * without --store-audio, unless --block-seconds 0: sep_sources_streamed). */
+/* Collective. Stage 4: each source in turn (mask and phase parts without
+ * --store-audio, unless --block-seconds 0: sep_sources_streamed). */
 static int sep_sources(sn_run *run, const sep_opts *o, sep_state *st) {
-  if (o->block_seconds != 0 && !sep_recon_why_not(o, sn_spec_out_channels(&st->s.par)))
-    return sep_sources_streamed(run, o, st);
+  if (o->block_seconds != 0 && !sep_recon_why_not(o)) return sep_sources_streamed(run, o, st);
   sep_recon r;
   memset(&r, 0, sizeof r);
   double sc_sum = 0;
@@ -1273,8 +1265,9 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
        "with every column fixed (--source without --free, or --fix-W of all k): stream the input in blocks of S "
        "seconds of audio, memory set by the block (default 30; 0: hold the whole span); exactly --max-iter H updates "
        "per frame (default 100 when streamed), no V or H in result.h5, no overview.png; a checkpoint every 10 s of wall time at a block's end, "
-       "or every N blocks with --checkpoint-every N. With learned columns the NMF holds V, and the mono mask or phase "
-       "parts are made in blocks of S seconds, the input read again (0: from the whole span in memory)"},
+       "or every N blocks with --checkpoint-every N. With learned columns the NMF holds V, and the mask or phase "
+       "parts (every channel of the input) are made in blocks of S seconds, the input read again (0: from the whole "
+       "span in memory)"},
       {"--store-spectrogram", 0, SN_OPT_FLAG, &o.store_spec, NULL,
        "store V in result.h5 also when every column is fixed (the run is then not streamed)"},
       {NULL, 0, 0, NULL, NULL, NULL}};

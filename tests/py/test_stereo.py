@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Multichannel input at SN_NP ranks (issue 11): the channel rule of stft and
 learn, separate's parts per channel (they keep the channel count and add up
-to the mixture channel by channel), --mono as before (equal to a run on a file
+to the mixture channel by channel; made block by block by default, equal to
+the in-memory parts of --block-seconds 0 within 1e-6 of the peak), --mono as before (equal to a run on a file
 down-mixed here), --channel K, the refusal of a dictionary made under another
 rule, and bad channel options. The same numbers at 1, 2 and 3 ranks: every
 separate is compared with a 1-rank run of the same command."""
@@ -80,14 +81,25 @@ for inp, C, name in [(f_st, 2, "stereo"), (f_six, 6, "6-channel")]:
         extra = ["--reconstruct", recon]
         p = separate(inp, out, extra)
         check(len(p) == 3 and all(q.shape == (n, C) for q in p), f"{name} {recon}: 3 parts of {C} channels")
+        with h5py.File(os.path.join(out, "result.h5")) as f:
+            rep = f["/separate"].attrs["report"]
+            ch_attr = int(f["/separate"].attrs["channels"])
+        rep = rep.decode() if isinstance(rep, bytes) else rep
+        check('"parts_block_frames"' in rep, f"{name} {recon}: the parts made block by block (the default)")
         if recon == "mask":
             err = max(float(np.abs(sum(p)[:, c] - x[:, c]).max()) for c in range(C))
             check(err <= 1e-5 * float(np.abs(x).max()), f"{name} mask: parts add up per channel (max err {err:.2e})")
-            with h5py.File(os.path.join(out, "result.h5")) as f:
-                check(int(f["/separate"].attrs["channels"]) == C, f"{name}: result.h5 /separate channels = {C}")
-                rep = f["/separate"].attrs["report"]
-            rep = rep.decode() if isinstance(rep, bytes) else rep
+            check(ch_attr == C, f"{name}: result.h5 /separate channels = {C}")
             check(f'"output_channels": {C}' in rep and f'"channels": {C}' in rep, f"{name}: the report records the channels")
+        # the parts made from the whole span in memory (--block-seconds 0): the same
+        p0 = separate(inp, out + "-mem", extra + ["--block-seconds", 0])
+        d = max(float(np.abs(a - b).max()) for a, b in zip(p, p0))
+        pk = max(float(np.abs(a).max()) for a in p0)
+        check(len(p0) == len(p) and d <= 1e-6 * pk, f"{name} {recon}: blocks equal the in-memory parts ({d / pk:.1e} of the peak)")
+        # blocks of 7 frames (do not divide a rank's span)
+        p7 = separate(inp, out + "-b7", extra + ["--block-seconds", 7 * hop / sr])
+        d = max(float(np.abs(a - b).max()) for a, b in zip(p7, p0))
+        check(len(p7) == len(p) and d <= 1e-6 * pk, f"{name} {recon}: blocks of 7 frames equal the in-memory parts ({d / pk:.1e})")
         same_at_one_rank(inp, out, p, extra, f"{name} {recon}")
 
 # ---- --mono: the old behaviour, equal to a run on the file down-mixed here ----

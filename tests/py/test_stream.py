@@ -12,7 +12,7 @@ dictionaries (KL):
 - --fix-W of every column (with --group) streams too, equal to --source;
 - recordings of 2, 4 and 6 frames: at 3 ranks a rank holds no frame, or one;
   same oracle;
-- kill and resume by block (--checkpoint-every 1): SIGKILL of the whole job at
+- kill and resume by block (--checkpoint-every 1, a stereo input): SIGKILL of the whole job at
   random points after its first checkpoint, resumed (--resume) until done: WAVs bit-identical to an
   uninterrupted run; SIGUSR1 to mpirun: exit 10, one error line, no final
   output, the resume ends bit-identical;
@@ -21,7 +21,13 @@ dictionaries (KL):
   without a checkpoint; --block-seconds with Griffin-Lim parts;
 - learned columns (--free 2): the NMF holds V and the mono parts are made in
   blocks (one, 7 and 38 frames; mask and phase), each within 1e-6 of the peak
-  of the parts made from the whole span in memory (--block-seconds 0)."""
+  of the parts made from the whole span in memory (--block-seconds 0);
+- stereo and 6-channel inputs (mag-mean and rms; mask and phase), streamed
+  (--source) and made in blocks (--free 2) of 7, 38 frames and one block: the
+  parts keep the channels, equal the in-memory path within 1e-6 of the peak and
+  add up to the mixture per channel (1e-5); 2 and 6 frames of stereo; the
+  kill-and-resume runs above are on a stereo input, and a --mono resume of its
+  checkpoint is refused (fingerprint)."""
 import os
 import random
 import shutil
@@ -62,6 +68,14 @@ def make_audio(path, n):
     y = y.astype(np.float32)
     sf.write(path, y, SR, subtype="FLOAT")
     return y
+
+
+def make_multi(path, n, C):
+    """C channels of make_audio's kind, each its own noise and gain."""
+    x = np.stack([make_audio(tmp("mc-one.wav"), n) for _ in range(C)], axis=1) * np.linspace(1.0, 0.4, C)[None, :]
+    x = x.astype(np.float32)
+    sf.write(path, x, SR, subtype="FLOAT")
+    return x.astype(np.float64)
 
 
 def separate(inp, out, block, extra=(), check_=True):
@@ -182,9 +196,71 @@ for n_samp in (100, 200, 333):
     d = rel(read(out), oracle(yt, 20), float(np.abs(yt).max()))
     check(d < 1e-4, f"{nfr} frames at {NP} ranks: equal to the numpy oracle ({d:.1e} < 1e-4)")
 
-# ---- kill and resume by block ----
+# ---- multichannel: the parts keep every channel, streamed block by block ----
+def attrs(out):
+    with h5py.File(os.path.join(out, "result.h5")) as f:
+        a = dict(f["/separate"].attrs)
+    rep_ = a.get("report", b"")
+    return a, rep_.decode() if isinstance(rep_, bytes) else rep_
+
+
+mc = {2: tmp("stereo.wav"), 6: tmp("six.wav")}
+mcx = {2: make_multi(mc[2], 2 * SR + 37, 2), 6: make_multi(mc[6], SR + 11, 6)}  # 252 and 126 frames
+for C, inp in mc.items():
+    x = mcx[C]
+    pk = float(np.abs(x).max())
+    for recon, rule in (("mask", "mag-mean"), ("phase", "rms")) if C == 2 else (("mask", "rms"), ("phase", "mag-mean")):
+        extra = ["--max-iter", 30, "--reconstruct", recon, "--channel-rule", rule]
+        what = f"{C} channels, --source, {recon}, {rule}"
+        separate(inp, tmp(f"mc{C}{recon}-mem"), 0, extra + ["--tol", 0])
+        mem = read(tmp(f"mc{C}{recon}-mem"))
+        for bs, fr in ((0.056, "7"), (0.3, "38"), (100, "one")):
+            out = tmp(f"mc{C}{recon}-{fr}")
+            separate(inp, out, bs, extra)
+            got = read(out)
+            a, _ = attrs(out)
+            check(got.shape == (3, len(x), C) and int(a.get("channels", 0)) == C and "stream_block_frames" in a,
+                  f"{what}, blocks of {fr}: streamed, 3 parts of {C} channels ({got.shape})")
+            d = rel(got, mem, pk)
+            check(d < 1e-6, f"{what}, blocks of {fr}: equal to the in-memory path ({d:.1e} of the peak < 1e-6)")
+            if recon == "mask":
+                d = rel(got.sum(axis=0), x, pk)
+                check(d < 1e-5, f"{what}, blocks of {fr}: the parts add up to the mixture per channel ({d:.1e})")
+    # learned columns: the NMF holds V, every channel's parts are made in blocks
+    free_opts = ["--free", 2, "--max-iter", 20, "--tol", 0, "--init", "random", "--seed", 3]
+    for recon, runs in (("mask", ((0.056, "7"), (0.3, "38"), (30, "one"))), ("phase", ((0.056, "7"),))):
+        what = f"{C} channels, --free 2, {recon}"
+        o0 = tmp(f"mcf{C}{recon}-mem")
+        separate(inp, o0, 0, free_opts + ["--reconstruct", recon])
+        mem = np.array([sf.read(os.path.join(o0, n + ".wav"), dtype="float64")[0] for n in fr_names])
+        a, rp = attrs(o0)
+        check("parts_block_frames" not in rp, f"{what}, --block-seconds 0: the parts made in memory")
+        for bs, fr in runs:
+            out = tmp(f"mcf{C}{recon}-{fr}")
+            separate(inp, out, bs, free_opts + ["--reconstruct", recon])
+            got = np.array([sf.read(os.path.join(out, n + ".wav"), dtype="float64")[0] for n in fr_names])
+            a, rp = attrs(out)
+            check(got.shape == (4, len(x), C) and int(a["channels"]) == C and '"parts_block_frames"' in rp,
+                  f"{what}, blocks of {fr}: the parts made in blocks, {C} channels ({got.shape})")
+            d = rel(got, mem, np.abs(mem).max())
+            check(d < 1e-6, f"{what}, blocks of {fr}: equal to the parts made in memory ({d:.1e} of the peak < 1e-6)")
+            if recon == "mask":
+                d = rel(got.sum(axis=0), x, pk)
+                check(d < 1e-5, f"{what}, blocks of {fr}: the parts add up to the mixture per channel ({d:.1e})")
+# 2 and 6 frames of stereo: at 3 ranks a rank holds no frame
+for n_samp in (100, 333):
+    p = tmp(f"tinyst{n_samp}.wav")
+    x = make_multi(p, n_samp, 2)
+    separate(p, tmp(f"tinyst{n_samp}-mem"), 0, ["--max-iter", 20, "--tol", 0])
+    separate(p, tmp(f"tinyst{n_samp}"), 0.04, ["--max-iter", 20])
+    got, mem = read(tmp(f"tinyst{n_samp}")), read(tmp(f"tinyst{n_samp}-mem"))
+    d = rel(got, mem, float(np.abs(x).max()))
+    check(got.shape == (3, n_samp, 2) and d < 1e-6,
+          f"stereo, {1 + n_samp // HOP} frames at {NP} ranks: streamed equals in memory ({d:.1e} < 1e-6)")
+
+# ---- kill and resume by block (a stereo input) ----
 long_ = tmp("long.wav")
-make_audio(long_, 10 * SR)  # 1251 frames, 97 blocks of 13 (a checkpoint each)
+make_multi(long_, 10 * SR, 2)  # 1251 frames, 97 blocks of 13 (a checkpoint each)
 kargs = ["--max-iter", 60, "--checkpoint-every", 1]
 t_ref = time.time()
 separate(long_, tmp("kref"), 0.1, kargs)
@@ -256,6 +332,11 @@ check(got and p.returncode == 10, f"SIGUSR1: exit code {p.returncode} (10)")
 check(len(lines) == 1 and "interrupted" in lines[0], f"SIGUSR1: one error line: {lines}")
 check(os.path.exists(ck) and not any(os.path.exists(os.path.join(out, n + ".wav")) for n in names),
       "SIGUSR1: a checkpoint, no final output")
+# another channel rule (mono parts): the fingerprint refuses the resume
+expect_fail(["separate", long_, "-o", out, "-q", "--block-seconds", "0.1", "--resume", "--mono"] + srcs + stft_opts
+            + kargs, "resume of a stereo stream with --mono", ["checkpoint"],
+            gone=[os.path.join(out, n + ".wav") for n in names] + [os.path.join(out, "result.h5")])
+check(os.path.exists(ck), "the refused --mono resume keeps the checkpoint")
 # a changed dictionary: the resume is refused, nothing is written
 saved = open(dicts["b"], "rb").read()
 with h5py.File(dicts["b"], "a") as f:
@@ -276,19 +357,12 @@ expect_fail(["separate", mid, "-o", tmp("bad2"), "--block-seconds", "1", "--free
             code=2, gone=[tmp("bad2")])
 expect_fail(["separate", mid, "-o", tmp("bad3"), "--block-seconds", "1", "--resume"] + srcs + stft_opts,
             "a resume without a checkpoint", ["no checkpoint"], gone=[os.path.join(tmp("bad3"), "a.wav")])
-# a stereo input keeps its channels on the in-memory path: not streamed by
-# default, refused with --block-seconds; --mono streams
-st_in = tmp("stereo.wav")
-mono_ = tmp("mono_src.wav")
-make_audio(mono_, SR)
-y1 = sf.read(mono_, dtype="float32")[0]
-sf.write(st_in, np.stack([y1, 0.5 * y1[::-1]], axis=1), SR, subtype="FLOAT")
+# a stereo input streams by default too (every column fixed), keeping its
+# channels; --mono streams mono parts
+st_in = mc[2]
 run(["separate", st_in, "-o", tmp("st"), "--force", "-q"] + srcs + stft_opts)
 check(sf.info(os.path.join(tmp("st"), "a.wav")).channels == 2, "stereo input, --source: the parts keep 2 channels")
-with h5py.File(os.path.join(tmp("st"), "result.h5")) as f:
-    check("stream_block_frames" not in f["/separate"].attrs, "stereo input: the in-memory path (not streamed)")
-expect_fail(["separate", st_in, "-o", tmp("st2"), "-q", "--block-seconds", "1"] + srcs + stft_opts,
-            "--block-seconds with a stereo input", ["--block-seconds", "channel"], gone=[tmp("st2")])
+check("stream_block_frames" in attrs(tmp("st"))[0], "stereo input, --source: streamed by default")
 run(["separate", st_in, "-o", tmp("stm"), "--force", "-q", "--mono"] + srcs + stft_opts)
 with h5py.File(os.path.join(tmp("stm"), "result.h5")) as f:
     check("stream_block_frames" in f["/separate"].attrs, "stereo input with --mono: streamed")
