@@ -189,6 +189,7 @@ typedef struct stream {
   sn_nmf_layout L;
   sn_wav **wav;
   float *x, *V, *X, *Y, *D, *H, *A, *obuf, *ibuf; /* X: nch channels; ibuf: the interleaved output (nch > 1) */
+  float *Wp;                   /* the masks' dictionary W^mask_power (sn_mask_power_w; c->W when the power is 1) */
   float *state, *carry, *head; /* per source s and channel ch, j = s*nch + ch: carry + j*C, head + j*C (the
                                   checkpointed state) */
   double *nacc, loss;
@@ -216,9 +217,12 @@ static int stream_alloc(stream *st, sn_err *e) {
                                                      : st->D;
   st->state = sn_calloc((size_t)(st->rows > 0 ? st->rows : 1) * sizeof(float), "stream carries", e);
   st->nacc = sn_calloc((size_t)st->L.len * sizeof(double), "stream accumulators", e);
+  const int powered = st->c->recon == SN_RECON_MASK && st->c->mask_power != 1.0;
+  st->Wp = powered ? sn_calloc((size_t)(F * st->k) * sizeof(float), "stream mask dictionary", e) : (float *)st->c->W;
   if (!st->wav || !st->x || !st->V || !st->X || !st->Y || !st->D || !st->H || !st->obuf || !st->ibuf || !st->A ||
-      !st->state || !st->nacc)
+      !st->state || !st->nacc || !st->Wp)
     return SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory for the stream buffers");
+  if (powered) sn_mask_power_w(F, st->k, st->c->W, st->c->mask_power, st->Wp);
   st->carry = st->state;
   st->head = st->state + (size_t)ns * nch * st->C;
   return SN_OK;
@@ -294,7 +298,7 @@ static int stream_files(sn_run *run, stream *st) {
 static int stream_block_denominator(sn_run *run, stream *st, int64_t nb) {
   sn_timer_begin(&run->timer, SN_PH_ISTFT);
   if (st->c->recon == SN_RECON_MASK) {
-    sn_mask_denominator(st->F, st->k, nb, st->c->W, st->H, st->c->mask_power, st->D);
+    sn_mask_denominator(st->F, st->k, nb, st->Wp, st->H, st->c->mask_power, st->D);
   } else if (st->nch > 1) {
     const int sq = st->p->power == 2;
     for (int64_t i = 0; i < st->F * nb; i++) st->D[i] = sq ? sqrtf(st->V[i]) : st->V[i];
@@ -375,7 +379,8 @@ static int stream_block_source(sn_run *run, stream *st, int64_t b, int64_t nb, i
     if (c->recon == SN_RECON_PHASE && nch > 1)
       sn_mask_phase_channel(st->F, st->k, nb, c->W, st->H, st->D, idx, m, st->p->power, st->A, X, st->Y);
     else
-      sn_mask_apply(c->recon, st->F, st->k, nb, c->W, st->H, st->D, idx, m, c->mask_power, st->p->power, X, st->Y);
+      sn_mask_apply(c->recon, st->F, st->k, nb, c->recon == SN_RECON_MASK ? st->Wp : c->W, st->H, st->D, idx, m,
+                    c->mask_power, st->p->power, X, st->Y);
     int rc = sn_poverlap_blocks_add(st->ola, b, st->Y, st->carry + j * st->C, st->head + j * st->C, st->obuf,
                                     &run->err);
     if (rc) return rc;
@@ -502,6 +507,7 @@ static void stream_close(sn_run *run, stream *st, int rc) {
   free(st->wav);
   if (st->ibuf != st->obuf) sn_free(st->ibuf);
   if (st->A != st->D) sn_free(st->A);
+  if (st->Wp != st->c->W) sn_free(st->Wp);
   sn_free(st->x), sn_free(st->V), sn_free(st->X), sn_free(st->Y), sn_free(st->D), sn_free(st->H);
   sn_free(st->obuf), sn_free(st->state), sn_free(st->nacc);
 }

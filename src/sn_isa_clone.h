@@ -44,6 +44,7 @@
 #define sn_istft_exec SN_ISA_NAME(sn_istft_exec)
 #define sn_window_sumsquare SN_ISA_NAME(sn_window_sumsquare)
 #define sn_stft_frame_ref SN_ISA_NAME(sn_stft_frame_ref)
+#define sn_mask_power_w SN_ISA_NAME(sn_mask_power_w)
 #define sn_mask_denominator SN_ISA_NAME(sn_mask_denominator)
 #define sn_mask_apply SN_ISA_NAME(sn_mask_apply)
 #define sn_mask_magnitude SN_ISA_NAME(sn_mask_magnitude)

@@ -74,6 +74,8 @@
   V(sn_stft_frame_ref, (const float *w, int n_fft, const float *x, double *out),                 \
     (w, n_fft, x, out), base)                                                                    \
   /* sn_mask */                                                                                  \
+  V(sn_mask_power_w, (int64_t F, int64_t R, const float *W, double p, float *Wp),                 \
+    (F, R, W, p, Wp), cur)                                                                       \
   V(sn_mask_denominator, (int64_t F, int64_t R, int64_t n, const float *W, const float *H,       \
                           double p, float *D), (F, R, n, W, H, p, D), cur)                       \
   V(sn_mask_apply, (sn_recon_kind kind, int64_t F, int64_t R, int64_t nf, const float *W,        \

@@ -8,47 +8,56 @@
 
 #include SN_BLAS_HEADER
 
-void sn_mask_denominator(int64_t F, int64_t R, int64_t n, const float *W, const float *H, double p,
+void sn_mask_power_w(int64_t F, int64_t R, const float *W, double p, float *Wp) {
+  const float pf = (float)p;
+  for (int64_t q = 0; q < F * R; q++) Wp[q] = p == 1.0 ? W[q] : W[q] > 0.0f ? powf(W[q], pf) : 0.0f;
+}
+
+/* Floats of H^p staged on the stack per product (a chunk of frames). */
+#define SN_MASK_STAGE 8192
+
+void sn_mask_denominator(int64_t F, int64_t R, int64_t n, const float *Wp, const float *H, double p,
                          float *D) {
   if (n <= 0) return;
   if (p == 1.0) {
-    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)F, (int)n, (int)R, 1.0f, W, (int)F, H,
+    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)F, (int)n, (int)R, 1.0f, Wp, (int)F, H,
                 (int)R, 0.0f, D, (int)F);
     return;
   }
+  /* (W_j h_jt)^p = W_j^p h_jt^p for nonnegative W, h: D = W^p H^p, one product per chunk */
+  float hp[SN_MASK_STAGE];
   const float pf = (float)p;
-  for (int64_t t = 0; t < n; t++) {
-    float *d = D + t * F;
-    memset(d, 0, (size_t)F * sizeof(float));
-    for (int64_t k = 0; k < R; k++) {
-      const float h = H[k + t * R];
-      if (h == 0.0f) continue;
-      const float *w = W + k * F;
-      for (int64_t f = 0; f < F; f++) {
-        float v = w[f] * h;
-        if (v > 0.0f) d[f] += powf(v, pf);
+  const int64_t chunk = R < SN_MASK_STAGE ? SN_MASK_STAGE / R : 1;
+  for (int64_t t0 = 0; t0 < n; t0 += chunk) {
+    const int64_t nc = n - t0 < chunk ? n - t0 : chunk;
+    if (R > SN_MASK_STAGE) { /* a dictionary wider than the stage: column by column, no staging */
+      for (int64_t f = 0; f < F; f++) D[f + t0 * F] = 0.0f;
+      for (int64_t k = 0; k < R; k++) {
+        const float h = H[k + t0 * R];
+        if (h > 0.0f) cblas_saxpy((int)F, powf(h, pf), Wp + k * F, 1, D + t0 * F, 1);
       }
+      continue;
     }
+    for (int64_t q = 0; q < R * nc; q++) {
+      const float h = H[q + t0 * R];
+      hp[q] = h > 0.0f ? powf(h, pf) : 0.0f;
+    }
+    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)F, (int)nc, (int)R, 1.0f, Wp, (int)F, hp,
+                (int)R, 0.0f, D + t0 * F, (int)F);
   }
 }
 
-/* Sum over the members of (W_k h_kt)^p (p == 1: plain sum) into out[F]. */
-static void sn_group_sum(int64_t F, int64_t R, const float *W, const float *h, const int *idx, int m,
+/* Sum over the members of W_k^p h_kt^p (Wp: W^p; p == 1: plain sum) into out[F]. */
+static void sn_group_sum(int64_t F, int64_t R, const float *Wp, const float *h, const int *idx, int m,
                          double p, float *out) {
   memset(out, 0, (size_t)F * sizeof(float));
   const float pf = (float)p;
   for (int j = 0; j < m; j++) {
     const float hk = h[idx[j]];
-    if (hk == 0.0f) continue;
-    const float *w = W + (int64_t)idx[j] * F;
-    if (p == 1.0) {
-      for (int64_t f = 0; f < F; f++) out[f] += w[f] * hk;
-    } else {
-      for (int64_t f = 0; f < F; f++) {
-        float v = w[f] * hk;
-        if (v > 0.0f) out[f] += powf(v, pf);
-      }
-    }
+    if (!(hk > 0.0f)) continue;
+    const float *w = Wp + (int64_t)idx[j] * F;
+    const float a = p == 1.0 ? hk : powf(hk, pf);
+    for (int64_t f = 0; f < F; f++) out[f] += w[f] * a;
   }
   (void)R;
 }

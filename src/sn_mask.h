@@ -11,14 +11,21 @@
 
 typedef enum { SN_RECON_MASK, SN_RECON_PHASE, SN_RECON_GRIFFINLIM } sn_recon_kind;
 
-/* Local. D = sum_j (W_j h_jt)^p for n frames (F x n, ld F), p > 0. p == 1 is
- * one matrix product (BLAS). */
-void sn_mask_denominator(int64_t F, int64_t R, int64_t n, const float *W, const float *H, double p,
+/* Local. Wp = W^p entry by entry (F x R): the dictionary the masks of power p
+ * take. (W_k h)^p = W_k^p h^p for nonnegative W and h, so the power-p sums
+ * below are matrix products with only h raised per frame (p == 1: a copy). */
+void sn_mask_power_w(int64_t F, int64_t R, const float *W, double p, float *Wp);
+
+/* Local. D = sum_j (W_j h_jt)^p = W^p H^p for n frames (F x n, ld F), p > 0,
+ * from Wp = W^p (sn_mask_power_w; W itself when p == 1): one matrix product
+ * (BLAS) per chunk of frames. */
+void sn_mask_denominator(int64_t F, int64_t R, int64_t n, const float *Wp, const float *H, double p,
                          float *D);
 
 /* Local. The spectrogram of one source (the components idx[0..m)) for nf frames:
  * kind SN_RECON_MASK: Y = M * X with M = sum_{k in idx} (W_k h_kt)^p / D
  *   (M = m/R where D <= FLT_MIN, so the masks of a partition still sum to 1);
+ *   W is then Wp = W^p (sn_mask_power_w), as for sn_mask_denominator;
  * kind SN_RECON_PHASE: Y = A * X/|X| with A = (sum_{k in idx} W_k h_kt)^(1/power)
  *   (X/|X| = 1 where X == 0).
  * X, Y: complex F x nf (Y may equal X); H, D: this chunk's columns. */

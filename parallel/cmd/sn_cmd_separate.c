@@ -374,6 +374,7 @@ typedef struct sep_recon {
   float *Z;               /* complex STFT of one batch (F x batch) */
   float *A;               /* phase, several channels: 4 F x batch floats of scratch */
   float *Y;               /* several channels: the interleaved part (ny x nch) */
+  float *Wp;              /* mask: the masks' dictionary W^mask_power (sn_mask_power_w; st->W at power 1) */
   int rms;                /* the channel rule is rms */
 } sep_recon;
 
@@ -398,7 +399,8 @@ static int sep_channel_frames(sn_recon_kind recon, const sep_state *st, const se
       if (rc) return rc;
       sn_mask_phase_channel(F, k, nf, st->W, st->H + t0 * k, Vc, idx, m, st->s.par.power, A, Z, Z);
     } else {
-      sn_mask_apply(recon, F, k, nf, st->W, st->H + t0 * k, D + t0 * F, idx, m, mask_power, st->s.par.power, Z, Z);
+      sn_mask_apply(recon, F, k, nf, recon == SN_RECON_MASK ? r->Wp : st->W, st->H + t0 * k, D + t0 * F, idx, m,
+                    mask_power, st->s.par.power, Z, Z);
     }
     rc = sn_poverlap_add(pola, t0, nf, Z, e);
     if (rc) return rc;
@@ -1046,8 +1048,11 @@ static int sep_recon_setup(sn_run *run, const sep_opts *o, sep_state *st, sep_re
   SN_CHECK(sep_read_mixture(run, o->in, &o->scfg, r->nch, b0, r->lenb, &r->mix));
   SN_AGREE(run, sep_recon_alloc(o, st, r, &run->err));
   if (o->recon == SN_RECON_MASK) {
+    r->Wp = o->mask_power == 1.0 ? st->W : sn_calloc((size_t)(s->F * st->k) * sizeof(float), "mask dictionary", &run->err);
+    SN_AGREE(run, r->Wp ? SN_OK : SN_ERR_NOMEM);
     sn_timer_begin(&run->timer, SN_PH_ISTFT);
-    sn_mask_denominator(s->F, st->k, s->n_local, st->W, st->H, o->mask_power, s->mag);
+    if (r->Wp != st->W) sn_mask_power_w(s->F, st->k, st->W, o->mask_power, r->Wp);
+    sn_mask_denominator(s->F, st->k, s->n_local, r->Wp, st->H, o->mask_power, s->mag);
     sn_timer_end(&run->timer, SN_PH_ISTFT);
   }
 cleanup:
@@ -1136,6 +1141,7 @@ static int sep_sources(sn_run *run, const sep_opts *o, sep_state *st) {
 cleanup:
   sn_poverlap_destroy(&r.pola);
   sn_free(r.mix), sn_free(r.Z), sn_free(r.A), sn_free(r.Y);
+  if (r.Wp != st->W) sn_free(r.Wp);
   return rc;
 }
 
