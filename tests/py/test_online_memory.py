@@ -6,7 +6,8 @@ stays under half of the V block, while the batch solver (mu) holds V whole
 (its peak is above the block: the check can fail). The loss written by the
 online run is that of W H over every frame (the final transform pass reads
 the scratch file again), finite and positive, and the scratch folder is left
-empty."""
+empty. In a sanitizer build (SN_SANITIZED=1) the runs and their outputs are
+checked but not their memory."""
 import json
 import os
 
@@ -39,10 +40,14 @@ for solver in ("online", "mu"):
           f"V block {facts[solver]['v_block_mib_max']:.1f} MiB")
 v = facts["online"]["v_block_mib_max"]
 check(v > 180, f"V block per rank {v:.1f} MiB > 180 MiB")
-check(facts["online"]["peak_rss_mib_max"] < 0.5 * v,
-      f"online: peak RSS {facts['online']['peak_rss_mib_max']:.1f} MiB < half the V block ({0.5 * v:.1f} MiB)")
-check(facts["mu"]["peak_rss_mib_max"] > v,
-      f"mu (holds V): peak RSS {facts['mu']['peak_rss_mib_max']:.1f} MiB > the V block {v:.1f} MiB")
+if os.environ.get("SN_SANITIZED") == "1":
+    print("sanitizer build: AddressSanitizer's shadow memory and quarantine inflate RSS (seen: online 361 MiB, "
+          "mu 592 MiB at 2 ranks), so the memory checks are left to the release build")
+else:
+    check(facts["online"]["peak_rss_mib_max"] < 0.5 * v,
+          f"online: peak RSS {facts['online']['peak_rss_mib_max']:.1f} MiB < half the V block ({0.5 * v:.1f} MiB)")
+    check(facts["mu"]["peak_rss_mib_max"] > v,
+          f"mu (holds V): peak RSS {facts['mu']['peak_rss_mib_max']:.1f} MiB > the V block {v:.1f} MiB")
 loss = h5py.File(tmp("m_online.h5"))["/nmf"].attrs.get("loss", float("nan"))
 check(np.isfinite(loss) and loss > 0, f"online loss {loss} finite and positive")
 check(os.listdir(scratch) == [], f"the scratch folder is left empty ({os.listdir(scratch)})")
