@@ -76,10 +76,13 @@ def model(path):
 DEFAULT_ONLINE = [
     # sklearn's defaults (max_iter 200 passes, stopped by max_no_improvement 10 or tol; transform 200 iterations)
     "defaults-b1024=--batch-size 1024",
-    # batches of 4096 frames with a short memory (forget factor 0.05 per pass), 10-20 passes, final H pass 30 iterations
-    "b4096-ff0.05-10pass-t30=--batch-size 4096 --forget-factor 0.05 --max-iter 10 --transform-max-iter 30 --max-no-improvement 0",
+    # batches of 4096 frames with a short memory (forget factor 0.05 per pass); the final H pass from
+    # sklearn's constant start (30 iterations), or from each frame's H of the last pass (the default)
+    "b4096-ff0.05-15pass-t30-constant=--batch-size 4096 --forget-factor 0.05 --max-iter 15 --transform-max-iter 30 --max-no-improvement 0 --transform-start constant",
     "b4096-ff0.05-15pass-t30=--batch-size 4096 --forget-factor 0.05 --max-iter 15 --transform-max-iter 30 --max-no-improvement 0",
-    "b4096-ff0.05-20pass-t30=--batch-size 4096 --forget-factor 0.05 --max-iter 20 --transform-max-iter 30 --max-no-improvement 0",
+    "b4096-ff0.05-17pass-t5=--batch-size 4096 --forget-factor 0.05 --max-iter 17 --transform-max-iter 5 --max-no-improvement 0",
+    "b4096-ff0.05-17pass-t10=--batch-size 4096 --forget-factor 0.05 --max-iter 17 --transform-max-iter 10 --max-no-improvement 0",
+    "b4096-ff0.05-20pass-t10=--batch-size 4096 --forget-factor 0.05 --max-iter 20 --transform-max-iter 10 --max-no-improvement 0",
 ]
 
 

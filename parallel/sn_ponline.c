@@ -275,8 +275,9 @@ static int transform_walk(ponline_run *s, int64_t c, double *red, int loss) {
   return SN_OK;
 }
 
-/* Collective. The transform: every frame's H from sklearn's constant start,
- * W fixed, up to transform_max_iter MU updates, stopped after the first
+/* Collective. The transform: every frame's H, W fixed, from the H its last
+ * mini-batch step left (transform_warm; that H has had a MU update per pass)
+ * or from sklearn's constant start, up to transform_max_iter MU updates, stopped after the first
  * update whose relative change of H over all frames is <= tol (sklearn's
  * rule); then the loss of the final W, H into st->loss. Every frame's update
  * is independent once W is fixed, so V is walked once per round of
@@ -294,7 +295,8 @@ static int online_transform(ponline_run *s) {
   int rc = sn_agree(s->run->comm, (o->tol > 0 && T > 0 && !H0) ? SN_ERR_NOMEM : SN_OK, e);
   if (rc) return rc;
   float avg = (float)sqrt(s->vtotal / ((double)F * (double)o->N) / (double)R);
-  for (int64_t q = 0; q < n_local * R; q++) s->H[q] = avg;
+  if (!s->oo->transform_warm)
+    for (int64_t q = 0; q < n_local * R; q++) s->H[q] = avg;
   int have_loss = 0;
   for (int64_t done = 0; done < T;) {
     const int64_t c = T - done < SN_PONLINE_ROUND ? T - done : SN_PONLINE_ROUND;

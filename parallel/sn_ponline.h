@@ -47,6 +47,8 @@ typedef struct sn_ponline_opts {
   int64_t fresh_max_iter;      /* MU iterations of such a solve (sklearn 30) */
   int64_t max_no_improvement;  /* steps without a better EWA cost; 0: no such stop */
   int64_t transform_max_iter;  /* MU iterations of the final H pass (stopped by tol) */
+  int transform_warm;          /* the final pass starts from each frame's H of the last pass (1) or
+                                  from sklearn's constant transform start (0) */
   double alpha_W, l1_ratio;    /* W's regularization, scaled per batch (frames) */
   sn_ponline_monitor monitor;  /* progress (NULL fn: silent) */
 } sn_ponline_opts;

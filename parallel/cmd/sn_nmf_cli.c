@@ -57,8 +57,11 @@ int sn_nmf_cli_check(const char *cmd, sn_nmf_cli *c, sn_err *e) {
     rc = SN_FAIL(e, SN_ERR_USAGE, "%s --forget-factor: must be in [0, 1] (got %g)", cmd, c->forget_factor);
   else if (c->max_no_improvement < 0) rc = SN_FAIL(e, SN_ERR_USAGE, "%s --max-no-improvement: must be >= 0", cmd);
   else if (c->transform_max_iter < -1) rc = SN_FAIL(e, SN_ERR_USAGE, "%s --transform-max-iter: must be >= 0", cmd);
+  else if (strcmp(c->transform_start_s, "last") && strcmp(c->transform_start_s, "constant"))
+    rc = SN_FAIL(e, SN_ERR_USAGE, "%s --transform-start: last or constant (got '%s')", cmd, c->transform_start_s);
   if (rc) return rc;
   c->online = !strcmp(c->solver_s, "online");
+  c->transform_warm = !strcmp(c->transform_start_s, "last");
   if (c->online && c->max_iter < 1)
     return SN_FAIL(e, SN_ERR_USAGE, "%s --max-iter: --solver online needs at least 1 pass", cmd);
   if (c->online && (c->resume || c->checkpoint_every > 0))
@@ -321,7 +324,8 @@ static int run_solve(sn_run *run, const sn_nmf_cli *c, const sn_nmf_block *b, co
     sn_ponline_opts oo = {.batch = c->batch_size > 0 ? c->batch_size : (N < 1024 ? N : 1024),
                           .forget_factor = c->forget_factor, .fresh_restarts = c->fresh_restarts, .fresh_max_iter = 30,
                           .max_no_improvement = c->max_no_improvement,
-                          .transform_max_iter = c->transform_max_iter >= 0 ? c->transform_max_iter : c->max_iter, .alpha_W = c->alpha_W, .l1_ratio = c->l1_ratio,
+                          .transform_max_iter = c->transform_max_iter >= 0 ? c->transform_max_iter : c->max_iter,
+                          .transform_warm = c->transform_warm, .alpha_W = c->alpha_W, .l1_ratio = c->l1_ratio,
                           .monitor = {.fn = sn_ponline_monitor_print}};
     return sn_ponline_solve(run, o, &oo, V, W, H, st);
   }

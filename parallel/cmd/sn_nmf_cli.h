@@ -38,12 +38,14 @@ typedef struct sn_nmf_cli {
   int fresh_restarts;
   int64_t max_no_improvement; /* 10; 0: none */
   int64_t transform_max_iter; /* iterations of the final H pass; -1: max_iter */
+  const char *transform_start_s; /* "last" (each frame's H of the last pass) or "constant" (sklearn's) */
   const char *scratch;       /* online: folder of the per-rank spectrogram scratch files; NULL: the output's */
   /* derived by sn_nmf_cli_check */
   double beta, alpha_H;
   int solver;                /* SN_NMF_MU, SN_NMF_CD or SN_NMF_ANLS */
   int online;                /* --solver online (solver is then SN_NMF_MU) */
   int init_kind;             /* SN_NMF_INIT_* */
+  int transform_warm;        /* --transform-start last */
 } sn_nmf_cli;
 
 enum { SN_NMF_INIT_RANDOM = 0, SN_NMF_INIT_NNDSVD, SN_NMF_INIT_NNDSVDA, SN_NMF_INIT_NNDSVDAR, SN_NMF_INIT_FILE };
@@ -52,7 +54,8 @@ enum { SN_NMF_INIT_RANDOM = 0, SN_NMF_INIT_NNDSVD, SN_NMF_INIT_NNDSVDA, SN_NMF_I
 #define SN_NMF_CLI_DEFAULT(tile_)                                                                    \
   {.beta_s = "fro", .solver_s = "mu", .init_s = "nndsvda", .tol = 1e-4, .max_iter = 200,            \
    .alpha_H_s = "same", .tile = (tile_), .beta = 2.0, .init_kind = SN_NMF_INIT_NNDSVDA, .batch_size = -1,    \
-   .forget_factor = 0.7, .max_no_improvement = 10, .transform_max_iter = -1}
+   .forget_factor = 0.7, .max_no_improvement = 10, .transform_max_iter = -1,   \
+   .transform_start_s = "last", .transform_warm = 1}
 
 #define SN_NMF_OPTS(c)                                                                                                  \
   {"--components", 'k', SN_OPT_INT64, &(c)->k, "R", "number of components R, 1 <= R <= min(F, N)"},                       \
@@ -70,6 +73,9 @@ enum { SN_NMF_INIT_RANDOM = 0, SN_NMF_INIT_NNDSVD, SN_NMF_INIT_NNDSVDA, SN_NMF_I
    "online: stop after N steps without a lower smoothed batch cost (default 10; 0: never)"},                           \
   {"--transform-max-iter", 0, SN_OPT_INT64, &(c)->transform_max_iter, "N",                                             \
    "online: MU iterations of the final H pass over every frame, W fixed (default --max-iter; --tol stops it)"},         \
+  {"--transform-start", 0, SN_OPT_STRING, &(c)->transform_start_s, "last|constant",                                    \
+   "online: the final H pass starts from each frame's H of the last pass (default last), or from sklearn's "           \
+   "transform start, sqrt(mean(V) / R) everywhere (constant)"},                                                         \
   {"--scratch", 0, SN_OPT_STRING, &(c)->scratch, "DIR",                                                                \
    "online: V is not held; each rank spills its frames to an (unlinked) scratch file in DIR, F x frames x 4 bytes, "  \
    "and reads a mini-batch at a time (default: the output's folder; a node-local disk is best)"},                      \

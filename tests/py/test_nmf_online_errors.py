@@ -28,6 +28,7 @@ expect_fail(nmf + ["--batch-size", 0], "nmf --batch-size 0", ["--batch-size"], [
 expect_fail(nmf + ["--batch-size", -5], "nmf --batch-size -5", ["--batch-size"], [o])
 expect_fail(nmf + ["--batch-size", N + 1], "nmf --batch-size > N", ["--batch-size", str(N + 1), str(N)], [o])
 expect_fail(nmf + ["--forget-factor", 1.5], "nmf --forget-factor 1.5", ["--forget-factor"], [o])
+expect_fail(nmf + ["--transform-start", "warm"], "nmf --transform-start warm", ["--transform-start", "last or constant"], [o])
 expect_fail(nmf + ["--max-no-improvement", -1], "nmf --max-no-improvement -1", ["--max-no-improvement"], [o])
 expect_fail(nmf + ["--max-iter", 0], "nmf --solver online --max-iter 0", ["--max-iter"], [o])
 expect_fail(nmf + ["--resume"], "nmf --solver online --resume", ["checkpoint"], [o])
