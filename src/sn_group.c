@@ -10,19 +10,19 @@
 
 #define SN_PI 3.14159265358979323846
 
-static const char *const sn_group_names[] = {"timbre", "coact", "both"};
+static const char *const sn_group_names[] = {"timbre", "coact", "both", "tiered"};
 
 int sn_group_method_parse(const char *s, sn_group_method *m, sn_err *e) {
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < 4; i++)
     if (!strcmp(s, sn_group_names[i])) {
       *m = (sn_group_method)i;
       return SN_OK;
     }
-  return SN_FAIL(e, SN_ERR_USAGE, "separate --grouping: '%s' is not timbre, coact or both", s);
+  return SN_FAIL(e, SN_ERR_USAGE, "separate --grouping: '%s' is not tiered, both, coact or timbre", s);
 }
 
 const char *sn_group_method_name(sn_group_method m) {
-  return (unsigned)m < 3 ? sn_group_names[m] : "?";
+  return (unsigned)m < 4 ? sn_group_names[m] : "?";
 }
 
 /* ------------------------------------------------------------ H statistic -- */
@@ -112,6 +112,19 @@ void sn_group_flatness(int64_t F, int64_t R, const float *W, double *lf) {
       s += W[f + r * F];
     }
     lf[r] = s > 0 ? sl / (double)F - log(s / (double)F) : 0.0;
+  }
+}
+
+void sn_group_log_centroid(int64_t F, int64_t R, const float *W, double sr, int n_fft, double *lc) {
+  const double df = sr / (double)n_fft;
+  for (int64_t r = 0; r < R; r++) {
+    double s = 0, sf = 0;
+    for (int64_t f = 0; f < F; f++) {
+      const double w = W[f + r * F];
+      s += w;
+      sf += w * ((double)f * df + SN_GROUP_CENTROID_OFFSET);
+    }
+    lc[r] = log(s > 0 ? sf / s : SN_GROUP_CENTROID_OFFSET);
   }
 }
 
@@ -292,6 +305,50 @@ int sn_kmeans_exhaustive(int64_t n, int d, const double *X, int k, int *label, d
   return SN_OK;
 }
 
+/* Optimal 1-D k-means of x[0..n-1] into k clusters (contiguous runs of the
+ * values sorted by (value, index); dynamic programming over the split
+ * points, exact and deterministic). label[i] = rank of i's run. */
+int sn_kmeans_1d(int64_t n, const double *x, int k, int *label, sn_err *e) {
+  if (k < 1 || k > n) return SN_FAIL(e, SN_ERR_INPUT, "k-means (1-D): %d clusters of %lld points", k, (long long)n);
+  int64_t *ord = malloc((size_t)n * sizeof *ord), *arg = malloc((size_t)n * (size_t)k * sizeof *arg);
+  double *ps = malloc((size_t)(n + 1) * sizeof *ps), *ps2 = malloc((size_t)(n + 1) * sizeof *ps2),
+         *D = malloc((size_t)n * (size_t)k * sizeof *D);
+  if (!ord || !arg || !ps || !ps2 || !D) {
+    free(ord), free(arg), free(ps), free(ps2), free(D);
+    return SN_FAIL(e, SN_ERR_NOMEM, "k-means (1-D): out of memory");
+  }
+  for (int64_t i = 0; i < n; i++) { /* insertion sort by (value, index): n is small */
+    int64_t j = i;
+    while (j > 0 && x[ord[j - 1]] > x[i]) ord[j] = ord[j - 1], j--;
+    ord[j] = i;
+  }
+  ps[0] = ps2[0] = 0;
+  for (int64_t i = 0; i < n; i++) ps[i + 1] = ps[i] + x[ord[i]], ps2[i + 1] = ps2[i] + x[ord[i]] * x[ord[i]];
+#define SN_SSE(a, b) (ps2[b] - ps2[a] - (ps[b] - ps[a]) * (ps[b] - ps[a]) / (double)((b) - (a)))
+  /* D[i*k + c]: least cost of sorted points 0..i in c + 1 runs; arg: start of the last run */
+  for (int64_t i = 0; i < n; i++) {
+    D[i * k] = SN_SSE(0, i + 1);
+    arg[i * k] = 0;
+    for (int c = 1; c < k; c++) {
+      D[i * k + c] = DBL_MAX;
+      arg[i * k + c] = -1;
+      for (int64_t j = c; j <= i; j++) { /* last run j..i */
+        double v = D[(j - 1) * k + c - 1] + SN_SSE(j, i + 1);
+        if (D[(j - 1) * k + c - 1] < DBL_MAX && v < D[i * k + c]) D[i * k + c] = v, arg[i * k + c] = j;
+      }
+    }
+  }
+#undef SN_SSE
+  int64_t end = n - 1;
+  for (int c = k - 1; c >= 0; c--) {
+    int64_t j = arg[end * k + c];
+    for (int64_t i = j; i <= end; i++) label[ord[i]] = c;
+    end = j - 1;
+  }
+  free(ord), free(arg), free(ps), free(ps2), free(D);
+  return SN_OK;
+}
+
 /* ------------------------------------------------------------ the grouping -- */
 
 /* Center the columns of an n x d block (row-major, stride ld) and scale it to
@@ -312,9 +369,56 @@ static void sn_unit_scale(int64_t n, int d, double *X, int ld) {
     for (int j = 0; j < d; j++) X[i * ld + j] *= s;
 }
 
+static int sn_group_flat_coact(sn_group_method method, int64_t F, int64_t R, const float *W, double sr, int n_fft,
+                               int64_t N, const double *hstat, int S, int *src_of, sn_err *e);
+
+/* tiered: split the components in two by `both` (flatness and co-activation);
+ * the flatter half is one source (the last before relabelling), the other
+ * half is split into S - 1 sources by the optimal 1-D k-means of its
+ * columns' log spectral centroids. S <= 2, or fewer tonal components than
+ * S - 1: `both` with S. */
+static int sn_group_tiered(int64_t F, int64_t R, const float *W, double sr, int n_fft, int64_t N, const double *hstat,
+                           int S, int *src_of, sn_err *e) {
+  int rc = sn_group_flat_coact(SN_GROUP_BOTH, F, R, W, sr, n_fft, N, hstat, S <= 2 ? S : 2, src_of, e);
+  if (rc || S <= 2) return rc;
+  double *lf = malloc((size_t)R * sizeof *lf), *lc = malloc((size_t)R * sizeof *lc), *x = malloc((size_t)R * sizeof *x);
+  int64_t *idx = malloc((size_t)R * sizeof *idx);
+  int *sub = malloc((size_t)R * sizeof *sub);
+  if (!lf || !lc || !x || !idx || !sub) {
+    free(lf), free(lc), free(x), free(idx), free(sub);
+    return SN_FAIL(e, SN_ERR_NOMEM, "grouping: out of memory");
+  }
+  sn_group_flatness(F, R, W, lf);
+  double m[2] = {0, 0};
+  int64_t c[2] = {0, 0};
+  for (int64_t r = 0; r < R; r++) m[src_of[r]] += lf[r], c[src_of[r]]++;
+  const int tonal = (c[1] > 0 && m[1] / (double)c[1] < m[0] / (double)(c[0] ? c[0] : 1)) ? 1 : 0;
+  int64_t n = 0;
+  sn_group_log_centroid(F, R, W, sr, n_fft, lc);
+  for (int64_t r = 0; r < R; r++)
+    if (src_of[r] == tonal) idx[n] = r, x[n++] = lc[r];
+  if (n < S - 1) {
+    rc = sn_group_flat_coact(SN_GROUP_BOTH, F, R, W, sr, n_fft, N, hstat, S, src_of, e);
+  } else if ((rc = sn_kmeans_1d(n, x, S - 1, sub, e)) == SN_OK) {
+    for (int64_t r = 0; r < R; r++)
+      if (src_of[r] != tonal) src_of[r] = S - 1;
+    for (int64_t i = 0; i < n; i++) src_of[idx[i]] = sub[i];
+    sn_canon(R, S, src_of);
+  }
+  free(lf), free(lc), free(x), free(idx), free(sub);
+  return rc;
+}
+
 int sn_group_components(sn_group_method method, int64_t F, int64_t R, const float *W, double sr, int n_fft,
                         int64_t N, const double *hstat, int S, int *src_of, sn_err *e) {
   if (S < 1 || S > R) return SN_FAIL(e, SN_ERR_INPUT, "grouping: %d sources of %lld components", S, (long long)R);
+  if (!hstat && method != SN_GROUP_TIMBRE) return SN_FAIL(e, SN_ERR_INTERNAL, "grouping: no H statistic");
+  if (method == SN_GROUP_TIERED) return sn_group_tiered(F, R, W, sr, n_fft, N, hstat, S, src_of, e);
+  return sn_group_flat_coact(method, F, R, W, sr, n_fft, N, hstat, S, src_of, e);
+}
+
+static int sn_group_flat_coact(sn_group_method method, int64_t F, int64_t R, const float *W, double sr, int n_fft,
+                               int64_t N, const double *hstat, int S, int *src_of, sn_err *e) {
   if (method != SN_GROUP_TIMBRE && !hstat) return SN_FAIL(e, SN_ERR_INTERNAL, "grouping: no H statistic");
   /* columns: timbre SN_GROUP_CEPS - 1 cepstra; coact R correlations; both 1 flatness + R correlations */
   const int Dw = method == SN_GROUP_TIMBRE ? SN_GROUP_CEPS - 1 : method == SN_GROUP_BOTH ? 1 : 0;

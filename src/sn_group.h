@@ -14,9 +14,12 @@
 typedef enum {
   SN_GROUP_TIMBRE = 0, /* cepstra of the W columns */
   SN_GROUP_COACT = 1,  /* correlation of the H rows */
-  SN_GROUP_BOTH = 2    /* the spectral flatness of the W columns and the
-                          correlation of the H rows (the default: best on
-                          validation mixtures, jobs/quality_grouping.py) */
+  SN_GROUP_BOTH = 2,   /* the spectral flatness of the W columns and the
+                          correlation of the H rows */
+  SN_GROUP_TIERED = 3  /* both into two groups; the less flat one split into
+                          S - 1 by the log spectral centroid of W (the
+                          default: best on validation mixtures,
+                          jobs/quality_grouping.py; equal to both for S <= 2) */
 } sn_group_method;
 
 /* Local. "timbre" | "coact" | "both" -> *m; SN_ERR_USAGE otherwise. */
@@ -78,6 +81,12 @@ int sn_kmeans(int64_t n, int d, const double *X, int k, int n_restart, uint64_t 
 int sn_kmeans_exhaustive(int64_t n, int d, const double *X, int k, int *label, double *inertia, sn_err *e);
 
 /* Restarts and seed of the grouping's k-means. */
+/* lc[r] = log(spectral centroid of W column r in Hz + SN_GROUP_CENTROID_OFFSET) */
+#define SN_GROUP_CENTROID_OFFSET 20.0
+void sn_group_log_centroid(int64_t F, int64_t R, const float *W, double sr, int n_fft, double *lc);
+
+int sn_kmeans_1d(int64_t n, const double *x, int k, int *label, sn_err *e);
+
 #define SN_GROUP_RESTARTS 32
 #define SN_GROUP_SEED 20260101u
 /* both: weight of the correlations (unit mean square) beside the flatness

@@ -8,12 +8,12 @@ S = 2):
   mixture (soft mask, 1e-5 of the peak);
 - result.h5: /separate/source_of_component uses every source 0..S-1, numbered
   in order of first appearance, and agrees with the `groups` attribute (a
-  --group list), `grouping` = both, n_sources = 2;
+  --group list), `grouping` = tiered (the default), n_sources = 2;
 - the same grouping and files at SN_NP ranks as at 1 rank (1e-5 of the peak);
 - determinism: a second run gives the same grouping, W and H (bit for bit) and
   the same sources (1e-6 of the peak: see below);
 - `--group` with the recorded list gives the same sources (the wiring);
-- --grouping coact and timbre run and group every component;
+- --grouping both, coact and timbre run and group every component;
 - a quality floor: mean SDR > 12 dB (the goals are measured by
   jobs/quality_grouping.py);
 - bad input (each: one error line, non-zero exit, no output folder):
@@ -66,7 +66,7 @@ check(sorted(set(lab)) == list(range(S)), f"every source used: {lab}")
 check(all(lab[r] <= max(lab[:r] + [-1]) + 1 for r in range(R)), f"sources numbered in order of first appearance: {lab}")
 want = ",".join("+".join(str(r) for r in range(R) if lab[r] == s) for s in range(S))
 check(groups == want, f"groups attribute '{groups}' agrees with source_of_component ('{want}')")
-check(how == "both" and ns == S, f"grouping '{how}', n_sources {ns}")
+check(how == "tiered" and ns == S, f"grouping '{how}', n_sources {ns}")
 
 # rank invariance
 one = tmp("one")
@@ -96,7 +96,7 @@ dh = np.abs(est - sources(hand)).max() / peak
 check(dh < 1e-6, f"--group '{groups}' gives the same sources ({dh:.1e} of the peak)")
 
 # the other methods
-for m in ("coact", "timbre"):
+for m in ("both", "coact", "timbre"):
     o = tmp(m)
     run(base + ["--grouping", m, "--no-plot", "-o", o])
     lm, _, hm, _ = grouping(o)

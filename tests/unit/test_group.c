@@ -226,11 +226,61 @@ static void test_groupings(void) {
     for (int r = 0; r < R; r++) nu += !used[lab[r]]++;
     CHECK(nu == S && canonical(R, lab), "both S=%d: %d sources used", S, nu);
   }
+  /* tiered: S <= 2 is both; every S uses S sources, numbered in order of first appearance */
+  for (int S = 1; S <= R; S++) {
+    int lb[R];
+    CHECK(sn_group_components(SN_GROUP_TIERED, F, R, W, sr, 2048, N, stat, S, lab, &e) == SN_OK, "tiered S=%d: %s", S, e.msg);
+    int used[R] = {0}, nu = 0;
+    for (int r = 0; r < R; r++) nu += !used[lab[r]]++;
+    CHECK(nu == S && canonical(R, lab), "tiered S=%d: %d sources used", S, nu);
+    if (S <= 2) {
+      CHECK(sn_group_components(SN_GROUP_BOTH, F, R, W, sr, 2048, N, stat, S, lb, &e) == SN_OK, "both S=%d: %s", S, e.msg);
+      CHECK(!memcmp(lb, lab, sizeof lb), "tiered S=%d differs from both", S);
+    }
+  }
+  /* tiered, S = 3: a flat (noise) group and two tonal groups, one low and one high */
+  {
+    enum { R3 = 6 };
+    static float W3[F * R3], H3[R3 * N];
+    const int want[R3] = {0, 1, 2, 0, 1, 2}; /* 0 low tones, 1 noise, 2 high tones */
+    for (int r = 0; r < R3; r++)
+      for (int f = 0; f < F; f++) {
+        double v = 0.01 * urand();
+        if (want[r] == 1) v = 0.5 + urand();
+        else {
+          int f0 = want[r] == 0 ? 5 + r : 120 + 7 * r; /* 54-97 Hz vs 1.3-1.7 kHz at 2048 / 22050 */
+          for (int h = 1; h <= 4; h++) if (f == h * f0) v += 1.0 / h;
+        }
+        W3[f + r * F] = (float)v;
+      }
+    for (int t = 0; t < N; t++) {
+      double a[3];
+      for (int g = 0; g < 3; g++) a[g] = urand() < 0.2 ? 1 + urand() : 0.01 * urand();
+      for (int r = 0; r < R3; r++) H3[r + t * R3] = (float)(a[want[r]] * (0.8 + 0.4 * urand()));
+    }
+    double *st3 = calloc((size_t)sn_group_hstat_len(R3), sizeof(double));
+    sn_group_hstat(R3, N, H3, st3);
+    int l3[R3];
+    CHECK(sn_group_components(SN_GROUP_TIERED, F, R3, W3, sr, 2048, N, st3, 3, l3, &e) == SN_OK, "tiered 3: %s", e.msg);
+    CHECK(same_partition(R3, l3, want), "tiered: noise, low and high tones not separated: %d %d %d %d %d %d", l3[0], l3[1],
+          l3[2], l3[3], l3[4], l3[5]);
+    free(st3);
+  }
+  /* the 1-D k-means is the optimum: 1 2 3 | 10 11 | 30 */
+  {
+    const double x[6] = {11, 1, 30, 3, 10, 2};
+    int l1[6];
+    CHECK(sn_kmeans_1d(6, x, 3, l1, &e) == SN_OK, "kmeans_1d: %s", e.msg);
+    CHECK(l1[1] == 0 && l1[3] == 0 && l1[5] == 0 && l1[0] == 1 && l1[4] == 1 && l1[2] == 2, "kmeans_1d: %d %d %d %d %d %d",
+          l1[0], l1[1], l1[2], l1[3], l1[4], l1[5]);
+    CHECK(sn_kmeans_1d(6, x, 7, l1, &e) == SN_ERR_INPUT, "kmeans_1d: 7 clusters of 6 accepted");
+  }
   sn_err e2 = {0};
   CHECK(sn_group_components(SN_GROUP_TIMBRE, F, R, W, sr, 2048, N, stat, R + 1, lab, &e2) == SN_ERR_INPUT, "S > R accepted");
   sn_group_method m;
   sn_err e3 = {0};
   CHECK(sn_group_method_parse("both", &m, &e3) == SN_OK && m == SN_GROUP_BOTH, "parse both");
+  CHECK(sn_group_method_parse("tiered", &m, &e3) == SN_OK && m == SN_GROUP_TIERED, "parse tiered");
   CHECK(sn_group_method_parse("mfcc", &m, &e3) == SN_ERR_USAGE, "parse mfcc accepted");
   free(stat);
 }
