@@ -419,7 +419,6 @@ int sn_group_components(sn_group_method method, int64_t F, int64_t R, const floa
 
 static int sn_group_flat_coact(sn_group_method method, int64_t F, int64_t R, const float *W, double sr, int n_fft,
                                int64_t N, const double *hstat, int S, int *src_of, sn_err *e) {
-  if (method != SN_GROUP_TIMBRE && !hstat) return SN_FAIL(e, SN_ERR_INTERNAL, "grouping: no H statistic");
   /* columns: timbre SN_GROUP_CEPS - 1 cepstra; coact R correlations; both 1 flatness + R correlations */
   const int Dw = method == SN_GROUP_TIMBRE ? SN_GROUP_CEPS - 1 : method == SN_GROUP_BOTH ? 1 : 0;
   const int64_t Dc = method == SN_GROUP_TIMBRE ? 0 : R;

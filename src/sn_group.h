@@ -22,7 +22,7 @@ typedef enum {
                           jobs/quality_grouping.py; equal to both for S <= 2) */
 } sn_group_method;
 
-/* Local. "timbre" | "coact" | "both" -> *m; SN_ERR_USAGE otherwise. */
+/* Local. "timbre" | "coact" | "both" | "tiered" -> *m; SN_ERR_USAGE otherwise. */
 int sn_group_method_parse(const char *s, sn_group_method *m, sn_err *e);
 const char *sn_group_method_name(sn_group_method m);
 
@@ -80,13 +80,17 @@ int sn_kmeans(int64_t n, int d, const double *X, int k, int n_restart, uint64_t 
  * Same outputs and errors as sn_kmeans. */
 int sn_kmeans_exhaustive(int64_t n, int d, const double *X, int k, int *label, double *inertia, sn_err *e);
 
-/* Restarts and seed of the grouping's k-means. */
-/* lc[r] = log(spectral centroid of W column r in Hz + SN_GROUP_CENTROID_OFFSET) */
+/* Local. lc[r] = log(spectral centroid of W column r in Hz +
+ * SN_GROUP_CENTROID_OFFSET) (bin f at f * sr / n_fft Hz). */
 #define SN_GROUP_CENTROID_OFFSET 20.0
 void sn_group_log_centroid(int64_t F, int64_t R, const float *W, double sr, int n_fft, double *lc);
 
+/* Local. The optimal k-means of n numbers x into k clusters (contiguous runs
+ * of x sorted by value, then index: exact and deterministic); label[i] in
+ * 0..k-1 in increasing order of the values. SN_ERR_INPUT unless 1 <= k <= n. */
 int sn_kmeans_1d(int64_t n, const double *x, int k, int *label, sn_err *e);
 
+/* Restarts and seed of the grouping's k-means. */
 #define SN_GROUP_RESTARTS 32
 #define SN_GROUP_SEED 20260101u
 /* both: weight of the correlations (unit mean square) beside the flatness
