@@ -37,6 +37,7 @@ struct sn_wav {
   int hdr;       /* header bytes: where the data starts */
   int wb_fd;     /* this rank's own descriptor of the file, to start the writeback of
                     what it wrote (Linux; -1: none, the kernel's own pace) */
+  off_t wb_off, wb_len; /* the span of its previous write (its pages are dropped after the next) */
 };
 
 static void put16(unsigned char *p, uint32_t v) {
@@ -312,10 +313,22 @@ int sn_wav_write(sn_wav *w, int64_t start, int64_t n, const float *x, sn_err *e)
   /* Start the disk writes of this rank's span now, without waiting for them:
    * the kernel would otherwise let them pile up as dirty pages until a
    * checkpoint's or the close's sync, which then waits for all of them. The
-   * writeback overlaps the next block's compute instead. Advisory: its
-   * failure changes nothing (the syncs still report any I/O error). */
-  if (!rc && n > 0 && w->wb_fd >= 0)
-    (void)sync_file_range(w->wb_fd, (off_t)w->hdr + (off_t)start * 4 * nc, (off_t)n * 4 * nc, SYNC_FILE_RANGE_WRITE);
+   * writeback overlaps the next block's compute instead. The previous span's
+   * writeback has had a block's time: wait for what is left of it and drop
+   * its pages from the page cache, so a long output does not fill memory
+   * with pages nobody reads again (the kernel would have to reclaim them
+   * while the next writes wait). Advisory: failures change nothing (the
+   * syncs still report any I/O error). */
+  if (!rc && n > 0 && w->wb_fd >= 0) {
+    const off_t off = (off_t)w->hdr + (off_t)start * 4 * nc, len = (off_t)n * 4 * nc;
+    (void)sync_file_range(w->wb_fd, off, len, SYNC_FILE_RANGE_WRITE);
+    if (w->wb_len > 0 &&
+        sync_file_range(w->wb_fd, w->wb_off, w->wb_len,
+                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) == 0)
+      (void)posix_fadvise(w->wb_fd, w->wb_off, w->wb_len, POSIX_FADV_DONTNEED);
+    w->wb_off = off;
+    w->wb_len = len;
+  }
 #endif
   rc = sn_agree(w->comm, rc, e);
   if (rc) w->failed = 1;
