@@ -10,10 +10,11 @@
 
 #define SN_PI 3.14159265358979323846
 
-static const char *const sn_group_names[] = {"timbre", "coact", "both", "tiered"};
+static const char *const sn_group_names[] = {"timbre", "coact", "both", "tiered"}; /* by sn_group_method */
+#define SN_GROUP_N_METHODS ((int)(sizeof sn_group_names / sizeof *sn_group_names))
 
 int sn_group_method_parse(const char *s, sn_group_method *m, sn_err *e) {
-  for (int i = 0; i < 4; i++)
+  for (int i = 0; i < SN_GROUP_N_METHODS; i++)
     if (!strcmp(s, sn_group_names[i])) {
       *m = (sn_group_method)i;
       return SN_OK;
@@ -22,7 +23,7 @@ int sn_group_method_parse(const char *s, sn_group_method *m, sn_err *e) {
 }
 
 const char *sn_group_method_name(sn_group_method m) {
-  return (unsigned)m < 4 ? sn_group_names[m] : "?";
+  return (unsigned)m < (unsigned)SN_GROUP_N_METHODS ? sn_group_names[m] : "?";
 }
 
 /* ------------------------------------------------------------ H statistic -- */
