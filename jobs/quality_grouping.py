@@ -91,9 +91,12 @@ class Exact:
         return A[i], float(v[i]), len(A)
 
 
+EXTRA = []  # --extra: more separate options for every run (the components, the groupings, the direct run)
+
+
 def sep(run, mix, out, R, extra):
     if not os.path.exists(os.path.join(out, "result.h5")):
-        run("separate", mix, "-k", R, "--beta", "kl", "-o", out, "--force", "-q", "--no-plot", *extra)
+        run("separate", mix, "-k", R, "--beta", "kl", "-o", out, "--force", "-q", "--no-plot", *extra, *EXTRA)
     return out
 
 
@@ -126,7 +129,8 @@ def mixture_run(run, name, kind, mix, stems, work, methods, final):
     A, v, count = ex.best()
     r = {"mean": v}
     if final:
-        # the oracle's sources: sums of its components' WAVs (the soft mask at power 1 is linear)
+        # the oracle's sources: sums of its components' WAVs (the soft mask is linear in its components'
+        # shares at any power: a source's share is the sum of its components' (W_c H_c)^p over the total)
         paths = []
         for s in range(S):
             p = os.path.join(w, "oracle-%02d.wav" % s)
@@ -196,7 +200,10 @@ def main():
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--sr", type=int, default=22050)
     ap.add_argument("--out", help="also write the tables to this markdown file")
+    ap.add_argument("--extra", default="", help="more separate options for every run, e.g. '--mask-power 2'")
+    ap.add_argument("--val-only", action="store_true", help="the validation table only (no test run)")
     a = ap.parse_args()
+    EXTRA[:] = a.extra.split()
     exe = os.path.join(a.specnmf, "specnmf") if os.path.isdir(a.specnmf) else a.specnmf
     if not os.access(exe, os.X_OK):
         raise SystemExit("quality_grouping: no specnmf executable at %s" % exe)
@@ -219,6 +226,9 @@ def main():
     vnames = [n for n, _, _, _ in sets["val"]]
     out.append("Validation (seeds %s): mean exact bss_eval SDR (dB) over the sources, best permutation; oracle = "
                "best assignment of the components with the true stems\n\n%s" % (val_seeds, table(vrows, vnames)))
+    if a.val_only:
+        print(out[0])
+        return
     tper, trows = evaluate(run, sets["test"], os.path.join(work, "test"), methods, True)
     tnames = [n for n, _, _, _ in sets["test"]]
     out.append("Test (seeds %s): SDR (dB, mir_eval bss_eval_sources, mean over the sources of each mixture); "

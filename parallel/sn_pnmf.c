@@ -270,7 +270,9 @@ static const pnmf_rule pnmf_rules[] = {[SN_NMF_MU] = {NULL, err_converged},
 typedef struct pnmf_run {
   sn_run *run;
   const sn_pnmf_opts *o;
-  const float *V;
+  const sn_frames *V;     /* in memory, or read a chunk at a time */
+  float *vbuf;            /* a chunk of read frames (NULL for V in memory) */
+  int64_t chunk;          /* frames per chunk: all of them in memory, else a multiple of the tile */
   float *W, *H;
   sn_pnmf_state *st;
   sn_nmf_ws *ws;
@@ -290,6 +292,23 @@ static void monitor(const pnmf_run *s, sn_pnmf_progress *p) {
   if (s->o->monitor.fn) s->o->monitor.fn(s->run, p, s->o->monitor.ctx);
 }
 
+/* Local. sn_nmf_pass over this rank's frames, chunk by chunk (a read
+ * chunk is a whole number of tiles, so the tiles, and the sums' order, are
+ * those of one pass over V in memory), each chunk first given n_iter H
+ * updates while it is in memory (sn_nmf_pass_h, every column of W fixed;
+ * n_iter 0: none). Returns a read error (e set), else SN_OK. */
+static int pass_chunks(pnmf_run *s, int update_h, int want_acc, int want_loss, int64_t n_iter) {
+  const int64_t n = s->o->n_local, R = s->o->cfg.R;
+  for (int64_t j0 = 0; j0 < n; j0 += s->chunk) {
+    const int64_t m = n - j0 < s->chunk ? n - j0 : s->chunk;
+    const float *v = sn_frames_get(s->V, j0, m, s->vbuf, &s->run->err);
+    if (!v) return SN_ERR_IO;
+    if (n_iter > 0) sn_nmf_pass_h(s->ws, v, m, s->H + j0 * R, n_iter, s->acc);
+    sn_nmf_pass(s->ws, v, m, s->H + j0 * R, update_h, want_acc, want_loss, s->acc);
+  }
+  return SN_OK;
+}
+
 /* Collective. One pass over V with H updated (update_h) or not, then the sum
  * of its accumulators over ranks with this rank's stop flag, test hook and
  * workspace status agreed in the same reduction. next: the iteration the
@@ -297,12 +316,11 @@ static void monitor(const pnmf_run *s, sn_pnmf_progress *p) {
 static int pass_reduce(pnmf_run *s, int64_t next, int opening, int update_h, int want_acc, int want_loss) {
   const sn_pnmf_opts *o = s->o;
   sn_timer_begin(&s->run->timer, SN_PH_NMF_H);
-  sn_nmf_pass(s->ws, s->V, o->n_local, s->H, update_h, want_acc, want_loss, s->acc);
+  int local = pass_chunks(s, update_h, want_acc, want_loss, 0);
   sn_timer_end(&s->run->timer, SN_PH_NMF_H);
   int stop = o->stop && *o->stop;
   /* this rank's code, agreed in the same reduction as the sums */
-  int local = SN_OK;
-  if (opening && o->monitor.hook) local = o->monitor.hook(s->run, &o->monitor, next, 1, &stop, &s->run->err);
+  if (!local && opening && o->monitor.hook) local = o->monitor.hook(s->run, &o->monitor, next, 1, &stop, &s->run->err);
   if (!local) local = sn_nmf_ws_status(s->ws, &s->run->err);
   if (!opening && o->monitor.hook) {
     sn_err later = {0}; /* a hook failing after an earlier failure: the first one is the one reported */
@@ -370,6 +388,30 @@ static int iterate(pnmf_run *s, int64_t it) {
   return SN_OK;
 }
 
+/* Collective. Every column of W fixed and V read from a file: the
+ * remaining n_iter H updates of each chunk while it is in memory, then its
+ * loss (one read of V instead of one per iteration; frames are independent
+ * once W is fixed, so this is the in-memory solve at tol 0), with the stop
+ * flag, the test hook and the workspace status agreed in one reduction. */
+static int solve_fixed_read(pnmf_run *s, int64_t n_iter) {
+  const sn_pnmf_opts *o = s->o;
+  sn_timer_begin(&s->run->timer, SN_PH_NMF_H);
+  sn_nmf_set_w(s->ws, s->W);
+  memset(s->acc, 0, (size_t)s->L.len * sizeof(double));
+  int local = pass_chunks(s, 0, 0, 1, n_iter);
+  sn_timer_end(&s->run->timer, SN_PH_NMF_H);
+  int stop = o->stop && *o->stop;
+  if (!local) local = sn_nmf_ws_status(s->ws, &s->run->err);
+  if (!local && o->monitor.hook) local = o->monitor.hook(s->run, &o->monitor, s->st->iter + n_iter, 0, &stop, &s->run->err);
+  s->acc[s->L.flags] = stop ? 1.0 : 0.0;
+  int rc = sn_run_allreduce_sum(s->run, s->acc + s->red0, (size_t)s->red_len, local);
+  if (rc) return rc;
+  s->st->iter += n_iter;
+  s->loss = s->acc[s->L.loss];
+  s->have_loss = 1;
+  return SN_OK;
+}
+
 /* Collective. The opening pass (the first W update's accumulators and the
  * starting loss) and the start of the history. */
 static int open_solve(pnmf_run *s, int resumed) {
@@ -396,9 +438,9 @@ static int final_loss(pnmf_run *s) {
   if (s->have_loss) return SN_OK;
   memset(s->acc, 0, (size_t)s->L.len * sizeof(double));
   sn_timer_begin(&s->run->timer, SN_PH_LOSS);
-  sn_nmf_pass(s->ws, s->V, s->o->n_local, s->H, 0, 0, 1, s->acc);
+  int local = pass_chunks(s, 0, 0, 1, 0);
   sn_timer_end(&s->run->timer, SN_PH_LOSS);
-  int rc = sn_run_allreduce_sum(s->run, s->acc, (size_t)s->L.len, SN_OK);
+  int rc = sn_run_allreduce_sum(s->run, s->acc, (size_t)s->L.len, local);
   if (rc) return rc;
   s->loss = s->acc[s->L.loss];
   return SN_OK;
@@ -415,10 +457,15 @@ static int solve_alloc(pnmf_run *s, sn_err *e) {
   int rc = sn_nmf_ws_create(&s->o->cfg, &s->ws, e);
   if (rc) return rc;
   s->acc = sn_calloc((size_t)s->L.len * sizeof(double), "nmf accumulators", e);
-  return s->acc ? SN_OK : SN_ERR_NOMEM;
+  if (!s->acc) return SN_ERR_NOMEM;
+  const int64_t tile = s->o->cfg.tile > 0 ? s->o->cfg.tile : 1;
+  const int64_t want = s->o->read_chunk > 0 ? s->o->read_chunk : SN_PNMF_READ_CHUNK;
+  s->chunk = s->V->V ? (s->o->n_local > 0 ? s->o->n_local : 1) : tile * (want / tile > 0 ? want / tile : 1);
+  s->vbuf = sn_frames_buffer(s->V, s->chunk, &rc, e);
+  return rc;
 }
 
-int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, float *H,
+int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const sn_frames *V, float *W, float *H,
                   sn_pnmf_state *st, int resumed) {
   sn_err *e = &run->err;
   const sn_nmf_cfg *c = &o->cfg;
@@ -432,6 +479,30 @@ int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, 
   s.w_fixed = c->n_fixed == c->R;
   s.red0 = s.w_fixed ? s.L.loss : 0;
   s.red_len = s.L.len - s.red0;
+  if (s.w_fixed && !V->V) { /* read from a file: each chunk's updates at once, no stopping rule */
+    s.it0 = st->iter;
+    s.t_start = sn_wtime();
+    const double cpu0 = cpu_now();
+    if (st->iter < o->max_iter) {
+      rc = solve_fixed_read(&s, o->max_iter - st->iter);
+      if (rc) goto cleanup;
+      if (s.acc[s.L.flags] > 0) {
+        rc = interrupted(&s, st->iter);
+        goto cleanup;
+      }
+    } else {
+      rc = final_loss(&s);
+      if (rc) goto cleanup;
+    }
+    st->loss = s.loss;
+    hist_push(st, st->iter, s.loss);
+    const int64_t n = st->iter - s.it0;
+    sn_pnmf_progress p = {.event = SN_PNMF_MON_DONE, .iter = st->iter, .loss = s.loss,
+                          .cpu_per_iter = n > 0 ? (cpu_now() - cpu0) / (double)n : 0.0,
+                          .s_per_iter = n > 0 ? (sn_wtime() - s.t_start) / (double)n : 0.0};
+    monitor(&s, &p);
+    goto cleanup;
+  }
   rc = open_solve(&s, resumed);
   if (rc) goto cleanup;
   s.it0 = s.it_last = st->iter;
@@ -466,6 +537,7 @@ int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, 
   monitor(&s, &p);
 cleanup:
   sn_free(s.acc);
+  sn_free(s.vbuf);
   sn_nmf_ws_destroy(&s.ws);
   return rc;
 }

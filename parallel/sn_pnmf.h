@@ -68,6 +68,7 @@ typedef struct sn_pnmf_opts {
   sn_pnmf_monitor monitor;   /* progress and test hooks (all NULL: silent) */
   int eig_distributed;       /* NNDSVD: always ScaLAPACK's distributed eigensolver (tests; default: a
                                 replicated LAPACK one while F <= SN_SVD_LOCAL_MAX, see sn_svd.h) */
+  int64_t read_chunk;        /* frames per chunk when V is read (0: SN_PNMF_READ_CHUNK; tests set fewer) */
 } sn_pnmf_opts;
 
 /* Everything the stopping rule needs; stored in checkpoints. */
@@ -91,11 +92,21 @@ void sn_pnmf_state_free(sn_pnmf_state *st);
 /* Local. Append (it, loss) to the loss history (thinned when full). */
 void sn_pnmf_hist_push(sn_pnmf_state *st, int64_t it, double loss);
 
+/* Frames per chunk when the solver reads V (sn_frames without a block in
+ * memory; o->read_chunk overrides it): rounded down to a multiple of the
+ * tile, at least one tile; one chunk buffer of F x that many floats is held. */
+#define SN_PNMF_READ_CHUNK 4096
+
 /* Collective. Iterate from (W, H) (W F x R replicated, H R x n_local block)
  * until the stopping rule, max_iter, or a signal. resumed != 0: st, W, H come
- * from a checkpoint (the check at st->iter was already done). Returns the
- * agreed code; SN_ERR_INTERRUPTED after writing a checkpoint on a signal. */
-int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const float *V, float *W, float *H,
+ * from a checkpoint (the check at st->iter was already done). V is this
+ * rank's frames, in memory or read a chunk at a time (each iteration then
+ * reads V once; a read error is agreed like any other failure). With every
+ * column of W fixed and V read, each chunk gets all of the max_iter - iter H
+ * updates while it is in memory (one read of V; no stopping rule: the
+ * in-memory solve at tol 0, as the streamed path). Returns the agreed code;
+ * SN_ERR_INTERRUPTED after writing a checkpoint on a signal. */
+int sn_pnmf_solve(sn_run *run, const sn_pnmf_opts *o, const sn_frames *V, float *W, float *H,
                   sn_pnmf_state *st, int resumed);
 
 /* Collective. Random start as sklearn's init='random' (avg = sqrt(mean(V)/R),

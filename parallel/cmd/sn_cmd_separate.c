@@ -201,8 +201,9 @@ typedef struct sep_state {
   float *Vp, *Hp;         /* pooled V and H (rank 0 after the reduction) */
   sn_h5 *res;             /* result.h5, open from the model to the commit */
   int nmf_done;           /* the NMF is complete (its checkpoint has served) */
-  sn_vcache *cache;       /* --solver online: V in a scratch file (s.mag NULL until a reconstruction
-                             in memory needs the block as scratch) */
+  sn_vcache *cache;       /* --solver online, or --adapt of a run that would stream: V in a scratch file
+                             (s.mag NULL until a reconstruction in memory needs the block as scratch) */
+  int v_scratch;          /* --adapt where the run would otherwise stream: V goes to the scratch file */
   sn_frames frames;       /* the source over the cache */
   char ckpt_buf[4200], beta_buf[32];
 } sep_state;
@@ -800,7 +801,6 @@ static const char *sep_stream_why_not(const sep_opts *o, const sep_state *st) {
   const char *why = sep_recon_why_not(o);
   return !st->src->n && !nc->fix_W_s ? "needs every column fixed (--source, or --fix-W of all k columns)"
          : o->n_free > 0 ? "needs every column fixed (no --free)"
-         : o->adapt > 0 ? "does not go with --adapt (the dictionaries are learned too)"
          : o->n_sources != INT_MIN ? "does not go with --sources (grouping needs all of H)"
          : why ? why
          : o->store_spec ? "does not go with --store-spectrogram"
@@ -825,7 +825,11 @@ static int sep_stream_check(const sep_opts *o, const sep_state *st, const char *
 /* Collective. Every column of W fixed (--source without --free, --fix-W of
  * all k) and nothing that needs all of V or H: stream (sn_pstream.h) and set
  * *streamed; else leave it 0 and the batch stages run (with --block-seconds,
- * checked here, for the parts). */
+ * checked here, for the parts). --adapt of a run that would stream takes the
+ * batch stages with V in a scratch file (st->v_scratch): each rank holds H
+ * and a chunk of V, the held-fixed activations are found a chunk at a time
+ * with exactly --max-iter updates (default the streamed one), each joint
+ * iteration reads V once, and the parts are made block by block. */
 static int sep_try_stream(sn_run *run, sep_opts *o, sep_state *st, int *streamed) {
   const char *why = sep_stream_why_not(o, st), *recon_why = sep_recon_why_not(o);
   sn_spec_params par;
@@ -840,6 +844,14 @@ static int sep_try_stream(sn_run *run, sep_opts *o, sep_state *st, int *streamed
   }
   SN_AGREE(run, sep_stream_check(o, st, why, why ? recon_why : NULL, &run->err));
   if (o->block_seconds == 0 || why) return SN_OK;
+  if (o->adapt > 0) {
+    st->v_scratch = 1;
+    if (!o->iter_given) {
+      o->nc.max_iter = SN_SEPARATE_STREAM_DEFAULT_ITER;
+      sep_options_json(run, o->tables);
+    }
+    return SN_OK;
+  }
   if (!st->src->n && !o->group_s) SN_AGREE(run, sn_groups_identity(&st->grp, st->k, &run->err));
   if (!o->iter_given) {
     o->nc.max_iter = SN_SEPARATE_STREAM_DEFAULT_ITER;
@@ -868,7 +880,8 @@ static int sep_check_spectrogram(const sep_opts *o, sep_state *st, sn_err *e) {
   return sn_nmf_cli_check_v(s->mag, s->F, s->n_local, s->start, nc->beta, o->in, "the spectrogram", e);
 }
 
-/* --solver online: the frames go to the scratch file piece by piece, each
+/* --solver online (or --adapt of a run that would stream): the frames go to
+ * the scratch file piece by piece, each
  * checked as sep_check_spectrogram checks V and pooled for overview.png. */
 typedef struct sep_sink {
   const sep_opts *o;
@@ -890,17 +903,19 @@ static int sep_put(void *ctx, int64_t j0, int64_t m, const float *V, sn_err *e) 
 }
 
 /* Collective. Stage 1: V = |STFT| of the input, this rank's frames, checked;
- * with --solver online, into a scratch file beside OUTDIR (or --scratch). */
+ * with --solver online or st->v_scratch, into a scratch file beside OUTDIR
+ * (or --scratch). */
 static int sep_spectrogram(sn_run *run, const sep_opts *o, sep_state *st) {
   int rc;
   SN_PROGRESS(run, "separate: %s on %d rank%s, k = %lld, reconstruct %s", o->in, run->size, run->size > 1 ? "s" : "",
               (long long)st->k, o->recon_s);
   sep_sink sk = {o, st};
   const sn_frame_sink put = {sep_put, &sk};
-  if (o->nc.online) {
+  if (o->nc.online || st->v_scratch) {
     char dir[4200];
     sn_nmf_cli_scratch_dir(&o->nc, o->com.output, 0, dir, sizeof dir);
     SN_AGREE(run, sn_vcache_open(dir, o->scfg.n_fft / 2 + 1, &st->cache, &run->err));
+    sn_run_fact_int(run, "v_in_scratch", 1); /* V is not held: a scratch file per rank */
   }
   SN_CHECK(sn_pstft_compute(run, o->in, &o->scfg, 0, &st->s, st->cache ? &put : NULL));
   st->frames = st->cache ? sn_vcache_frames(st->cache, st->s.n_local) : sn_frames_mem(st->s.mag, st->s.F, st->s.n_local);
@@ -926,7 +941,7 @@ static int sep_adapt(sn_run *run, const sep_opts *o, sep_state *st) {
   po.checkpoint = NULL;
   po.checkpoint_every = 0;
   SN_AGREE(run, sn_pnmf_state_init(&ad, po.max_iter, &run->err));
-  SN_CHECK(sn_pnmf_solve(run, &po, st->s.mag, st->W, st->H, &ad, 0));
+  SN_CHECK(sn_pnmf_solve(run, &po, &st->frames, st->W, st->H, &ad, 0));
   for (int64_t i = 0; i < ad.n_hist; i++)
     if (ad.hist_iter[i] > 0) sn_pnmf_hist_push(&st->nmf, st->nmf.iter + ad.hist_iter[i], ad.hist[i]);
   st->nmf.iter += ad.iter;
@@ -1260,7 +1275,8 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
       {"--mask-power", 0, SN_OPT_DOUBLE, &o.mask_power, "P", "soft mask (W_k H_k)^P / sum_j (W_j H_j)^P (default 2 with --source, else 1)"},
       {"--adapt", 0, SN_OPT_INT64, &o.adapt, "N",
        "with --source: after the activations, N iterations that also update the dictionaries' columns, each "
-       "source's staying its own (not streamed; default 0: held fixed)"},
+       "source's staying its own (default 0: held fixed). Where the run would stream, V goes to a scratch file "
+       "(beside OUTDIR, or --scratch) and each iteration reads it once: memory holds H and a chunk of V"},
       {"--group", 0, SN_OPT_STRING, &o.group_s, "LIST", "sum components into sources: 0+1,2,3+4 (writes source-NN.wav)"},
       {"--sources", 0, SN_OPT_INT, &o.n_sources, "S",
        "group the -k R components into S sources automatically, with no dictionaries (writes source-NN.wav)"},

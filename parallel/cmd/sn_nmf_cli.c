@@ -221,6 +221,8 @@ static void run_config(const sn_nmf_cli *c, const sn_nmf_block *b, sn_pnmf_opts 
   o->monitor.fn = sn_pnmf_monitor_print;
   const char *eig = getenv("SPECNMF_EIGEN"); /* tests: "scalapack" takes the distributed eigensolver at any F */
   o->eig_distributed = eig && !strcmp(eig, "scalapack");
+  const char *chunk = getenv("SPECNMF_READ_CHUNK"); /* tests: fewer frames per chunk when V is read */
+  o->read_chunk = chunk && *chunk ? atoll(chunk) : 0;
   const char *fault = getenv("SPECNMF_FAULT"), *fi = getenv("SPECNMF_FAULT_ITER");
   if (fault && *fault) { /* tests: fault injection; a simulated signal after SPECNMF_FAULT_ITER (5) */
     o->monitor.hook = sn_pnmf_hook_faults;
@@ -329,7 +331,7 @@ static int run_solve(sn_run *run, const sn_nmf_cli *c, const sn_nmf_block *b, co
                           .monitor = {.fn = sn_ponline_monitor_print}};
     return sn_ponline_solve(run, o, &oo, V, W, H, st);
   }
-  return sn_pnmf_solve(run, o, b->V, W, H, st, c->resume);
+  return sn_pnmf_solve(run, o, V, W, H, st, c->resume);
 }
 
 int sn_nmf_cli_run(sn_run *run, const char *cmd, const sn_nmf_cli *c, const sn_nmf_block *b, sn_pnmf_opts *o,

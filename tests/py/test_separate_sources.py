@@ -18,6 +18,9 @@ then:
   (separate -k 12 --init RESULT.h5 --group ..., 15 iterations) from the held-fixed
   run's W and H (1e-5 of the peak); W moved off the dictionaries, no fixed
   columns recorded; the parts add up to the mixture; SN_NP ranks equal 1 rank;
+- --adapt of a run that would stream keeps V in a scratch file, read in chunks
+  (several per rank): equal to V in memory at --tol 0 (1e-5 of the peak) at 1
+  and SN_NP ranks, and result.h5 has H but no V;
 - overcomplete dictionaries (n_fft 64: 33 bins, 3 x 16 = 48 fixed columns) are
   accepted, since only H is learned: the sources add up to the mixture, and
   SN_NP ranks equal 1 rank."""
@@ -141,6 +144,26 @@ with h5py.File(os.path.join(ad[NP], "result.h5")) as h:
     Wa = h["/nmf/W"][()]
     check(h["/nmf"].attrs["n_fixed"] == 0 and not np.array_equal(Wa, np.hstack(Ws)),
           "--adapt: W moved off the dictionaries, no fixed columns recorded")
+# --adapt where the run would stream: V in a scratch file, read a chunk at a time (SPECNMF_READ_CHUNK 32
+# frames, --tile 16: several uneven chunks per rank), the held-fixed start found chunk by chunk with
+# exactly --max-iter updates: equal to the in-memory path at --tol 0 (1e-5 of the peak) at 1 and SN_NP ranks
+mem = tmp("adapt_mem")
+common = ["--force", "-q", "--no-plot", "--max-iter", "40", "--tol", "0", "--adapt", "7", "--tile", "16"] + srcs
+run(["separate", inp, "-o", mem, "--block-seconds", "0"] + common)
+ref = read(mem, names)
+os.environ["SPECNMF_READ_CHUNK"] = "32"
+for np_ in sorted({1, NP}):
+    sc = tmp(f"adapt_scratch{np_}")
+    rep = tmp(f"adapt_scratch{np_}.json")
+    run(["separate", inp, "-o", sc, "--report", rep] + common, np_=np_)
+    d = float(np.abs(read(sc, names) - ref).max()) / peak
+    check(d < 1e-5, f"--adapt, V in a scratch file at {np_} rank(s): equal to V in memory ({d:.1e} of the peak)")
+    facts = json.load(open(rep))["facts"]
+    check(facts.get("v_in_scratch") == 1 and facts.get("n_iter") == 47, f"--adapt: V was not held, 40 + 7 iterations ({facts.get('n_iter')})")
+    with h5py.File(os.path.join(sc, "result.h5")) as h:
+        check("/stft" not in h and h["/nmf/H"].shape[1] == len(ref[0]) // 512 + 1,
+              "--adapt, V in a scratch file: result.h5 keeps H, not V")
+del os.environ["SPECNMF_READ_CHUNK"]
 # overcomplete: more held-fixed columns (48) than bins (33)
 small = {}
 for n in names:
