@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sn_comm.h"
@@ -95,11 +96,21 @@ void sn_nmf_cli_scratch_dir(const sn_nmf_cli *c, const char *output, int outdir,
     return;
   }
   snprintf(buf, cap, "%s", output && *output ? output : ".");
-  if (outdir) return;
-  char *slash = strrchr(buf, '/');
-  if (!slash) snprintf(buf, cap, ".");
-  else if (slash == buf) buf[1] = '\0';
-  else *slash = '\0';
+  /* the output's folder (outdir), else the folder the output goes in; while
+   * that does not exist yet (made later, as mkdir -p), its nearest ancestor */
+  struct stat sb;
+  for (int first = 1;; first = 0) {
+    if (first && outdir && stat(buf, &sb) == 0 && S_ISDIR(sb.st_mode)) return;
+    char *slash = strrchr(buf, '/');
+    while (slash && slash > buf && slash[1] == '\0') { /* a trailing slash */
+      *slash = '\0';
+      slash = strrchr(buf, '/');
+    }
+    if (!slash) snprintf(buf, cap, ".");
+    else if (slash == buf) buf[1] = '\0';
+    else *slash = '\0';
+    if (!strcmp(buf, ".") || !strcmp(buf, "/") || (stat(buf, &sb) == 0 && S_ISDIR(sb.st_mode))) return;
+  }
 }
 
 int sn_nmf_cli_check_k(const char *cmd, int64_t k, int64_t F, int64_t N, const char *what, sn_err *e) {

@@ -110,8 +110,9 @@ int sn_nmf_cli_check(const char *cmd, sn_nmf_cli *c, sn_err *e);
  * 1 <= k <= min(F, N); `what` names V in the message ("a.h5 /stft/magnitude"). */
 int sn_nmf_cli_check_k(const char *cmd, int64_t k, int64_t F, int64_t N, const char *what, sn_err *e);
 
-/* Local. The folder of the online solver's scratch files into buf: --scratch,
- * else the folder of `output` (a file or a folder: outdir 1). */
+/* Local. The folder of the scratch files of V into buf: --scratch, else the
+ * folder of `output` (a file or a folder: outdir 1), or while that does not
+ * exist yet its nearest existing ancestor (".", "/" at the end). */
 void sn_nmf_cli_scratch_dir(const sn_nmf_cli *c, const char *output, int outdir, char *buf, size_t cap);
 
 /* Local. SN_ERR_USAGE ("CMD --batch-size: ...") when --solver online's

@@ -20,7 +20,8 @@ then:
   columns recorded; the parts add up to the mixture; SN_NP ranks equal 1 rank;
 - --adapt of a run that would stream keeps V in a scratch file, read in chunks
   (several per rank): equal to V in memory at --tol 0 (1e-5 of the peak) at 1
-  and SN_NP ranks, and result.h5 has H but no V;
+  and SN_NP ranks, and result.h5 has H but no V (OUTDIR's parents made by the
+  run, the scratch file in their nearest existing ancestor);
 - overcomplete dictionaries (n_fft 64: 33 bins, 3 x 16 = 48 fixed columns) are
   accepted, since only H is learned: the sources add up to the mixture, and
   SN_NP ranks equal 1 rank."""
@@ -153,7 +154,7 @@ run(["separate", inp, "-o", mem, "--block-seconds", "0"] + common)
 ref = read(mem, names)
 os.environ["SPECNMF_READ_CHUNK"] = "32"
 for np_ in sorted({1, NP}):
-    sc = tmp(f"adapt_scratch{np_}")
+    sc = os.path.join(tmp(f"adapt_scratch{np_}"), "made", "here")  # its parents too: the scratch goes above
     rep = tmp(f"adapt_scratch{np_}.json")
     run(["separate", inp, "-o", sc, "--report", rep] + common, np_=np_)
     d = float(np.abs(read(sc, names) - ref).max()) / peak
