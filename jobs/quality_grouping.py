@@ -4,7 +4,7 @@
 measured in the same run, on examples/make_material.py's mixtures (30 s,
 22.05 kHz): kick_snare (R = 6, S = 2) and piano_bass_drums (R = 12, S = 3).
 
-  grouping=M   separate -k R --sources S --grouping M (M: tiered, both, coact, timbre),
+  grouping=M   separate -k R --sources S --grouping M (M: peaks, tiered, both, coact, timbre),
                scored with the permutation mir_eval picks;
   oracle       the best grouping with the true stems: separate -k R (the same
                NMF: it is deterministic) writes one WAV per component; every
@@ -28,7 +28,7 @@ permutation) is printed first; the test mixtures (--test-seeds, default
 1001-1005, disjoint) are then scored by mir_eval.
 
   /usr/bin/python3 jobs/quality_grouping.py --specnmf BUILD [--np N] [--work DIR]
-      [--methods tiered,both,coact,timbre] [--test-seeds ...] [--val-seeds ...] [--out TABLE.md]
+      [--methods peaks,tiered,both,coact,timbre] [--test-seeds ...] [--val-seeds ...] [--out TABLE.md]
 """
 import argparse
 import itertools
@@ -193,7 +193,7 @@ def main():
     ap.add_argument("--specnmf", required=True, help="build folder (or the specnmf executable)")
     ap.add_argument("--np", type=int, default=1)
     ap.add_argument("--work", help="working folder (default: a new one under /tmp)")
-    ap.add_argument("--methods", default="tiered,both,coact,timbre")
+    ap.add_argument("--methods", default="peaks,tiered,both,coact,timbre")
     ap.add_argument("--kinds", default="kick_snare,piano_bass_drums")
     ap.add_argument("--test-seeds", default="1001,1002,1003,1004,1005")
     ap.add_argument("--val-seeds", default="2001,2002,2003,2004,2005")

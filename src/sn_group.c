@@ -10,7 +10,7 @@
 
 #define SN_PI 3.14159265358979323846
 
-static const char *const sn_group_names[] = {"timbre", "coact", "both", "tiered"}; /* by sn_group_method */
+static const char *const sn_group_names[] = {"timbre", "coact", "both", "tiered", "peaks"}; /* by sn_group_method */
 #define SN_GROUP_N_METHODS ((int)(sizeof sn_group_names / sizeof *sn_group_names))
 
 int sn_group_method_parse(const char *s, sn_group_method *m, sn_err *e) {
@@ -19,7 +19,7 @@ int sn_group_method_parse(const char *s, sn_group_method *m, sn_err *e) {
       *m = (sn_group_method)i;
       return SN_OK;
     }
-  return SN_FAIL(e, SN_ERR_USAGE, "separate --grouping: '%s' is not tiered, both, coact or timbre", s);
+  return SN_FAIL(e, SN_ERR_USAGE, "separate --grouping: '%s' is not peaks, tiered, both, coact or timbre", s);
 }
 
 const char *sn_group_method_name(sn_group_method m) {
@@ -126,6 +126,46 @@ void sn_group_log_centroid(int64_t F, int64_t R, const float *W, double sr, int 
       sf += w * ((double)f * df + SN_GROUP_CENTROID_OFFSET);
     }
     lc[r] = log(s > 0 ? sf / s : SN_GROUP_CENTROID_OFFSET);
+  }
+}
+
+void sn_group_log_peakiness(int64_t F, int64_t R, const float *W, double sr, int n_fft, double *lp) {
+  const double df = sr / (double)n_fft;
+  int64_t h = (int64_t)floor(SN_GROUP_PEAK_HZ / 2.0 / df);
+  if (h < 1) h = 1;
+  for (int64_t r = 0; r < R; r++) {
+    const float *w = W + r * F;
+    double tot = 0, mx = 0;
+    for (int64_t f = 0; f < F; f++) {
+      tot += w[f];
+      if (w[f] > mx) mx = w[f];
+    }
+    double pk = 0;
+    if (tot > 0) {
+      const double eps = SN_GROUP_PEAK_EPS * (mx / tot), inv = 1.0 / tot, n = (double)(2 * h + 1);
+      for (int64_t f = 0; f < F; f++) {
+        const double p = w[f] * inv;
+        if (p == 0) continue;
+        double acc = 0;
+        for (int64_t j = f - h; j <= f + h; j++) acc += w[j < 0 ? 0 : j >= F ? F - 1 : j];
+        const double sm = acc * inv / n;
+        pk += p * log((p + eps) / (sm + eps));
+      }
+    }
+    lp[r] = log((pk > 0 ? pk : 0.0) + SN_GROUP_PEAK_FLOOR);
+  }
+}
+
+void sn_group_log_low_centroid(int64_t F, int64_t R, const float *W, double sr, int n_fft, double *lc) {
+  const double df = sr / (double)n_fft;
+  for (int64_t r = 0; r < R; r++) {
+    double s = 0, sf = 0;
+    for (int64_t f = 0; f < F && (double)f * df < SN_GROUP_LOW_CENTROID_HZ; f++) {
+      const double w = W[f + r * F];
+      s += w;
+      sf += w * ((double)f * df + SN_GROUP_CENTROID_OFFSET);
+    }
+    lc[r] = log(s > 0 ? sf / s : SN_GROUP_LOW_CENTROID_HZ + SN_GROUP_CENTROID_OFFSET);
   }
 }
 
@@ -410,11 +450,44 @@ static int sn_group_tiered(int64_t F, int64_t R, const float *W, double sr, int 
   return rc;
 }
 
+/* peaks: the optimal 1-D 2-means of the columns' log peakiness; the peakier
+ * run is split into S - 1 sources by the optimal 1-D k-means of its columns'
+ * log spectral centroids below 1 kHz, the other run is one source (the last before
+ * relabelling). S <= 2, or fewer peaky components than S - 1: `both` with S. */
+static int sn_group_peaks(int64_t F, int64_t R, const float *W, double sr, int n_fft, int64_t N, const double *hstat,
+                          int S, int *src_of, sn_err *e) {
+  if (S <= 2) return sn_group_flat_coact(SN_GROUP_BOTH, F, R, W, sr, n_fft, N, hstat, S, src_of, e);
+  double *lp = malloc((size_t)R * sizeof *lp), *ll = malloc((size_t)R * sizeof *ll), *x = malloc((size_t)R * sizeof *x);
+  int64_t *idx = malloc((size_t)R * sizeof *idx);
+  int *two = malloc((size_t)R * sizeof *two), *sub = malloc((size_t)R * sizeof *sub);
+  int rc = (!lp || !ll || !x || !idx || !two || !sub) ? SN_FAIL(e, SN_ERR_NOMEM, "grouping: out of memory") : SN_OK;
+  if (rc == SN_OK) {
+    sn_group_log_peakiness(F, R, W, sr, n_fft, lp);
+    sn_group_log_low_centroid(F, R, W, sr, n_fft, ll);
+    rc = sn_kmeans_1d(R, lp, 2, two, e); /* 1: the peakier run */
+  }
+  if (rc == SN_OK) {
+    int64_t n = 0;
+    for (int64_t r = 0; r < R; r++)
+      if (two[r] == 1) idx[n] = r, x[n++] = ll[r];
+    if (n < S - 1) {
+      rc = sn_group_flat_coact(SN_GROUP_BOTH, F, R, W, sr, n_fft, N, hstat, S, src_of, e);
+    } else if ((rc = sn_kmeans_1d(n, x, S - 1, sub, e)) == SN_OK) {
+      for (int64_t r = 0; r < R; r++) src_of[r] = S - 1;
+      for (int64_t i = 0; i < n; i++) src_of[idx[i]] = sub[i];
+      sn_canon(R, S, src_of);
+    }
+  }
+  free(lp), free(ll), free(x), free(idx), free(two), free(sub);
+  return rc;
+}
+
 int sn_group_components(sn_group_method method, int64_t F, int64_t R, const float *W, double sr, int n_fft,
                         int64_t N, const double *hstat, int S, int *src_of, sn_err *e) {
   if (S < 1 || S > R) return SN_FAIL(e, SN_ERR_INPUT, "grouping: %d sources of %lld components", S, (long long)R);
   if (!hstat && method != SN_GROUP_TIMBRE) return SN_FAIL(e, SN_ERR_INTERNAL, "grouping: no H statistic");
   if (method == SN_GROUP_TIERED) return sn_group_tiered(F, R, W, sr, n_fft, N, hstat, S, src_of, e);
+  if (method == SN_GROUP_PEAKS) return sn_group_peaks(F, R, W, sr, n_fft, N, hstat, S, src_of, e);
   return sn_group_flat_coact(method, F, R, W, sr, n_fft, N, hstat, S, src_of, e);
 }
 

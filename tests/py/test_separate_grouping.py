@@ -8,12 +8,14 @@ S = 2):
   mixture (soft mask, 1e-5 of the peak);
 - result.h5: /separate/source_of_component uses every source 0..S-1, numbered
   in order of first appearance, and agrees with the `groups` attribute (a
-  --group list), `grouping` = tiered (the default), n_sources = 2;
+  --group list), `grouping` = peaks (the default), n_sources = 2;
 - the same grouping and files at SN_NP ranks as at 1 rank (1e-5 of the peak);
 - determinism: a second run gives the same grouping, W and H (bit for bit) and
   the same sources (1e-6 of the peak: see below);
 - `--group` with the recorded list gives the same sources (the wiring);
-- --grouping both, coact and timbre run and group every component;
+- --grouping tiered, both, coact and timbre run and group every component;
+- S = 3 (the peaks split proper) on an 8 s piano + bass + drums mixture,
+  R = 12: every source used, the same grouping at SN_NP ranks as at 1 rank;
 - a quality floor: mean SDR > 12 dB (the goals are measured by
   jobs/quality_grouping.py);
 - bad input (each: one error line, non-zero exit, no output folder):
@@ -66,7 +68,7 @@ check(sorted(set(lab)) == list(range(S)), f"every source used: {lab}")
 check(all(lab[r] <= max(lab[:r] + [-1]) + 1 for r in range(R)), f"sources numbered in order of first appearance: {lab}")
 want = ",".join("+".join(str(r) for r in range(R) if lab[r] == s) for s in range(S))
 check(groups == want, f"groups attribute '{groups}' agrees with source_of_component ('{want}')")
-check(how == "tiered" and ns == S, f"grouping '{how}', n_sources {ns}")
+check(how == "peaks" and ns == S, f"grouping '{how}', n_sources {ns}")
 
 # rank invariance
 one = tmp("one")
@@ -96,11 +98,24 @@ dh = np.abs(est - sources(hand)).max() / peak
 check(dh < 1e-6, f"--group '{groups}' gives the same sources ({dh:.1e} of the peak)")
 
 # the other methods
-for m in ("both", "coact", "timbre"):
+for m in ("tiered", "both", "coact", "timbre"):
     o = tmp(m)
     run(base + ["--grouping", m, "--no-plot", "-o", o])
     lm, _, hm, _ = grouping(o)
     check(hm == m and sorted(set(lm)) == list(range(S)) and len(lm) == R, f"--grouping {m}: {lm}")
+
+# S = 3 on piano + bass + drums: the peaks split itself, rank-invariant
+mix3, _ = test_mixture("piano_bass_drums", 8.0, sr, 3001)
+inp3 = tmp("mix3.wav")
+sf.write(inp3, mix3, sr, subtype="FLOAT")
+base3 = ["separate", inp3, "-k", 12, "--sources", 3, "--beta", "kl", "--max-iter", 100, "--force", "-q", "--no-plot"]
+o3, o31 = tmp("pbd"), tmp("pbd1")
+run(base3 + ["-o", o3])
+run(base3 + ["-o", o31], np_=1)
+l3, _, h3, n3 = grouping(o3)
+print(f"piano_bass_drums grouping {l3}")
+check(h3 == "peaks" and n3 == 3 and sorted(set(l3)) == [0, 1, 2] and len(l3) == 12, f"S = 3: grouping '{h3}' {l3}")
+check(grouping(o31) == grouping(o3), f"S = 3: {NP} ranks group as 1 rank: {grouping(o31)[0]} vs {l3}")
 
 # quality floor
 try:

@@ -3,7 +3,9 @@
  * recovered exactly whatever the order of the points, determinism, the H
  * statistic summed by blocks against a direct Pearson correlation, timbre
  * features independent of a column's level, and whole groupings of synthetic
- * W and H by timbre and by co-activation. Exit status 0 = all passed. */
+ * W and H by timbre and by co-activation; the peaks grouping's features
+ * (log peakiness, log centroid below 1 kHz) against closed-form values.
+ * Exit status 0 = all passed. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +170,58 @@ static void test_hcorr(void) {
   CHECK(dev < 1e-9, "H statistic by blocks differs by %g", dev);
 }
 
+/* The features of `peaks` against closed forms: a lone spike away from the
+ * edges (p = 1 there, s = 1/(2h+1) over 2h + 1 bins), two equal spikes, a
+ * constant column (s = p: peakiness 0), a zero column; h from the bin width;
+ * the level drops out. The centroid below 1 kHz of a column with energy
+ * above it too. */
+static void test_peak_features(void) {
+  enum { F = 1025, R = 5 };
+  const double sr = 22050;
+  static float W[F * R];
+  memset(W, 0, sizeof W);
+  W[300 + 0 * F] = 2.0f;                          /* one spike */
+  W[60 + 1 * F] = 1.0f, W[400 + 1 * F] = 1.0f;     /* two spikes, 340 bins apart */
+  for (int f = 0; f < F; f++) W[f + 2 * F] = 0.25f; /* constant */
+  /* column 3 stays zero; column 4: bins 10 and 50 (108 and 538 Hz) and bin 500 (5.4 kHz) */
+  W[10 + 4 * F] = 1.0f, W[50 + 4 * F] = 3.0f, W[500 + 4 * F] = 100.0f;
+  double lp[R], lp5[R], lc[R];
+  const int h = 4; /* floor(100 / 2 / (22050 / 2048)) = floor(4.64) */
+  sn_group_log_peakiness(F, R, W, sr, 2048, lp);
+  const double e1 = SN_GROUP_PEAK_EPS, fl = SN_GROUP_PEAK_FLOOR;
+  double want0 = log(log((1 + e1) / (1.0 / (2 * h + 1) + e1)) + fl);
+  double e2 = SN_GROUP_PEAK_EPS * 0.5;
+  double want1 = log(log((0.5 + e2) / (0.5 / (2 * h + 1) + e2)) + fl);
+  CHECK(fabs(lp[0] - want0) < 1e-12, "peakiness of a spike %.17g, want %.17g", lp[0], want0);
+  CHECK(fabs(lp[1] - want1) < 1e-12, "peakiness of two spikes %.17g, want %.17g", lp[1], want1);
+  CHECK(fabs(lp[2] - log(fl)) < 1e-9, "peakiness of a constant column %.17g, want %.17g", lp[2], log(fl));
+  CHECK(lp[3] == log(fl), "peakiness of a zero column %.17g", lp[3]);
+  /* n_fft 4096: bins of 5.38 Hz, h = floor(9.29) = 9 */
+  {
+    static float W2[2049];
+    memset(W2, 0, sizeof W2);
+    W2[700] = 1.0f;
+    double l2;
+    sn_group_log_peakiness(2049, 1, W2, sr, 4096, &l2);
+    double want = log(log((1 + e1) / (1.0 / 19 + e1)) + fl);
+    CHECK(fabs(l2 - want) < 1e-12, "peakiness at n_fft 4096 %.17g, want %.17g", l2, want);
+  }
+  static float W5[F * R];
+  for (int i = 0; i < F * R; i++) W5[i] = 5 * W[i];
+  sn_group_log_peakiness(F, R, W5, sr, 2048, lp5);
+  double dev = 0;
+  for (int r = 0; r < R; r++) dev = fmax(dev, fabs(lp[r] - lp5[r]));
+  CHECK(dev < 1e-12, "peakiness depends on the level (%g)", dev);
+  sn_group_log_low_centroid(F, R, W, sr, 2048, lc);
+  const double df = sr / 2048;
+  double wantc = log((1.0 * (10 * df + 20) + 3.0 * (50 * df + 20)) / 4.0);
+  CHECK(fabs(lc[4] - wantc) < 1e-12, "centroid below 1 kHz %.17g, want %.17g", lc[4], wantc);
+  CHECK(fabs(lc[0] - log(SN_GROUP_LOW_CENTROID_HZ + 20)) < 1e-12, "nothing below 1 kHz: %.17g", lc[0]);
+  CHECK(fabs(lc[1] - log(60 * df + 20)) < 1e-12, "centroid below 1 kHz of spikes at bins 60 and 400: %.17g", lc[1]);
+  CHECK(fabs(lc[2] - log(((92 * 93 / 2) * df) / 93 + 20)) < 1e-12, "centroid below 1 kHz of a constant: %.17g", lc[2]);
+  CHECK(fabs(lc[3] - log(SN_GROUP_LOW_CENTROID_HZ + 20)) < 1e-12, "zero column: %.17g", lc[3]);
+}
+
 /* Synthetic W of F = 1025 bins: low components (energy below 300 Hz) and
  * high ones (above 3 kHz), at different levels; H with two groups of rows
  * that rise and fall together. */
@@ -266,6 +320,47 @@ static void test_groupings(void) {
           l3[2], l3[3], l3[4], l3[5]);
     free(st3);
   }
+  /* peaks: S <= 2 is both; every S uses S sources */
+  for (int S = 1; S <= R; S++) {
+    int lb[R];
+    CHECK(sn_group_components(SN_GROUP_PEAKS, F, R, W, sr, 2048, N, stat, S, lab, &e) == SN_OK, "peaks S=%d: %s", S, e.msg);
+    int used[R] = {0}, nu = 0;
+    for (int r = 0; r < R; r++) nu += !used[lab[r]]++;
+    CHECK(nu == S && canonical(R, lab), "peaks S=%d: %d sources used", S, nu);
+    if (S <= 2) {
+      CHECK(sn_group_components(SN_GROUP_BOTH, F, R, W, sr, 2048, N, stat, S, lb, &e) == SN_OK, "both S=%d: %s", S, e.msg);
+      CHECK(!memcmp(lb, lab, sizeof lb), "peaks S=%d differs from both", S);
+    }
+  }
+  /* peaks, S = 3: smooth spectra (white noise, and a steep low-pass "kick"
+   * that is far from flat) against harmonic tones, low (f0 54-75 Hz) and
+   * middle (f0 320-430 Hz); H carries no information (one envelope) */
+  {
+    enum { R4 = 7 };
+    static float W4[F * R4], H4[R4 * N];
+    const int want[R4] = {0, 1, 2, 0, 1, 2, 2}; /* 0 low tones, 1 smooth, 2 middle tones */
+    for (int r = 0; r < R4; r++)
+      for (int f = 0; f < F; f++) {
+        double v = 1e-4 * urand();
+        if (want[r] == 1) v += r == 1 ? 0.5 + 0.1 * urand() : exp(-f / 15.0) * (1 + 0.1 * urand());
+        else {
+          int f0 = want[r] == 0 ? 5 + r / 3 : 30 + 2 * r; /* bins */
+          for (int k = 1; k <= 6; k++) if (f == k * f0) v += 1.0 / k;
+        }
+        W4[f + r * F] = (float)v;
+      }
+    for (int t = 0; t < N; t++) {
+      double a = urand();
+      for (int r = 0; r < R4; r++) H4[r + t * R4] = (float)a;
+    }
+    double *st4 = calloc((size_t)sn_group_hstat_len(R4), sizeof(double));
+    sn_group_hstat(R4, N, H4, st4);
+    int l4[R4];
+    CHECK(sn_group_components(SN_GROUP_PEAKS, F, R4, W4, sr, 2048, N, st4, 3, l4, &e) == SN_OK, "peaks 3: %s", e.msg);
+    CHECK(same_partition(R4, l4, want), "peaks: smooth, low and middle tones not separated: %d %d %d %d %d %d %d", l4[0],
+          l4[1], l4[2], l4[3], l4[4], l4[5], l4[6]);
+    free(st4);
+  }
   /* the 1-D k-means is the optimum: 1 2 3 | 10 11 | 30 */
   {
     const double x[6] = {11, 1, 30, 3, 10, 2};
@@ -281,6 +376,8 @@ static void test_groupings(void) {
   sn_err e3 = {0};
   CHECK(sn_group_method_parse("both", &m, &e3) == SN_OK && m == SN_GROUP_BOTH, "parse both");
   CHECK(sn_group_method_parse("tiered", &m, &e3) == SN_OK && m == SN_GROUP_TIERED, "parse tiered");
+  CHECK(sn_group_method_parse("peaks", &m, &e3) == SN_OK && m == SN_GROUP_PEAKS, "parse peaks");
+  CHECK(!strcmp(sn_group_method_name(SN_GROUP_PEAKS), "peaks"), "name of peaks");
   CHECK(sn_group_method_parse("mfcc", &m, &e3) == SN_ERR_USAGE, "parse mfcc accepted");
   free(stat);
 }
@@ -290,6 +387,7 @@ int main(void) {
   test_exhaustive();
   test_degenerate();
   test_hcorr();
+  test_peak_features();
   test_groupings();
   printf("test_group: %d checks, %d failures\n", checks, failures);
   return failures ? 1 : 0;
