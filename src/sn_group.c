@@ -116,17 +116,24 @@ void sn_group_flatness(int64_t F, int64_t R, const float *W, double *lf) {
   }
 }
 
-void sn_group_log_centroid(int64_t F, int64_t R, const float *W, double sr, int n_fft, double *lc) {
+/* lc[r] = log(centroid in Hz + SN_GROUP_CENTROID_OFFSET) of W column r over
+ * the bins below max_hz; log(empty) for a column with nothing there. */
+static void sn_group_band_log_centroid(int64_t F, int64_t R, const float *W, double sr, int n_fft, double max_hz,
+                                       double empty, double *lc) {
   const double df = sr / (double)n_fft;
   for (int64_t r = 0; r < R; r++) {
     double s = 0, sf = 0;
-    for (int64_t f = 0; f < F; f++) {
+    for (int64_t f = 0; f < F && (double)f * df < max_hz; f++) {
       const double w = W[f + r * F];
       s += w;
       sf += w * ((double)f * df + SN_GROUP_CENTROID_OFFSET);
     }
-    lc[r] = log(s > 0 ? sf / s : SN_GROUP_CENTROID_OFFSET);
+    lc[r] = log(s > 0 ? sf / s : empty);
   }
+}
+
+void sn_group_log_centroid(int64_t F, int64_t R, const float *W, double sr, int n_fft, double *lc) {
+  sn_group_band_log_centroid(F, R, W, sr, n_fft, INFINITY, SN_GROUP_CENTROID_OFFSET, lc);
 }
 
 void sn_group_log_peakiness(int64_t F, int64_t R, const float *W, double sr, int n_fft, double *lp) {
@@ -157,16 +164,8 @@ void sn_group_log_peakiness(int64_t F, int64_t R, const float *W, double sr, int
 }
 
 void sn_group_log_low_centroid(int64_t F, int64_t R, const float *W, double sr, int n_fft, double *lc) {
-  const double df = sr / (double)n_fft;
-  for (int64_t r = 0; r < R; r++) {
-    double s = 0, sf = 0;
-    for (int64_t f = 0; f < F && (double)f * df < SN_GROUP_LOW_CENTROID_HZ; f++) {
-      const double w = W[f + r * F];
-      s += w;
-      sf += w * ((double)f * df + SN_GROUP_CENTROID_OFFSET);
-    }
-    lc[r] = log(s > 0 ? sf / s : SN_GROUP_LOW_CENTROID_HZ + SN_GROUP_CENTROID_OFFSET);
-  }
+  sn_group_band_log_centroid(F, R, W, sr, n_fft, SN_GROUP_LOW_CENTROID_HZ,
+                             SN_GROUP_LOW_CENTROID_HZ + SN_GROUP_CENTROID_OFFSET, lc);
 }
 
 /* ---------------------------------------------------------------- k-means -- */
@@ -413,6 +412,29 @@ static void sn_unit_scale(int64_t n, int d, double *X, int ld) {
 static int sn_group_flat_coact(sn_group_method method, int64_t F, int64_t R, const float *W, double sr, int n_fft,
                                int64_t N, const double *hstat, int S, int *src_of, sn_err *e);
 
+/* The second stage of tiered and peaks: the components r with in[r] == run
+ * split into S - 1 sources by the optimal 1-D k-means of feat[r], every other
+ * component source S - 1, relabelled canonically (in may be src_of). *few = 1
+ * and src_of untouched when fewer than S - 1 are in the run. */
+static int sn_group_split_run(int64_t R, const int *in, int run, const double *feat, int S, int *src_of, int *few,
+                              sn_err *e) {
+  double *x = calloc((size_t)R, sizeof *x);
+  int64_t *idx = calloc((size_t)R, sizeof *idx);
+  int *sub = malloc((size_t)R * sizeof *sub);
+  int rc = (!x || !idx || !sub) ? SN_FAIL(e, SN_ERR_NOMEM, "grouping: out of memory") : SN_OK;
+  int64_t n = 0;
+  for (int64_t r = 0; rc == SN_OK && r < R; r++)
+    if (in[r] == run) idx[n] = r, x[n++] = feat[r];
+  *few = rc == SN_OK && n < S - 1;
+  if (rc == SN_OK && !*few && (rc = sn_kmeans_1d(n, x, S - 1, sub, e)) == SN_OK) {
+    for (int64_t r = 0; r < R; r++) src_of[r] = S - 1;
+    for (int64_t i = 0; i < n; i++) src_of[idx[i]] = sub[i];
+    sn_canon(R, S, src_of);
+  }
+  free(x), free(idx), free(sub);
+  return rc;
+}
+
 /* tiered: split the components in two by `both` (flatness and co-activation);
  * the flatter half is one source (the last before relabelling), the other
  * half is split into S - 1 sources by the optimal 1-D k-means of its
@@ -422,31 +444,20 @@ static int sn_group_tiered(int64_t F, int64_t R, const float *W, double sr, int 
                            int S, int *src_of, sn_err *e) {
   int rc = sn_group_flat_coact(SN_GROUP_BOTH, F, R, W, sr, n_fft, N, hstat, S <= 2 ? S : 2, src_of, e);
   if (rc || S <= 2) return rc;
-  double *lf = malloc((size_t)R * sizeof *lf), *lc = malloc((size_t)R * sizeof *lc), *x = malloc((size_t)R * sizeof *x);
-  int64_t *idx = malloc((size_t)R * sizeof *idx);
-  int *sub = malloc((size_t)R * sizeof *sub);
-  if (!lf || !lc || !x || !idx || !sub) {
-    free(lf), free(lc), free(x), free(idx), free(sub);
-    return SN_FAIL(e, SN_ERR_NOMEM, "grouping: out of memory");
+  double *lf = malloc((size_t)R * sizeof *lf), *lc = malloc((size_t)R * sizeof *lc);
+  int few = 0;
+  rc = (!lf || !lc) ? SN_FAIL(e, SN_ERR_NOMEM, "grouping: out of memory") : SN_OK;
+  if (rc == SN_OK) {
+    sn_group_flatness(F, R, W, lf);
+    double m[2] = {0, 0};
+    int64_t c[2] = {0, 0};
+    for (int64_t r = 0; r < R; r++) m[src_of[r]] += lf[r], c[src_of[r]]++;
+    const int tonal = (c[1] > 0 && m[1] / (double)c[1] < m[0] / (double)(c[0] ? c[0] : 1)) ? 1 : 0;
+    sn_group_log_centroid(F, R, W, sr, n_fft, lc);
+    rc = sn_group_split_run(R, src_of, tonal, lc, S, src_of, &few, e);
   }
-  sn_group_flatness(F, R, W, lf);
-  double m[2] = {0, 0};
-  int64_t c[2] = {0, 0};
-  for (int64_t r = 0; r < R; r++) m[src_of[r]] += lf[r], c[src_of[r]]++;
-  const int tonal = (c[1] > 0 && m[1] / (double)c[1] < m[0] / (double)(c[0] ? c[0] : 1)) ? 1 : 0;
-  int64_t n = 0;
-  sn_group_log_centroid(F, R, W, sr, n_fft, lc);
-  for (int64_t r = 0; r < R; r++)
-    if (src_of[r] == tonal) idx[n] = r, x[n++] = lc[r];
-  if (n < S - 1) {
-    rc = sn_group_flat_coact(SN_GROUP_BOTH, F, R, W, sr, n_fft, N, hstat, S, src_of, e);
-  } else if ((rc = sn_kmeans_1d(n, x, S - 1, sub, e)) == SN_OK) {
-    for (int64_t r = 0; r < R; r++)
-      if (src_of[r] != tonal) src_of[r] = S - 1;
-    for (int64_t i = 0; i < n; i++) src_of[idx[i]] = sub[i];
-    sn_canon(R, S, src_of);
-  }
-  free(lf), free(lc), free(x), free(idx), free(sub);
+  if (rc == SN_OK && few) rc = sn_group_flat_coact(SN_GROUP_BOTH, F, R, W, sr, n_fft, N, hstat, S, src_of, e);
+  free(lf), free(lc);
   return rc;
 }
 
@@ -457,28 +468,18 @@ static int sn_group_tiered(int64_t F, int64_t R, const float *W, double sr, int 
 static int sn_group_peaks(int64_t F, int64_t R, const float *W, double sr, int n_fft, int64_t N, const double *hstat,
                           int S, int *src_of, sn_err *e) {
   if (S <= 2) return sn_group_flat_coact(SN_GROUP_BOTH, F, R, W, sr, n_fft, N, hstat, S, src_of, e);
-  double *lp = malloc((size_t)R * sizeof *lp), *ll = malloc((size_t)R * sizeof *ll), *x = malloc((size_t)R * sizeof *x);
-  int64_t *idx = malloc((size_t)R * sizeof *idx);
-  int *two = malloc((size_t)R * sizeof *two), *sub = malloc((size_t)R * sizeof *sub);
-  int rc = (!lp || !ll || !x || !idx || !two || !sub) ? SN_FAIL(e, SN_ERR_NOMEM, "grouping: out of memory") : SN_OK;
+  double *lp = malloc((size_t)R * sizeof *lp), *ll = malloc((size_t)R * sizeof *ll);
+  int *two = malloc((size_t)R * sizeof *two);
+  int few = 0;
+  int rc = (!lp || !ll || !two) ? SN_FAIL(e, SN_ERR_NOMEM, "grouping: out of memory") : SN_OK;
   if (rc == SN_OK) {
     sn_group_log_peakiness(F, R, W, sr, n_fft, lp);
     sn_group_log_low_centroid(F, R, W, sr, n_fft, ll);
     rc = sn_kmeans_1d(R, lp, 2, two, e); /* 1: the peakier run */
   }
-  if (rc == SN_OK) {
-    int64_t n = 0;
-    for (int64_t r = 0; r < R; r++)
-      if (two[r] == 1) idx[n] = r, x[n++] = ll[r];
-    if (n < S - 1) {
-      rc = sn_group_flat_coact(SN_GROUP_BOTH, F, R, W, sr, n_fft, N, hstat, S, src_of, e);
-    } else if ((rc = sn_kmeans_1d(n, x, S - 1, sub, e)) == SN_OK) {
-      for (int64_t r = 0; r < R; r++) src_of[r] = S - 1;
-      for (int64_t i = 0; i < n; i++) src_of[idx[i]] = sub[i];
-      sn_canon(R, S, src_of);
-    }
-  }
-  free(lp), free(ll), free(x), free(idx), free(two), free(sub);
+  if (rc == SN_OK) rc = sn_group_split_run(R, two, 1, ll, S, src_of, &few, e);
+  if (rc == SN_OK && few) rc = sn_group_flat_coact(SN_GROUP_BOTH, F, R, W, sr, n_fft, N, hstat, S, src_of, e);
+  free(lp), free(ll), free(two);
   return rc;
 }
 
