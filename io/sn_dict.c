@@ -100,9 +100,11 @@ int sn_dict_check(const sn_dict *d, const sn_spec_params *p, sn_err *e) {
   if (what)
     return SN_FAIL(e, SN_ERR_INPUT, "%s: %s was made with %s=%s, but the input has %s=%s", d->file, d->dset, what, a,
                    what, b);
-  if (d->F != p->n_fft / 2 + 1)
-    return SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %lld rows, but the input's n_fft=%d gives %d bins", d->file, d->dset,
-                   (long long)d->F, p->n_fft, p->n_fft / 2 + 1);
+  const int ctx = d->has_par ? q->context : 0;
+  if (d->F != (int64_t)(p->n_fft / 2 + 1) * (2 * ctx + 1))
+    return SN_FAIL(e, SN_ERR_INPUT, "%s: %s has %lld rows, but the input's n_fft=%d gives %d bins%s", d->file, d->dset,
+                   (long long)d->F, p->n_fft, p->n_fft / 2 + 1,
+                   ctx ? " times the 2 context + 1 frames it records" : "");
   return SN_OK;
 }
 

@@ -50,7 +50,8 @@ int sn_dict_read(MPI_Comm comm, const char *spec, sn_dict *d, sn_err *e);
 /* Local. Refuse (SN_ERR_INPUT "FILE: DSET was made with PARAM=X, but the
  * input has PARAM=Y") a dictionary whose recorded parameters disagree with p
  * on sample_rate, n_fft, hop_length, win_length, window, center or power, or
- * whose F is not p->n_fft/2 + 1. */
+ * whose F is not (p->n_fft/2 + 1)(2 C + 1), C the context it records (learn
+ * --context; 0 without attributes). p's own context is not compared. */
 int sn_dict_check(const sn_dict *d, const sn_spec_params *p, sn_err *e);
 
 /* Local. Free W; safe on a zeroed struct. */

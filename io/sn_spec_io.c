@@ -25,6 +25,7 @@ int sn_spec_params_write(sn_h5 *f, const char *obj, const sn_spec_params *p, sn_
   SN_CHECK(sn_h5_attr_set_str(f, obj, "input", p->input, e));
   if (p->channels > 0) SN_CHECK(sn_h5_attr_set_int(f, obj, "channels", p->channels, e));
   if (p->channel_rule[0]) SN_CHECK(sn_h5_attr_set_str(f, obj, "channel_rule", p->channel_rule, e));
+  if (p->context > 0) SN_CHECK(sn_h5_attr_set_int(f, obj, "context", p->context, e));
 cleanup:
   return rc;
 }
@@ -64,8 +65,10 @@ int sn_spec_params_read(sn_h5 *f, const char *obj, sn_spec_params *p, sn_err *e)
   p->channels = found ? (int)v : 0;
   SN_CHECK(sn_h5_attr_get_str(f, obj, "channel_rule", p->channel_rule, sizeof p->channel_rule, &found, e));
   if (!found) p->channel_rule[0] = '\0';
+  SN_CHECK(sn_h5_attr_get_int(f, obj, "context", &v, &found, e));
+  p->context = found ? (int)v : 0;
   if (!(p->sample_rate > 0 && isfinite(p->sample_rate)) || p->n_fft <= 0 || p->hop <= 0 || p->win_length <= 0 ||
-      p->win_length > p->n_fft || p->n_samples < 0)
+      p->win_length > p->n_fft || p->n_samples < 0 || p->context < 0 || p->context > SN_CONTEXT_MAX)
     rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has invalid spectrogram attributes", sn_h5_path(f), obj);
   else if (p->power != 1 && p->power != 2)
     rc = SN_FAIL(e, SN_ERR_INPUT, "%s: %s has power %d; specnmf reads magnitudes (1) and powers (2)", sn_h5_path(f),
@@ -103,7 +106,8 @@ int sn_spec_out_channels(const sn_spec_params *p) {
 void sn_spec_free(sn_spec *s) {
   sn_free(s->mag);
   sn_free(s->cplx);
-  s->mag = s->cplx = NULL;
+  sn_free(s->model);
+  s->mag = s->cplx = s->model = NULL;
 }
 
 int sn_spec_write(sn_run *run, sn_h5 *f, const sn_spec *s) {

@@ -6,6 +6,9 @@
 #include "sn_h5.h"
 #include "sn_run.h"
 
+/* The most frames of temporal context each side (learn --context). */
+#define SN_CONTEXT_MAX 16
+
 typedef struct sn_spec_params {
   double sample_rate;   /* Hz */
   int n_fft, hop, win_length;
@@ -17,6 +20,8 @@ typedef struct sn_spec_params {
   char channel_rule[24]; /* how they became one magnitude per frame: "mag-mean", "rms",
                             "mono" (sample mean before the STFT), "channel K"; "": not recorded */
   char input[1024];     /* where it came from */
+  int context;          /* frames of temporal context each side of the model's columns (learn --context; 0:
+                           none): a column is 2 context + 1 frames stacked (sn_context_stack) */
 } sn_spec_params;
 
 /* Collective. Write the parameters as attributes sample_rate, n_fft,
@@ -74,6 +79,9 @@ typedef struct sn_spec {
   int64_t N, start, n_local;
   float *mag;           /* F x n_local, column-major (ld F): |X|^power */
   float *cplx;          /* NULL or F x n_local interleaved (re, im) */
+  int rows;             /* the model's rows: F (2 par.context + 1) */
+  float *model;         /* with par.context > 0 (sn_pstft_compute): the model's V, rows x n_local, each column
+                           its frame's context stacked (sn_context_stack); else NULL (the model's V is mag) */
 } sn_spec;
 
 /* Collective. Write /stft/magnitude (F, N) float32 (and /stft/complex when

@@ -10,6 +10,7 @@
 
 #include "sn_audio.h"
 #include "sn_comm.h"
+#include "sn_frames.h"
 #include "sn_stft.h"
 #include "sn_wisdom.h"
 
@@ -37,8 +38,11 @@ static int sn_stft_cfg_check(const sn_stft_cfg *c, sn_spec_params *p, sn_window_
   if (c->rule && (c->mono || c->channel >= 0))
     return SN_FAIL(e, SN_ERR_USAGE, "--channel-rule does not go with %s (one channel: nothing to reduce)",
                    c->mono ? "--mono" : "--channel");
+  if (c->context < 0 || c->context > SN_CONTEXT_MAX)
+    return SN_FAIL(e, SN_ERR_USAGE, "--context: must be in [0, %d] frames (got %d)", SN_CONTEXT_MAX, c->context);
   int rc = sn_window_parse(c->window, wk, e);
   if (rc) return rc;
+  p->context = c->context;
   p->n_fft = c->n_fft;
   p->win_length = wl;
   p->hop = hop;
@@ -176,6 +180,34 @@ static int stft_frames(sn_run *run, sn_audio *a, sn_stft_plan *plan, const sn_sp
   return rc;
 }
 
+/* Local. The model's columns [f0, f0 + n) of an input of n_in frames into
+ * out (ld F (2C + 1), C = p->context): without context the frames
+ * themselves (stft_frames); with it each column's 2C + 1 frames stacked
+ * (sn_context_stack), SN_PSTFT_PIECE columns at a time, their frames
+ * (sn_context_span) staged in ext (F x (SN_PSTFT_PIECE + 2C)). */
+static int stft_frames_model(sn_run *run, sn_audio *a, sn_stft_plan *plan, const sn_spec_params *p, int64_t f0,
+                             int64_t n, int64_t n_in, float *buf, float *out, int F, int nch, float *ext) {
+  if (p->context == 0) return stft_frames(run, a, plan, p, f0, n, buf, out, F, NULL, nch);
+  const int64_t rows = (int64_t)F * (2 * p->context + 1);
+  int rc = SN_OK;
+  for (int64_t j = 0; rc == SN_OK && j < n; j += SN_PSTFT_PIECE) {
+    int64_t m = n - j < SN_PSTFT_PIECE ? n - j : SN_PSTFT_PIECE, e0, e1;
+    sn_context_span(p->context, n_in, f0 + j, m, &e0, &e1);
+    rc = stft_frames(run, a, plan, p, e0, e1 - e0, buf, ext, F, NULL, nch);
+    if (rc == SN_OK) sn_context_stack(ext, F, p->context, n_in, f0 + j, m, out + (size_t)j * rows);
+  }
+  return rc;
+}
+
+/* Local. The staging buffer of stft_frames_model (NULL without context: not
+ * needed; *rc = SN_ERR_NOMEM when it cannot be had). */
+static float *stft_context_buffer(const sn_spec_params *p, int F, int *rc, sn_err *e) {
+  if (p->context == 0) return NULL;
+  float *ext = sn_calloc((size_t)F * (SN_PSTFT_PIECE + 2 * (size_t)p->context) * sizeof(float), "context frames", e);
+  if (!ext) *rc = SN_ERR_NOMEM;
+  return ext;
+}
+
 int sn_pstft_params(sn_run *run, const char *input, const sn_stft_cfg *cfg, sn_spec_params *p) {
   sn_window_kind wk;
   sn_audio *a = NULL;
@@ -194,14 +226,16 @@ int sn_pstft_params(sn_run *run, const char *input, const sn_stft_cfg *cfg, sn_s
   return SN_OK;
 }
 
-/* Local. Frames [f0, f0 + n) of a into the sink, SN_PSTFT_PIECE at a time
- * (staged in piece; local frame indices from j0). */
+/* Local. The model's columns [f0, f0 + n) of a (an input of n_in frames,
+ * stft_frames_model) into the sink, SN_PSTFT_PIECE at a time (staged in
+ * piece; local frame indices from j0). */
 static int stft_frames_sink(sn_run *run, sn_audio *a, sn_stft_plan *plan, const sn_spec_params *p, int64_t f0,
-                            int64_t n, int64_t j0, float *buf, float *piece, int F, int nch, const sn_frame_sink *sink) {
+                            int64_t n, int64_t n_in, int64_t j0, float *buf, float *piece, int F, int nch, float *ext,
+                            const sn_frame_sink *sink) {
   int rc = SN_OK;
   for (int64_t j = 0; rc == SN_OK && j < n; j += SN_PSTFT_PIECE) {
     int64_t m = n - j < SN_PSTFT_PIECE ? n - j : SN_PSTFT_PIECE;
-    rc = stft_frames(run, a, plan, p, f0 + j, m, buf, piece, F, NULL, nch);
+    rc = stft_frames_model(run, a, plan, p, f0 + j, m, n_in, buf, piece, F, nch, ext);
     if (rc == SN_OK) rc = sink->put(sink->ctx, j0 + j, m, piece, &run->err);
   }
   return rc;
@@ -214,7 +248,7 @@ int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int
   sn_window_kind wk;
   sn_audio *a = NULL;
   sn_stft_plan *plan = NULL;
-  float *buf = NULL, *piece = NULL;
+  float *buf = NULL, *piece = NULL, *ext = NULL;
   sn_audio_info info;
   memset(&info, 0, sizeof info);
 
@@ -258,23 +292,30 @@ int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int
   rc = sn_pstft_plan(run, p, cfg->wisdom, &plan);
   if (rc) goto cleanup;
 
-  /* Buffers: the block, and one staged span of audio. */
+  /* Buffers: the block, and one staged span of audio (with context: a piece
+   * and its 2C frames beyond at a time). */
+  s->rows = s->F * (2 * p->context + 1);
   size_t nel = (size_t)s->F * (size_t)s->n_local;
+  const int64_t ctx_frames = (s->n_local < SN_PSTFT_PIECE ? s->n_local : SN_PSTFT_PIECE) + 2 * p->context;
   if (sink) { /* only a piece in memory (never the complex STFT: callers with a sink do not want it) */
-    piece = sn_calloc((size_t)s->F * SN_PSTFT_PIECE * sizeof(float), "spectrogram piece", e);
-    buf = stft_buffer(p, s->n_local < SN_PSTFT_PIECE ? s->n_local : SN_PSTFT_PIECE, e);
+    piece = sn_calloc((size_t)s->rows * SN_PSTFT_PIECE * sizeof(float), "spectrogram piece", e);
+    buf = stft_buffer(p, ctx_frames, e);
     rc = (!piece || !buf) ? SN_ERR_NOMEM : SN_OK;
   } else {
     s->mag = sn_calloc(nel * sizeof(float), "spectrogram block", e);
     if (want_complex && s->mag) s->cplx = sn_calloc(nel * 2 * sizeof(float), "complex spectrogram block", e);
-    buf = stft_buffer(p, s->n_local, e);
-    rc = (!s->mag || (want_complex && !s->cplx) || !buf) ? SN_ERR_NOMEM : SN_OK;
+    if (p->context && s->mag) s->model = sn_calloc(nel * (2 * p->context + 1) * sizeof(float), "model spectrogram", e);
+    buf = stft_buffer(p, s->n_local > ctx_frames ? s->n_local : ctx_frames, e);
+    rc = (!s->mag || (want_complex && !s->cplx) || (p->context && !s->model) || !buf) ? SN_ERR_NOMEM : SN_OK;
   }
+  if (rc == SN_OK) ext = stft_context_buffer(p, s->F, &rc, e);
   if (rc == SN_OK) rc = sn_fault("read", run->rank, e);
   if (rc == SN_OK && sink)
-    rc = stft_frames_sink(run, a, plan, p, s->start, s->n_local, 0, buf, piece, s->F, nch, sink);
+    rc = stft_frames_sink(run, a, plan, p, s->start, s->n_local, s->N, 0, buf, piece, s->F, nch, ext, sink);
   else if (rc == SN_OK)
     rc = stft_frames(run, a, plan, p, s->start, s->n_local, buf, s->mag, s->F, s->cplx, nch);
+  if (rc == SN_OK && s->model) /* the frames again, with their context (a second transform: C/piece frames more) */
+    rc = stft_frames_model(run, a, plan, p, s->start, s->n_local, s->N, buf, s->model, s->F, nch, ext);
   if (rc == SN_OK) rc = sn_fault("stft", run->rank, e);
   rc = sn_agree(run->comm, rc, e);
   if (rc == SN_OK) {
@@ -290,6 +331,7 @@ int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int
 cleanup:
   sn_free(buf);
   sn_free(piece);
+  sn_free(ext);
   sn_stft_plan_destroy(&plan);
   sn_audio_close(&a);
   if (rc) sn_spec_free(s);
@@ -353,10 +395,11 @@ static int spec_matches(const char *input, const sn_spec_params *q, const sn_spe
  * rank's frames, closed. Returns this rank's code, for the caller to agree. */
 static int stft_audio_local(sn_run *run, const char *const *inputs, int n, const sn_stft_cfg *cfg,
                             const sn_spec_files *fl, const char *kind, const double *peak, sn_stft_plan *plan,
-                            float *buf, sn_spec *s, const sn_frame_sink *sink, float *piece) {
+                            float *buf, sn_spec *s, const sn_frame_sink *sink, float *piece, float *ext) {
   sn_err *e = &run->err;
   const sn_spec_params *p = &s->par;
   const int64_t end = s->start + s->n_local;
+  const int bins = p->n_fft / 2 + 1;
   int rc = sn_fault("read", run->rank, e);
   for (int i = 0; i < n && rc == SN_OK; i++) {
     int64_t lo = fl->first[i] > s->start ? fl->first[i] : s->start, hi = fl->first[i + 1] < end ? fl->first[i + 1] : end;
@@ -366,12 +409,13 @@ static int stft_audio_local(sn_run *run, const char *const *inputs, int n, const
     sn_audio *a = NULL;
     rc = sn_audio_open(inputs[i], &ao, &a, &info, e);
     if (rc == SN_OK && cfg->normalize && peak[i] > 0) sn_audio_set_scale(a, 1.0 / peak[i]);
+    const int64_t n_in = fl->first[i + 1] - fl->first[i];
     if (rc == SN_OK && !sink)
-      rc = stft_frames(run, a, plan, p, lo - fl->first[i], hi - lo, buf, s->mag + (size_t)(lo - s->start) * s->F, s->F,
-                       NULL, stft_nch(cfg, info.channels));
+      rc = stft_frames_model(run, a, plan, p, lo - fl->first[i], hi - lo, n_in, buf,
+                             s->mag + (size_t)(lo - s->start) * s->F, bins, stft_nch(cfg, info.channels), ext);
     if (rc == SN_OK && sink)
-      rc = stft_frames_sink(run, a, plan, p, lo - fl->first[i], hi - lo, lo - s->start, buf, piece, s->F,
-                            stft_nch(cfg, info.channels), sink);
+      rc = stft_frames_sink(run, a, plan, p, lo - fl->first[i], hi - lo, n_in, lo - s->start, buf, piece, bins,
+                            stft_nch(cfg, info.channels), ext, sink);
     sn_audio_close(&a);
   }
   return rc == SN_OK ? sn_fault("stft", run->rank, e) : rc;
@@ -387,14 +431,18 @@ static void file_overlap(const sn_spec_files *fl, int i, int64_t start, int64_t 
 }
 
 /* Collective. The stored spectrogram input i into this rank's block: one
- * collective read, or with a sink SN_PSTFT_PIECE columns at a time (every
- * rank takes part in as many reads as the rank that overlaps the file most). */
+ * collective read, or with a sink or context SN_PSTFT_PIECE columns at a time
+ * (every rank takes part in as many reads as the rank that overlaps the file
+ * most). With context each piece's columns read their frames beyond it too
+ * (sn_context_span, staged in ext) and are stacked. */
 static int stored_read(sn_run *run, const char *input, int i, const sn_spec_files *fl, sn_spec *s,
-                       const sn_frame_sink *sink, float *piece) {
+                       const sn_frame_sink *sink, float *piece, float *ext) {
   sn_err *e = &run->err;
+  const int ctx = s->par.context, bins = s->par.n_fft / 2 + 1, piecewise = sink || ctx;
+  const int64_t n_in = fl->first[i + 1] - fl->first[i];
   int64_t lo, hi, pieces = 1;
   file_overlap(fl, i, s->start, s->n_local, &lo, &hi);
-  if (sink) {
+  if (piecewise) {
     pieces = 0;
     for (int q = 0; q < run->size; q++) {
       int64_t qs, qn, ql, qh;
@@ -406,11 +454,18 @@ static int stored_read(sn_run *run, const char *input, int i, const sn_spec_file
   sn_h5 *f = NULL;
   int rc = sn_h5_open(run->comm, input, &f, e);
   for (int64_t k = 0; rc == SN_OK && k < pieces; k++) {
-    int64_t j = sink ? lo + k * SN_PSTFT_PIECE : lo, m = sink ? hi - j : hi - lo;
-    if (m > SN_PSTFT_PIECE && sink) m = SN_PSTFT_PIECE;
+    int64_t j = piecewise ? lo + k * SN_PSTFT_PIECE : lo, m = piecewise ? hi - j : hi - lo;
+    if (m > SN_PSTFT_PIECE && piecewise) m = SN_PSTFT_PIECE;
     if (m < 0) m = 0;
-    float *dst = sink ? piece : s->mag + (size_t)(lo - s->start) * s->F;
-    rc = sn_h5_read_cols(f, "/stft/magnitude", s->F, m > 0 ? j - fl->first[i] : 0, m, dst, s->F, e);
+    float *dst = sink ? piece : s->mag + (size_t)(m > 0 ? j - s->start : 0) * s->F;
+    if (!ctx) {
+      rc = sn_h5_read_cols(f, "/stft/magnitude", bins, m > 0 ? j - fl->first[i] : 0, m, dst, bins, e);
+    } else {
+      int64_t e0 = 0, e1 = 0;
+      if (m > 0) sn_context_span(ctx, n_in, j - fl->first[i], m, &e0, &e1);
+      rc = sn_h5_read_cols(f, "/stft/magnitude", bins, e0, e1 - e0, ext, bins, e);
+      if (rc == SN_OK && m > 0) sn_context_stack(ext, bins, ctx, n_in, j - fl->first[i], m, dst);
+    }
     if (rc == SN_OK && sink) rc = sn_agree(run->comm, m > 0 ? sink->put(sink->ctx, j - s->start, m, piece, e) : SN_OK, e);
   }
   if (f) {
@@ -428,7 +483,7 @@ int sn_pstft_compute_files(sn_run *run, const char *const *inputs, int n, const 
   sn_window_kind wk;
   sn_stft_plan *plan = NULL;
   sn_audio *a = NULL;
-  float *buf = NULL, *piece = NULL;
+  float *buf = NULL, *piece = NULL, *ext = NULL;
   double *peak = NULL;
   char *kind = NULL; /* 1: stored spectrogram */
   sn_spec_params *p = &s->par;
@@ -487,24 +542,28 @@ int sn_pstft_compute_files(sn_run *run, const char *const *inputs, int n, const 
   if (rc) goto cleanup;
   snprintf(p->input, sizeof p->input, "%s", inputs[0]);
   p->n_samples = 0;
-  s->F = p->n_fft / 2 + 1;
+  s->F = s->rows = (p->n_fft / 2 + 1) * (2 * p->context + 1);
   s->N = fl->first[n];
   sn_block_range(s->N, run->size, run->rank, &s->start, &s->n_local);
   SN_CHECK(sn_pstft_plan(run, p, cfg->wisdom, &plan));
+  ext = stft_context_buffer(p, p->n_fft / 2 + 1, &rc, e);
+  SN_AGREE(run, rc);
   if (sink) piece = sn_calloc((size_t)s->F * SN_PSTFT_PIECE * sizeof(float), "spectrogram piece", e);
   else s->mag = sn_calloc((size_t)s->F * (size_t)s->n_local * sizeof(float), "spectrogram block", e);
-  buf = stft_buffer(p, sink && s->n_local > SN_PSTFT_PIECE ? SN_PSTFT_PIECE : s->n_local, e);
+  /* a call reads at most a piece (or the block), and with context its 2C frames beyond */
+  buf = stft_buffer(p, (sink || p->context) && s->n_local > SN_PSTFT_PIECE ? SN_PSTFT_PIECE + 2 * p->context
+                                                                            : s->n_local + 2 * p->context, e);
   SN_CHECK(sn_agree(run->comm, ((s->mag || piece) && buf) ? SN_OK : SN_ERR_NOMEM, e));
 
   /* ---- stored spectrograms: collective reads (a rank outside reads 0 columns) ---- */
   sn_timer_begin(&run->timer, SN_PH_READ);
   for (int i = 0; i < n && rc == SN_OK; i++)
-    if (kind[i]) rc = stored_read(run, inputs[i], i, fl, s, sink, piece);
+    if (kind[i]) rc = stored_read(run, inputs[i], i, fl, s, sink, piece, ext);
   sn_timer_end(&run->timer, SN_PH_READ);
   if (rc) goto cleanup;
 
   /* ---- audio: each rank its own frames of each file it overlaps (local) ---- */
-  SN_AGREE(run, stft_audio_local(run, inputs, n, cfg, fl, kind, peak, plan, buf, s, sink, piece));
+  SN_AGREE(run, stft_audio_local(run, inputs, n, cfg, fl, kind, peak, plan, buf, s, sink, piece, ext));
   sn_run_fact_int(run, "n_inputs", n);
   sn_run_fact_int(run, "channels", p->channels);
   sn_run_fact_str(run, "channel_rule", p->channel_rule);
@@ -512,10 +571,12 @@ int sn_pstft_compute_files(sn_run *run, const char *const *inputs, int n, const 
   sn_run_fact_double(run, "sample_rate", p->sample_rate);
   sn_run_fact_int(run, "n_bins", s->F);
   sn_run_fact_int(run, "n_frames", s->N);
+  if (p->context) sn_run_fact_int(run, "context", p->context);
 
 cleanup:
   sn_free(buf);
   sn_free(piece);
+  sn_free(ext);
   sn_stft_plan_destroy(&plan);
   sn_audio_close(&a);
   free(peak);

@@ -23,13 +23,15 @@ typedef struct sn_stft_cfg {
   const char *wisdom;   /* FFTW wisdom file to import and update */
   int mono;             /* 1: sample mean of the channels before the STFT (the old behaviour) */
   const char *rule;     /* NULL: SN_STFT_DEFAULT_RULE; "mag-mean" | "rms" */
+  int context;          /* frames of temporal context each side (0..SN_CONTEXT_MAX): the model's V of
+                           sn_pstft_compute_files stacks 2 context + 1 frames per column (sn_context_stack) */
 } sn_stft_cfg;
 
 /* A multichannel input becomes one magnitude per frame by this rule (chosen by
  * measurement: README "Stereo and multichannel input"). */
 #define SN_STFT_DEFAULT_RULE "mag-mean"
 
-#define SN_STFT_CFG_DEFAULT {2048, -1, -1, "hann", 0, 1, 0.0, -1, 0, NULL, 0, NULL}
+#define SN_STFT_CFG_DEFAULT {2048, -1, -1, "hann", 0, 1, 0.0, -1, 0, NULL, 0, NULL, 0}
 
 #define SN_STFT_OPTS(c)                                                                              \
   {"--n-fft", 0, SN_OPT_INT, &(c)->n_fft, "N", "FFT size (2048)"},                                   \
@@ -89,7 +91,11 @@ typedef struct sn_frame_sink {
 /* Collective. Compute this rank's block of the spectrogram of `input` (audio
  * file or HDF5 /audio). want_complex also keeps the complex STFT. With a sink
  * (and want_complex 0), s->mag stays NULL and the frames go to the sink a
- * piece at a time. */
+ * piece at a time. With cfg->context = C > 0 the model's V is also made:
+ * s->model (s->rows = F (2C + 1) rows, each column its frame's context
+ * stacked, sn_context_stack; the rank also reads the samples of the C frames
+ * beyond each end of its block), and a sink receives those stacked columns
+ * instead of the frames. */
 int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int want_complex, sn_spec *s,
                      const sn_frame_sink *sink);
 
@@ -101,7 +107,11 @@ int sn_pstft_compute(sn_run *run, const char *input, const sn_stft_cfg *cfg, int
  * span ranks and a rank may hold parts of several files. Every input must
  * have the same sample rate (after --sr) and at least one frame. Errors name
  * the input. s->par.n_samples is 0 and s->par.input the first input; *fl gets
- * the layout (sn_spec_files_free it). With a sink, s->mag stays NULL and the
+ * the layout (sn_spec_files_free it). With cfg->context = C > 0 each column
+ * is the 2C + 1 frames around its frame in its own input, stacked
+ * (sn_context_stack: s->F = (n_fft/2 + 1)(2C + 1)); a rank then also reads
+ * the samples (or stored columns) of the C frames beyond each end of its
+ * block. With a sink, s->mag stays NULL and the
  * frames go to the sink a piece at a time (only a piece is in memory). */
 int sn_pstft_compute_files(sn_run *run, const char *const *inputs, int n, const sn_stft_cfg *cfg, sn_spec *s,
                            sn_spec_files *fl, const sn_frame_sink *sink);

@@ -12,6 +12,7 @@
 #include "sn_atomic.h"
 #include "sn_audio.h"
 #include "sn_comm.h"
+#include "sn_frames.h"
 #include "sn_h5.h"
 #include "sn_nmf_check.h"
 #include "sn_pnmf.h"
@@ -74,7 +75,8 @@ int sn_stream_fixed_w(sn_run *run, const char *spec, const sn_spec_params *p, in
 /* Collective. The fingerprint of everything the outputs depend on. */
 static uint64_t stream_fingerprint(const sn_run *run, const sn_stream_cfg *c) {
   const sn_spec_params *p = c->par;
-  uint64_t h = sn_fnv1a(SN_FNV_INIT, c->W, (size_t)(c->ncfg.F * c->ncfg.R) * sizeof(float));
+  /* the H updates' dictionary (ncfg.F rows: with context the stacked model, whose centre is the masks' W) */
+  uint64_t h = sn_fnv1a(SN_FNV_INIT, c->context ? c->W_model : c->W, (size_t)(c->ncfg.F * c->ncfg.R) * sizeof(float));
   int64_t iv[16] = {c->ncfg.F, c->ncfg.R, c->ncfg.solver, c->ncfg.tile, c->max_iter, c->block, c->recon, c->n_src,
                     p->n_samples, p->n_fft, p->hop, p->win_length, p->center, p->power, p->channels,
                     sn_spec_out_channels(p)};
@@ -178,6 +180,8 @@ typedef struct stream {
   const sn_stream_cfg *c;
   const sn_spec_params *p;
   int64_t F, k, B, N, n_blocks, C, rows, S; /* S: this rank's first frame */
+  int64_t Bx, off;             /* frames the transform buffers hold (B + 2 context); the block's first frame in
+                                  them (context: the frames before it that the block's columns stack) */
   int nch, rms;                /* the parts' channels (sn_spec_out_channels); the rule is rms */
   int need_v;                  /* the block's reduced magnitude V is used (H updates, or phase of several channels) */
   uint64_t fp;
@@ -189,6 +193,7 @@ typedef struct stream {
   sn_nmf_layout L;
   sn_wav **wav;
   float *x, *V, *X, *Y, *D, *H, *A, *obuf, *ibuf; /* X: nch channels; ibuf: the interleaved output (nch > 1) */
+  float *Vm;                   /* the H updates' V: V itself, or with context the block's columns stacked */
   float *Wp;                   /* the masks' dictionary W^mask_power (sn_mask_power_w; c->W when the power is 1) */
   float *state, *carry, *head; /* per source s and channel ch, j = s*nch + ch: carry + j*C, head + j*C (the
                                   checkpointed state) */
@@ -199,7 +204,7 @@ typedef struct stream {
 
 /* Local. The buffers of a block, or SN_ERR_NOMEM. */
 static int stream_alloc(stream *st, sn_err *e) {
-  const int64_t F = st->F, B = st->B, span = (B - 1) * st->p->hop + st->p->n_fft;
+  const int64_t F = st->F, B = st->Bx, span = (B - 1) * st->p->hop + st->p->n_fft;
   const int64_t accn = B * st->p->hop + st->C;
   const int ns = st->c->n_src, nch = st->nch;
   int rc = sn_nmf_ws_create(&st->ncfg, &st->ws, e);
@@ -211,6 +216,8 @@ static int stream_alloc(stream *st, sn_err *e) {
   st->Y = sn_calloc((size_t)(F * B) * 2 * sizeof(float), "stream source STFT", e);
   st->D = sn_calloc((size_t)(F * B) * sizeof(float), "stream mask", e);
   st->H = sn_calloc((size_t)(st->k * B) * sizeof(float), "stream activations", e);
+  st->Vm = st->c->context ? sn_calloc((size_t)(st->ncfg.F * st->B) * sizeof(float), "stream stacked spectrogram", e)
+                          : st->V;
   st->obuf = sn_calloc((size_t)accn * sizeof(float), "stream output", e);
   st->ibuf = nch > 1 ? sn_calloc((size_t)(accn * nch) * sizeof(float), "stream output channels", e) : st->obuf;
   st->A = nch > 1 && st->c->recon == SN_RECON_PHASE ? sn_calloc((size_t)(F * B) * sizeof(float), "stream phase", e)
@@ -220,7 +227,7 @@ static int stream_alloc(stream *st, sn_err *e) {
   const int powered = st->c->recon == SN_RECON_MASK && st->c->mask_power != 1.0;
   st->Wp = powered ? sn_calloc((size_t)(F * st->k) * sizeof(float), "stream mask dictionary", e) : (float *)st->c->W;
   if (!st->wav || !st->x || !st->V || !st->X || !st->Y || !st->D || !st->H || !st->obuf || !st->ibuf || !st->A ||
-      !st->state || !st->nacc || !st->Wp)
+      !st->state || !st->nacc || !st->Wp || !st->Vm)
     return SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory for the stream buffers");
   if (powered) sn_mask_power_w(F, st->k, st->c->W, st->c->mask_power, st->Wp);
   st->carry = st->state;
@@ -253,9 +260,10 @@ static int stream_open(sn_run *run, stream *st) {
   SN_MPI_CALL(MPI_Allreduce(&my_blocks, &st->n_blocks, 1, MPI_INT64_T, MPI_MAX, run->comm));
   st->ncfg = c->ncfg;
   st->ncfg.n_fixed = st->k;
+  st->Bx = st->B + 2 * (int64_t)c->context;
   sn_nmf_layout_of(&st->ncfg, 0, &st->L);
   SN_AGREE(run, stream_alloc(st, e));
-  sn_nmf_set_w(st->ws, c->W);
+  sn_nmf_set_w(st->ws, c->context ? c->W_model : c->W);
 cleanup:
   return rc;
 }
@@ -301,7 +309,8 @@ static int stream_block_denominator(sn_run *run, stream *st, int64_t nb) {
     sn_mask_denominator(st->F, st->k, nb, st->Wp, st->H, st->c->mask_power, st->D);
   } else if (st->nch > 1) {
     const int sq = st->p->power == 2;
-    for (int64_t i = 0; i < st->F * nb; i++) st->D[i] = sq ? sqrtf(st->V[i]) : st->V[i];
+    const float *V = st->V + st->off * st->F;
+    for (int64_t i = 0; i < st->F * nb; i++) st->D[i] = sq ? sqrtf(V[i]) : V[i];
   }
   sn_timer_end(&run->timer, SN_PH_ISTFT);
   return sn_fault("stream", run->rank, &run->err);
@@ -316,7 +325,7 @@ static int stream_block_stft(sn_run *run, stream *st, int64_t t0, int64_t nb) {
   const int64_t F = st->F, x0 = t0 * p->hop - (p->center ? p->n_fft / 2 : 0), len = (nb - 1) * p->hop + p->n_fft;
   int rc = SN_OK;
   for (int ch = 0; rc == SN_OK && ch < st->nch; ch++) {
-    float *X = st->X + ch * 2 * F * st->B;
+    float *X = st->X + ch * 2 * F * st->Bx;
     sn_audio_select(st->au, ch);
     sn_timer_begin(&run->timer, SN_PH_READ);
     rc = sn_audio_read(st->au, x0, len, st->x, e);
@@ -332,23 +341,29 @@ static int stream_block_stft(sn_run *run, stream *st, int64_t t0, int64_t nb) {
   return rc;
 }
 
-/* Local. Block b's model: its transforms (stream_block_stft), check V, run
+/* Local. Block b's model: its transforms (stream_block_stft; with context
+ * also the frames its columns stack, and those columns made), check V, run
  * exactly max_iter H updates per frame, the loss, and the mask denominators. */
 static int stream_block_model(sn_run *run, stream *st, int64_t t0, int64_t nb) {
   sn_err *e = &run->err;
   const sn_stream_cfg *c = st->c;
-  const int64_t F = st->F, k = st->k;
-  int rc = stream_block_stft(run, st, t0, nb);
+  const int64_t F = st->ncfg.F, k = st->k;
+  int64_t e0, e1;
+  sn_context_span(c->context, st->N, t0, nb, &e0, &e1);
+  st->off = t0 - e0;
+  int rc = stream_block_stft(run, st, e0, e1 - e0);
   if (rc == SN_OK && c->H) { /* the activations already learned: this block's columns */
     memcpy(st->H, c->H + (t0 - st->S) * k, (size_t)(nb * k) * sizeof(float));
     return stream_block_denominator(run, st, nb);
   }
-  if (rc == SN_OK) rc = sn_nmf_check_v(st->V, F, nb, t0, st->ncfg.beta, c->input, "the spectrogram", e);
+  if (rc == SN_OK)
+    rc = sn_nmf_check_v(st->V + st->off * st->F, st->F, nb, t0, st->ncfg.beta, c->input, "the spectrogram", e);
   if (rc) return rc;
+  if (c->context) sn_context_stack(st->V, st->F, c->context, st->N, t0, nb, st->Vm);
   /* every frame starts from sqrt(mean(v_t) / k): sklearn's constant start,
    * per frame, so that no block sees another's data */
   sn_timer_begin(&run->timer, SN_PH_NMF_H);
-  const float *V = st->V;
+  const float *V = st->Vm;
   float *H = st->H;
   for (int64_t t = 0; t < nb; t++) {
     double sum = 0;
@@ -374,7 +389,7 @@ static int stream_block_source(sn_run *run, stream *st, int64_t b, int64_t nb, i
   const int *idx = c->idx + c->first[s];
   const int m = c->first[s + 1] - c->first[s], nch = st->nch;
   for (int ch = 0; ch < nch; ch++) {
-    const float *X = st->X + ch * 2 * st->F * st->B;
+    const float *X = st->X + ch * 2 * st->F * st->Bx + st->off * 2 * st->F;
     const int64_t j = (int64_t)s * nch + ch;
     if (c->recon == SN_RECON_PHASE && nch > 1)
       sn_mask_phase_channel(st->F, st->k, nb, c->W, st->H, st->D, idx, m, st->p->power, st->A, X, st->Y);
@@ -508,6 +523,7 @@ static void stream_close(sn_run *run, stream *st, int rc) {
   if (st->ibuf != st->obuf) sn_free(st->ibuf);
   if (st->A != st->D) sn_free(st->A);
   if (st->Wp != st->c->W) sn_free(st->Wp);
+  if (st->Vm != st->V) sn_free(st->Vm);
   sn_free(st->x), sn_free(st->V), sn_free(st->X), sn_free(st->Y), sn_free(st->D), sn_free(st->H);
   sn_free(st->obuf), sn_free(st->state), sn_free(st->nacc);
 }
@@ -518,7 +534,7 @@ int sn_stream_separate(sn_run *run, const sn_stream_cfg *c, sn_stream_out *out) 
   memset(out, 0, sizeof *out);
   st.c = c;
   st.p = c->par;
-  st.F = c->ncfg.F, st.k = c->ncfg.R, st.B = c->block;
+  st.F = c->par->n_fft / 2 + 1, st.k = c->ncfg.R, st.B = c->block; /* F: bins (ncfg.F: the model's rows) */
   st.nch = sn_spec_out_channels(c->par);
   st.rms = !strcmp(c->par->channel_rule, "rms");
   st.need_v = !c->H || (c->recon == SN_RECON_PHASE && st.nch > 1);

@@ -33,8 +33,12 @@ typedef struct sn_stream_cfg {
   const char *input;           /* audio file (anything sn_audio_open reads) */
   const sn_stft_cfg *scfg;     /* --channel, --mono, --sr, --normalize, --wisdom */
   const sn_spec_params *par;   /* the spectrogram's parameters (sn_pstft_params) */
-  const float *W;              /* F x k, ld F: every column fixed */
-  sn_nmf_cfg ncfg;             /* beta, solver, regularization (scaled), tile; F, R = k */
+  const float *W;              /* F x k, ld F: every column fixed (the masks'; the H updates' without context) */
+  int context;                 /* frames of context each side (learn --context): the H updates see each frame's
+                                  2 context + 1 frames stacked (sn_context_stack) and use W_model */
+  const float *W_model;        /* with context: F (2 context + 1) x k, ld F (2 context + 1); W is its centre
+                                  block (sn_context_center) */
+  sn_nmf_cfg ncfg;             /* beta, solver, regularization (scaled), tile; F (the model's rows), R = k */
   int64_t max_iter;            /* H updates per frame */
   int64_t block;               /* frames per block (>= 1) */
   sn_recon_kind recon;         /* SN_RECON_MASK or SN_RECON_PHASE */

@@ -64,6 +64,11 @@ void sn_sources_free(sn_sources *s) {
 static int dict_check_one(const sn_dict *d, int i, const sn_spec_params *p, int beta_given, int *beta_from,
                           sn_sources *s, sn_err *e) {
   int rc = sn_dict_check(&d[i], p, e);
+  const int ctx = d[i].has_par ? d[i].par.context : 0;
+  if (rc == SN_OK && i > 0 && ctx != s->context)
+    rc = SN_FAIL(e, SN_ERR_INPUT, "%s: learned with --context %d, but %s with --context %d (learn them alike)", d[i].file,
+                 ctx, d[0].file, s->context);
+  if (i == 0) s->context = ctx;
   if (rc || !d[i].has_beta || beta_given) return rc;
   if (*beta_from >= 0 && d[i].beta != s->beta)
     return SN_FAIL(e, SN_ERR_INPUT, "%s: learned with beta %g, but %s with beta %g (give --beta to choose)", d[i].file,
@@ -82,13 +87,13 @@ int sn_sources_load(sn_run *run, const sn_spec_params *p, int beta_given, sn_sou
   int rc = sn_agree(run->comm, d ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate --source: out of memory"), e);
   if (rc) return rc;
   int beta_from = -1;
-  s->F = p->n_fft / 2 + 1;
   for (int i = 0; i < s->n; i++) {
     SN_CHECK(sn_dict_read(run->comm, s->file[i], &d[i], e));
     /* the same on every rank: every rank read the same file */
     SN_AGREE(run, dict_check_one(d, i, p, beta_given, &beta_from, s, e));
     s->first[i + 1] = s->first[i] + d[i].R;
   }
+  s->F = (int64_t)(p->n_fft / 2 + 1) * (2 * s->context + 1);
   s->W = sn_calloc((size_t)(s->F * s->first[s->n]) * sizeof(float), "source dictionaries", e);
   SN_CHECK(sn_agree(run->comm, s->W ? SN_OK : SN_ERR_NOMEM, e));
   for (int i = 0; i < s->n; i++)

@@ -1,6 +1,8 @@
 /* A rank's frames of V, in memory or read on demand (see sn_frames.h). */
 #include "sn_frames.h"
 
+#include <string.h>
+
 sn_frames sn_frames_mem(const float *V, int64_t F, int64_t n) {
   sn_frames s = {F, n, V, NULL, NULL};
   return s;
@@ -30,4 +32,27 @@ int sn_frames_walk(const sn_frames *s, int64_t tile, sn_frames_tile_fn fn, void 
   }
   sn_free(buf);
   return rc;
+}
+
+void sn_context_span(int c, int64_t n_in, int64_t f0, int64_t n, int64_t *e0, int64_t *e1) {
+  *e0 = f0 - c > 0 ? f0 - c : 0;
+  *e1 = f0 + n + c < n_in ? f0 + n + c : n_in;
+  if (n <= 0) *e1 = *e0;
+}
+
+void sn_context_stack(const float *ext, int64_t F, int c, int64_t n_in, int64_t f0, int64_t n, float *out) {
+  int64_t e0, e1;
+  sn_context_span(c, n_in, f0, n, &e0, &e1);
+  const int64_t L = 2 * (int64_t)c + 1;
+  for (int64_t t = 0; t < n; t++)
+    for (int64_t j = 0; j < L; j++) {
+      int64_t g = f0 + t + j - c;
+      g = g < 0 ? 0 : g >= n_in ? n_in - 1 : g;
+      memcpy(out + (t * L + j) * F, ext + (g - e0) * F, (size_t)F * sizeof(float));
+    }
+}
+
+void sn_context_center(const float *W, int64_t F, int c, int64_t k, float *Wc) {
+  const int64_t rows = F * (2 * (int64_t)c + 1);
+  for (int64_t r = 0; r < k; r++) memcpy(Wc + r * F, W + r * rows + (int64_t)c * F, (size_t)F * sizeof(float));
 }

@@ -40,3 +40,19 @@ int sn_frames_walk(const sn_frames *s, int64_t tile, sn_frames_tile_fn fn, void 
  * for a block in memory; else F x m floats (sn_free it). *rc: SN_ERR_NOMEM
  * when the allocation fails, else SN_OK. */
 float *sn_frames_buffer(const sn_frames *s, int64_t m, int *rc, sn_err *e);
+
+/* Temporal context (learn --context C): the model's column for frame t is the
+ * 2C + 1 frames t - C .. t + C of one input stacked (F (2C + 1) rows, block j
+ * = frame t + j - C), a frame before the input's first or after its last
+ * taken as that first or last frame. The frames [*e0, *e1) of an input of
+ * n_in frames that columns [f0, f0 + n) read. Local. */
+void sn_context_span(int c, int64_t n_in, int64_t f0, int64_t n, int64_t *e0, int64_t *e1);
+
+/* The stacked columns [f0, f0 + n) (out: F (2c + 1) x n, ld F (2c + 1)) from
+ * ext, the frames [e0, e1) of sn_context_span (F x (e1 - e0), ld F). Local. */
+void sn_context_stack(const float *ext, int64_t F, int c, int64_t n_in, int64_t f0, int64_t n, float *out);
+
+/* The centre frame's block of a model dictionary W (F (2c + 1) x k, ld
+ * F (2c + 1)) into Wc (F x k, ld F): what a source's columns say of the frame
+ * itself, the masks' dictionary. Local. */
+void sn_context_center(const float *W, int64_t F, int c, int64_t k, float *Wc);

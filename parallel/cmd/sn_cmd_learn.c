@@ -196,6 +196,8 @@ int sn_cmd_learn(sn_run *run, int argc, char **argv) {
       SN_COMMON_OPTS(&com),
       {"--name", 0, SN_OPT_STRING, &name, "NAME", "the source's name (letters, digits, - and _; required)"},
       {"--list", 0, SN_OPT_STRING, &list, "FILE", "read further inputs from FILE, one path per line"},
+      {"--context", 0, SN_OPT_INT, &scfg.context, "C",
+       "temporal context: each column of V and W is 2C + 1 frames stacked, C each side of its frame (0)"},
       {NULL, 0, 0, NULL, NULL, NULL}};
   const sn_opt t_nmf[] = {SN_NMF_OPTS(&nc), {NULL, 0, 0, NULL, NULL, NULL}};
   const sn_opt t_stft[] = {SN_STFT_OPTS(&scfg), {NULL, 0, 0, NULL, NULL, NULL}};
@@ -243,7 +245,8 @@ int sn_cmd_learn(sn_run *run, int argc, char **argv) {
   if (nc.online) {
     char dir[4096];
     sn_nmf_cli_scratch_dir(&nc, com.output, 0, dir, sizeof dir);
-    SN_AGREE(run, sn_vcache_open(dir, scfg.n_fft / 2 + 1, &sink.cache, e));
+    SN_AGREE(run, sn_vcache_open(dir, (scfg.n_fft / 2 + 1) * (2 * (scfg.context > 0 ? scfg.context : 0) + 1),
+                                 &sink.cache, e));
   }
   sink.s = &s;
   sink.beta = nc.beta;
@@ -252,7 +255,8 @@ int sn_cmd_learn(sn_run *run, int argc, char **argv) {
   SN_CHECK(sn_pstft_compute_files(run, in.v, in.n, &scfg, &s, &fl, sink.cache ? &put : NULL));
   SN_AGREE(run, check_v(&nc, &s, in.v[0], e));
   sn_frames frames = sink.cache ? sn_vcache_frames(sink.cache, s.n_local) : sn_frames_mem(s.mag, s.F, s.n_local);
-  SN_PROGRESS(run, "learn: V %d x %lld (%.1f s of audio)", s.F, (long long)s.N, fl.seconds);
+  SN_PROGRESS(run, "learn: V %d x %lld (%.1f s of audio%s)", s.F, (long long)s.N, fl.seconds,
+              s.par.context ? ", frames stacked with their context" : "");
 
   /* ---- factorize ---- */
   const sn_nmf_block blk = {s.mag, s.F, s.N, s.start, s.n_local, in.v[0], nc.checkpoint_s, NULL, NULL, NULL, &frames};

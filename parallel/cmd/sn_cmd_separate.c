@@ -199,6 +199,7 @@ typedef struct sep_state {
   float *Wfix;            /* --fix-W of all k columns (streamed) */
   int PV, PH;             /* pooled columns of V and H for overview.png */
   float *Vp, *Hp;         /* pooled V and H (rank 0 after the reduction) */
+  float *Vctr;            /* with context and a scratch V: a piece's own frames, for the picture */
   sn_h5 *res;             /* result.h5, open from the model to the commit */
   int nmf_done;           /* the NMF is complete (its checkpoint has served) */
   sn_vcache *cache;       /* --solver online, or --adapt of a run that would stream: V in a scratch file
@@ -546,6 +547,7 @@ static int sep_named_sources(sn_run *run, sep_opts *o, sep_state *st) {
     sn_spec_params par;
     SN_CHECK(sn_pstft_params(run, o->in, &o->scfg, &par));
     SN_CHECK(sn_sources_load(run, &par, o->nc.beta_s != NULL, st->src));
+    o->scfg.context = st->src->context; /* the model's columns stack the frames' context as the dictionaries' do */
     SN_AGREE(run, sep_sources_fix(o, st, e));
     SN_AGREE(run, sn_groups_sources(&st->grp, st->src, o->n_free > 0 ? o->n_free : 0, e));
   }
@@ -734,13 +736,16 @@ cleanup:
 
 /* Local. The stream's configuration from the options: W (every column
  * fixed; or learned, with H its activations), the sources and their output
- * paths (paths: n_src entries, filled here); no checkpoint. */
+ * paths (paths: n_src entries, filled here); no checkpoint. With context
+ * (and no H) W is the model's dictionary: the caller sets c->W to its centre
+ * and c->W_model to it. */
 static void sep_stream_cfg_of(const sep_opts *o, const sep_state *st, const sn_spec_params *par, const float *W,
                               const float *H, char (*paths)[4200], sn_stream_cfg *c) {
   const sn_nmf_cli *nc = &o->nc;
   const sn_groups *grp = &st->grp;
-  const int64_t F = par->n_fft / 2 + 1, k = st->k;
   memset(c, 0, sizeof *c);
+  c->context = H ? 0 : par->context; /* with H the activations are known: no model to run */
+  const int64_t F = (par->n_fft / 2 + 1) * (2 * c->context + 1), k = st->k;
   c->input = o->in, c->scfg = &o->scfg, c->par = par, c->W = W, c->H = H;
   c->ncfg.F = F, c->ncfg.R = k, c->ncfg.beta = nc->beta, c->ncfg.solver = nc->solver, c->ncfg.tile = nc->tile;
   c->ncfg.l1_H = (double)F * nc->alpha_H * nc->l1_ratio;
@@ -765,10 +770,19 @@ static int sep_stream(sn_run *run, const sep_opts *o, sep_state *st, const sn_sp
   const sn_groups *grp = &st->grp;
   const double block_seconds = o->block_seconds < 0 ? SN_SEPARATE_DEFAULT_BLOCK_SECONDS : o->block_seconds;
   char(*paths)[4200] = calloc((size_t)grp->n_src + 1, sizeof *paths);
+  float *Wc = NULL;
   int rc;
   SN_AGREE(run, paths ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "separate: out of memory"));
   sn_stream_cfg c;
   sep_stream_cfg_of(o, st, par, W, NULL, paths, &c);
+  if (c.context) { /* the H updates use the model's W, the masks its centre block */
+    const int64_t F = par->n_fft / 2 + 1;
+    Wc = sn_calloc((size_t)(F * st->k) * sizeof(float), "mask dictionary", e);
+    SN_AGREE(run, Wc ? SN_OK : SN_ERR_NOMEM);
+    sn_context_center(W, F, c.context, st->k, Wc);
+    c.W_model = W;
+    c.W = Wc;
+  }
   c.checkpoint = nc->checkpoint_s, c.resume = nc->resume;
   c.checkpoint_every = nc->checkpoint_every;
   SN_AGREE(run, sn_stream_block_frames("separate", block_seconds, par, &c.block, e));
@@ -780,8 +794,9 @@ static int sep_stream(sn_run *run, const sep_opts *o, sep_state *st, const sn_sp
   for (int g = 0; g < grp->n_src && run->rank == 0; g++) sn_outdir_file(st->od, paths[g]);
   SN_PROGRESS(run, "separate: %lld frames in %lld blocks, loss %.6g; wrote %d sources to %s", (long long)so.N,
               (long long)so.n_blocks, so.loss, grp->n_src, st->od->path);
-  SN_CHECK(sep_stream_model(run, o, st, par, W, &c, &so));
+  SN_CHECK(sep_stream_model(run, o, st, par, c.W, &c, &so));
 cleanup:
+  sn_free(Wc);
   free(paths);
   return rc;
 }
@@ -873,7 +888,7 @@ static int sep_check_spectrogram(const sep_opts *o, sep_state *st, sn_err *e) {
   const int64_t k = st->k;
   int rc;
   /* Held-fixed dictionaries may be overcomplete (k > F): only H is learned. */
-  if (!(nc->fix_W && nc->fix_W_cols == k) && (rc = sn_nmf_cli_check_k("separate", k, s->F, s->N, o->in, e))) return rc;
+  if (!(nc->fix_W && nc->fix_W_cols == k) && (rc = sn_nmf_cli_check_k("separate", k, s->rows, s->N, o->in, e))) return rc;
   if ((rc = sn_nmf_cli_check_batch("separate", nc, s->N, e))) return rc;
   if (!o->group_s && !st->src->n && o->n_sources == INT_MIN && (rc = sn_groups_identity(&st->grp, k, e))) return rc;
   if (!s->mag) return SN_OK; /* streamed: each piece was checked on its way to the scratch file */
@@ -892,12 +907,19 @@ static int sep_put(void *ctx, int64_t j0, int64_t m, const float *V, sn_err *e) 
   const sep_opts *o = ((sep_sink *)ctx)->o;
   sep_state *st = ((sep_sink *)ctx)->st;
   const sn_spec *s = &st->s;
-  int rc = sn_nmf_cli_check_v(V, s->F, m, s->start + j0, o->nc.beta, o->in, "the spectrogram", e);
+  int rc = sn_nmf_cli_check_v(V, s->rows, m, s->start + j0, o->nc.beta, o->in, "the spectrogram", e);
   if (rc == SN_OK && !o->no_plot) {
     const int PV = (int)(s->N < SN_PLOT_VCOLS ? s->N : SN_PLOT_VCOLS);
     if (!st->Vp) st->Vp = sn_calloc((size_t)(SN_PLOT_ROWS * PV) * sizeof(float), "pooled spectrogram", e);
     if (!st->Vp) return SN_ERR_NOMEM;
-    sn_plot_pool(V, s->F, m, s->start + j0, s->N, PV, 1, o->pool_mode, st->Vp);
+    const float *Vf = V;
+    if (s->rows != s->F) { /* stacked columns: the picture shows each column's own frame */
+      if (!st->Vctr) st->Vctr = sn_calloc((size_t)s->F * (size_t)m * sizeof(float), "pooled frames", e);
+      if (!st->Vctr) return SN_ERR_NOMEM;
+      sn_context_center(V, s->F, s->par.context, m, st->Vctr);
+      Vf = st->Vctr;
+    }
+    sn_plot_pool(Vf, s->F, m, s->start + j0, s->N, PV, 1, o->pool_mode, st->Vp);
   }
   return rc ? rc : sn_vcache_put(st->cache, j0, m, V, e);
 }
@@ -914,11 +936,13 @@ static int sep_spectrogram(sn_run *run, const sep_opts *o, sep_state *st) {
   if (o->nc.online || st->v_scratch) {
     char dir[4200];
     sn_nmf_cli_scratch_dir(&o->nc, o->com.output, 0, dir, sizeof dir);
-    SN_AGREE(run, sn_vcache_open(dir, o->scfg.n_fft / 2 + 1, &st->cache, &run->err));
+    SN_AGREE(run, sn_vcache_open(dir, (o->scfg.n_fft / 2 + 1) * (2 * o->scfg.context + 1), &st->cache, &run->err));
     sn_run_fact_int(run, "v_in_scratch", 1); /* V is not held: a scratch file per rank */
   }
   SN_CHECK(sn_pstft_compute(run, o->in, &o->scfg, 0, &st->s, st->cache ? &put : NULL));
-  st->frames = st->cache ? sn_vcache_frames(st->cache, st->s.n_local) : sn_frames_mem(st->s.mag, st->s.F, st->s.n_local);
+  st->frames = st->cache   ? sn_vcache_frames(st->cache, st->s.n_local)
+               : st->s.model ? sn_frames_mem(st->s.model, st->s.rows, st->s.n_local)
+                             : sn_frames_mem(st->s.mag, st->s.F, st->s.n_local);
   SN_AGREE(run, sep_check_spectrogram(o, st, &run->err));
   SN_PROGRESS(run, "separate: V %lld x %lld at %g Hz (%.1f s)", (long long)st->s.F, (long long)st->s.N,
               st->s.par.sample_rate, st->s.par.n_samples / st->s.par.sample_rate);
@@ -953,16 +977,30 @@ cleanup:
   return rc;
 }
 
+/* Local. With context, after the NMF: W becomes its centre block (F x k),
+ * what masks, pictures and result.h5 use, and the stacked V is let go. */
+static int sep_center(sn_spec *s, sep_state *st, sn_err *e) {
+  float *Wc = sn_calloc((size_t)s->F * (size_t)st->k * sizeof(float), "dictionary", e);
+  if (!Wc) return SN_ERR_NOMEM;
+  sn_context_center(st->W, s->F, s->par.context, st->k, Wc);
+  sn_free(st->W);
+  st->W = Wc;
+  sn_free(s->model);
+  s->model = NULL;
+  return SN_OK;
+}
+
 /* Collective. Stage 2: the NMF V ~= W H (a SIGTERM/SIGUSR1 caught since the
  * start asks for a checkpoint); with --sources, the grouping of its
  * components. */
 static int sep_factorize(sn_run *run, sep_opts *o, sep_state *st) {
   sn_spec *s = &st->s;
   int rc;
-  const sn_nmf_block blk = {s->mag, s->F, s->N, s->start, s->n_local, o->in, o->nc.checkpoint_s, sn_sep_compat, NULL,
-                            &s->par, &st->frames};
+  const sn_nmf_block blk = {s->model ? s->model : s->mag, s->rows, s->N, s->start, s->n_local, o->in,
+                            o->nc.checkpoint_s, sn_sep_compat, NULL, &s->par, &st->frames};
   SN_CHECK(sn_nmf_cli_run(run, "separate", &o->nc, &blk, &st->po, &st->W, &st->H, &st->nmf, &st->n_fixed));
   if (o->adapt > 0) SN_CHECK(sep_adapt(run, o, st));
+  if (s->par.context) SN_AGREE(run, sep_center(s, st, &run->err));
   st->nmf_done = 1;
   /* the NMF is complete: its checkpoint has served (a crash from here on must
    * not leave a half-made folder behind) */
@@ -1246,7 +1284,7 @@ static void sep_state_free(sep_state *st) {
   free(st->auto_list);
   if (st->src) sn_sources_free(st->src);
   free(st->src);
-  sn_free(st->W), sn_free(st->H), sn_free(st->Vp), sn_free(st->Hp), sn_free(st->Wfix);
+  sn_free(st->W), sn_free(st->H), sn_free(st->Vp), sn_free(st->Hp), sn_free(st->Wfix), sn_free(st->Vctr);
   sn_vcache_close(&st->cache);
   free(st->od);
 }
