@@ -7,10 +7,13 @@ beside its peer measured in the same run, interleaved, medians of --repeat:
    same V (stored by `specnmf stft`), both -k 16 --beta kl --tol 0 --max-iter
    N: NMF seconds per iteration (the nmf_w + nmf_h + allreduce + loss phases of
    the run report, max over ranks) and the whole job; learn at 1 and 2 ranks.
-2. separate --source with three 32-column dictionaries vs separate -k 96, on a
-   10-minute mixture at 2 ranks, equal --beta kl and --max-iter: whole job.
+   learn runs with --context 0 there (the plain frames nmf factorizes).
+2. separate --source with three 32-column dictionaries (learn --context C,
+   default 2 as learn's default) vs separate -k 96, on a 10-minute mixture at
+   2 ranks, equal --beta kl and --max-iter: whole job.
 
-  /usr/bin/python3 jobs/bench_sources.py BUILD [--seconds 600] [--iter 50] [--repeat 3] [--dir DIR]
+  /usr/bin/python3 jobs/bench_sources.py BUILD [--seconds 600] [--iter 50] [--repeat 3] [--dir DIR] [--context C]
+                                              [--skip-learn]
 Prints one key=value line per result."""
 import argparse
 import json
@@ -40,33 +43,16 @@ def run(exe, np_, args, rep):
     return wall, nmf, r["facts"].get("n_iter", 0), r["phases"]["total"]["max"]
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("build")
-    ap.add_argument("--seconds", type=float, default=600.0)
-    ap.add_argument("--iter", type=int, default=50)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--dir")
-    a = ap.parse_args()
-    import soundfile as sf
-    from make_material import test_mixture, train_stem
-    exe = os.path.join(a.build, "specnmf") if os.path.isdir(a.build) else a.build
-    d = a.dir or tempfile.mkdtemp(prefix="bench_sources_")
-    os.makedirs(d, exist_ok=True)
-    sr = 22050
-    p = lambda n: os.path.join(d, n)  # noqa: E731
-    if not os.path.exists(p("piano.wav")):
-        for inst in ("piano", "bass", "drums"):
-            sf.write(p(inst + ".wav"), train_stem(inst, a.seconds, sr, seed=0), sr, subtype="FLOAT")
-        mix, _ = test_mixture("piano_bass_drums", a.seconds, sr, seed=1001)
-        sf.write(p("mix.wav"), mix, sr, subtype="FLOAT")
+def bench_learn(exe, a, p):
+    """Part 1: learn vs nmf on the same V, 1 and 2 ranks."""
     subprocess.run([exe, "stft", p("piano.wav"), "-o", p("piano_spec.h5"), "-q", "--force"], check=True, env=ENV)
-    print(f"input={a.seconds:.0f}s sr={sr} iterations={a.iter} repeat={a.repeat}")
     nmf_opts = ["-k", 16, "--beta", "kl", "--tol", 0, "--max-iter", a.iter]
     res = {k: [] for k in ("learn1", "nmf1", "learn2", "nmf2")}
     for _ in range(a.repeat):
         for np_ in (1, 2):
-            res[f"learn{np_}"].append(run(exe, np_, ["learn", p("piano.wav"), "--name", "piano", "-o", p("d.h5")] + nmf_opts,
+            # --context 0: the plain frames, the V nmf factorizes
+            res[f"learn{np_}"].append(run(exe, np_, ["learn", p("piano.wav"), "--name", "piano", "-o", p("d.h5"),
+                                                     "--context", 0] + nmf_opts,
                                           p("rep_learn.json")))
             res[f"nmf{np_}"].append(run(exe, np_, ["nmf", p("piano_spec.h5"), "-o", p("m.h5"), "--tile", 256] + nmf_opts,
                                         p("rep_nmf.json")))
@@ -81,12 +67,41 @@ def main():
           f"in_program={med['learn1'][2] / med['learn2'][2]:.2f} (goal >= 1.8; the job's wall counts mpirun's start "
           f"at 2 ranks and none at 1; in_program is the run report's total)")
 
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("build")
+    ap.add_argument("--seconds", type=float, default=600.0)
+    ap.add_argument("--iter", type=int, default=50)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--dir")
+    ap.add_argument("--context", type=int, default=2, help="learn --context of the 32-column dictionaries (2: learn's default)")
+    ap.add_argument("--skip-learn", action="store_true", help="only part 2")
+    a = ap.parse_args()
+    import soundfile as sf
+    from make_material import test_mixture, train_stem
+    exe = os.path.join(a.build, "specnmf") if os.path.isdir(a.build) else a.build
+    d = a.dir or tempfile.mkdtemp(prefix="bench_sources_")
+    os.makedirs(d, exist_ok=True)
+    sr = 22050
+    p = lambda n: os.path.join(d, n)  # noqa: E731
+    if not os.path.exists(p("piano.wav")):
+        for inst in ("piano", "bass", "drums"):
+            sf.write(p(inst + ".wav"), train_stem(inst, a.seconds, sr, seed=0), sr, subtype="FLOAT")
+        mix, _ = test_mixture("piano_bass_drums", a.seconds, sr, seed=1001)
+        sf.write(p("mix.wav"), mix, sr, subtype="FLOAT")
+    print(f"input={a.seconds:.0f}s sr={sr} iterations={a.iter} repeat={a.repeat}")
+    if not a.skip_learn:
+        bench_learn(exe, a, p)
+
     # 2. three 32-column dictionaries vs 96 learned components, 2 ranks
     for inst in ("piano", "bass", "drums"):
-        if not os.path.exists(p(f"d32_{inst}.h5")):
-            subprocess.run([exe, "learn", p(inst + ".wav"), "--name", inst, "-k", "32", "--max-iter", "100",
-                            "-o", p(f"d32_{inst}.h5"), "-q", "--force"], check=True, env=ENV)
-    src = sum((["--source", f"{i}={p(f'd32_{i}.h5')}"] for i in ("piano", "bass", "drums")), [])
+        if not os.path.exists(p(f"d32c{a.context}_{inst}.h5")):
+            subprocess.run([exe, "learn", p(inst + ".wav"), "--name", inst, "-k", "32", "--context", str(a.context),
+                            "--max-iter", "100", "-o", p(f"d32c{a.context}_{inst}.h5"), "-q", "--force"], check=True,
+                           env=ENV)
+    src = sum((["--source", f"{i}={p(f'd32c{a.context}_{i}.h5')}"] for i in ("piano", "bass", "drums")), [])
     sep_opts = ["--beta", "kl", "--max-iter", a.iter, "--tol", 0, "--no-plot"]
     sup, uns = [], []
     for _ in range(a.repeat):

@@ -191,13 +191,15 @@ int sn_cmd_learn(sn_run *run, int argc, char **argv) {
   sn_nmf_cli nc = SN_NMF_CLI_DEFAULT(256);
   nc.k = SN_LEARN_DEFAULT_K;
   nc.beta_s = SN_LEARN_DEFAULT_BETA;
+  scfg.context = SN_LEARN_DEFAULT_CONTEXT;
   const char *name = NULL, *list = NULL;
   const sn_opt t_main[] = {
       SN_COMMON_OPTS(&com),
       {"--name", 0, SN_OPT_STRING, &name, "NAME", "the source's name (letters, digits, - and _; required)"},
       {"--list", 0, SN_OPT_STRING, &list, "FILE", "read further inputs from FILE, one path per line"},
       {"--context", 0, SN_OPT_INT, &scfg.context, "C",
-       "temporal context: each column of V and W is 2C + 1 frames stacked, C each side of its frame (0)"},
+       "temporal context: each column of V and W is 2C + 1 frames stacked, C each side of its frame (default 2; "
+       "0: plain frames, as nmf)"},
       {NULL, 0, 0, NULL, NULL, NULL}};
   const sn_opt t_nmf[] = {SN_NMF_OPTS(&nc), {NULL, 0, 0, NULL, NULL, NULL}};
   const sn_opt t_stft[] = {SN_STFT_OPTS(&scfg), {NULL, 0, 0, NULL, NULL, NULL}};
@@ -207,9 +209,10 @@ int sn_cmd_learn(sn_run *run, int argc, char **argv) {
   int rc = sn_run_agree(run, pos ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "learn: out of memory"));
   if (rc) return rc;
   rc = sn_cli_parse(run, &com, "FILE... [--list FILE] --name NAME [-k R] -o DICT.h5 [options]",
-                    "Learn one source's dictionary W (F x R, default R = 8, KL divergence) from recordings of that\n"
-                    "source: the frames of all inputs (audio files or stored spectrograms) side by side as one V,\n"
-                    "split over ranks by frame, factorized V ~= W H. Writes /dict/W with the STFT parameters, the\n"
+                    "Learn one source's dictionary W (F (2C + 1) x R, default R = 32, context C = 2, KL divergence)\n"
+                    "from recordings of that source: the frames of all inputs (audio files or stored spectrograms)\n"
+                    "side by side as one V, each column a frame and its C neighbours each side stacked, split over\n"
+                    "ranks by frame, factorized V ~= W H. Writes /dict/W with the STFT parameters, the context, the\n"
                     "beta, the source name and the inputs as attributes, for 'separate --source NAME=DICT.h5'.",
                     tables, argc, argv, pos, 0, SN_LEARN_MAX_POS, &n_pos, &done);
   if (rc || done) {

@@ -8,7 +8,9 @@
 
 /* The defaults `learn` and `separate --source` share, chosen by measurement
  * (README "Named sources"): components per source and the loss. */
-#define SN_LEARN_DEFAULT_K 8
+#define SN_LEARN_DEFAULT_K 32
+/* frames of context each side of a column (learn --context; README "Named sources": chosen by measurement) */
+#define SN_LEARN_DEFAULT_CONTEXT 2
 #define SN_LEARN_DEFAULT_BETA "kl"
 
 /* Collective over run->comm. Returns the agreed code (SN_ERR_INTERRUPTED

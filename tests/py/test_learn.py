@@ -71,7 +71,8 @@ with open(lst, "w") as fp:
 
 
 def learn(args, out, np_=None):
-    run(["learn"] + args + ["-o", out, "--force", "-q"], np_=np_, timeout=120)
+    # --context 0: plain frames, the V that nmf factorizes (learn_context tests the stacked one)
+    run(["learn"] + args + ["-o", out, "--force", "-q", "--context", "0"], np_=np_, timeout=120)
     with h5py.File(out) as h:
         return h["/dict/W"][()].astype(np.float64), dict(h["/dict/W"].attrs)
 

@@ -47,7 +47,10 @@ for n in names:
     wav = tmp(f"train_{n}.wav")
     sf.write(wav, st[n][:cut].astype(np.float32), sr, subtype="FLOAT")
     dicts[n] = tmp(f"{n}.h5")
-    run(["learn", wav, "--name", n, "-k", "4", "--max-iter", "80", "-o", dicts[n], "--force", "-q"], np_=1)
+    # --context 0: plain frames, the dictionaries the hand-glued --fix-W pipeline takes (separate_context tests the
+    # stacked ones)
+    run(["learn", wav, "--name", n, "-k", "4", "--context", "0", "--max-iter", "80", "-o", dicts[n], "--force", "-q"],
+        np_=1)
 stems = np.array([st[n][cut:] for n in names])
 mix = stems.sum(axis=0).astype(np.float32)
 inp = tmp("mix.wav")
@@ -169,7 +172,7 @@ del os.environ["SPECNMF_READ_CHUNK"]
 small = {}
 for n in names:
     small[n] = tmp(f"{n}.small.h5")
-    run(["learn", tmp(f"train_{n}.wav"), "--name", n, "-k", "16", "--n-fft", "64", "--max-iter", "30", "-o", small[n],
+    run(["learn", tmp(f"train_{n}.wav"), "--name", n, "-k", "16", "--context", "0", "--n-fft", "64", "--max-iter", "30", "-o", small[n],
          "--force", "-q"], np_=1)
 sm = sum((["--source", f"{n}={small[n]}"] for n in names), [])
 outs = {}

@@ -51,8 +51,9 @@ expect_fail(["learn", a, "--name", "x", "-k", 10000, "-o", d], "-k larger than m
 
 # ---- good dictionaries for separate ----
 da, db = tmp("da.h5"), tmp("db.h5")
-run(["learn", a, "--name", "a", "-k", 3, "--max-iter", 20, "-o", da, "-q"])
-run(["learn", b, "--name", "b", "-k", 2, "--max-iter", 20, "-o", db, "-q"])
+# --context 0: plain frames, so that a bare copy of /dict/W (no attributes) is described by the STFT options alone
+run(["learn", a, "--name", "a", "-k", 3, "--context", 0, "--max-iter", 20, "-o", da, "-q"])
+run(["learn", b, "--name", "b", "-k", 2, "--context", 0, "--max-iter", 20, "-o", db, "-q"])
 out = tmp("out")
 ok = ["separate", a, "-o", out, "--source", f"a={da}", "--source", f"b={db}"]
 p = run(ok + ["-q", "--max-iter", 5, "--no-plot"], check=False)
