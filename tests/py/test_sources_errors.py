@@ -61,15 +61,15 @@ check(p.returncode == 0 and os.path.exists(os.path.join(out, "a.wav")), f"the go
 out = tmp("out2")
 ok = ["separate", a, "-o", out, "--source", f"a={da}", "--source", f"b={db}"]
 d1024 = tmp("d1024.h5")
-run(["learn", a, "--name", "a", "-k", 2, "--n-fft", 1024, "--max-iter", 10, "-o", d1024, "-q"])
+run(["learn", a, "--name", "a", "-k", 2, "--n-fft", 1024, "--max-iter", 10, "--context", 0, "-o", d1024, "-q"])
 expect_fail(["separate", a, "-o", out, "--source", f"a={d1024}", "--source", f"b={db}"],
             "a dictionary of another n_fft", ["d1024.h5", "n_fft=1024", "n_fft=2048"], 3, [out])
 dhop = tmp("dhop.h5")
-run(["learn", a, "--name", "a", "-k", 2, "--hop", 256, "--max-iter", 10, "-o", dhop, "-q"])
+run(["learn", a, "--name", "a", "-k", 2, "--hop", 256, "--max-iter", 10, "--context", 0, "-o", dhop, "-q"])
 expect_fail(["separate", a, "-o", out, "--source", f"a={dhop}"], "a dictionary of another hop",
             ["dhop.h5", "hop_length=256"], 3, [out])
 dsr = tmp("dsr.h5")
-run(["learn", a16, "--name", "a", "-k", 2, "--max-iter", 10, "-o", dsr, "-q"])
+run(["learn", a16, "--name", "a", "-k", 2, "--max-iter", 10, "--context", 0, "-o", dsr, "-q"])
 expect_fail(["separate", a, "-o", out, "--source", f"a={dsr}"], "a dictionary of another sample rate",
             ["dsr.h5", "sample_rate=16000"], 3, [out])
 expect_fail(["separate", a, "-o", out, "--source", f"a={da}", "--source", f"a={db}"], "a duplicate name",
@@ -96,7 +96,7 @@ for what, val in (("NaN", np.nan), ("negative", -1.0)):
     expect_fail(["separate", a, "-o", out, "--source", f"a={bad}"], f"a dictionary with a {what} entry",
                 [f"bad_{what}.h5", "(7, 1)"], 3, [out])
 dfro = tmp("dfro.h5")
-run(["learn", b, "--name", "b", "-k", 2, "--beta", "fro", "--max-iter", 10, "-o", dfro, "-q"])
+run(["learn", b, "--name", "b", "-k", 2, "--beta", "fro", "--max-iter", 10, "--context", 0, "-o", dfro, "-q"])
 expect_fail(["separate", a, "-o", out, "--source", f"a={da}", "--source", f"b={dfro}"],
             "dictionaries of two betas", ["dfro.h5", "beta", "--beta"], 3, [out])
 p = run(["separate", a, "-o", tmp("out4"), "--source", f"a={da}", "--source", f"b={dfro}", "--beta", "kl", "-q", "--max-iter",
