@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sn_eig.h"
 #include "sn_mel.h"
 
 #define SN_PI 3.14159265358979323846
 
-static const char *const sn_group_names[] = {"timbre", "coact", "both", "tiered", "peaks"}; /* by sn_group_method */
+static const char *const sn_group_names[] = {"timbre", "coact", "both", "tiered",
+                                              "peaks",  "ncut",  "auto"}; /* by sn_group_method */
 #define SN_GROUP_N_METHODS ((int)(sizeof sn_group_names / sizeof *sn_group_names))
 
 int sn_group_method_parse(const char *s, sn_group_method *m, sn_err *e) {
@@ -19,11 +21,15 @@ int sn_group_method_parse(const char *s, sn_group_method *m, sn_err *e) {
       *m = (sn_group_method)i;
       return SN_OK;
     }
-  return SN_FAIL(e, SN_ERR_USAGE, "separate --grouping: '%s' is not peaks, tiered, both, coact or timbre", s);
+  return SN_FAIL(e, SN_ERR_USAGE, "separate --grouping: '%s' is not auto, ncut, peaks, tiered, both, coact or timbre", s);
 }
 
 const char *sn_group_method_name(sn_group_method m) {
   return (unsigned)m < (unsigned)SN_GROUP_N_METHODS ? sn_group_names[m] : "?";
+}
+
+sn_group_method sn_group_resolve(sn_group_method m, int S) {
+  return m != SN_GROUP_AUTO ? m : S == 2 ? SN_GROUP_NCUT : SN_GROUP_PEAKS;
 }
 
 /* ------------------------------------------------------------ H statistic -- */
@@ -461,13 +467,150 @@ static int sn_group_tiered(int64_t F, int64_t R, const float *W, double sr, int 
   return rc;
 }
 
+void sn_group_affinity(int64_t F, int64_t R, const float *W, const double *hstat, double *A) {
+  double *nw = malloc((size_t)R * sizeof *nw);
+  for (int64_t r = 0; nw && r < R; r++) {
+    double t = 0;
+    for (int64_t f = 0; f < F; f++) t += (double)W[f + r * F] * W[f + r * F];
+    nw[r] = sqrt(t);
+  }
+  const double *G = hstat;
+  for (int64_t j = 0; j < R; j++)
+    for (int64_t i = 0; i <= j; i++) {
+      double a = 1.0;
+      if (i != j) {
+        double cw = 0, gh = G[i + i * R] * G[j + j * R];
+        if (nw && nw[i] > 0 && nw[j] > 0) {
+          for (int64_t f = 0; f < F; f++) cw += (double)W[f + i * F] * W[f + j * F];
+          cw /= nw[i] * nw[j];
+        }
+        const double ch = gh > 0 ? G[i + j * R] / sqrt(gh) : 0.0;
+        a = (ch > 0 ? (ch < 1 ? ch : 1) : 0) * pow(cw > 0 ? (cw < 1 ? cw : 1) : 0, SN_GROUP_NCUT_W_POWER);
+      }
+      A[i + j * R] = A[j + i * R] = a;
+    }
+  free(nw);
+}
+
+double sn_group_ncut(int64_t R, const double *A, const int *lab) {
+  double cut = 0, v[2] = {0, 0};
+  for (int64_t j = 0; j < R; j++)
+    for (int64_t i = 0; i < R; i++) {
+      v[lab[i] != 0] += A[i + j * R];
+      if ((lab[i] != 0) != (lab[j] != 0)) cut += A[i + j * R];
+    }
+  cut *= 0.5; /* each cut pair was counted twice */
+  if (v[0] <= 0 || v[1] <= 0) return HUGE_VAL;
+  return cut / v[0] + cut / v[1];
+}
+
+typedef struct {
+  double f;
+  int64_t i;
+} sn_keyed;
+
+static int sn_keyed_cmp(const void *a, const void *b) {
+  const sn_keyed *x = a, *y = b;
+  if (x->f != y->f) return x->f < y->f ? -1 : 1;
+  return x->i < y->i ? -1 : x->i > y->i;
+}
+
+int sn_group_ncut2(int64_t R, const double *A, int *src_of, sn_err *e) {
+  if (R < 2) {
+    for (int64_t r = 0; r < R; r++) src_of[r] = 0;
+    return SN_OK;
+  }
+  double *L = malloc((size_t)(R * R) * sizeof *L), *Z = malloc((size_t)(2 * R) * sizeof *Z), w[2],
+         *dm = malloc((size_t)R * sizeof *dm);
+  sn_keyed *k = malloc((size_t)R * sizeof *k);
+  int *lab = malloc((size_t)R * sizeof *lab);
+  int rc = (!L || !Z || !dm || !k || !lab) ? SN_FAIL(e, SN_ERR_NOMEM, "grouping: out of memory") : SN_OK;
+  if (rc == SN_OK) {
+    for (int64_t i = 0; i < R; i++) {
+      double d = 0;
+      for (int64_t j = 0; j < R; j++) d += A[i + j * R];
+      dm[i] = 1.0 / sqrt(d); /* d >= A_ii = 1 */
+    }
+    for (int64_t j = 0; j < R; j++)
+      for (int64_t i = 0; i < R; i++) L[i + j * R] = dm[i] * A[i + j * R] * dm[j];
+    rc = sn_eig_top(R, L, 2, w, Z, e);
+  }
+  if (rc == SN_OK) {
+    /* the Fiedler direction, signed so that component 0 is on its low side: the
+     * cuts swept below are the same for either sign, the order of ties is not */
+    const double sg = Z[R] * dm[0] > 0 ? -1.0 : 1.0;
+    for (int64_t i = 0; i < R; i++) k[i].f = sg * Z[R + i] * dm[i], k[i].i = i;
+    qsort(k, (size_t)R, sizeof *k, sn_keyed_cmp);
+    double best = HUGE_VAL;
+    int64_t at = 1;
+    for (int64_t c = 1; c < R; c++) {
+      for (int64_t i = 0; i < R; i++) lab[k[i].i] = i >= c;
+      const double v = sn_group_ncut(R, A, lab);
+      if (v < best) best = v, at = c;
+    }
+    for (int64_t i = 0; i < R; i++) src_of[k[i].i] = i >= at;
+    sn_canon(R, 2, src_of);
+  }
+  free(L), free(Z), free(dm), free(k), free(lab);
+  return rc;
+}
+
+int sn_group_ncut_split(int64_t R, const double *A, int S, int *src_of, sn_err *e) {
+  if (S < 1 || S > R) return SN_FAIL(e, SN_ERR_INPUT, "grouping: %d groups of %lld items", S, (long long)R);
+  int64_t *idx = malloc((size_t)R * sizeof *idx), *keep = malloc((size_t)R * sizeof *keep);
+  double *sub = malloc((size_t)(R * R) * sizeof *sub);
+  int *lab = malloc((size_t)R * sizeof *lab), *best_lab = malloc((size_t)R * sizeof *best_lab);
+  int rc = (!idx || !keep || !sub || !lab || !best_lab) ? SN_FAIL(e, SN_ERR_NOMEM, "grouping: out of memory") : SN_OK;
+  for (int64_t r = 0; r < R; r++) src_of[r] = 0;
+  for (int g = 1; rc == SN_OK && g < S; g++) { /* g groups now; make g + 1 */
+    double best = HUGE_VAL;
+    int best_grp = -1;
+    int64_t best_n = 0;
+    for (int grp = 0; rc == SN_OK && grp < g; grp++) {
+      int64_t n = 0;
+      for (int64_t r = 0; r < R; r++)
+        if (src_of[r] == grp) idx[n++] = r;
+      if (n < 2) continue;
+      for (int64_t j = 0; j < n; j++)
+        for (int64_t i = 0; i < n; i++) sub[i + j * n] = A[idx[i] + idx[j] * R];
+      if ((rc = sn_group_ncut2(n, sub, lab, e)) != SN_OK) break;
+      const double v = sn_group_ncut(n, sub, lab);
+      if (v < best || best_grp < 0) {
+        best = v, best_grp = grp, best_n = n;
+        for (int64_t i = 0; i < n; i++) best_lab[i] = lab[i], keep[i] = idx[i];
+      }
+    }
+    if (rc != SN_OK) break;
+    if (best_grp < 0) { /* cannot happen for S <= R: some group has two items */
+      rc = SN_FAIL(e, SN_ERR_INTERNAL, "grouping: no group to cut");
+      break;
+    }
+    for (int64_t i = 0; i < best_n; i++)
+      if (best_lab[i]) src_of[keep[i]] = g;
+  }
+  if (rc == SN_OK) sn_canon(R, S, src_of);
+  free(idx), free(keep), free(sub), free(lab), free(best_lab);
+  return rc;
+}
+
+static int sn_group_ncut_method(int64_t F, int64_t R, const float *W, const double *hstat, int S, int *src_of,
+                                sn_err *e) {
+  double *A = malloc((size_t)(R * R) * sizeof *A);
+  if (!A) return SN_FAIL(e, SN_ERR_NOMEM, "grouping: out of memory");
+  sn_group_affinity(F, R, W, hstat, A);
+  int rc = sn_group_ncut_split(R, A, S, src_of, e);
+  free(A);
+  return rc;
+}
+
 /* peaks: the optimal 1-D 2-means of the columns' log peakiness; the peakier
  * run is split into S - 1 sources by the optimal 1-D k-means of its columns'
- * log spectral centroids below 1 kHz, the other run is one source (the last before
- * relabelling). S <= 2, or fewer peaky components than S - 1: `both` with S. */
+ * log spectral centroids below 1 kHz (S = 2: it is one source), the other run
+ * is one source (the last before relabelling). S = 1, or fewer peaky
+ * components than S - 1: `both` with S. */
 static int sn_group_peaks(int64_t F, int64_t R, const float *W, double sr, int n_fft, int64_t N, const double *hstat,
                           int S, int *src_of, sn_err *e) {
-  if (S <= 2) return sn_group_flat_coact(SN_GROUP_BOTH, F, R, W, sr, n_fft, N, hstat, S, src_of, e);
+  if (S <= 1) return sn_group_flat_coact(SN_GROUP_BOTH, F, R, W, sr, n_fft, N, hstat, S, src_of, e);
   double *lp = malloc((size_t)R * sizeof *lp), *ll = malloc((size_t)R * sizeof *ll);
   int *two = malloc((size_t)R * sizeof *two);
   int few = 0;
@@ -488,7 +631,9 @@ int sn_group_components(sn_group_method method, int64_t F, int64_t R, const floa
   if (S < 1 || S > R) return SN_FAIL(e, SN_ERR_INPUT, "grouping: %d sources of %lld components", S, (long long)R);
   if (!hstat && method != SN_GROUP_TIMBRE) return SN_FAIL(e, SN_ERR_INTERNAL, "grouping: no H statistic");
   if (method == SN_GROUP_TIERED) return sn_group_tiered(F, R, W, sr, n_fft, N, hstat, S, src_of, e);
+  method = sn_group_resolve(method, S);
   if (method == SN_GROUP_PEAKS) return sn_group_peaks(F, R, W, sr, n_fft, N, hstat, S, src_of, e);
+  if (method == SN_GROUP_NCUT) return sn_group_ncut_method(F, R, W, hstat, S, src_of, e);
   return sn_group_flat_coact(method, F, R, W, sr, n_fft, N, hstat, S, src_of, e);
 }
 

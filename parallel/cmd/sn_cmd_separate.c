@@ -457,7 +457,9 @@ static int sep_auto_check(int n_sources, const char *grouping_s, const char *gro
   if (n_sources > k)
     return SN_FAIL(e, SN_ERR_USAGE, "separate --sources: %d sources of %lld components (S must be <= -k)", n_sources,
                    (long long)k);
-  return sn_group_method_parse(grouping_s ? grouping_s : "peaks", m, e);
+  int rc = sn_group_method_parse(grouping_s ? grouping_s : "auto", m, e);
+  if (rc == SN_OK) *m = sn_group_resolve(*m, n_sources);
+  return rc;
 }
 
 /* Local (rank 0 prints). --group that leaves components out: say which. */
@@ -1319,8 +1321,11 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
       {"--sources", 0, SN_OPT_INT, &o.n_sources, "S",
        "group the -k R components into S sources automatically, with no dictionaries (writes source-NN.wav)"},
       {"--grouping", 0, SN_OPT_STRING, &o.grouping_s, "HOW",
-       "with --sources: peaks (default: split in two by the log peakiness of W's columns, the peakier part split into "
-       "S - 1 by the log spectral centroid of W below 1 kHz, bass below piano; both for S <= 2) | tiered (both into two, the less flat "
+       "with --sources: auto (default: ncut for S = 2, peaks otherwise) | ncut (normalized cut of the components' "
+       "similarity: the cosine of their H rows times the 4th root of the cosine of their W columns; S > 2 by repeated "
+       "cuts; best for drums against drums, e.g. kick and snare) | peaks (split in two by the log peakiness of W's "
+       "columns, the peakier part split into S - 1 by the log spectral centroid of W below 1 kHz, bass below piano; "
+       "at S = 2 best for drums against pitched instruments) | tiered (both into two, the less flat "
        "part split into S - 1 by the log spectral centroid of W) | both (spectral flatness of W and co-activation in H) | coact (H only) | timbre (cepstra of W)"},
       {"--store-audio", 0, SN_OPT_FLAG, &o.store_audio, NULL, "also store each part's audio in result.h5 (/separate/audio)"},
       {"--block-seconds", 0, SN_OPT_DOUBLE, &o.block_seconds, "S",

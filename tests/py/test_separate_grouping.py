@@ -8,14 +8,17 @@ S = 2):
   mixture (soft mask, 1e-5 of the peak);
 - result.h5: /separate/source_of_component uses every source 0..S-1, numbered
   in order of first appearance, and agrees with the `groups` attribute (a
-  --group list), `grouping` = peaks (the default), n_sources = 2;
+  --group list), `grouping` = ncut (what the default, auto, takes at S = 2),
+  n_sources = 2;
 - the same grouping and files at SN_NP ranks as at 1 rank (1e-5 of the peak);
 - determinism: a second run gives the same grouping, W and H (bit for bit) and
   the same sources (1e-6 of the peak: see below);
 - `--group` with the recorded list gives the same sources (the wiring);
-- --grouping tiered, both, coact and timbre run and group every component;
-- S = 3 (the peaks split proper) on an 8 s piano + bass + drums mixture,
-  R = 12: every source used, the same grouping at SN_NP ranks as at 1 rank;
+- --grouping peaks, tiered, both, coact and timbre run and group every
+  component, and --grouping auto is ncut;
+- S = 3 on an 8 s piano + bass + drums mixture, R = 12, by the default (auto:
+  peaks) and by ncut (repeated cuts): every source used, the same grouping at
+  SN_NP ranks as at 1 rank;
 - a quality floor: mean SDR > 12 dB (the goals are measured by
   jobs/quality_grouping.py);
 - bad input (each: one error line, non-zero exit, no output folder):
@@ -68,7 +71,7 @@ check(sorted(set(lab)) == list(range(S)), f"every source used: {lab}")
 check(all(lab[r] <= max(lab[:r] + [-1]) + 1 for r in range(R)), f"sources numbered in order of first appearance: {lab}")
 want = ",".join("+".join(str(r) for r in range(R) if lab[r] == s) for s in range(S))
 check(groups == want, f"groups attribute '{groups}' agrees with source_of_component ('{want}')")
-check(how == "peaks" and ns == S, f"grouping '{how}', n_sources {ns}")
+check(how == "ncut" and ns == S, f"grouping '{how}', n_sources {ns}")
 
 # rank invariance
 one = tmp("one")
@@ -98,11 +101,14 @@ dh = np.abs(est - sources(hand)).max() / peak
 check(dh < 1e-6, f"--group '{groups}' gives the same sources ({dh:.1e} of the peak)")
 
 # the other methods
-for m in ("tiered", "both", "coact", "timbre"):
+for m in ("peaks", "tiered", "both", "coact", "timbre"):
     o = tmp(m)
     run(base + ["--grouping", m, "--no-plot", "-o", o])
     lm, _, hm, _ = grouping(o)
     check(hm == m and sorted(set(lm)) == list(range(S)) and len(lm) == R, f"--grouping {m}: {lm}")
+o = tmp("auto")
+run(base + ["--grouping", "auto", "--no-plot", "-o", o])
+check(grouping(o) == (lab, groups, "ncut", S), f"--grouping auto at S = 2 is ncut: {grouping(o)}")
 
 # S = 3 on piano + bass + drums: the peaks split itself, rank-invariant
 mix3, _ = test_mixture("piano_bass_drums", 8.0, sr, 3001)
@@ -116,6 +122,13 @@ l3, _, h3, n3 = grouping(o3)
 print(f"piano_bass_drums grouping {l3}")
 check(h3 == "peaks" and n3 == 3 and sorted(set(l3)) == [0, 1, 2] and len(l3) == 12, f"S = 3: grouping '{h3}' {l3}")
 check(grouping(o31) == grouping(o3), f"S = 3: {NP} ranks group as 1 rank: {grouping(o31)[0]} vs {l3}")
+o3n, o3n1 = tmp("pbd_ncut"), tmp("pbd_ncut1")
+run(base3 + ["--grouping", "ncut", "-o", o3n])
+run(base3 + ["--grouping", "ncut", "-o", o3n1], np_=1)
+l3n, _, h3n, _ = grouping(o3n)
+print(f"piano_bass_drums ncut grouping {l3n}")
+check(h3n == "ncut" and sorted(set(l3n)) == [0, 1, 2] and len(l3n) == 12, f"S = 3 by ncut: grouping '{h3n}' {l3n}")
+check(grouping(o3n1) == grouping(o3n), f"S = 3 by ncut: {NP} ranks group as 1 rank: {grouping(o3n1)[0]} vs {l3n}")
 
 # quality floor
 try:

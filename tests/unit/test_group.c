@@ -4,7 +4,9 @@
  * statistic summed by blocks against a direct Pearson correlation, timbre
  * features independent of a column's level, and whole groupings of synthetic
  * W and H by timbre and by co-activation; the peaks grouping's features
- * (log peakiness, log centroid below 1 kHz) against closed-form values.
+ * (log peakiness, log centroid below 1 kHz) against closed-form values; the
+ * S = 2 normalized cut's affinity against its definition and its split
+ * against every split.
  * Exit status 0 = all passed. */
 #include <math.h>
 #include <stdio.h>
@@ -320,18 +322,35 @@ static void test_groupings(void) {
           l3[2], l3[3], l3[4], l3[5]);
     free(st3);
   }
-  /* peaks: S <= 2 is both; every S uses S sources */
+  /* peaks: S = 1 is both; auto is ncut for S = 2, peaks otherwise; every S uses S sources */
   for (int S = 1; S <= R; S++) {
     int lb[R];
     CHECK(sn_group_components(SN_GROUP_PEAKS, F, R, W, sr, 2048, N, stat, S, lab, &e) == SN_OK, "peaks S=%d: %s", S, e.msg);
     int used[R] = {0}, nu = 0;
     for (int r = 0; r < R; r++) nu += !used[lab[r]]++;
     CHECK(nu == S && canonical(R, lab), "peaks S=%d: %d sources used", S, nu);
-    if (S <= 2) {
+    if (S == 1) {
       CHECK(sn_group_components(SN_GROUP_BOTH, F, R, W, sr, 2048, N, stat, S, lb, &e) == SN_OK, "both S=%d: %s", S, e.msg);
       CHECK(!memcmp(lb, lab, sizeof lb), "peaks S=%d differs from both", S);
     }
+    int la[R];
+    CHECK(sn_group_components(SN_GROUP_AUTO, F, R, W, sr, 2048, N, stat, S, la, &e) == SN_OK, "auto S=%d: %s", S, e.msg);
+    CHECK(sn_group_components(sn_group_resolve(SN_GROUP_AUTO, S), F, R, W, sr, 2048, N, stat, S, lb, &e) == SN_OK &&
+              !memcmp(lb, la, sizeof lb), "auto S=%d is not what it resolves to", S);
+    CHECK(sn_group_resolve(SN_GROUP_AUTO, S) == (S == 2 ? SN_GROUP_NCUT : SN_GROUP_PEAKS), "auto S=%d resolves wrong", S);
+    CHECK(sn_group_components(SN_GROUP_NCUT, F, R, W, sr, 2048, N, stat, S, lb, &e) == SN_OK, "ncut S=%d: %s", S, e.msg);
+    int used2[R] = {0}, nu2 = 0;
+    for (int r = 0; r < R; r++) nu2 += !used2[lb[r]]++;
+    CHECK(nu2 == S && canonical(R, lb), "ncut S=%d: %d sources used", S, nu2);
+    if (S == 2) {
+      double A[R * R];
+      sn_group_affinity(F, R, W, stat, A);
+      CHECK(sn_group_ncut2(R, A, la, &e) == SN_OK && !memcmp(lb, la, sizeof lb), "ncut S=2 is not sn_group_ncut2");
+      CHECK(same_partition(R, lb, group_w), "ncut S=2: W and H agree on a partition, not found");
+      CHECK(same_partition(R, lab, group_w), "peaks S=2: low and high W agree with H, not found");
+    }
   }
+  CHECK(sn_group_resolve(SN_GROUP_BOTH, 2) == SN_GROUP_BOTH, "both resolves to another method");
   /* peaks, S = 3: smooth spectra (white noise, and a steep low-pass "kick"
    * that is far from flat) against harmonic tones, low (f0 54-75 Hz) and
    * middle (f0 320-430 Hz); H carries no information (one envelope) */
@@ -359,6 +378,11 @@ static void test_groupings(void) {
     CHECK(sn_group_components(SN_GROUP_PEAKS, F, R4, W4, sr, 2048, N, st4, 3, l4, &e) == SN_OK, "peaks 3: %s", e.msg);
     CHECK(same_partition(R4, l4, want), "peaks: smooth, low and middle tones not separated: %d %d %d %d %d %d %d", l4[0],
           l4[1], l4[2], l4[3], l4[4], l4[5], l4[6]);
+    /* S = 2: the smooth columns against every tone, though H says nothing */
+    const int want2[R4] = {0, 1, 0, 0, 1, 0, 0};
+    CHECK(sn_group_components(SN_GROUP_PEAKS, F, R4, W4, sr, 2048, N, st4, 2, l4, &e) == SN_OK, "peaks 2: %s", e.msg);
+    CHECK(same_partition(R4, l4, want2), "peaks S=2: smooth and tonal not separated: %d %d %d %d %d %d %d", l4[0], l4[1],
+          l4[2], l4[3], l4[4], l4[5], l4[6]);
     free(st4);
   }
   /* the 1-D k-means is the optimum: 1 2 3 | 10 11 | 30 */
@@ -378,11 +402,113 @@ static void test_groupings(void) {
   CHECK(sn_group_method_parse("tiered", &m, &e3) == SN_OK && m == SN_GROUP_TIERED, "parse tiered");
   CHECK(sn_group_method_parse("peaks", &m, &e3) == SN_OK && m == SN_GROUP_PEAKS, "parse peaks");
   CHECK(!strcmp(sn_group_method_name(SN_GROUP_PEAKS), "peaks"), "name of peaks");
+  CHECK(sn_group_method_parse("ncut", &m, &e3) == SN_OK && m == SN_GROUP_NCUT, "parse ncut");
+  CHECK(sn_group_method_parse("auto", &m, &e3) == SN_OK && m == SN_GROUP_AUTO, "parse auto");
   CHECK(sn_group_method_parse("mfcc", &m, &e3) == SN_ERR_USAGE, "parse mfcc accepted");
   free(stat);
 }
 
+/* The affinity against its definition (cosines of W columns and H rows,
+ * computed directly), a normalized cut by hand, and sn_group_ncut2 against
+ * every split: exact on planted two-group affinities (any order of the
+ * items), never below the optimum, and at it on most random ones. */
+static void test_ncut(void) {
+  enum { F = 37, R = 7, N = 90 };
+  static float W[F * R], H[R * N];
+  for (int i = 0; i < F * R; i++) W[i] = (float)(urand() < 0.3 ? 0 : urand());
+  for (int i = 0; i < R * N; i++) H[i] = (float)(urand() < 0.5 ? 0 : urand());
+  for (int f = 0; f < F; f++) W[f + 3 * F] = 0; /* a zero column */
+  double *stat = calloc((size_t)sn_group_hstat_len(R), sizeof(double)), A[R * R];
+  sn_group_hstat(R, 50, H, stat);
+  sn_group_hstat(R, N - 50, H + 50 * R, stat);
+  sn_group_affinity(F, R, W, stat, A);
+  double worst = 0;
+  for (int i = 0; i < R; i++)
+    for (int j = 0; j < R; j++) {
+      double ww = 0, wi = 0, wj = 0, hh = 0, hi = 0, hj = 0;
+      for (int f = 0; f < F; f++) ww += (double)W[f + i * F] * W[f + j * F], wi += (double)W[f + i * F] * W[f + i * F],
+                                 wj += (double)W[f + j * F] * W[f + j * F];
+      for (int t = 0; t < N; t++) hh += (double)H[i + t * R] * H[j + t * R], hi += (double)H[i + t * R] * H[i + t * R],
+                                 hj += (double)H[j + t * R] * H[j + t * R];
+      double want = i == j ? 1 : (wi > 0 && wj > 0 ? pow(ww / sqrt(wi * wj), SN_GROUP_NCUT_W_POWER) : 0) * hh / sqrt(hi * hj);
+      worst = fmax(worst, fabs(A[i + j * R] - want));
+    }
+  CHECK(worst < 1e-12, "affinity off its definition by %g", worst);
+  free(stat);
+  /* by hand: 4 items split {0,1} | {2,3}: cut 0.1 + 0.2, volumes the row sums of each side */
+  {
+    const double B[16] = {1, .9, .1, 0, .9, 1, 0, .2, .1, 0, 1, .8, 0, .2, .8, 1};
+    const int l[4] = {0, 0, 1, 1};
+    const double v0 = 1 + .9 + .1 + .9 + 1 + .2, v1 = .1 + 1 + .8 + .2 + .8 + 1, want = 0.3 / v0 + 0.3 / v1;
+    CHECK(fabs(sn_group_ncut(4, B, l) - want) < 1e-15, "ncut by hand %.17g, want %.17g", sn_group_ncut(4, B, l), want);
+    const int one[4] = {0, 0, 0, 0};
+    CHECK(sn_group_ncut(4, B, one) == HUGE_VAL, "ncut of an empty side");
+  }
+  int found = 0, total = 0;
+  for (int trial = 0; trial < 60; trial++) {
+    const int n = 3 + trial % 10, planted = trial < 30;
+    double *M = malloc((size_t)(n * n) * sizeof *M);
+    int *truth = malloc((size_t)n * sizeof *truth), *lab = malloc((size_t)n * sizeof *lab), *l = malloc((size_t)n * sizeof *l);
+    for (int i = 0; i < n; i++) truth[i] = urand() < 0.5;
+    truth[0] = 0, truth[n - 1] = 1;
+    for (int j = 0; j < n; j++)
+      for (int i = 0; i <= j; i++) {
+        double v = i == j ? 1 : planted ? (truth[i] == truth[j] ? 0.5 + 0.5 * urand() : 0.2 * urand()) : urand();
+        M[i + j * n] = M[j + i * n] = v;
+      }
+    sn_err e = {0};
+    CHECK(sn_group_ncut2(n, M, lab, &e) == SN_OK, "ncut2: %s", e.msg);
+    CHECK(canonical(n, lab), "ncut2 %d: labels not canonical", trial);
+    double best = HUGE_VAL;
+    for (int m = 1; m < 1 << (n - 1); m++) {
+      for (int i = 0; i < n; i++) l[i] = (m >> i) & 1;
+      best = fmin(best, sn_group_ncut(n, M, l));
+    }
+    const double got = sn_group_ncut(n, M, lab);
+    CHECK(got >= best * (1 - 1e-12), "ncut2 %d: %.17g below the optimum %.17g", trial, got, best);
+    if (planted) {
+      CHECK(same_partition(n, lab, truth), "ncut2 %d (n %d): planted groups not found", trial, n);
+      CHECK(fabs(got - best) <= 1e-12 * best, "ncut2 %d: planted, not the optimum", trial);
+    } else {
+      total++;
+      found += got <= best * (1 + 1e-12);
+    }
+    free(M), free(truth), free(lab), free(l);
+  }
+  CHECK(found >= total * 3 / 4, "ncut2 reached the optimum on %d of %d random affinities", found, total);
+  /* repeated cuts: three planted groups (any order), S = 1 and S = R, S out of range refused */
+  for (int trial = 0; trial < 20; trial++) {
+    const int n = 5 + trial % 8;
+    double *M = malloc((size_t)(n * n) * sizeof *M);
+    int *truth = malloc((size_t)n * sizeof *truth), *lab = malloc((size_t)n * sizeof *lab);
+    for (int i = 0; i < n; i++) truth[i] = i < 3 ? i : (int)(urand() * 3);
+    for (int i = n - 1; i > 0; i--) { /* shuffle */
+      int j = (int)(urand() * (i + 1)), t = truth[i];
+      truth[i] = truth[j], truth[j] = t;
+    }
+    for (int j = 0; j < n; j++)
+      for (int i = 0; i <= j; i++)
+        M[i + j * n] = M[j + i * n] = i == j ? 1 : truth[i] == truth[j] ? 0.5 + 0.5 * urand() : 0.1 * urand();
+    sn_err e = {0};
+    CHECK(sn_group_ncut_split(n, M, 3, lab, &e) == SN_OK, "ncut_split: %s", e.msg);
+    CHECK(same_partition(n, lab, truth) && canonical(n, lab), "ncut_split %d (n %d): three planted groups not found", trial, n);
+    CHECK(sn_group_ncut_split(n, M, 1, lab, &e) == SN_OK, "ncut_split S=1: %s", e.msg);
+    for (int i = 0; i < n; i++) CHECK(lab[i] == 0, "ncut_split S=1: item %d in group %d", i, lab[i]);
+    CHECK(sn_group_ncut_split(n, M, n, lab, &e) == SN_OK, "ncut_split S=n: %s", e.msg);
+    for (int i = 0; i < n; i++) CHECK(lab[i] == i, "ncut_split S=n: item %d in group %d", i, lab[i]);
+    sn_err e2 = {0}, e3 = {0};
+    CHECK(sn_group_ncut_split(n, M, n + 1, lab, &e2) == SN_ERR_INPUT, "ncut_split: S > n accepted");
+    CHECK(sn_group_ncut_split(n, M, 0, lab, &e3) == SN_ERR_INPUT, "ncut_split: S = 0 accepted");
+    free(M), free(truth), free(lab);
+  }
+  int one[1];
+  double A1 = 1;
+  sn_err e = {0};
+  CHECK(sn_group_ncut2(1, &A1, one, &e) == SN_OK && one[0] == 0, "ncut2 of one item");
+}
+
 int main(void) {
+  test_ncut();
   test_blobs();
   test_exhaustive();
   test_degenerate();

@@ -1,0 +1,190 @@
+#!/usr/bin/python3
+"""Kick + snare grouping across drum kits: does `separate -k 6 --sources 2`
+stay at the best grouping on kits it was not chosen on?
+
+examples/make_material.py makes its kick + snare mixtures from one kit
+(Colombo). This job makes the same grooves (make_material's drum_hits: the
+tempo, swing, ghost notes, fills and velocities of each seed) from every
+hydrogen kit that has a kick and a snare, and scores on each mixture (exact
+bss_eval SDR, quality_grouping.Exact; mean over kick and snare, best
+permutation):
+
+  grouping=M   separate -k 6 --sources 2 --grouping M --beta kl
+  oracle       the best of the 2^6 assignments of the same 6 components,
+               found with the true stems
+  direct R=S   separate -k 2 --beta kl
+
+A kit's kick and snare are its first instruments named like "kick" / "bass
+drum" and "snare" (not rimshot, roll, stick); a hit of velocity v takes the
+layer whose [min, max] holds v (hydrogen's rule).
+
+  /usr/bin/python3 jobs/quality_grouping_kits.py --specnmf BUILD [--np N]
+      [--kits all|NAME,...] [--seeds 1001,1002] [--methods peaks,coact] [--work DIR] [--out TABLE.md]
+"""
+import argparse
+import glob
+import os
+import re
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import soundfile as sf
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "examples"))
+import quality_grouping as qg  # noqa: E402
+import quality_sources as qs  # noqa: E402
+import make_material as mm  # noqa: E402
+import make_example as mx  # noqa: E402
+
+KITS = "/usr/share/hydrogen/data/drumkits"
+ROLE = {"kick": re.compile(r"kick|bass ?drum", re.I), "snare": re.compile(r"snare", re.I)}
+NOT = re.compile(r"rim|roll|stick|brush|flam", re.I)
+
+
+def _tag(e):
+    return e.tag.rsplit("}", 1)[-1]
+
+
+def kit_parts(path):
+    """{'kick': [(min, max, file)], 'snare': [...]} of a kit, or None."""
+    root = ET.parse(os.path.join(path, "drumkit.xml")).getroot()
+    found = {}
+    for ins in root.iter():
+        if _tag(ins) != "instrument":
+            continue
+        name = next((c.text or "" for c in ins if _tag(c) == "name"), "")
+        layers = []
+        for lay in ins.iter():
+            if _tag(lay) != "layer":
+                continue
+            f = {_tag(c): (c.text or "") for c in lay}
+            if f.get("filename"):
+                layers.append((float(f.get("min", 0)), float(f.get("max", 1)), os.path.join(path, f["filename"])))
+        if not layers:
+            fn = next((c.text for c in ins if _tag(c) == "filename"), None)
+            if fn:
+                layers = [(0.0, 1.0, os.path.join(path, fn))]
+        for role, rx in ROLE.items():
+            if role not in found and rx.search(name) and not NOT.search(name) and layers:
+                if all(os.path.exists(p) for _, _, p in layers):
+                    found[role] = sorted(layers)
+    return found if len(found) == 2 else None
+
+
+def render(hits, layers, sr, n, rng):
+    out = np.zeros(n)
+    for t0, vel in hits:
+        f = next((p for lo, hi, p in layers if lo <= vel <= hi), layers[-1][2])
+        x = mx._load_sample(f, sr) * vel * (1.0 + 0.05 * rng.standard_normal())
+        a = int(round(t0 * sr))
+        b = min(n, a + len(x))
+        if b > a:
+            out[a:b] += x[:b - a]
+    return out
+
+
+def loop_hits(song, velocity=0.9):
+    """A plain loop, as a drum-machine user would make it: kick on beats 1
+    and 3 (and the 8th before 3), snare on 2 and 4, one velocity, on the grid."""
+    step, spb = mm._grid(song)
+    hits = []
+    for bar in range(int(song["seconds"] / (step * spb)) + 1):
+        for s, part in ((0, "kick"), (4, "snare"), (6, "kick"), (8, "kick"), (12, "snare")):
+            if s < spb:
+                hits.append(((bar * spb + s) * step, part, velocity, ""))
+    return [h for h in hits if h[0] < song["seconds"]]
+
+
+def mixture(kit, parts, seed, seconds, sr, d, groove="song"):
+    """Write d/{mix,kick,snare}.wav; the grooves are make_material's test
+    grooves of seed (groove "song") or loop_hits at the song's tempo ("loop")."""
+    n = int(round(seconds * sr))
+    song = mm.make_song(mm._rng("test", seed, "song"), seconds)
+    drng = mm._rng("test", seed, "drums")
+    hits = mm.drum_hits(song, drng)[0] if groove == "song" else loop_hits(song)
+    mrng = mm._rng("test", seed, "mix")
+    stems = {}
+    for role in ("kick", "snare"):
+        h = [(t, v) for t, p, v, _ in hits if p == role]
+        x = render(h, parts[role], sr, n, drng)
+        stems[role] = mx._level(x, mm.LEVEL[role] * 10 ** (float(mrng.uniform(-3, 3)) / 20))
+    mix = stems["kick"] + stems["snare"]
+    g = min(1.0, 0.9 / max(1e-12, np.max(np.abs(mix))))
+    os.makedirs(d, exist_ok=True)
+    paths = {}
+    for k, v in list(stems.items()) + [("mix", mix)]:
+        paths[k] = os.path.join(d, k + ".wav")
+        sf.write(paths[k], (v * g).astype(np.float32), sr, subtype="FLOAT")
+    return paths
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--specnmf", required=True)
+    ap.add_argument("--np", type=int, default=1)
+    ap.add_argument("--kits", default="all")
+    ap.add_argument("--seeds", default="1001,1002")
+    ap.add_argument("--methods", default="peaks")
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--sr", type=int, default=22050)
+    ap.add_argument("--work")
+    ap.add_argument("--out")
+    ap.add_argument("--extra", default="")
+    ap.add_argument("--groove", choices=("song", "loop"), default="song",
+                    help="song: make_material's grooves (ghost notes, fills, velocities); loop: loop_hits")
+    a = ap.parse_args()
+    qg.EXTRA[:] = a.extra.split()
+    exe = os.path.join(a.specnmf, "specnmf") if os.path.isdir(a.specnmf) else a.specnmf
+    run = qs.Runner(exe, a.np)
+    work = a.work or tempfile.mkdtemp(prefix="quality_grouping_kits_")
+    names = sorted(os.listdir(KITS)) if a.kits == "all" else a.kits.split(",")
+    methods = [m for m in a.methods.split(",") if m]
+    seeds = [int(s) for s in a.seeds.split(",") if s]
+    rows = []
+    t0 = time.time()
+    for kit in names:
+        parts = kit_parts(os.path.join(KITS, kit))
+        if parts is None:
+            print("%s: no kick and snare, skipped" % kit, file=sys.stderr)
+            continue
+        for seed in seeds:
+            tag = "%s-%d" % (re.sub(r"\W+", "_", kit), seed)
+            d = os.path.join(work, tag)
+            p = mixture(kit, parts, seed, a.seconds, a.sr, os.path.join(d, "material"), a.groove)
+            n = sf.info(p["mix"]).frames
+            refs = np.stack([qg.read_mono(p[k], n) for k in ("kick", "snare")])
+            cdir = qg.sep(run, p["mix"], os.path.join(d, "components"), 6, [])
+            comps = np.stack([qg.read_mono(os.path.join(cdir, "component-%02d.wav" % r), n) for r in range(6)])
+            ex = qg.Exact(comps, refs)
+            r = {}
+            for m in methods:
+                out = qg.sep(run, p["mix"], os.path.join(d, "grouping-" + m), 6, ["--sources", 2, "--grouping", m])
+                r[m] = ex.unnamed(qg.source_of(out))
+            A, v, _ = ex.best()
+            r["oracle"] = v
+            ddir = qg.sep(run, p["mix"], os.path.join(d, "direct"), 2, [])
+            dc = np.stack([qg.read_mono(os.path.join(ddir, "component-%02d.wav" % r_), n) for r_ in range(2)])
+            r["direct"] = qg.Exact(dc, refs).unnamed([0, 1])
+            rows.append((tag, r, [int(x) for x in A]))
+            print("%s: %s" % (tag, ", ".join("%s %.2f" % kv for kv in r.items())), file=sys.stderr, flush=True)
+    cols = methods + ["oracle", "direct"]
+    L = ["| mixture | " + " | ".join(cols) + " |", "| --- |" + " ---: |" * len(cols)]
+    for tag, r, _ in rows:
+        L.append("| %s | %s |" % (tag, " | ".join("%.2f" % r[c] for c in cols)))
+    L.append("| **mean** | %s |" % " | ".join("%.2f" % np.mean([r[c] for _, r, _ in rows]) for c in cols))
+    L.append("| median | %s |" % " | ".join("%.2f" % np.median([r[c] for _, r, _ in rows]) for c in cols))
+    text = ("Kick + snare across hydrogen kits (%s grooves), R = 6, S = 2, --beta kl %s; exact bss_eval SDR (dB), mean of the "
+            "two sources; %d mixtures, %.0f s\n\n%s" % (a.groove, a.extra, len(rows), time.time() - t0, "\n".join(L)))
+    print(text)
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
