@@ -18,11 +18,14 @@ A kit's kick and snare are its first instruments named like "kick" / "bass
 drum" and "snare" (not rimshot, roll, stick); a hit of velocity v takes the
 layer whose [min, max] holds v (hydrogen's rule).
 
-  /usr/bin/python3 jobs/quality_grouping_kits.py --specnmf BUILD [--np N]
-      [--kits all|NAME,...] [--seeds 1001,1002] [--methods peaks,coact] [--work DIR] [--out TABLE.md]
+--groove pairs scores S = 2 on mixtures with a pitched source instead: two
+stems of make_material's piano + bass + drums test songs of each seed.
+
+  /usr/bin/python3 jobs/quality_grouping_kits.py --specnmf BUILD [--np N] [--groove song|loop|pairs]
+      [--kits all|NAME,...] [--seeds 3001,3002] [--methods auto,both,peaks] [--extra '--mask-power 2']
+      [--work DIR] [--out TABLE.md]
 """
 import argparse
-import glob
 import os
 import re
 import sys
@@ -123,20 +126,57 @@ def mixture(kit, parts, seed, seconds, sr, d, groove="song"):
     return paths
 
 
+PAIRS = (("piano", "drums"), ("bass", "drums"), ("piano", "bass"))
+
+
+def pair_mixture(seed, a, b, seconds, sr, d):
+    """Write d/{mix,A,B}.wav: two stems of make_material's piano + bass + drums test song of seed."""
+    stems, _ = mm.test_song("piano_bass_drums", seconds, sr, seed)
+    mix = stems[a] + stems[b]
+    g = min(1.0, 0.9 / max(1e-12, np.max(np.abs(mix))))
+    os.makedirs(d, exist_ok=True)
+    paths = {}
+    for k, v in ((a, stems[a]), (b, stems[b]), ("mix", mix)):
+        paths[k] = os.path.join(d, k + ".wav")
+        sf.write(paths[k], (v * g).astype(np.float32), sr, subtype="FLOAT")
+    return paths
+
+
+def cases(a, names, seeds, work):
+    """(tag, {name: path}, reference names) of every mixture asked for."""
+    if a.groove == "pairs":
+        for seed in seeds:
+            for x, y in PAIRS:
+                tag = "%s_%s-%d" % (x, y, seed)
+                yield tag, pair_mixture(seed, x, y, a.seconds, a.sr, os.path.join(work, tag, "material")), (x, y)
+        return
+    for kit in names:
+        parts = kit_parts(os.path.join(KITS, kit))
+        if parts is None:
+            print("%s: no kick and snare, skipped" % kit, file=sys.stderr)
+            continue
+        for seed in seeds:
+            tag = "%s-%d" % (re.sub(r"\W+", "_", kit), seed)
+            p = mixture(kit, parts, seed, a.seconds, a.sr, os.path.join(work, tag, "material"), a.groove)
+            yield tag, p, ("kick", "snare")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--specnmf", required=True)
     ap.add_argument("--np", type=int, default=1)
     ap.add_argument("--kits", default="all")
-    ap.add_argument("--seeds", default="1001,1002")
-    ap.add_argument("--methods", default="peaks")
+    ap.add_argument("--seeds", default="3001,3002")
+    ap.add_argument("--methods", default="auto,both,peaks")
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--sr", type=int, default=22050)
     ap.add_argument("--work")
     ap.add_argument("--out")
     ap.add_argument("--extra", default="")
-    ap.add_argument("--groove", choices=("song", "loop"), default="song",
-                    help="song: make_material's grooves (ghost notes, fills, velocities); loop: loop_hits")
+    ap.add_argument("--groove", choices=("song", "loop", "pairs"), default="song",
+                    help="song: make_material's grooves (ghost notes, fills, velocities); loop: loop_hits; pairs: "
+                         "not kits but two stems of make_material's piano + bass + drums songs (piano + drums, "
+                         "bass + drums, piano + bass)")
     a = ap.parse_args()
     qg.EXTRA[:] = a.extra.split()
     exe = os.path.join(a.specnmf, "specnmf") if os.path.isdir(a.specnmf) else a.specnmf
@@ -147,39 +187,36 @@ def main():
     seeds = [int(s) for s in a.seeds.split(",") if s]
     rows = []
     t0 = time.time()
-    for kit in names:
-        parts = kit_parts(os.path.join(KITS, kit))
-        if parts is None:
-            print("%s: no kick and snare, skipped" % kit, file=sys.stderr)
-            continue
-        for seed in seeds:
-            tag = "%s-%d" % (re.sub(r"\W+", "_", kit), seed)
-            d = os.path.join(work, tag)
-            p = mixture(kit, parts, seed, a.seconds, a.sr, os.path.join(d, "material"), a.groove)
-            n = sf.info(p["mix"]).frames
-            refs = np.stack([qg.read_mono(p[k], n) for k in ("kick", "snare")])
-            cdir = qg.sep(run, p["mix"], os.path.join(d, "components"), 6, [])
-            comps = np.stack([qg.read_mono(os.path.join(cdir, "component-%02d.wav" % r), n) for r in range(6)])
-            ex = qg.Exact(comps, refs)
-            r = {}
-            for m in methods:
-                out = qg.sep(run, p["mix"], os.path.join(d, "grouping-" + m), 6, ["--sources", 2, "--grouping", m])
-                r[m] = ex.unnamed(qg.source_of(out))
-            A, v, _ = ex.best()
-            r["oracle"] = v
-            ddir = qg.sep(run, p["mix"], os.path.join(d, "direct"), 2, [])
-            dc = np.stack([qg.read_mono(os.path.join(ddir, "component-%02d.wav" % r_), n) for r_ in range(2)])
-            r["direct"] = qg.Exact(dc, refs).unnamed([0, 1])
-            rows.append((tag, r, [int(x) for x in A]))
-            print("%s: %s" % (tag, ", ".join("%s %.2f" % kv for kv in r.items())), file=sys.stderr, flush=True)
+    for tag, p, refnames in cases(a, names, seeds, work):
+        d = os.path.join(work, tag)
+        n = sf.info(p["mix"]).frames
+        refs = np.stack([qg.read_mono(p[k], n) for k in refnames])
+        cdir = qg.sep(run, p["mix"], os.path.join(d, "components"), 6, [])
+        comps = np.stack([qg.read_mono(os.path.join(cdir, "component-%02d.wav" % r), n) for r in range(6)])
+        ex = qg.Exact(comps, refs)
+        r = {}
+        for m in methods:
+            out = qg.sep(run, p["mix"], os.path.join(d, "grouping-" + m), 6, ["--sources", 2, "--grouping", m])
+            r[m] = ex.unnamed(qg.source_of(out))
+        A, v, _ = ex.best()
+        r["oracle"] = v
+        ddir = qg.sep(run, p["mix"], os.path.join(d, "direct"), 2, [])
+        dc = np.stack([qg.read_mono(os.path.join(ddir, "component-%02d.wav" % r_), n) for r_ in range(2)])
+        r["direct"] = qg.Exact(dc, refs).unnamed([0, 1])
+        rows.append((tag, r, [int(x) for x in A]))
+        print("%s: %s" % (tag, ", ".join("%s %.2f" % kv for kv in r.items())), file=sys.stderr, flush=True)
     cols = methods + ["oracle", "direct"]
     L = ["| mixture | " + " | ".join(cols) + " |", "| --- |" + " ---: |" * len(cols)]
     for tag, r, _ in rows:
         L.append("| %s | %s |" % (tag, " | ".join("%.2f" % r[c] for c in cols)))
     L.append("| **mean** | %s |" % " | ".join("%.2f" % np.mean([r[c] for _, r, _ in rows]) for c in cols))
     L.append("| median | %s |" % " | ".join("%.2f" % np.median([r[c] for _, r, _ in rows]) for c in cols))
-    text = ("Kick + snare across hydrogen kits (%s grooves), R = 6, S = 2, --beta kl %s; exact bss_eval SDR (dB), mean of the "
-            "two sources; %d mixtures, %.0f s\n\n%s" % (a.groove, a.extra, len(rows), time.time() - t0, "\n".join(L)))
+    what = ("Pairs of piano + bass + drums stems" if a.groove == "pairs" else
+            "Kick + snare across hydrogen kits (%s grooves)" % a.groove)
+    at = " | ".join("%d" % sum(abs(r[c] - r["oracle"]) < 0.01 for _, r, _ in rows) for c in cols)
+    L.append("| at the best grouping | %s |" % at)
+    text = ("%s, R = 6, S = 2, --beta kl %s; exact bss_eval SDR (dB), mean of the two sources; %d mixtures, seeds %s, "
+            "%.0f s\n\n%s" % (what, a.extra, len(rows), a.seeds, time.time() - t0, "\n".join(L)))
     print(text)
     if a.out:
         with open(a.out, "w") as f:

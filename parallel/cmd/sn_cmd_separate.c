@@ -38,8 +38,9 @@
  * README "Separation quality"). */
 #define SN_SEPARATE_DEFAULT_BETA "fro"
 
-/* The soft mask's power with --source when --mask-power is not given
- * (measured: README "Named sources"; without --source it is 1). */
+/* The soft mask's power with --source or --sources when --mask-power is not
+ * given (measured: README "Named sources" and "Automatic grouping"; for
+ * components and --group it is 1). */
 #define SN_SEPARATE_SOURCE_MASK_POWER 2.0
 
 /* Seconds of audio per block of a streamed separation (measured: README
@@ -168,7 +169,7 @@ typedef struct sep_opts {
   sn_stft_cfg scfg;
   sn_nmf_cli nc;
   sn_gl_opts gl;
-  double mask_power;      /* NAN until chosen: --mask-power, else 2 with --source, 1 without */
+  double mask_power;      /* NAN until chosen: --mask-power, else 2 with --source or --sources, 1 otherwise */
   double block_seconds;   /* < 0 not given: stream when every column is fixed */
   const char *recon_s, *group_s, *pool_s, *grouping_s;
   int store_audio, no_plot, store_spec;
@@ -1312,7 +1313,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
       {"--reconstruct", 0, SN_OPT_STRING, &o.recon_s, "HOW",
        "mask (soft mask on each channel's STFT; parts add up to the mixture per channel) | phase (W_k H_k with each "
        "channel's phase, spread over the channels as |X_c| / V) | griffinlim (from W_k H_k alone: mono parts) (default mask)"},
-      {"--mask-power", 0, SN_OPT_DOUBLE, &o.mask_power, "P", "soft mask (W_k H_k)^P / sum_j (W_j H_j)^P (default 2 with --source, else 1)"},
+      {"--mask-power", 0, SN_OPT_DOUBLE, &o.mask_power, "P", "soft mask (W_k H_k)^P / sum_j (W_j H_j)^P (default 2 with --source or --sources, else 1)"},
       {"--adapt", 0, SN_OPT_INT64, &o.adapt, "N",
        "with --source: after the activations, N iterations that also update the dictionaries' columns, each "
        "source's staying its own (default 0: held fixed). Where the run would stream, V goes to a scratch file "
@@ -1364,7 +1365,7 @@ int sn_cmd_separate(sn_run *run, int argc, char **argv) {
   o.iter_given = o.nc.max_iter != INT64_MIN;
   if (!o.iter_given) o.nc.max_iter = 200;
   const int mask_given = !isnan(o.mask_power);
-  if (!mask_given) o.mask_power = o.src_args.n ? SN_SEPARATE_SOURCE_MASK_POWER : 1.0;
+  if (!mask_given) o.mask_power = (o.src_args.n || o.n_sources != INT_MIN) ? SN_SEPARATE_SOURCE_MASK_POWER : 1.0;
   if (!o.iter_given || !mask_given) sep_options_json(run, tables); /* the report's options: the values used */
 
   sep_state st;

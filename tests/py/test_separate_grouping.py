@@ -9,11 +9,12 @@ S = 2):
 - result.h5: /separate/source_of_component uses every source 0..S-1, numbered
   in order of first appearance, and agrees with the `groups` attribute (a
   --group list), `grouping` = ncut (what the default, auto, takes at S = 2),
-  n_sources = 2;
+  n_sources = 2, mask_power = 2 (the default with --sources);
 - the same grouping and files at SN_NP ranks as at 1 rank (1e-5 of the peak);
 - determinism: a second run gives the same grouping, W and H (bit for bit) and
   the same sources (1e-6 of the peak: see below);
-- `--group` with the recorded list gives the same sources (the wiring);
+- `--group` with the recorded list (and --mask-power 2) gives the same
+  sources (the wiring);
 - --grouping peaks, tiered, both, coact and timbre run and group every
   component, and --grouping auto is ncut;
 - S = 3 on an 8 s piano + bass + drums mixture, R = 12, by the default (auto:
@@ -72,6 +73,9 @@ check(all(lab[r] <= max(lab[:r] + [-1]) + 1 for r in range(R)), f"sources number
 want = ",".join("+".join(str(r) for r in range(R) if lab[r] == s) for s in range(S))
 check(groups == want, f"groups attribute '{groups}' agrees with source_of_component ('{want}')")
 check(how == "ncut" and ns == S, f"grouping '{how}', n_sources {ns}")
+with h5py.File(os.path.join(out, "result.h5")) as h:
+    mp = h["/separate"].attrs["mask_power"]
+check(mp == 2.0, f"mask_power {mp}: 2 by default with --sources")
 
 # rank invariance
 one = tmp("one")
@@ -96,7 +100,7 @@ check(dd < 1e-6, f"two runs write the same sources ({dd:.1e} of the peak < 1e-6)
 # --group with the recorded list: the same sources
 hand = tmp("hand")
 run(["separate", inp, "-k", R, "--group", groups, "--beta", "kl", "--max-iter", 150, "--force", "-q", "--no-plot",
-     "-o", hand])
+     "--mask-power", 2, "-o", hand])
 dh = np.abs(est - sources(hand)).max() / peak
 check(dh < 1e-6, f"--group '{groups}' gives the same sources ({dh:.1e} of the peak)")
 
