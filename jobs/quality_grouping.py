@@ -4,7 +4,7 @@
 measured in the same run, on examples/make_material.py's mixtures (30 s,
 22.05 kHz): kick_snare (R = 6, S = 2) and piano_bass_drums (R = 12, S = 3).
 
-  grouping=M   separate -k R --sources S --grouping M (M: peaks, tiered, both, coact, timbre),
+  grouping=M   separate -k R --sources S --grouping M (M: auto, ncut, peaks, tiered, both, coact, timbre),
                scored with the permutation mir_eval picks;
   oracle       the best grouping with the true stems: separate -k R (the same
                NMF: it is deterministic) writes one WAV per component; every
@@ -14,7 +14,9 @@ measured in the same run, on examples/make_material.py's mixtures (30 s,
   direct R=S   separate -k S, scored with mir_eval's permutation.
 
 Exact SDR of any grouping (mir_eval's bss_eval_sources SDR, 512-tap filter):
-with the soft mask at power 1 a source is the sum of its components' WAVs, and
+a source is the sum of its components' WAVs (the soft mask's share of a group
+is the sum of its components' shares at any power; the components are made at
+the --sources runs' mask power, 2 unless --extra sets one), and
 SDR_j = q / (|e|^2 - q), q = c' T^-1 c, where T is the 512 x 512 Toeplitz
 autocorrelation of true source j, c the cross-correlation of source j with
 the estimate e (the sum of the components' cross-correlations) and |e|^2 the
@@ -28,7 +30,7 @@ permutation) is printed first; the test mixtures (--test-seeds, default
 1001-1005, disjoint) are then scored by mir_eval.
 
   /usr/bin/python3 jobs/quality_grouping.py --specnmf BUILD [--np N] [--work DIR]
-      [--methods peaks,tiered,both,coact,timbre] [--test-seeds ...] [--val-seeds ...] [--out TABLE.md]
+      [--methods auto,ncut,peaks,tiered,both,coact,timbre] [--test-seeds ...] [--val-seeds ...] [--out TABLE.md]
 """
 import argparse
 import itertools
@@ -92,6 +94,14 @@ class Exact:
 
 
 EXTRA = []  # --extra: more separate options for every run (the components, the groupings, the direct run)
+SOURCES_MASK_POWER = 2  # separate's soft-mask power with --sources unless --mask-power is given
+
+
+def comp_extra():
+    """Options of the components' run: the mask power the --sources runs use,
+    so that the oracle and every grouping (sums of these components' WAVs)
+    are scored at it."""
+    return [] if "--mask-power" in EXTRA else ["--mask-power", SOURCES_MASK_POWER]
 
 
 def sep(run, mix, out, R, extra):
@@ -113,7 +123,7 @@ def mixture_run(run, name, kind, mix, stems, work, methods, final):
     w = os.path.join(work, name)
     n = sf.info(stems[order[0]]).frames
     refs = np.stack([read_mono(stems[k], n) for k in order])
-    comp_dir = sep(run, mix, os.path.join(w, "components"), R, [])
+    comp_dir = sep(run, mix, os.path.join(w, "components"), R, comp_extra())
     comps = np.stack([read_mono(os.path.join(comp_dir, "component-%02d.wav" % r), n) for r in range(R)])
     ex = Exact(comps, refs)
     res = {}
@@ -193,7 +203,7 @@ def main():
     ap.add_argument("--specnmf", required=True, help="build folder (or the specnmf executable)")
     ap.add_argument("--np", type=int, default=1)
     ap.add_argument("--work", help="working folder (default: a new one under /tmp)")
-    ap.add_argument("--methods", default="peaks,tiered,both,coact,timbre")
+    ap.add_argument("--methods", default="auto,ncut,peaks,tiered,both,coact,timbre")
     ap.add_argument("--kinds", default="kick_snare,piano_bass_drums")
     ap.add_argument("--test-seeds", default="1001,1002,1003,1004,1005")
     ap.add_argument("--val-seeds", default="2001,2002,2003,2004,2005")

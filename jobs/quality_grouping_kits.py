@@ -9,10 +9,12 @@ hydrogen kit that has a kick and a snare, and scores on each mixture (exact
 bss_eval SDR, quality_grouping.Exact; mean over kick and snare, best
 permutation):
 
-  grouping=M   separate -k 6 --sources 2 --grouping M --beta kl
+  grouping=M   separate -k 6 --sources 2 --grouping M --beta kl (scored as
+               the sum of the components' WAVs, made at the --sources
+               mask power: quality_grouping.comp_extra)
   oracle       the best of the 2^6 assignments of the same 6 components,
                found with the true stems
-  direct R=S   separate -k 2 --beta kl
+  direct R=S   separate -k 2 --beta kl (its default mask power, 1)
 
 A kit's kick and snare are its first instruments named like "kick" / "bass
 drum" and "snare" (not rimshot, roll, stick); a hit of velocity v takes the
@@ -191,7 +193,7 @@ def main():
         d = os.path.join(work, tag)
         n = sf.info(p["mix"]).frames
         refs = np.stack([qg.read_mono(p[k], n) for k in refnames])
-        cdir = qg.sep(run, p["mix"], os.path.join(d, "components"), 6, [])
+        cdir = qg.sep(run, p["mix"], os.path.join(d, "components"), 6, qg.comp_extra())
         comps = np.stack([qg.read_mono(os.path.join(cdir, "component-%02d.wav" % r), n) for r in range(6)])
         ex = qg.Exact(comps, refs)
         r = {}
