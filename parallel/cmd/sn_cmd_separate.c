@@ -201,6 +201,7 @@ typedef struct sep_state {
   int PV, PH;             /* pooled columns of V and H for overview.png */
   float *Vp, *Hp;         /* pooled V and H (rank 0 after the reduction) */
   float *Vctr;            /* with context and a scratch V: a piece's own frames, for the picture */
+  int64_t Vctr_cols;      /* columns Vctr holds (the largest piece so far) */
   sn_h5 *res;             /* result.h5, open from the model to the commit */
   int nmf_done;           /* the NMF is complete (its checkpoint has served) */
   sn_vcache *cache;       /* --solver online, or --adapt of a run that would stream: V in a scratch file
@@ -917,8 +918,12 @@ static int sep_put(void *ctx, int64_t j0, int64_t m, const float *V, sn_err *e) 
     if (!st->Vp) return SN_ERR_NOMEM;
     const float *Vf = V;
     if (s->rows != s->F) { /* stacked columns: the picture shows each column's own frame */
-      if (!st->Vctr) st->Vctr = sn_calloc((size_t)s->F * (size_t)m * sizeof(float), "pooled frames", e);
-      if (!st->Vctr) return SN_ERR_NOMEM;
+      if (m > st->Vctr_cols) { /* pieces may differ in size: hold the largest */
+        sn_free(st->Vctr);
+        st->Vctr_cols = 0;
+        if (!(st->Vctr = sn_calloc((size_t)s->F * (size_t)m * sizeof(float), "pooled frames", e))) return SN_ERR_NOMEM;
+        st->Vctr_cols = m;
+      }
       sn_context_center(V, s->F, s->par.context, m, st->Vctr);
       Vf = st->Vctr;
     }

@@ -20,6 +20,10 @@ centre block. Checks:
   - --adapt 5 in memory, and --adapt 5 with V in a scratch file read in
     chunks of 32 frames (SPECNMF_READ_CHUNK), equal to each other (1e-5);
 - SN_NP ranks equal 1 rank (1e-5 of the peak), for the streamed run;
+- the scratch path with overview.png drawn (each piece's own frames pooled)
+  gives the same parts (1e-6);
+- --free 2 (two learned columns beside the dictionaries): the parts and
+  rest.wav add up to the mixture (1e-5), SN_NP ranks equal 1 rank (1e-4);
 - a stereo mixture: streamed equals in memory, 2 channels kept, the parts
   add up to the mixture per channel (1e-5 of the peak);
 - refusals, one error line and no OUTDIR: dictionaries learned with other
@@ -63,7 +67,9 @@ src = ["--source", f"high={dicts['high']}", "--source", f"low={dicts['low']}"]
 
 def separate(tag, args, np_=None, env=None):
     out = tmp(f"csep_{tag}")
-    cmd = ["separate", inp] + src + ["-o", out, "--force", "-q", "--no-plot", "--max-iter", "40"] + args
+    plot = "--plot" in args  # this test's own flag: draw overview.png
+    args = [a for a in args if a != "--plot"]
+    cmd = ["separate", inp] + src + ["-o", out, "--force", "-q", "--max-iter", "40"] + ([] if plot else ["--no-plot"]) + args
     if env:
         os.environ.update(env)
     try:
@@ -115,6 +121,25 @@ _, p_as = separate("adapt_scratch", ["--block-seconds", "0.25", "--adapt", "5"],
 check(dev(p_as, p_ad) < 1e-5, f"--adapt: V in a scratch file equals V in memory ({dev(p_as, p_ad):.1e} of the peak)")
 check(dev([p_as[0] + p_as[1]], [mix.astype(np.float64)]) < 1e-5, "--adapt: the parts add up to the mixture")
 check(dev(p_ad, p_mem) > 1e-4, "--adapt moved the parts off the held-fixed ones")
+
+# overview.png from the scratch path (each piece's own frames pooled for the picture): the same parts
+_, p_asp = separate("adapt_scratch_plot", ["--block-seconds", "0.25", "--adapt", "5", "--plot"],
+                    env={"SPECNMF_READ_CHUNK": "32"})
+check(os.path.exists(os.path.join(tmp("csep_adapt_scratch_plot"), "overview.png")), "--adapt from scratch: overview.png")
+check(dev(p_asp, p_as) < 1e-6, f"--adapt from scratch with the picture: the same parts ({dev(p_asp, p_as):.1e})")
+
+
+# --free 2: two learned columns (plain frames of the stacked model) beside the context dictionaries
+def free_run(tag, np_=None):
+    out, parts = separate(tag, ["--free", "2", "--tol", "0"], np_=np_)
+    rest = sf.read(os.path.join(out, "rest.wav"), dtype="float64")[0]
+    return parts + [rest]
+
+
+p_fr = free_run("free")
+check(dev([p_fr[0] + p_fr[1] + p_fr[2]], [mix.astype(np.float64)]) < 1e-5, "--free 2: the parts and rest.wav add up to the mixture")
+p_fr1 = free_run("free1", np_=1)
+check(dev(p_fr, p_fr1) < 1e-4, f"--free 2: {NP} ranks equal 1 rank ({dev(p_fr, p_fr1):.1e} of the peak)")
 
 # a stereo mixture: the model's frames reduced over the channels first, every channel masked
 st_in = tmp("cmix_st.wav")
