@@ -3,6 +3,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -467,9 +468,10 @@ static int sn_group_tiered(int64_t F, int64_t R, const float *W, double sr, int 
   return rc;
 }
 
-void sn_group_affinity(int64_t F, int64_t R, const float *W, const double *hstat, double *A) {
+int sn_group_affinity(int64_t F, int64_t R, const float *W, const double *hstat, double *A, sn_err *e) {
   double *nw = malloc((size_t)R * sizeof *nw);
-  for (int64_t r = 0; nw && r < R; r++) {
+  if (!nw) return SN_FAIL(e, SN_ERR_NOMEM, "grouping: out of memory");
+  for (int64_t r = 0; r < R; r++) {
     double t = 0;
     for (int64_t f = 0; f < F; f++) t += (double)W[f + r * F] * W[f + r * F];
     nw[r] = sqrt(t);
@@ -480,7 +482,7 @@ void sn_group_affinity(int64_t F, int64_t R, const float *W, const double *hstat
       double a = 1.0;
       if (i != j) {
         double cw = 0, gh = G[i + i * R] * G[j + j * R];
-        if (nw && nw[i] > 0 && nw[j] > 0) {
+        if (nw[i] > 0 && nw[j] > 0) {
           for (int64_t f = 0; f < F; f++) cw += (double)W[f + i * F] * W[f + j * F];
           cw /= nw[i] * nw[j];
         }
@@ -490,6 +492,7 @@ void sn_group_affinity(int64_t F, int64_t R, const float *W, const double *hstat
       A[i + j * R] = A[j + i * R] = a;
     }
   free(nw);
+  return SN_OK;
 }
 
 double sn_group_ncut(int64_t R, const double *A, const int *lab) {
@@ -533,7 +536,11 @@ int sn_group_ncut2(int64_t R, const double *A, int *src_of, sn_err *e) {
     }
     for (int64_t j = 0; j < R; j++)
       for (int64_t i = 0; i < R; i++) L[i + j * R] = dm[i] * A[i + j * R] * dm[j];
-    rc = sn_eig_top(R, L, 2, w, Z, e);
+    if ((rc = sn_eig_top(R, L, 2, w, Z, e)) != SN_OK) { /* its message names the NNDSVD start: say what failed */
+      char why[sizeof e->msg];
+      snprintf(why, sizeof why, "%s", e->msg);
+      rc = SN_FAIL(e, rc, "grouping: the normalized cut's eigenvectors (%s)", why);
+    }
   }
   if (rc == SN_OK) {
     /* the Fiedler direction, signed so that component 0 is on its low side: the
@@ -597,8 +604,8 @@ static int sn_group_ncut_method(int64_t F, int64_t R, const float *W, const doub
                                 sn_err *e) {
   double *A = malloc((size_t)(R * R) * sizeof *A);
   if (!A) return SN_FAIL(e, SN_ERR_NOMEM, "grouping: out of memory");
-  sn_group_affinity(F, R, W, hstat, A);
-  int rc = sn_group_ncut_split(R, A, S, src_of, e);
+  int rc = sn_group_affinity(F, R, W, hstat, A, e);
+  if (rc == SN_OK) rc = sn_group_ncut_split(R, A, S, src_of, e);
   free(A);
   return rc;
 }

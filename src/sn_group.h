@@ -140,13 +140,13 @@ void sn_group_log_low_centroid(int64_t F, int64_t R, const float *W, double sr, 
  * 1 it is the cosine of the two components' spectrograms w_i h_i^T and
  * w_j h_j^T; the smaller power lets the activations lead (two drums of one
  * kit share little in time, a drum's attack and body share its hits). A zero
- * column or row gives 0 off the diagonal. */
+ * column or row gives 0 off the diagonal. SN_ERR_NOMEM. */
 /* (kick + snare over 12 hydrogen kits, 24 mixtures each of song grooves and
  * plain loops, jobs/quality_grouping_kits.py: powers 0.25 and 0.5 found the
  * best grouping on 23 of 24 of each set, power 1 on 21 and 23, power 0 (the
  * activations alone) on 23 and 22; `both` on 22 and 21) */
 #define SN_GROUP_NCUT_W_POWER 0.25
-void sn_group_affinity(int64_t F, int64_t R, const float *W, const double *hstat, double *A);
+int sn_group_affinity(int64_t F, int64_t R, const float *W, const double *hstat, double *A, sn_err *e);
 
 /* Local. The normalized cut of a split of R items (lab[i] 0 or 1) under the
  * affinity A (R x R, column-major): cut/vol_0 + cut/vol_1, cut the sum of

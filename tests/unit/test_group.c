@@ -344,7 +344,7 @@ static void test_groupings(void) {
     CHECK(nu2 == S && canonical(R, lb), "ncut S=%d: %d sources used", S, nu2);
     if (S == 2) {
       double A[R * R];
-      sn_group_affinity(F, R, W, stat, A);
+      CHECK(sn_group_affinity(F, R, W, stat, A, &e) == SN_OK, "affinity: %s", e.msg);
       CHECK(sn_group_ncut2(R, A, la, &e) == SN_OK && !memcmp(lb, la, sizeof lb), "ncut S=2 is not sn_group_ncut2");
       CHECK(same_partition(R, lb, group_w), "ncut S=2: W and H agree on a partition, not found");
       CHECK(same_partition(R, lab, group_w), "peaks S=2: low and high W agree with H, not found");
@@ -421,7 +421,8 @@ static void test_ncut(void) {
   double *stat = calloc((size_t)sn_group_hstat_len(R), sizeof(double)), A[R * R];
   sn_group_hstat(R, 50, H, stat);
   sn_group_hstat(R, N - 50, H + 50 * R, stat);
-  sn_group_affinity(F, R, W, stat, A);
+  sn_err ea = {0};
+  CHECK(sn_group_affinity(F, R, W, stat, A, &ea) == SN_OK, "affinity: %s", ea.msg);
   double worst = 0;
   for (int i = 0; i < R; i++)
     for (int j = 0; j < R; j++) {
