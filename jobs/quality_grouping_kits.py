@@ -105,7 +105,20 @@ def loop_hits(song, velocity=0.9):
     return [h for h in hits if h[0] < song["seconds"]]
 
 
-def mixture(kit, parts, seed, seconds, sr, d, groove="song"):
+def write_mixture(d, stems, sr):
+    """Write d/NAME.wav for each stem and d/mix.wav, their sum, all scaled by one
+    gain that keeps the mix's peak <= 0.9 (float WAV); {name: path}."""
+    mix = sum(stems.values())
+    g = min(1.0, 0.9 / max(1e-12, np.max(np.abs(mix))))
+    os.makedirs(d, exist_ok=True)
+    paths = {}
+    for k, v in list(stems.items()) + [("mix", mix)]:
+        paths[k] = os.path.join(d, k + ".wav")
+        sf.write(paths[k], (v * g).astype(np.float32), sr, subtype="FLOAT")
+    return paths
+
+
+def mixture(parts, seed, seconds, sr, d, groove="song"):
     """Write d/{mix,kick,snare}.wav; the grooves are make_material's test
     grooves of seed (groove "song") or loop_hits at the song's tempo ("loop")."""
     n = int(round(seconds * sr))
@@ -118,14 +131,7 @@ def mixture(kit, parts, seed, seconds, sr, d, groove="song"):
         h = [(t, v) for t, p, v, _ in hits if p == role]
         x = render(h, parts[role], sr, n, drng)
         stems[role] = mx._level(x, mm.LEVEL[role] * 10 ** (float(mrng.uniform(-3, 3)) / 20))
-    mix = stems["kick"] + stems["snare"]
-    g = min(1.0, 0.9 / max(1e-12, np.max(np.abs(mix))))
-    os.makedirs(d, exist_ok=True)
-    paths = {}
-    for k, v in list(stems.items()) + [("mix", mix)]:
-        paths[k] = os.path.join(d, k + ".wav")
-        sf.write(paths[k], (v * g).astype(np.float32), sr, subtype="FLOAT")
-    return paths
+    return write_mixture(d, stems, sr)
 
 
 PAIRS = (("piano", "drums"), ("bass", "drums"), ("piano", "bass"))
@@ -134,14 +140,12 @@ PAIRS = (("piano", "drums"), ("bass", "drums"), ("piano", "bass"))
 def pair_mixture(seed, a, b, seconds, sr, d):
     """Write d/{mix,A,B}.wav: two stems of make_material's piano + bass + drums test song of seed."""
     stems, _ = mm.test_song("piano_bass_drums", seconds, sr, seed)
-    mix = stems[a] + stems[b]
-    g = min(1.0, 0.9 / max(1e-12, np.max(np.abs(mix))))
-    os.makedirs(d, exist_ok=True)
-    paths = {}
-    for k, v in ((a, stems[a]), (b, stems[b]), ("mix", mix)):
-        paths[k] = os.path.join(d, k + ".wav")
-        sf.write(paths[k], (v * g).astype(np.float32), sr, subtype="FLOAT")
-    return paths
+    return write_mixture(d, {a: stems[a], b: stems[b]}, sr)
+
+
+def parts_of(out, R, n):
+    """The R component WAVs of a separate run's OUTDIR, mono, n samples each."""
+    return np.stack([qg.read_mono(os.path.join(out, "component-%02d.wav" % r), n) for r in range(R)])
 
 
 def cases(a, names, seeds, work):
@@ -159,7 +163,7 @@ def cases(a, names, seeds, work):
             continue
         for seed in seeds:
             tag = "%s-%d" % (re.sub(r"\W+", "_", kit), seed)
-            p = mixture(kit, parts, seed, a.seconds, a.sr, os.path.join(work, tag, "material"), a.groove)
+            p = mixture(parts, seed, a.seconds, a.sr, os.path.join(work, tag, "material"), a.groove)
             yield tag, p, ("kick", "snare")
 
 
@@ -193,8 +197,7 @@ def main():
         d = os.path.join(work, tag)
         n = sf.info(p["mix"]).frames
         refs = np.stack([qg.read_mono(p[k], n) for k in refnames])
-        cdir = qg.sep(run, p["mix"], os.path.join(d, "components"), 6, qg.comp_extra())
-        comps = np.stack([qg.read_mono(os.path.join(cdir, "component-%02d.wav" % r), n) for r in range(6)])
+        comps = parts_of(qg.sep(run, p["mix"], os.path.join(d, "components"), 6, qg.comp_extra()), 6, n)
         ex = qg.Exact(comps, refs)
         r = {}
         for m in methods:
@@ -202,9 +205,7 @@ def main():
             r[m] = ex.unnamed(qg.source_of(out))
         A, v, _ = ex.best()
         r["oracle"] = v
-        ddir = qg.sep(run, p["mix"], os.path.join(d, "direct"), 2, [])
-        dc = np.stack([qg.read_mono(os.path.join(ddir, "component-%02d.wav" % r_), n) for r_ in range(2)])
-        r["direct"] = qg.Exact(dc, refs).unnamed([0, 1])
+        r["direct"] = qg.Exact(parts_of(qg.sep(run, p["mix"], os.path.join(d, "direct"), 2, []), 2, n), refs).unnamed([0, 1])
         rows.append((tag, r, [int(x) for x in A]))
         print("%s: %s" % (tag, ", ".join("%s %.2f" % kv for kv in r.items())), file=sys.stderr, flush=True)
     cols = methods + ["oracle", "direct"]
@@ -215,7 +216,8 @@ def main():
     L.append("| median | %s |" % " | ".join("%.2f" % np.median([r[c] for _, r, _ in rows]) for c in cols))
     what = ("Pairs of piano + bass + drums stems" if a.groove == "pairs" else
             "Kick + snare across hydrogen kits (%s grooves)" % a.groove)
-    at = " | ".join("%d" % sum(abs(r[c] - r["oracle"]) < 0.01 for _, r, _ in rows) for c in cols)
+    at = " | ".join("—" if c == "direct" else "%d" % sum(abs(r[c] - r["oracle"]) < 0.01 for _, r, _ in rows)
+                    for c in cols)  # direct (R = 2) is no grouping of the 6 components
     L.append("| at the best grouping | %s |" % at)
     text = ("%s, R = 6, S = 2, --beta kl %s; exact bss_eval SDR (dB), mean of the two sources; %d mixtures, seeds %s, "
             "%.0f s\n\n%s" % (what, a.extra, len(rows), a.seeds, time.time() - t0, "\n".join(L)))
