@@ -111,18 +111,19 @@ def _vlq(v):
     return bytes(reversed(b))
 
 
-def _write_midi(path, notes, program):
-    """Type-0 SMF: notes = [(start_s, dur_s, pitch, velocity)] on channel 0."""
+def _write_midi(path, notes, program, channel=0):
+    """Type-0 SMF: notes = [(start_s, dur_s, pitch, velocity)] on one channel
+    (0-15; GM's percussion is channel 9, where program picks the kit)."""
     div = 480
     tick = lambda s: int(round(s * BPM / 60.0 * div))
     ev = []
     for (s, d, p, v) in notes:
-        ev.append((tick(s), 1, bytes([0x90, p, v])))
-        ev.append((tick(s + d), 0, bytes([0x80, p, 0])))
+        ev.append((tick(s), 1, bytes([0x90 | channel, p, v])))
+        ev.append((tick(s + d), 0, bytes([0x80 | channel, p, 0])))
     ev.sort(key=lambda e: (e[0], e[1]))
     trk = bytearray()
     trk += _vlq(0) + b"\xff\x51\x03" + int(60e6 / BPM).to_bytes(3, "big")
-    trk += _vlq(0) + bytes([0xC0, program])
+    trk += _vlq(0) + bytes([0xC0 | channel, program])
     last = 0
     for t, _, data in ev:
         trk += _vlq(t - last) + data
@@ -133,14 +134,15 @@ def _write_midi(path, notes, program):
         f.write(b"MTrk" + struct.pack(">I", len(trk)) + trk)
 
 
-def _render(notes, program, sr, n):
-    """Render a note list with fluidsynth (no reverb or chorus) to n samples, mono."""
+def _render(notes, program, sr, n, channel=0):
+    """Render a note list with fluidsynth (no reverb or chorus) to n samples,
+    mono; channel 9 plays GM percussion (program = the kit)."""
     exe = shutil.which("fluidsynth")
     if not exe or not os.path.exists(SF2):
         raise RuntimeError("make_example needs fluidsynth and %s (Debian: fluidsynth fluid-soundfont-gm)" % SF2)
     with tempfile.TemporaryDirectory() as d:
         mid, wav = os.path.join(d, "in.mid"), os.path.join(d, "out.wav")
-        _write_midi(mid, notes, program)
+        _write_midi(mid, notes, program, channel)
         cmd = [exe, "-ni", "-q", "-R", "0", "-C", "0", "-g", "0.5", "-r", str(sr), "-O", "float", "-T", "wav",
                "-F", wav, SF2, mid]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

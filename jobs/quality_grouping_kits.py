@@ -15,16 +15,23 @@ permutation):
   oracle       the best of the 2^6 assignments of the same 6 components,
                found with the true stems
   direct R=S   separate -k 2 --beta kl (its default mask power, 1)
+  sklearn      the issue's peer: scikit-learn's NMF, 2 components, KL, soft
+               mask (sklearn_direct), on the same mixture
+  ideal mask   the true stems' own soft masks at power 2 (ideal_mask): what
+               no mask-based separation can beat, NMF's included (capped at
+               60 dB where the two never share a bin)
 
 A kit's kick and snare are its first instruments named like "kick" / "bass
 drum" and "snare" (not rimshot, roll, stick); a hit of velocity v takes the
-layer whose [min, max] holds v (hydrogen's rule).
+layer whose [min, max] holds v (hydrogen's rule). --kits gm uses FluidR3_GM's
+8 percussion kits instead (fluidsynth, channel 10: Bass Drum 1 and Acoustic
+Snare, the MIDI velocity of each hit).
 
 --groove pairs scores S = 2 on mixtures with a pitched source instead: two
 stems of make_material's piano + bass + drums test songs of each seed.
 
   /usr/bin/python3 jobs/quality_grouping_kits.py --specnmf BUILD [--np N] [--groove song|loop|pairs]
-      [--kits all|NAME,...] [--seeds 3001,3002] [--methods auto,both,peaks] [--extra '--mask-power 2']
+      [--kits all|gm|NAME,...|gm:PROGRAM,...] [--seeds 3001,3002] [--methods auto,both,peaks] [--extra '--mask-power 2']
       [--work DIR] [--out TABLE.md]
 """
 import argparse
@@ -81,7 +88,15 @@ def kit_parts(path):
     return found if len(found) == 2 else None
 
 
+GM_KITS = {0: "Standard", 8: "Room", 16: "Power", 24: "Electronic", 25: "TR-808", 32: "Jazz", 40: "Brush",
+           48: "Orchestra"}  # FluidR3_GM's percussion kits (bank 128)
+GM_NOTE = {"kick": 36, "snare": 38}  # GM Bass Drum 1, Acoustic Snare
+
+
 def render(hits, layers, sr, n, rng):
+    if layers[0] == "gm":  # fluidsynth, GM percussion channel; the velocity picks FluidR3's layer and level
+        notes = [(t0, 0.5, layers[2], int(np.clip(round(vel * 127), 1, 127))) for t0, vel in hits]
+        return mx._render(notes, layers[1], sr, n, channel=9)
     out = np.zeros(n)
     for t0, vel in hits:
         f = next((p for lo, hi, p in layers if lo <= vel <= hi), layers[-1][2])
@@ -143,6 +158,47 @@ def pair_mixture(seed, a, b, seconds, sr, d):
     return write_mixture(d, {a: stems[a], b: stems[b]}, sr)
 
 
+def sklearn_direct(mix, S, n, n_fft=2048, hop=512):
+    """The issue's peer: scikit-learn's NMF (KL, multiplicative updates, its
+    defaults otherwise: nndsvda start, 200 iterations, tol 1e-4) with S
+    components of the mixture's magnitude spectrogram (Hann, n_fft, hop, as
+    separate's), each part the soft mask W[:, r] H[r] / WH on the mixture's
+    complex STFT; (S, n) mono parts."""
+    from scipy.signal import stft, istft
+    from sklearn.decomposition import NMF
+    x = qg.read_mono(mix, n)
+    _, _, X = stft(x, nperseg=n_fft, noverlap=n_fft - hop, window="hann")
+    V = np.abs(X)
+    m = NMF(n_components=S, beta_loss="kullback-leibler", solver="mu", random_state=0)
+    W = m.fit_transform(V)
+    H = m.components_
+    WH = W @ H + 1e-20
+    out = np.zeros((S, n))
+    for r in range(S):
+        y = istft(np.outer(W[:, r], H[r]) / WH * X, nperseg=n_fft, noverlap=n_fft - hop, window="hann")[1]
+        out[r, :min(n, len(y))] = y[:n]
+    return out
+
+
+IDEAL_CAP = 60.0  # dB: where the sources never share a bin the ideal mask is exact (200+ dB), which no mean should carry
+
+
+def ideal_mask(refs, mix, n, power=2.0, n_fft=2048, hop=512):
+    """The ceiling of every soft-mask separation (NMF's included): each
+    source's mask |S_j|^p / sum_i |S_i|^p made from the true stems (the ideal
+    ratio mask at p = 1; p = 2, the --sources mask power, scores higher here)
+    on the mixture's complex STFT; (S, n)."""
+    from scipy.signal import stft, istft
+    X = stft(qg.read_mono(mix, n), nperseg=n_fft, noverlap=n_fft - hop, window="hann")[2]
+    P = [np.abs(stft(r, nperseg=n_fft, noverlap=n_fft - hop, window="hann")[2]) ** power for r in refs]
+    T = sum(P) + 1e-30
+    out = np.zeros((len(refs), n))
+    for j, Pj in enumerate(P):
+        y = istft(Pj / T * X, nperseg=n_fft, noverlap=n_fft - hop, window="hann")[1]
+        out[j, :min(n, len(y))] = y[:n]
+    return out
+
+
 def parts_of(out, R, n):
     """The R component WAVs of a separate run's OUTDIR, mono, n samples each."""
     return np.stack([qg.read_mono(os.path.join(out, "component-%02d.wav" % r), n) for r in range(R)])
@@ -157,7 +213,12 @@ def cases(a, names, seeds, work):
                 yield tag, pair_mixture(seed, x, y, a.seconds, a.sr, os.path.join(work, tag, "material")), (x, y)
         return
     for kit in names:
-        parts = kit_parts(os.path.join(KITS, kit))
+        if kit.startswith("gm:"):
+            prog = int(kit[3:])
+            parts = {r: ("gm", prog, GM_NOTE[r]) for r in GM_NOTE}
+            kit = "GM_" + GM_KITS.get(prog, str(prog))
+        else:
+            parts = kit_parts(os.path.join(KITS, kit))
         if parts is None:
             print("%s: no kick and snare, skipped" % kit, file=sys.stderr)
             continue
@@ -171,7 +232,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--specnmf", required=True)
     ap.add_argument("--np", type=int, default=1)
-    ap.add_argument("--kits", default="all")
+    ap.add_argument("--kits", default="all", help="all: the hydrogen kits with a kick and a snare; gm: FluidR3_GM's "
+                                                  "percussion kits; or names (gm:PROGRAM for one GM kit)")
     ap.add_argument("--seeds", default="3001,3002")
     ap.add_argument("--methods", default="auto,both,peaks")
     ap.add_argument("--seconds", type=float, default=30.0)
@@ -188,7 +250,8 @@ def main():
     exe = os.path.join(a.specnmf, "specnmf") if os.path.isdir(a.specnmf) else a.specnmf
     run = qs.Runner(exe, a.np)
     work = a.work or tempfile.mkdtemp(prefix="quality_grouping_kits_")
-    names = sorted(os.listdir(KITS)) if a.kits == "all" else a.kits.split(",")
+    names = (sorted(os.listdir(KITS)) if a.kits == "all" else ["gm:%d" % p for p in GM_KITS] if a.kits == "gm"
+             else a.kits.split(","))
     methods = [m for m in a.methods.split(",") if m]
     seeds = [int(s) for s in a.seeds.split(",") if s]
     rows = []
@@ -206,18 +269,20 @@ def main():
         A, v, _ = ex.best()
         r["oracle"] = v
         r["direct"] = qg.Exact(parts_of(qg.sep(run, p["mix"], os.path.join(d, "direct"), 2, []), 2, n), refs).unnamed([0, 1])
+        r["sklearn"] = qg.Exact(sklearn_direct(p["mix"], 2, n), refs).unnamed([0, 1])
+        r["ideal mask"] = min(IDEAL_CAP, float(qg.Exact(ideal_mask(refs, p["mix"], n), refs).named(np.array([[0, 1]]))[0]))
         rows.append((tag, r, [int(x) for x in A]))
         print("%s: %s" % (tag, ", ".join("%s %.2f" % kv for kv in r.items())), file=sys.stderr, flush=True)
-    cols = methods + ["oracle", "direct"]
+    cols = methods + ["oracle", "direct", "sklearn", "ideal mask"]
     L = ["| mixture | " + " | ".join(cols) + " |", "| --- |" + " ---: |" * len(cols)]
     for tag, r, _ in rows:
         L.append("| %s | %s |" % (tag, " | ".join("%.2f" % r[c] for c in cols)))
     L.append("| **mean** | %s |" % " | ".join("%.2f" % np.mean([r[c] for _, r, _ in rows]) for c in cols))
     L.append("| median | %s |" % " | ".join("%.2f" % np.median([r[c] for _, r, _ in rows]) for c in cols))
     what = ("Pairs of piano + bass + drums stems" if a.groove == "pairs" else
-            "Kick + snare across hydrogen kits (%s grooves)" % a.groove)
-    at = " | ".join("—" if c == "direct" else "%d" % sum(abs(r[c] - r["oracle"]) < 0.01 for _, r, _ in rows)
-                    for c in cols)  # direct (R = 2) is no grouping of the 6 components
+            "Kick + snare across %s kits (%s grooves)" % ("FluidR3_GM" if a.kits == "gm" else "hydrogen", a.groove))
+    at = " | ".join("—" if c in ("direct", "sklearn", "ideal mask") else "%d" % sum(abs(r[c] - r["oracle"]) < 0.01 for _, r, _ in rows)
+                    for c in cols)  # direct, sklearn (R = 2) and the ideal mask are no grouping of the 6 components
     L.append("| at the best grouping | %s |" % at)
     text = ("%s, R = 6, S = 2, --beta kl %s; exact bss_eval SDR (dB), mean of the two sources; %d mixtures, seeds %s, "
             "%.0f s\n\n%s" % (what, a.extra, len(rows), a.seeds, time.time() - t0, "\n".join(L)))
