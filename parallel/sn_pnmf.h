@@ -56,6 +56,14 @@ void sn_pnmf_monitor_print(sn_run *run, const sn_pnmf_progress *p, void *ctx);
  * "nmf_signal" raises the stop flag after iteration m->signal_iter. */
 int sn_pnmf_hook_faults(sn_run *run, const sn_pnmf_monitor *m, int64_t iter, int opening, int *stop, sn_err *e);
 
+/* NNDSVD's eigensolver for the Gram's top R eigenpairs (sn_svd.h). */
+typedef enum sn_pnmf_eig {
+  SN_EIG_AUTO = 0,  /* dsyevr while F <= SN_SVD_EXACT_MAX, else subspace iteration */
+  SN_EIG_EXACT,     /* LAPACK's dsyevr on every rank */
+  SN_EIG_SUBSPACE,  /* subspace iteration on every rank (src/sn_eig.h) */
+  SN_EIG_SCALAPACK  /* ScaLAPACK's pdsyevd on a process grid */
+} sn_pnmf_eig;
+
 typedef struct sn_pnmf_opts {
   sn_nmf_cfg cfg;
   int64_t N, col0, n_local;  /* global columns, this rank's block (sn_block_range) */
@@ -66,8 +74,7 @@ typedef struct sn_pnmf_opts {
   uint64_t fingerprint;      /* hash of data + options; a checkpoint must match it */
   volatile sig_atomic_t *stop; /* set by SIGTERM/SIGUSR1 handlers, or NULL */
   sn_pnmf_monitor monitor;   /* progress and test hooks (all NULL: silent) */
-  int eig_distributed;       /* NNDSVD: always ScaLAPACK's distributed eigensolver (tests; default: a
-                                replicated LAPACK one while F <= SN_SVD_LOCAL_MAX, see sn_svd.h) */
+  int eig;                   /* NNDSVD's eigensolver, an sn_pnmf_eig (tests: SPECNMF_EIGEN; see sn_svd.h) */
   int64_t read_chunk;        /* frames per chunk when V is read (0: SN_PNMF_READ_CHUNK; tests set fewer) */
 } sn_pnmf_opts;
 

@@ -1,4 +1,5 @@
-/* Leading singular triplets of distributed V from its Gram (LAPACK on every rank, or ScaLAPACK), NNDSVD (see sn_svd.h). */
+/* Leading singular triplets of distributed V from its Gram (LAPACK or subspace iteration on every rank, or
+ * ScaLAPACK), NNDSVD (see sn_svd.h). */
 #include "sn_svd.h"
 
 #include <math.h>
@@ -176,10 +177,21 @@ int sn_svd_top(sn_run *run, const sn_pnmf_opts *o, const sn_frames *V, double *U
   int rc;
   SN_AGREE(run, svd_gram(&c, V, F64, o->n_local, e));
   SN_CHECK(sn_run_allreduce_sum(run, c.G, (size_t)c.F * (size_t)c.F, SN_OK));
-  if (F64 <= SN_SVD_LOCAL_MAX && !o->eig_distributed) { /* replicated: every rank the same problem */
+  const int how = o->eig != SN_EIG_AUTO ? o->eig : F64 <= SN_SVD_EXACT_MAX ? SN_EIG_EXACT : SN_EIG_SUBSPACE;
+  if (how != SN_EIG_SCALAPACK) { /* replicated: every rank the same problem */
     buf = calloc((size_t)(F64 * R + R), sizeof(double));
     SN_AGREE(run, buf ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "nndsvd: out of memory"));
-    SN_AGREE(run, sn_eig_top(F64, c.G, R, buf + F64 * R, buf, e));
+    if (how == SN_EIG_EXACT) {
+      SN_AGREE(run, sn_eig_top(F64, c.G, R, buf + F64 * R, buf, e));
+    } else {
+      int sweeps = 0;
+      double res = 0;
+      SN_AGREE(run, sn_eig_top_subspace(F64, c.G, R, buf + F64 * R, buf, &sweeps, &res, e));
+      sn_run_fact_int(run, "nndsvd_sweeps", sweeps);
+      SN_PROGRESS(run, "nndsvd: top %lld eigenpairs of the %lld x %lld Gram by subspace iteration, %d sweeps, "
+                  "relative residual %.1e%s", (long long)R, (long long)F64, (long long)F64, sweeps, res,
+                  res > SN_EIG_SUBSPACE_TOL ? " (not converged: the start is approximate)" : "");
+    }
     svd_finish(buf, F64, R, U, S);
     goto cleanup;
   }

@@ -1,22 +1,26 @@
 #pragma once
 /* Leading singular triplets of the column-distributed V (F x N) and the
  * NNDSVD starts built on them. The F x F Gram V V^T is summed over ranks (one
- * allreduce); its top R eigenpairs come from LAPACK on every rank (F <=
- * SN_SVD_LOCAL_MAX) or from ScaLAPACK's pdsyevd on a process grid (each rank
- * its block-cyclic part, the eigenvectors gathered by a sum allreduce); then
- * v = V^T u / sigma is computed locally per column block. V is never gathered
- * on one rank. */
+ * allreduce); every rank then finds its top R eigenpairs itself (src/sn_eig.h:
+ * the same Gram gives the same bits on every rank, with no grid and no
+ * messages), exactly (LAPACK's dsyevr) or by subspace iteration, or, on
+ * request (SPECNMF_EIGEN=scalapack), ScaLAPACK's pdsyevd on a process grid
+ * (each rank its block-cyclic part, the eigenvectors gathered by a sum
+ * allreduce); then v = V^T u / sigma is computed locally per column block. V
+ * is never gathered on one rank. */
 #include <stdint.h>
 #include "sn_pnmf.h"
 
-/* Up to this F (n_fft 8192), every rank solves the allreduced Gram's top R
- * eigenpairs itself (LAPACK dsyevr, src/sn_eig.h: the same input gives the
- * same bits on every rank, and no grid, no messages: ScaLAPACK's pdsyevd on a
- * small matrix spent its time in communication, 7.5 s at 2 ranks against
- * 1.9 s at 1 for F 1025 on a loaded machine); above it (or with
- * o->eig_distributed) ScaLAPACK's pdsyevd on a process grid, whose memory per
- * rank is F^2 / P. */
-#define SN_SVD_LOCAL_MAX 4097
+/* Up to this F (n_fft 4096 with plain frames) the Gram's eigenpairs are
+ * exact (dsyevr); above it (context columns: F (2C + 1) rows; n_fft 8192) by
+ * subspace iteration, whose cost grows as F^2 instead of F^3. Measured (2
+ * minutes of piano, R 32, start only, 1 rank, medians of 3): F 1025 0.24 s
+ * exact against 0.27 s; F 2049 1.10 against 0.63; F 3075 3.69 against 1.88;
+ * F 4097 6.99 against 1.62; F 5125 15.8 against 5.2 (ScaLAPACK's pdsyevd, the
+ * default above 4097 before: 32.9 s, peak 969 MiB against 371 MiB). On white
+ * noise, whose eigenvalues barely fall, the iteration needs ~100 sweeps (F
+ * 2049: 2.85 s against 0.99), so the exact solver keeps the small F. */
+#define SN_SVD_EXACT_MAX 2049
 
 /* Collective. U (F x R, column-major, replicated) and S (R, descending) of the
  * leading R singular triplets of V (block of o->n_local columns, walked in

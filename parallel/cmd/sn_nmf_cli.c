@@ -230,8 +230,9 @@ static void run_config(const sn_nmf_cli *c, const sn_nmf_block *b, sn_pnmf_opts 
   o->checkpoint = b->checkpoint;
   o->stop = sn_signal_flag();
   o->monitor.fn = sn_pnmf_monitor_print;
-  const char *eig = getenv("SPECNMF_EIGEN"); /* tests: "scalapack" takes the distributed eigensolver at any F */
-  o->eig_distributed = eig && !strcmp(eig, "scalapack");
+  const char *eig = getenv("SPECNMF_EIGEN"); /* tests: exact|subspace|scalapack at any F */
+  o->eig = !eig ? SN_EIG_AUTO : !strcmp(eig, "scalapack") ? SN_EIG_SCALAPACK : !strcmp(eig, "subspace") ? SN_EIG_SUBSPACE
+         : !strcmp(eig, "exact") ? SN_EIG_EXACT : SN_EIG_AUTO;
   const char *chunk = getenv("SPECNMF_READ_CHUNK"); /* tests: fewer frames per chunk when V is read */
   o->read_chunk = chunk && *chunk ? atoll(chunk) : 0;
   const char *fault = getenv("SPECNMF_FAULT"), *fi = getenv("SPECNMF_FAULT_ITER");

@@ -1,8 +1,9 @@
 """Starting points of specnmf nmf at SN_NP ranks (--max-iter 0 writes the start):
  - nndsvd / nndsvda equal sklearn's _initialize_nmf definitions computed from an
    exact SVD (numpy, float64, svd_flip signs) within 1e-4 relative, with the
-   Gram's eigenpairs from LAPACK on every rank (default) and from ScaLAPACK's
-   distributed solver (SPECNMF_EIGEN=scalapack);
+   Gram's eigenpairs from LAPACK on every rank (the default at this F), by
+   subspace iteration on every rank (SPECNMF_EIGEN=subspace, the default above
+   F = 2049) and from ScaLAPACK's distributed solver (SPECNMF_EIGEN=scalapack);
  - nndsvdar: the deterministic (nonzero NNDSVD) part equals nndsvd, the fill is
    in (0, mean(V)/100 * 6] and mean |N(0,1)| * mean(V)/100 within 15%;
  - random: the same start at SN_NP ranks and at one rank (exactly), scale
@@ -57,9 +58,10 @@ def start(init, np_=None, seed=0, tag="s", env=None):
     return C.read_model(out)
 
 
-# the Gram's eigenpairs: replicated LAPACK on every rank (the default at this F), and ScaLAPACK's
-# distributed solver on a process grid (SPECNMF_EIGEN=scalapack; the default above F = 4097)
-for solver, env in (("local", None), ("scalapack", {"SPECNMF_EIGEN": "scalapack"})):
+# the Gram's eigenpairs: replicated LAPACK on every rank (the default at this F), subspace iteration on
+# every rank (the default above F = 2049) and ScaLAPACK's distributed solver on a process grid
+for solver, env in (("local", None), ("subspace", {"SPECNMF_EIGEN": "subspace"}),
+                    ("scalapack", {"SPECNMF_EIGEN": "scalapack"})):
     for init in ["nndsvd", "nndsvda"]:
         W, H = sk_nndsvd(V, R, init)
         m = start(init, env=env)
