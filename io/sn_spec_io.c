@@ -113,16 +113,18 @@ void sn_spec_free(sn_spec *s) {
 int sn_spec_write(sn_run *run, sn_h5 *f, const sn_spec *s) {
   sn_err *e = &run->err;
   int rc = SN_OK;
+  sn_spec_params plain = s->par; /* mag and cplx hold plain frames, whatever context the model stacks */
+  plain.context = 0;
   sn_timer_begin(&run->timer, SN_PH_WRITE);
   rc = sn_fault("write", run->rank, e);
   rc = sn_agree(run->comm, rc, e);
   if (rc == SN_OK && s->mag) {
     rc = sn_h5_write_cols(f, "/stft/magnitude", s->F, s->N, s->start, s->n_local, s->mag, s->F, e);
-    if (rc == SN_OK) rc = sn_spec_params_write(f, "/stft/magnitude", &s->par, e);
+    if (rc == SN_OK) rc = sn_spec_params_write(f, "/stft/magnitude", &plain, e);
   }
   if (rc == SN_OK && s->cplx) {
     rc = sn_h5_write_cols_complex(f, "/stft/complex", s->F, s->N, s->start, s->n_local, s->cplx, s->F, e);
-    if (rc == SN_OK) rc = sn_spec_params_write(f, "/stft/complex", &s->par, e);
+    if (rc == SN_OK) rc = sn_spec_params_write(f, "/stft/complex", &plain, e);
   }
   sn_timer_end(&run->timer, SN_PH_WRITE);
   return rc;

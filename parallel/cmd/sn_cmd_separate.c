@@ -702,8 +702,10 @@ static int sep_stream_model(sn_run *run, const sep_opts *o, const sep_state *st,
   snprintf(path, sizeof path, "%s/result.h5", st->od->path);
   sn_timer_begin(&run->timer, SN_PH_WRITE);
   SN_CHECK(sn_h5_create(run->comm, path, o->com.force, &res, e));
-  /* the model: /nmf */
-  const sn_model m = {{F, k, 0, 0, 0}, W, NULL, NULL, NULL, 0, par, nc->beta, nc->solver_s, NULL, NULL,
+  /* the model: /nmf (W is the centre block: plain frames, whatever the model's context) */
+  sn_spec_params plain = *par;
+  plain.context = 0;
+  const sn_model m = {{F, k, 0, 0, 0}, W, NULL, NULL, NULL, 0, &plain, nc->beta, nc->solver_s, NULL, NULL,
                       nc->max_iter, k, -1, so->loss, 0};
   SN_CHECK(sn_model_write(res, &m, e));
   /* the separation: /separate */
@@ -715,6 +717,8 @@ static int sep_stream_model(sn_run *run, const sep_opts *o, const sep_state *st,
   SN_CHECK(sn_h5_attr_set_str(res, "/separate", "input", o->in, e));
   SN_CHECK(sn_h5_attr_set_int(res, "/separate", "channels", sn_spec_out_channels(par), e));
   SN_CHECK(sn_h5_attr_set_str(res, "/separate", "channel_rule", par->channel_rule, e));
+  if (par->context) /* the model's columns stacked this many frames each side (/nmf/W: the centre block) */
+    SN_CHECK(sn_h5_attr_set_int(res, "/separate", "context", par->context, e));
   if (st->src->n) SN_CHECK(sep_write_sources(run, res, &st->grp, st->src));
   sn_timer_end(&run->timer, SN_PH_WRITE);
   timing = 0;
@@ -1034,7 +1038,9 @@ static int sep_write_nmf(sn_run *run, const sep_opts *o, const sep_state *st, sn
   const sn_pnmf_state *nmf = &st->nmf;
   const int64_t F = s->F, N = s->N, k = st->k;
   int rc;
-  const sn_model m = {{F, k, N, s->start, s->n_local}, st->W, st->H, nmf->hist, NULL, nmf->n_hist, &s->par,
+  sn_spec_params plain = s->par; /* W is the centre block: plain frames, whatever the model's context */
+  plain.context = 0;
+  const sn_model m = {{F, k, N, s->start, s->n_local}, st->W, st->H, nmf->hist, NULL, nmf->n_hist, &plain,
                       nc->beta, nc->solver_s, nc->init_s, NULL, nmf->iter, st->n_fixed, nmf->converged, nmf->loss, 1};
   SN_CHECK(sn_model_write(res, &m, e));
 cleanup:
@@ -1057,6 +1063,8 @@ static int sep_write_separate(sn_run *run, const sep_opts *o, const sep_state *s
   SN_CHECK(sn_h5_attr_set_str(res, "/separate", "input", o->in, e));
   SN_CHECK(sn_h5_attr_set_int(res, "/separate", "channels", nch, e)); /* the channels of every part written */
   SN_CHECK(sn_h5_attr_set_str(res, "/separate", "channel_rule", st->s.par.channel_rule, e));
+  if (st->s.par.context) /* the model's columns stacked this many frames each side (/nmf/W: the centre block) */
+    SN_CHECK(sn_h5_attr_set_int(res, "/separate", "context", st->s.par.context, e));
   if (st->src->n) SN_CHECK(sep_write_sources(run, res, &st->grp, st->src));
 cleanup:
   return rc;

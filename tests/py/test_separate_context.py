@@ -10,7 +10,8 @@ centre block. Checks:
   numpy from `specnmf stft`'s spectrogram of the mixture, from scikit-learn's
   constant start per frame (sqrt(mean(v_t) / k)): 1e-4 of the largest entry;
   /nmf/W is the centre block of the dictionaries (exact), and result.h5
-  records the context;
+  records the context on /separate (not on /nmf/W or /stft/magnitude, which
+  hold plain frames: that /nmf/W serves again as a plain dictionary);
 - the parts from that H: numpy's soft masks (power 2, the --source default)
   of the centre blocks on specnmf's complex STFT, inverted by specnmf istft's
   rule, are not re-derived here; instead the parts add up to the mixture (1e-5
@@ -103,11 +104,21 @@ mem, p_mem = separate("mem", ["--block-seconds", "0", "--tol", "0"])
 with h5py.File(os.path.join(mem, "result.h5")) as r:
     H_c = r["/nmf/H"][()].astype(np.float64)
     W_c = r["/nmf/W"][()].astype(np.float64)
-    ctx_attr = r["/nmf/W"].attrs.get("context", r["/stft"].attrs.get("context") if "/stft" in r else None)
+    ctx_attr = r["/separate"].attrs.get("context")
+    plain_attrs = [r[d].attrs.get("context") for d in ("/nmf/W", "/stft/magnitude") if d in r]
 rel_h = float(np.abs(H_c - H).max() / np.abs(H).max())
 check(rel_h < 1e-4, f"H equals numpy's MU on the stacked V (rel {rel_h:.1e} < 1e-4)")
 check(np.array_equal(W_c, W[C * F:(C + 1) * F]), "/nmf/W is the dictionaries' centre block")
-check(ctx_attr == C, f"result.h5 records context {ctx_attr}")
+check(ctx_attr == C and plain_attrs == [None, None],
+      f"result.h5 records context {ctx_attr} on /separate, none on /nmf/W and /stft/magnitude (plain frames): "
+      f"{plain_attrs}")
+# that centre block is a plain dictionary: separate takes it back as one (context 0)
+again = tmp("csep_again")
+run(["separate", inp, "--source", f"centre={mem}/result.h5", "-o", again, "--force", "-q", "--max-iter", "5",
+     "--no-plot"], timeout=200)
+with h5py.File(os.path.join(again, "result.h5")) as r:
+    check(r["/nmf/W"].shape == (F, 6) and "context" not in r["/separate"].attrs,
+          f"a context run's /nmf/W used as a dictionary: plain frames, {r['/nmf/W'].shape}")
 check(dev([p_mem[0] + p_mem[1]], [mix.astype(np.float64)]) < 1e-5, "in memory: the parts add up to the mixture")
 
 stream, p_st = separate("stream", ["--block-seconds", "0.25"])
