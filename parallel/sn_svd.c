@@ -2,6 +2,7 @@
  * ScaLAPACK), NNDSVD (see sn_svd.h). */
 #include "sn_svd.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,15 +179,18 @@ int sn_svd_top(sn_run *run, const sn_pnmf_opts *o, const sn_frames *V, double *U
   SN_AGREE(run, svd_gram(&c, V, F64, o->n_local, e));
   SN_CHECK(sn_run_allreduce_sum(run, c.G, (size_t)c.F * (size_t)c.F, SN_OK));
   const int how = o->eig != SN_EIG_AUTO ? o->eig : F64 <= SN_SVD_EXACT_MAX ? SN_EIG_EXACT : SN_EIG_SUBSPACE;
-  if (how != SN_EIG_SCALAPACK) { /* replicated: every rank the same problem */
+  if (how != SN_EIG_SCALAPACK) { /* rank 0 solves; every rank takes its answer (the same start whatever the CPU) */
     buf = calloc((size_t)(F64 * R + R), sizeof(double));
     SN_AGREE(run, buf ? SN_OK : SN_FAIL(e, SN_ERR_NOMEM, "nndsvd: out of memory"));
-    if (how == SN_EIG_EXACT) {
-      SN_AGREE(run, sn_eig_top(F64, c.G, R, buf + F64 * R, buf, e));
-    } else {
-      int sweeps = 0;
-      double res = 0;
-      SN_AGREE(run, sn_eig_top_subspace(F64, c.G, R, buf + F64 * R, buf, &sweeps, &res, e));
+    SN_AGREE(run, F64 * R + R <= INT_MAX ? SN_OK : SN_FAIL(e, SN_ERR_INPUT, "nndsvd: F x R too large"));
+    int sweeps = 0, local = SN_OK;
+    double res = 0;
+    if (run->rank == 0)
+      local = how == SN_EIG_EXACT ? sn_eig_top(F64, c.G, R, buf + F64 * R, buf, e)
+                                  : sn_eig_top_subspace(F64, c.G, R, buf + F64 * R, buf, &sweeps, &res, e);
+    SN_AGREE(run, local);
+    SN_MPI_CALL(MPI_Bcast(buf, (int)(F64 * R + R), MPI_DOUBLE, 0, run->comm));
+    if (how == SN_EIG_SUBSPACE) { /* rank 0's figures: the report and the progress line are rank 0's */
       sn_run_fact_int(run, "nndsvd_sweeps", sweeps);
       SN_PROGRESS(run, "nndsvd: top %lld eigenpairs of the %lld x %lld Gram by subspace iteration, %d sweeps, "
                   "relative residual %.1e%s", (long long)R, (long long)F64, (long long)F64, sweeps, res,

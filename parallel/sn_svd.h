@@ -1,9 +1,10 @@
 #pragma once
 /* Leading singular triplets of the column-distributed V (F x N) and the
  * NNDSVD starts built on them. The F x F Gram V V^T is summed over ranks (one
- * allreduce); every rank then finds its top R eigenpairs itself (src/sn_eig.h:
- * the same Gram gives the same bits on every rank, with no grid and no
- * messages), exactly (LAPACK's dsyevr) or by subspace iteration, or, on
+ * allreduce); rank 0 finds its top R eigenpairs (src/sn_eig.h), exactly
+ * (LAPACK's dsyevr) or by subspace iteration, and broadcasts them (F R
+ * doubles: the same start on every rank even where nodes' CPUs, and so their
+ * BLAS kernels, differ; no grid); or, on
  * request (SPECNMF_EIGEN=scalapack), ScaLAPACK's pdsyevd on a process grid
  * (each rank its block-cyclic part, the eigenvectors gathered by a sum
  * allreduce); then v = V^T u / sigma is computed locally per column block. V

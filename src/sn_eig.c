@@ -65,7 +65,7 @@ int sn_eig_top(int64_t n64, double *G, int64_t R, double *w, double *Z, sn_err *
 }
 
 /* The fixed start: entries in [-0.5, 0.5) from a hash of their index
- * (splitmix64's finalizer), so every rank starts alike. */
+ * (splitmix64's finalizer), so every run starts alike. */
 static double start_entry(uint64_t i) {
   uint64_t z = (i + 1) * 0x9E3779B97F4A7C15ULL;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;

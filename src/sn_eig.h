@@ -3,9 +3,8 @@
  * (LAPACK's dsyevr, only the eigenvectors asked for; its tridiagonal reduction
  * costs ~4/3 n^3 whatever R is) or by subspace iteration (~2 n^2 k per sweep,
  * k = 2R, until the residuals are below SN_EIG_SUBSPACE_TOL). The NNDSVD start
- * uses them on the F x F Gram V V^T that every rank holds after one
- * allreduce: each rank solves the same problem, so the start needs no further
- * communication. */
+ * uses them on the F x F Gram V V^T summed over the ranks (rank 0 solves and
+ * broadcasts the F x R answer: parallel/sn_svd.h). */
 #include <stdint.h>
 
 #include "sn_base.h"
@@ -24,8 +23,8 @@ int sn_eig_top(int64_t n, double *G, int64_t R, double *w, double *Z, sn_err *e)
 #define SN_EIG_SUBSPACE_MAX_SWEEPS 300
 
 /* Local. As sn_eig_top, G unchanged, by block subspace iteration with
- * Rayleigh-Ritz from a fixed start (the same G gives the same bits on every
- * rank); *sweeps (if not NULL) gets the number of sweeps and *residual (if not
- * NULL) the largest relative residual of the R pairs. */
+ * Rayleigh-Ritz from a fixed start (deterministic: the same G and BLAS give
+ * the same bits); *sweeps (if not NULL) gets the number of sweeps and
+ * *residual (if not NULL) the largest relative residual of the R pairs. */
 int sn_eig_top_subspace(int64_t n, const double *G, int64_t R, double *w, double *Z, int *sweeps, double *residual,
                         sn_err *e);
