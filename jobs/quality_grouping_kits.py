@@ -158,29 +158,39 @@ def pair_mixture(seed, a, b, seconds, sr, d):
     return write_mixture(d, {a: stems[a], b: stems[b]}, sr)
 
 
+def _stft(x, n_fft, hop):
+    """scipy's STFT with separate's window and hop (Hann, n_fft, hop): (F, N) complex."""
+    from scipy.signal import stft
+    return stft(x, nperseg=n_fft, noverlap=n_fft - hop, window="hann")[2]
+
+
+def _masked(X, masks, n, n_fft, hop):
+    """Each mask (F, N) applied to the mixture's STFT X and inverted: (len(masks), n)."""
+    from scipy.signal import istft
+    out = np.zeros((len(masks), n))
+    for r, M in enumerate(masks):
+        y = istft(M * X, nperseg=n_fft, noverlap=n_fft - hop, window="hann")[1]
+        out[r, :min(n, len(y))] = y[:n]
+    return out
+
+
 def sklearn_direct(mix, S, n, n_fft=2048, hop=512):
     """The issue's peer: scikit-learn's NMF (KL, multiplicative updates, its
     defaults otherwise: nndsvda start, 200 iterations, tol 1e-4) with S
     components of the mixture's magnitude spectrogram (Hann, n_fft, hop, as
     separate's), each part the soft mask W[:, r] H[r] / WH on the mixture's
     complex STFT; (S, n) mono parts."""
-    from scipy.signal import stft, istft
     from sklearn.decomposition import NMF
-    x = qg.read_mono(mix, n)
-    _, _, X = stft(x, nperseg=n_fft, noverlap=n_fft - hop, window="hann")
-    V = np.abs(X)
+    X = _stft(qg.read_mono(mix, n), n_fft, hop)
     m = NMF(n_components=S, beta_loss="kullback-leibler", solver="mu", random_state=0)
-    W = m.fit_transform(V)
+    W = m.fit_transform(np.abs(X))
     H = m.components_
     WH = W @ H + 1e-20
-    out = np.zeros((S, n))
-    for r in range(S):
-        y = istft(np.outer(W[:, r], H[r]) / WH * X, nperseg=n_fft, noverlap=n_fft - hop, window="hann")[1]
-        out[r, :min(n, len(y))] = y[:n]
-    return out
+    return _masked(X, [np.outer(W[:, r], H[r]) / WH for r in range(S)], n, n_fft, hop)
 
 
-IDEAL_CAP = 60.0  # dB: where the sources never share a bin the ideal mask is exact (200+ dB), which no mean should carry
+# dB: where the sources never share a bin the ideal mask is exact (200+ dB), which no mean should carry
+IDEAL_CAP = 60.0
 
 
 def ideal_mask(refs, mix, n, power=2.0, n_fft=2048, hop=512):
@@ -188,15 +198,9 @@ def ideal_mask(refs, mix, n, power=2.0, n_fft=2048, hop=512):
     source's mask |S_j|^p / sum_i |S_i|^p made from the true stems (the ideal
     ratio mask at p = 1; p = 2, the --sources mask power, scores higher here)
     on the mixture's complex STFT; (S, n)."""
-    from scipy.signal import stft, istft
-    X = stft(qg.read_mono(mix, n), nperseg=n_fft, noverlap=n_fft - hop, window="hann")[2]
-    P = [np.abs(stft(r, nperseg=n_fft, noverlap=n_fft - hop, window="hann")[2]) ** power for r in refs]
+    P = [np.abs(_stft(r, n_fft, hop)) ** power for r in refs]
     T = sum(P) + 1e-30
-    out = np.zeros((len(refs), n))
-    for j, Pj in enumerate(P):
-        y = istft(Pj / T * X, nperseg=n_fft, noverlap=n_fft - hop, window="hann")[1]
-        out[j, :min(n, len(y))] = y[:n]
-    return out
+    return _masked(_stft(qg.read_mono(mix, n), n_fft, hop), [Pj / T for Pj in P], n, n_fft, hop)
 
 
 def parts_of(out, R, n):
@@ -268,9 +272,11 @@ def main():
             r[m] = ex.unnamed(qg.source_of(out))
         A, v, _ = ex.best()
         r["oracle"] = v
-        r["direct"] = qg.Exact(parts_of(qg.sep(run, p["mix"], os.path.join(d, "direct"), 2, []), 2, n), refs).unnamed([0, 1])
+        direct = parts_of(qg.sep(run, p["mix"], os.path.join(d, "direct"), 2, []), 2, n)
+        r["direct"] = qg.Exact(direct, refs).unnamed([0, 1])
         r["sklearn"] = qg.Exact(sklearn_direct(p["mix"], 2, n), refs).unnamed([0, 1])
-        r["ideal mask"] = min(IDEAL_CAP, float(qg.Exact(ideal_mask(refs, p["mix"], n), refs).named(np.array([[0, 1]]))[0]))
+        ideal = qg.Exact(ideal_mask(refs, p["mix"], n), refs).named(np.array([[0, 1]]))[0]  # in the stems' order
+        r["ideal mask"] = min(IDEAL_CAP, float(ideal))
         rows.append((tag, r, [int(x) for x in A]))
         print("%s: %s" % (tag, ", ".join("%s %.2f" % kv for kv in r.items())), file=sys.stderr, flush=True)
     cols = methods + ["oracle", "direct", "sklearn", "ideal mask"]
@@ -281,8 +287,9 @@ def main():
     L.append("| median | %s |" % " | ".join("%.2f" % np.median([r[c] for _, r, _ in rows]) for c in cols))
     what = ("Pairs of piano + bass + drums stems" if a.groove == "pairs" else
             "Kick + snare across %s kits (%s grooves)" % ("FluidR3_GM" if a.kits == "gm" else "hydrogen", a.groove))
-    at = " | ".join("—" if c in ("direct", "sklearn", "ideal mask") else "%d" % sum(abs(r[c] - r["oracle"]) < 0.01 for _, r, _ in rows)
-                    for c in cols)  # direct, sklearn (R = 2) and the ideal mask are no grouping of the 6 components
+    no_grouping = ("direct", "sklearn", "ideal mask")  # R = 2 runs and the ideal mask group no components
+    at = " | ".join("—" if c in no_grouping else "%d" % sum(abs(r[c] - r["oracle"]) < 0.01 for _, r, _ in rows)
+                    for c in cols)
     L.append("| at the best grouping | %s |" % at)
     text = ("%s, R = 6, S = 2, --beta kl %s; exact bss_eval SDR (dB), mean of the two sources; %d mixtures, seeds %s, "
             "%.0f s\n\n%s" % (what, a.extra, len(rows), a.seeds, time.time() - t0, "\n".join(L)))
